@@ -1,0 +1,233 @@
+"""CloudWatch alarm evaluation on the emulator clock.
+
+moto stores alarms and metric data but never evaluates them. ``evaluate_alarms`` does, as
+CloudWatch would: per alarm, the statistic of each of the last ``EvaluationPeriods`` periods
+(ending at the last period boundary), ``DatapointsToAlarm`` of them breaching, missing data per
+``TreatMissingData``. On a state change it records the new state, puts a real-shaped
+``CloudWatch Alarm State Change`` event on the default EventBridge bus, and runs the alarm's
+actions (AAS step policies, SNS topics, Lambda functions). While an alarm stays in ALARM its AAS
+actions run again at every evaluation, which is how AAS re-applies a step policy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.cloudwatch.models import Alarm, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+from moto.events.models import events_backends
+
+from .aas_ext import execute_step_policy, find_policy
+from .core import EMULATOR
+
+_COMPARE = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+@dataclass(frozen=True)
+class AlarmChange:
+    name: str
+    old: str
+    new: str
+    value: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"AlarmName": self.name, "OldState": self.old, "NewState": self.new, "Value": self.value}
+
+
+def _dims(dimensions: Any) -> frozenset[tuple[str, str]]:
+    return frozenset((d.name, d.value) for d in dimensions)
+
+
+def _period_statistic(data: list[Any], statistic: str) -> float | None:
+    if not data:
+        return None
+    count = 0.0
+    total = 0.0
+    lo = float("inf")
+    hi = float("-inf")
+    for d in data:
+        if isinstance(d, MetricAggregatedDatum):
+            count += d.sample_count
+            total += d.sum_stat
+            lo = min(lo, d.min_stat)
+            hi = max(hi, d.max_stat)
+        elif isinstance(d, MetricDatum):
+            count += 1
+            total += d.value
+            lo = min(lo, d.value)
+            hi = max(hi, d.value)
+    if statistic == "Sum":
+        return total
+    if statistic == "SampleCount":
+        return count
+    if statistic == "Minimum":
+        return lo
+    if statistic == "Maximum":
+        return hi
+    return total / count if count else None  # Average
+
+
+def _period_values(alarm: Alarm, metric_data: list[Any], now: datetime) -> list[float | None]:
+    """The statistic of each evaluated period, oldest first (None where no data)."""
+    period = int(alarm.period)
+    epoch = int(now.timestamp())
+    end = epoch - epoch % period  # the last complete period ends at this boundary
+    want = _dims(alarm.dimensions)
+    start = end - period * int(alarm.evaluation_periods)
+    buckets: list[list[Any]] = [[] for _ in range(int(alarm.evaluation_periods))]
+    for d in metric_data:
+        if d.namespace != alarm.namespace or d.name != alarm.metric_name or _dims(d.dimensions) != want:
+            continue
+        ts = d.timestamp if d.timestamp.tzinfo else d.timestamp.replace(tzinfo=UTC)
+        t = ts.timestamp()
+        if start <= t < end:
+            buckets[int((t - start) // period)].append(d)
+    return [_period_statistic(b, alarm.statistic or "Average") for b in buckets]
+
+
+def _decide(alarm: Alarm, values: list[float | None]) -> tuple[str | None, float | None]:
+    """New state (None: keep the current one) and the latest value that decided it."""
+    compare = _COMPARE[alarm.comparison_operator]
+    needed = int(alarm.datapoints_to_alarm or alarm.evaluation_periods)
+    missing = alarm.treat_missing_data or "missing"
+    breaching = 0
+    present = 0
+    for v in values:
+        if v is None:
+            if missing == "breaching":
+                breaching += 1
+            continue
+        present += 1
+        if compare(v, alarm.threshold):
+            breaching += 1
+    latest = next((v for v in reversed(values) if v is not None), None)
+    if breaching >= needed:
+        return "ALARM", latest
+    if present == 0:
+        if missing == "ignore":
+            return None, None
+        if missing == "missing":
+            return "INSUFFICIENT_DATA", None
+    return "OK", latest
+
+
+def _event_detail(alarm: Alarm, old: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "alarmName": alarm.name,
+        "state": {
+            "value": alarm.state_value,
+            "reason": alarm.state_reason,
+            "reasonData": alarm.state_reason_data,
+            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "+0000"),
+        },
+        "previousState": old,
+        "configuration": {
+            "description": alarm.description or "",
+            "metrics": [
+                {
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": {
+                            "namespace": alarm.namespace,
+                            "name": alarm.metric_name,
+                            "dimensions": {d.name: d.value for d in alarm.dimensions},
+                        },
+                        "period": int(alarm.period),
+                        "stat": alarm.statistic,
+                    },
+                    "returnData": True,
+                }
+            ],
+        },
+    }
+
+
+def _direct_payload(alarm: Alarm, old: dict[str, Any], account_id: str, region: str, now: datetime) -> dict[str, Any]:
+    """The payload CloudWatch sends when an alarm invokes a Lambda function directly."""
+    return {
+        "source": "aws.cloudwatch",
+        "alarmArn": alarm.alarm_arn,
+        "accountId": account_id,
+        "time": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "region": region,
+        "alarmData": _event_detail(alarm, old, now),
+    }
+
+
+def evaluate_alarms(now: datetime | None = None) -> list[AlarmChange]:
+    """Evaluate every metric alarm in every account/region; return the state changes."""
+    now = now or EMULATOR.now()
+    changes: list[AlarmChange] = []
+    for account_id, regions in list(cloudwatch_backends.items()):
+        for region, cw in list(regions.items()):
+            for alarm in list(cw.alarms.values()):
+                if not alarm.metric_name or alarm.comparison_operator not in _COMPARE or alarm.rule:
+                    continue  # metric-math, anomaly and composite alarms are not evaluated
+                values = _period_values(alarm, cw.metric_data, now)
+                new, value = _decide(alarm, values)
+                if new is not None and new != alarm.state_value:
+                    old = {
+                        "value": alarm.state_value,
+                        "reason": alarm.state_reason,
+                        "timestamp": alarm.state_updated_timestamp.isoformat(),
+                    }
+                    reason = (
+                        f"Threshold Crossed: {len(values)} datapoint(s) evaluated, latest "
+                        f"[{value}] {alarm.comparison_operator} {alarm.threshold}"
+                    )
+                    reason_data = json.dumps({"version": "1.0", "queryDate": now.isoformat(), "recentDatapoints": [v for v in values if v is not None], "threshold": alarm.threshold})
+                    alarm.update_state(reason, reason_data, new)
+                    alarm.state_updated_timestamp = now
+                    changes.append(AlarmChange(alarm.name, old["value"], new, value))
+                    _emit_state_change(alarm, old, account_id, region, now)
+                    _run_actions(alarm, old, account_id, region, value, now, changed=True)
+                elif alarm.state_value == "ALARM":
+                    _run_actions(alarm, None, account_id, region, value, now, changed=False)
+    return changes
+
+
+def _emit_state_change(alarm: Alarm, old: dict[str, Any], account_id: str, region: str, now: datetime) -> None:
+    events_backends[account_id][region].put_events(
+        [
+            {
+                "Source": "aws.cloudwatch",
+                "DetailType": "CloudWatch Alarm State Change",
+                "Detail": json.dumps(_event_detail(alarm, old, now)),
+                "Resources": [alarm.alarm_arn],
+                "Time": now.isoformat().replace("+00:00", "Z"),
+            }
+        ]
+    )
+
+
+def _run_actions(alarm: Alarm, old: dict[str, Any] | None, account_id: str, region: str, value: float | None, now: datetime, changed: bool) -> None:
+    if not alarm.actions_enabled:
+        return
+    actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions, "INSUFFICIENT_DATA": alarm.insufficient_data_actions}.get(alarm.state_value, [])
+    for action in actions or []:
+        if ":autoscaling:" in action:
+            policy = find_policy(account_id, region, action)
+            if policy is not None:
+                metric = value if value is not None else alarm.threshold
+                execute_step_policy(account_id, region, policy, metric, alarm.threshold, now)
+        elif not changed:
+            continue  # SNS and Lambda actions run on state changes only
+        elif ":sns:" in action:
+            from moto.sns.models import sns_backends
+
+            sns_backends[account_id][region].publish(
+                message=json.dumps(_event_detail(alarm, old or {}, now)),
+                arn=action,
+                subject=f'ALARM: "{alarm.name}" in {region}'[:99],
+            )
+        elif ":lambda:" in action:
+            EMULATOR.dispatcher.invoke(action, _direct_payload(alarm, old or {}, account_id, region, now))
+
+

@@ -1,0 +1,223 @@
+"""Fires what AWS would fire by itself: due Scheduler schedules and EventBridge rule targets.
+
+moto stores schedules and rules but runs no targets (and raises for Lambda rule targets). The
+dispatcher maps Lambda function ARNs (or names) to in-process handlers and, as the emulator clock
+advances, invokes them with the payload AWS would send: a schedule's ``Input`` (or ``{}``), an
+EventBridge event, or an alarm's direct payload. SQS targets of schedules receive the ``Input`` as
+a message. Handlers run with ``datetime.now()`` pinned to the emulator clock (time-machine), so the
+code under test reads the clock the normal way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import time_machine
+from moto.events import models as events_models
+from moto.scheduler.models import scheduler_backends
+
+from .aws_cron import ScheduleExpression, ScheduleExpressionError
+
+if TYPE_CHECKING:
+    from .aas_ext import ScalingActivity
+    from .core import Emulator
+
+Handler = Callable[[dict[str, Any], Any], Any]
+log = logging.getLogger("emulator.dispatcher")
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools and handlers read from a Lambda context."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/emulated"
+    log_stream_name: str = "emulated"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class _Tracked:
+    key: tuple[str, str | None]
+    expr: ScheduleExpression
+    first_seen: datetime
+    fired_until: datetime
+
+
+@dataclass
+class Invocation:
+    time: datetime
+    function: str
+    source: str
+    event: dict[str, Any]
+    result: Any = None
+    error: str | None = None
+
+
+def _function_name(arn_or_name: str) -> str:
+    # arn:aws:lambda:region:acct:function:NAME[:qualifier]
+    if arn_or_name.startswith("arn:"):
+        parts = arn_or_name.split(":")
+        return parts[6] if len(parts) > 6 else arn_or_name
+    return arn_or_name
+
+
+class Dispatcher:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.reset()
+
+    def reset(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+        self.invocations: list[Invocation] = []
+        self.scaling_activities: list[ScalingActivity] = []
+        self.tracked: dict[str, _Tracked] = {}
+        self.raise_errors = False
+
+    def register(self, function: str, handler: Handler) -> None:
+        """Map a Lambda function (ARN, name, or a logical name used in ARNs) to a handler."""
+        self.handlers[_function_name(function)] = handler
+
+    def invoke(self, function_arn: str, event: dict[str, Any], source: str = "direct") -> Any:
+        name = _function_name(function_arn)
+        handler = self.handlers.get(name)
+        record = Invocation(self.emulator.now(), name, source, event)
+        self.invocations.append(record)
+        if handler is None:
+            record.error = f"no handler registered for Lambda function {name!r}"
+            log.warning(record.error)
+            return None
+        context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
+        try:
+            with time_machine.travel(self.emulator.now(), tick=True):
+                record.result = handler(event, context)
+        except Exception as exc:  # a failed Lambda invocation is recorded, as AWS would log it
+            record.error = f"{type(exc).__name__}: {exc}"
+            log.error("handler %s failed: %s", name, traceback.format_exc())
+            if self.raise_errors:
+                raise
+        return record.result
+
+    # --------------------------------------------------------------- schedules
+    def _schedules(self) -> list[tuple[str, str, Any]]:
+        out = []
+        for account_id, regions in list(scheduler_backends.items()):
+            for region, backend in list(regions.items()):
+                for group in list(backend.schedule_groups.values()):
+                    for schedule in list(group.schedules.values()):
+                        out.append((account_id, region, schedule))
+        return out
+
+    def _track(self, schedule: Any, now: datetime) -> _Tracked | None:
+        """Parse a schedule once per expression; occurrences count from when it was first seen.
+
+        moto stamps schedules with wall time, so the emulator clock cannot use that stamp: a schedule
+        is taken to exist from the first moment the dispatcher sees it (a changed expression or
+        time zone counts as new).
+        """
+        key = (schedule.schedule_expression, schedule.schedule_expression_timezone)
+        tracked = self.tracked.get(schedule.arn)
+        if tracked is None or tracked.key != key:
+            try:
+                expr = ScheduleExpression.parse(*key)
+            except ScheduleExpressionError as exc:
+                log.warning("schedule %s is not emulated: %s", schedule.name, exc)
+                return None
+            tracked = self.tracked[schedule.arn] = _Tracked(key, expr, first_seen=now, fired_until=now)
+        return tracked
+
+    def _next_fire(self, schedule: Any, now: datetime) -> datetime | None:
+        if schedule.state != "ENABLED":
+            return None
+        tracked = self._track(schedule, now)
+        if tracked is None:
+            return None
+        after = tracked.fired_until
+        if schedule.start_date:
+            after = max(after, _as_datetime(schedule.start_date) - timedelta(microseconds=1))
+        nxt = tracked.expr.next_after(after, anchor=tracked.first_seen)
+        if nxt is None or (schedule.end_date and nxt > _as_datetime(schedule.end_date)):
+            return None
+        return nxt
+
+    def next_due_after(self, now: datetime) -> datetime | None:
+        times = [t for _, _, s in self._schedules() if (t := self._next_fire(s, now)) is not None]
+        return min(times) if times else None
+
+    def fire_due(self, now: datetime) -> None:
+        """Fire every schedule occurrence due at or before ``now`` that has not fired yet."""
+        for account_id, region, schedule in self._schedules():
+            while (nxt := self._next_fire(schedule, now)) is not None and nxt <= now:
+                self.tracked[schedule.arn].fired_until = nxt
+                self._fire(account_id, region, schedule, nxt)
+                if schedule.action_after_completion == "DELETE" and schedule.schedule_expression.startswith("at("):
+                    scheduler_backends[account_id][region].delete_schedule(schedule.group_name, schedule.name)
+                    break
+
+    def _fire(self, account_id: str, region: str, schedule: Any, when: datetime) -> None:
+        target = schedule.target
+        arn = target["Arn"]
+        raw = target.get("Input")
+        try:
+            payload = json.loads(raw) if raw else {}
+        except ValueError:
+            payload = {"input": raw}
+        if ":lambda:" in arn:
+            self.invoke(arn, payload, source=f"schedule:{schedule.group_name}/{schedule.name}")
+        elif ":sqs:" in arn:
+            from moto.sqs.models import sqs_backends
+
+            queue = arn.split(":")[-1]
+            sqs_backends[account_id][region].send_message(queue, raw or "{}")
+        else:
+            log.warning("schedule %s: target %s is not emulated", schedule.name, arn)
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    return datetime.fromisoformat(str(value))
+
+
+# ------------------------------------------------------- EventBridge rule targets
+_original_send = events_models.Rule.send_to_targets
+
+
+def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    from .core import EMULATOR
+
+    if not self.event_pattern.matches_event(original_event):
+        return
+    lambda_targets = [t for t in self.targets if ":lambda:" in t["Arn"]]
+    other = [t for t in self.targets if ":lambda:" not in t["Arn"]]
+    if other:
+        saved = self.targets
+        self.targets = other
+        try:
+            _original_send(self, original_event, transform_input)
+        finally:
+            self.targets = saved
+    for target in lambda_targets:
+        event = dict(original_event)
+        if target.get("Input"):
+            event = json.loads(target["Input"])
+        EMULATOR.dispatcher.invoke(target["Arn"], event, source=f"rule:{self.name}")
+
+
+def install() -> None:
+    events_models.Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]

@@ -1,0 +1,60 @@
+"""Faults on demand: a seeded fraction of calls to an operation answers with an error.
+
+Off by default. Rules are keyed by (service, operation); ``"*"`` matches any. The same seed gives
+the same sequence of faults, so a failing test can be replayed.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["throttle", "5xx"]
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    service: str
+    operation: str
+    rate: float
+    kind: FaultKind = "throttle"
+
+    def matches(self, service: str, operation: str) -> bool:
+        return self.service in ("*", service) and self.operation in ("*", operation)
+
+
+class FaultInjector:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self, seed: int = 0) -> None:
+        with self._lock:
+            self.rules: list[FaultRule] = []
+            self._random = random.Random(seed)
+            self.injected: dict[tuple[str, str, str], int] = {}
+
+    def configure(self, rules: list[FaultRule], seed: int = 0) -> None:
+        for rule in rules:
+            if not 0.0 <= rule.rate <= 1.0:
+                raise ValueError(f"fault rate must be within 0..1, got {rule.rate}")
+            if rule.kind not in ("throttle", "5xx"):
+                raise ValueError(f"fault kind must be 'throttle' or '5xx', got {rule.kind!r}")
+        with self._lock:
+            self.rules = list(rules)
+            self._random = random.Random(seed)
+            self.injected = {}
+
+    def draw(self, service: str, operation: str) -> FaultKind | None:
+        """Decide whether this call fails, and how."""
+        with self._lock:
+            for rule in self.rules:
+                if rule.matches(service, operation):
+                    if self._random.random() < rule.rate:
+                        key = (service, operation, rule.kind)
+                        self.injected[key] = self.injected.get(key, 0) + 1
+                        return rule.kind
+                    return None
+        return None

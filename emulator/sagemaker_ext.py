@@ -1,0 +1,464 @@
+"""SageMaker additions to moto: the inference-component API and IC-style endpoints.
+
+moto's dispatch looks methods up on ``SageMakerResponse`` by action name, so the IC operations are
+added to that class (a subclass would never be called). Each is added only when moto lacks it, so
+native support wins if it ever lands. Endpoint config/endpoint handling is widened where moto
+refuses or drops what IC endpoints use (variants without ModelName, ml.g5/g6/p4d/p5/inf2 instance
+types, ManagedInstanceScaling, RoutingConfig, ExecutionRoleArn).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker import models as sm_models
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import arn_formatter
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+from icpilot.instance_types import INSTANCE_TYPES, UnknownInstanceType
+
+from .core import EMULATOR
+from .world import Component, Requirements, World, placement_status
+
+_NAME = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+_STATES = {"Creating": "CREATE_IN_PROGRESS", "Updating": "UPDATE_RC_IN_PROGRESS", "Deleting": "DELETE_IN_PROGRESS"}
+
+
+class RuntimeValidationError(ServiceException):
+    """sagemaker-runtime's ValidationError (its error code differs from sagemaker's)."""
+
+    code = "ValidationError"
+
+
+class ModelNotReady(ServiceException):
+    code = "ModelNotReadyException"
+
+
+def _world(resp: Any) -> World:
+    return EMULATOR.world(resp.sagemaker_backend)
+
+
+def _check_name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(message=f"1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must not be null")
+    if len(value) > 63 or not _NAME.match(value):
+        raise ValidationError(
+            message=f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: [a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?"
+        )
+    return value
+
+
+def _not_found(name: str, resp: Any) -> ValidationError:
+    arn = arn_formatter("inference-component", name, resp.current_account, resp.region)
+    return ValidationError(message=f"Could not find inference component \"{arn}\".")
+
+
+def _component(resp: Any, name: str) -> Component:
+    world = _world(resp)
+    component = world.components.get(name)
+    if component is None:
+        raise _not_found(name, resp)
+    return component
+
+
+def _copy_count(runtime_config: Any, field: str) -> int:
+    if not isinstance(runtime_config, dict) or "CopyCount" not in runtime_config:
+        raise ValidationError(message=f"1 validation error detected: Value null at '{field}.copyCount' failed to satisfy constraint: Member must not be null")
+    count = runtime_config["CopyCount"]
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValidationError(
+            message=f"1 validation error detected: Value '{count}' at '{field}.copyCount' failed to satisfy constraint: "
+            "Member must have value greater than or equal to 0"
+        )
+    return count
+
+
+def _validate_specification(spec: Any) -> Requirements:
+    if not isinstance(spec, dict):
+        raise ValidationError(message="1 validation error detected: Value null at 'specification' failed to satisfy constraint: Member must not be null")
+    if not spec.get("ModelName") and not spec.get("Container") and not spec.get("BaseInferenceComponentName"):
+        raise ValidationError(message="Specification must contain ModelName, Container or BaseInferenceComponentName.")
+    crr = spec.get("ComputeResourceRequirements")
+    if not isinstance(crr, dict) or "MinMemoryRequiredInMb" not in crr:
+        raise ValidationError(
+            message="1 validation error detected: Value null at 'specification.computeResourceRequirements.minMemoryRequiredInMb' "
+            "failed to satisfy constraint: Member must not be null"
+        )
+    if int(crr["MinMemoryRequiredInMb"]) < 128:
+        raise ValidationError(message=f"Value '{crr['MinMemoryRequiredInMb']}' at 'specification.computeResourceRequirements.minMemoryRequiredInMb' failed to satisfy constraint: Member must have value greater than or equal to 128")
+    cores = crr.get("NumberOfCpuCoresRequired")
+    if cores is not None and float(cores) < 0.25:
+        raise ValidationError(message=f"Value '{cores}' at 'specification.computeResourceRequirements.numberOfCpuCoresRequired' failed to satisfy constraint: Member must have value greater than or equal to 0.25")
+    acc = crr.get("NumberOfAcceleratorDevicesRequired")
+    if acc is not None and float(acc) < 1:
+        raise ValidationError(message=f"Value '{acc}' at 'specification.computeResourceRequirements.numberOfAcceleratorDevicesRequired' failed to satisfy constraint: Member must have value greater than or equal to 1")
+    return Requirements.from_spec(spec)
+
+
+def _describe(c: Component, now: datetime) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "InferenceComponentName": c.name,
+        "InferenceComponentArn": c.arn,
+        "EndpointName": c.endpoint.name,
+        "EndpointArn": c.endpoint.arn,
+        "VariantName": c.variant_name,
+        "Specification": c.specification,
+        "RuntimeConfig": {
+            "DesiredCopyCount": c.desired,
+            "CurrentCopyCount": c.current(now),
+            "PlacementStatus": placement_status(c, now),
+        },
+        "CreationTime": c.created_at,
+        "LastModifiedTime": c.last_modified or c.created_at,
+        "InferenceComponentStatus": c.status,
+    }
+    if c.failure_reason:
+        out["FailureReason"] = c.failure_reason
+    if c.deployment_config:
+        out["LastDeploymentConfig"] = c.deployment_config
+    return out
+
+
+def _summary(c: Component) -> dict[str, Any]:
+    return {
+        "CreationTime": c.created_at,
+        "InferenceComponentArn": c.arn,
+        "InferenceComponentName": c.name,
+        "EndpointArn": c.endpoint.arn,
+        "EndpointName": c.endpoint.name,
+        "VariantName": c.variant_name,
+        "InferenceComponentStatus": c.status,
+        "LastModifiedTime": c.last_modified or c.created_at,
+    }
+
+
+# --------------------------------------------------------------- IC operations
+def create_inference_component(self: Any) -> ActionResult:
+    name = _check_name(self._get_param("InferenceComponentName"), "inferenceComponentName")
+    endpoint_name = _check_name(self._get_param("EndpointName"), "endpointName")
+    spec = self._get_param("Specification")
+    req = _validate_specification(spec)
+    copies = _copy_count(self._get_param("RuntimeConfig"), "runtimeConfig")
+    now = EMULATOR.now()
+    world = _world(self)
+    if name in world.components:
+        raise ValidationError(message=f"Cannot create already existing inference component \"{world.components[name].arn}\".")
+    endpoint = world.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = arn_formatter("endpoint", endpoint_name, self.current_account, self.region)
+        raise ValidationError(message=f"Could not find endpoint \"{arn}\".")
+    if not endpoint.ic_capable:
+        raise ValidationError(
+            message=f"Endpoint {endpoint_name} does not support inference components: its production variant "
+            "names a ModelName. Create the endpoint from an endpoint config with ExecutionRoleArn and "
+            "variants without ModelName."
+        )
+    variant = self._get_param("VariantName") or endpoint.variant_name
+    if variant != endpoint.variant_name:
+        raise ValidationError(message=f"Variant {variant} not found on endpoint {endpoint_name}.")
+    component = Component(
+        name=name,
+        arn=arn_formatter("inference-component", name, self.current_account, self.region),
+        endpoint=endpoint,
+        variant_name=variant,
+        specification=spec,
+        req=req,
+        created_at=now,
+        desired=copies,
+        last_modified=now,
+        tags=self._get_param("Tags") or [],
+    )
+    world.add_component(component, now)
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def describe_inference_component(self: Any) -> ActionResult:
+    name = self._get_param("InferenceComponentName")
+    component = _component(self, name)
+    return ActionResult(_describe(component, EMULATOR.now()))
+
+
+def list_inference_components(self: Any) -> ActionResult:
+    world = _world(self)
+    items = list(world.components.values())
+    if v := self._get_param("EndpointNameEquals"):
+        items = [c for c in items if c.endpoint.name == v]
+    if v := self._get_param("VariantNameEquals"):
+        items = [c for c in items if c.variant_name == v]
+    if v := self._get_param("StatusEquals"):
+        items = [c for c in items if c.status == v]
+    if v := self._get_param("NameContains"):
+        items = [c for c in items if v in c.name]
+    for param, test in (
+        ("CreationTimeBefore", lambda c, t: c.created_at < t),
+        ("CreationTimeAfter", lambda c, t: c.created_at > t),
+        ("LastModifiedTimeBefore", lambda c, t: (c.last_modified or c.created_at) < t),
+        ("LastModifiedTimeAfter", lambda c, t: (c.last_modified or c.created_at) > t),
+    ):
+        if (v := self._get_param(param)) is not None:
+            when = v if isinstance(v, datetime) else datetime.fromisoformat(str(v))
+            items = [c for c in items if test(c, when)]
+    sort_by = self._get_param("SortBy") or "CreationTime"
+    key = {"Name": lambda c: c.name, "Status": lambda c: c.status}.get(sort_by, lambda c: c.created_at)
+    items.sort(key=key, reverse=(self._get_param("SortOrder") or "Descending") == "Descending")
+    max_results = int(self._get_param("MaxResults") or 10)
+    if not 1 <= max_results <= 100:
+        raise ValidationError(message=f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100")
+    token = self._get_param("NextToken")
+    start = 0
+    if token:
+        try:
+            start = int(base64.b64decode(token).decode())
+        except Exception:
+            raise ValidationError(message="Invalid pagination token.") from None
+    page = items[start : start + max_results]
+    out: dict[str, Any] = {"InferenceComponents": [_summary(c) for c in page]}
+    if start + max_results < len(items):
+        out["NextToken"] = base64.b64encode(str(start + max_results).encode()).decode()
+    return ActionResult(out)
+
+
+def _refuse_if_busy(c: Component) -> None:
+    if c.status in _STATES:
+        raise ValidationError(
+            message=f"Cannot update inference component {c.arn} while it is in state {_STATES[c.status] if c.status != 'Updating' else c.update_kind}."
+        )
+
+
+def update_inference_component_runtime_config(self: Any) -> ActionResult:
+    name = _check_name(self._get_param("InferenceComponentName"), "inferenceComponentName")
+    copies = _copy_count(self._get_param("DesiredRuntimeConfig"), "desiredRuntimeConfig")
+    component = _component(self, name)
+    _refuse_if_busy(component)
+    _world(self).set_copy_count(component, copies, EMULATOR.now(), "UPDATE_RC_IN_PROGRESS")
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def update_inference_component(self: Any) -> ActionResult:
+    name = _check_name(self._get_param("InferenceComponentName"), "inferenceComponentName")
+    component = _component(self, name)
+    _refuse_if_busy(component)
+    world = _world(self)
+    now = EMULATOR.now()
+    spec = self._get_param("Specification")
+    runtime = self._get_param("RuntimeConfig")
+    if spec is None and runtime is None:
+        raise ValidationError(message="At least one of Specification or RuntimeConfig must be provided.")
+    copies = component.desired
+    if runtime is not None:
+        copies = _copy_count(runtime, "runtimeConfig")
+    if spec is not None:
+        merged = {**component.specification, **spec}
+        component.req = _validate_specification(merged)
+        component.specification = merged
+        # A new specification replaces every copy (a rolling update, collapsed into one step).
+        for copy in list(component.copies):
+            component.copies.remove(copy)
+            world._detach(copy, now)
+        component.desired = -1  # force a real transition below
+    component.deployment_config = self._get_param("DeploymentConfig") or component.deployment_config
+    world.set_copy_count(component, copies, now, "UPDATE_IN_PROGRESS")
+    return ActionResult({"InferenceComponentArn": component.arn})
+
+
+def delete_inference_component(self: Any) -> EmptyResult:
+    name = _check_name(self._get_param("InferenceComponentName"), "inferenceComponentName")
+    component = _component(self, name)
+    _world(self).delete_component(component, EMULATOR.now())
+    return EmptyResult()
+
+
+_IC_OPERATIONS = {
+    "create_inference_component": create_inference_component,
+    "describe_inference_component": describe_inference_component,
+    "list_inference_components": list_inference_components,
+    "update_inference_component": update_inference_component,
+    "update_inference_component_runtime_config": update_inference_component_runtime_config,
+    "delete_inference_component": delete_inference_component,
+}
+
+
+# ----------------------------------------------------------------- endpoints
+_original = {
+    "validate_instance_type": sm_models.FakeEndpointConfig.validate_instance_type,
+    "backend_validate_variants": sm_models.SageMakerModelBackend.validate_production_variants,
+    "create_endpoint_config": SageMakerResponse.create_endpoint_config,
+    "create_endpoint": SageMakerResponse.create_endpoint,
+    "describe_endpoint": SageMakerResponse.describe_endpoint,
+    "delete_endpoint": SageMakerResponse.delete_endpoint,
+    "invoke_endpoint": SageMakerRuntimeResponse.invoke_endpoint,
+}
+
+
+def _validate_instance_type(self: Any, instance_type: str) -> None:
+    if instance_type in INSTANCE_TYPES:
+        return
+    _original["validate_instance_type"](self, instance_type)
+
+
+def _backend_validate_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
+    # Variants without ModelName host inference components; only classic ones name a model.
+    _original["backend_validate_variants"](self, [v for v in production_variants if "ModelName" in v])
+
+
+def _create_endpoint_config(self: Any) -> ActionResult:
+    variants = self._get_param("ProductionVariants") or []
+    if any("ModelName" not in v for v in variants) and not self._get_param("ExecutionRoleArn"):
+        raise ValidationError(message="ExecutionRoleArn is required when a production variant does not specify ModelName (inference components).")
+    for v in variants:
+        mis = v.get("ManagedInstanceScaling")
+        if mis and int(mis.get("MinInstanceCount", 0)) > int(mis.get("MaxInstanceCount", 1)):
+            raise ValidationError(message="ManagedInstanceScaling MinInstanceCount must not exceed MaxInstanceCount.")
+    result = _original["create_endpoint_config"](self)
+    config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
+    if role := self._get_param("ExecutionRoleArn"):
+        config.execution_role_arn = role  # surfaces as ExecutionRoleArn in DescribeEndpointConfig
+    return result
+
+
+def _create_endpoint(self: Any) -> ActionResult:
+    result = _original["create_endpoint"](self)
+    name = self._get_param("EndpointName")
+    backend = self.sagemaker_backend
+    config = backend.endpoint_configs[self._get_param("EndpointConfigName")]
+    world = _world(self)
+    for variant in config.production_variants:
+        if "InstanceType" in variant:
+            try:
+                world.add_endpoint(name=name, arn=backend.endpoints[name].arn, variant=variant, now=EMULATOR.now())
+            except UnknownInstanceType as exc:
+                raise ValidationError(message=str(exc)) from None
+            break  # the emulator models one instance-backed variant per endpoint
+    return result
+
+
+def _describe_endpoint(self: Any) -> ActionResult:
+    result = _original["describe_endpoint"](self)
+    name = self._get_param("EndpointName")
+    world = _world(self)
+    endpoint = world.endpoints.get(name)
+    if endpoint is None:
+        return result
+    body = dict(result.result)  # type: ignore[arg-type]
+    now = EMULATOR.now()
+    variants = []
+    for variant in body.get("ProductionVariants", []):
+        variant = dict(variant)
+        if variant.get("VariantName") == endpoint.variant_name:
+            variant["CurrentInstanceCount"] = endpoint.ready_instances(now)
+            variant["DesiredInstanceCount"] = len(endpoint.instances)
+            if endpoint.managed_scaling:
+                variant["ManagedInstanceScaling"] = endpoint.managed_scaling
+            if endpoint.routing_config:
+                variant["RoutingConfig"] = endpoint.routing_config
+            variant["VariantStatus"] = [
+                {"Status": "Updating" if len(endpoint.instances) != endpoint.ready_instances(now) else "ActivatingTraffic",
+                 "StartTime": now}
+            ] if len(endpoint.instances) != endpoint.ready_instances(now) else []
+        variants.append(variant)
+    body["ProductionVariants"] = variants
+    return ActionResult(body)
+
+
+def _delete_endpoint(self: Any) -> EmptyResult:
+    name = self._get_param("EndpointName")
+    result = _original["delete_endpoint"](self)
+    _world(self).remove_endpoint(name)
+    return result
+
+
+# ---------------------------------------------------------------- invocations
+def record_invocations(
+    account_id: str, region: str, component: Component, served: int, refused: int, latency_ms: float, when: datetime
+) -> None:
+    """Record the AWS/SageMaker metrics of ``served`` + ``refused`` requests at ``when``."""
+    cw = cloudwatch_backends[account_id][region]
+    ic_dim = [{"Name": "InferenceComponentName", "Value": component.name}]
+    ep_dims = [
+        {"Name": "EndpointName", "Value": component.endpoint.name},
+        {"Name": "VariantName", "Value": component.variant_name},
+    ]
+    loaded = max(component.current(when), 1)
+
+    def put(name: str, dims: list[dict[str, str]], total: float, count: int, value: float) -> None:
+        if count == 1:
+            cw.metric_data.append(MetricDatum("AWS/SageMaker", name, value, dims, when))
+        elif count > 1:
+            cw.metric_data.append(
+                MetricAggregatedDatum("AWS/SageMaker", name, value, value, count, total, dims, when)
+            )
+
+    if served:
+        put("Invocations", ic_dim, served, served, 1.0)
+        put("Invocations", ep_dims, served, served, 1.0)
+        put("InvocationsPerCopy", ic_dim, served / loaded, served, 1.0 / loaded)
+        put("ModelLatency", ic_dim, served * latency_ms * 1000, served, latency_ms * 1000)
+    if refused:
+        put("NoCapacityInvocationFailures", ic_dim, refused, refused, 1.0)
+
+
+def invoke_component(account_id: str, region: str, component_name: str, count: int, when: datetime | None = None) -> tuple[int, int]:
+    """Admit ``count`` requests for a component at ``when`` (bulk API): returns (served, refused)."""
+    when = when or EMULATOR.now()
+    world = EMULATOR.world_for(account_id, region)
+    component = world.components.get(component_name)
+    if component is None:
+        raise KeyError(f"unknown inference component {component_name!r}")
+    served, refused = world.admit(component, when, count)
+    _, latency_ms, _ = world.settings_for(component.name)
+    record_invocations(account_id, region, component, served, refused, latency_ms, when)
+    return served, refused
+
+
+def _invoke_endpoint(self: Any) -> Any:
+    component_name = self.headers.get("X-Amzn-SageMaker-Inference-Component")
+    if not component_name:
+        return _original["invoke_endpoint"](self)
+    endpoint_name = self.path.split("/")[2] if self.path.count("/") >= 2 else self._get_param("EndpointName")
+    world = EMULATOR.world_for(self.current_account, self.region)
+    component = world.components.get(component_name)
+    if component is None or component.endpoint.name != endpoint_name:
+        raise RuntimeValidationError(f"Inference Component {component_name} not found for endpoint {endpoint_name}.")
+    now = EMULATOR.now()
+    served, _refused = invoke_component(self.current_account, self.region, component_name, 1, now)
+    if not served:
+        if component.current(now) == 0:
+            raise RuntimeValidationError(
+                "Inference Component has no capacity to process this request. ApplicationAutoScaling may be "
+                "in-progress (if configured) or try to increase the capacity by invoking "
+                "UpdateInferenceComponentRuntimeConfig API."
+            )
+        raise RuntimeValidationError(
+            "Inference Component has no capacity to process this request: every copy is at its concurrency limit."
+        )
+    _, latency_ms, _ = world.settings_for(component_name)
+    try:
+        prompt = json.loads(self.body or b"{}").get("inputs", "")
+    except (ValueError, AttributeError):
+        prompt = ""
+    answer = [{"generated_text": f"[{component_name}] {str(prompt)[:64]}", "latency_ms": latency_ms}]
+    headers = {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": component.variant_name}
+    return 200, headers, json.dumps(answer)
+
+
+def install() -> None:
+    for name, fn in _IC_OPERATIONS.items():
+        if not hasattr(SageMakerResponse, name):
+            setattr(SageMakerResponse, name, fn)
+    sm_models.FakeEndpointConfig.validate_instance_type = _validate_instance_type  # type: ignore[method-assign]
+    sm_models.SageMakerModelBackend.validate_production_variants = _backend_validate_variants  # type: ignore[method-assign]
+    SageMakerResponse.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign]
+    SageMakerResponse.create_endpoint = _create_endpoint  # type: ignore[method-assign]
+    SageMakerResponse.describe_endpoint = _describe_endpoint  # type: ignore[method-assign]
+    SageMakerResponse.delete_endpoint = _delete_endpoint  # type: ignore[method-assign]
+    SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]

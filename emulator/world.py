@@ -1,0 +1,388 @@
+"""How an inference-component endpoint behaves over time: placement, capacity and lifecycle.
+
+This is the emulator's model of SageMaker, independent of moto's request plumbing. One ``World``
+exists per (account, region); it is advanced to the clock's time before every read or write
+(``sync``), so the same code serves the virtual and the wall clock.
+
+Rules modelled (see README "Emulator"):
+- each copy reserves its ComputeResourceRequirements on one instance (accelerators, cores, memory);
+- copies that do not fit wait; ManagedInstanceScaling provisions an instance (after
+  ``instance_provisioning_seconds``) up to MaxInstanceCount, and releases an instance that has been
+  empty for ``instance_scale_in_cooldown_seconds`` down to MinInstanceCount (0 allowed);
+- a placed copy loads for the component's model-load time (plus a small stagger per copy so
+  CurrentCopyCount rises one by one); lowering the count releases copies at once, loading ones first;
+- a component whose single copy can never fit the instance type goes to Failed with a reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from icpilot.instance_types import InstanceType, instance_type
+
+
+@dataclass
+class ComponentSettings:
+    model_load_seconds: float | None = None
+    model_latency_ms: float | None = None
+    max_concurrency_per_copy: int | None = None
+
+
+@dataclass
+class EmulatorSettings:
+    """Timings and limits of the model; per-component values override the defaults."""
+
+    model_load_seconds: float = 240.0
+    copy_stagger_seconds: float = 15.0
+    instance_provisioning_seconds: float = 360.0
+    instance_scale_in_cooldown_seconds: float = 600.0
+    model_latency_ms: float = 800.0
+    max_concurrency_per_copy: int | None = None
+    components: dict[str, ComponentSettings] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    accelerators: float
+    cores: float
+    memory_mb: int
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> Requirements:
+        crr = spec.get("ComputeResourceRequirements") or {}
+        return cls(
+            accelerators=float(crr.get("NumberOfAcceleratorDevicesRequired") or 0),
+            cores=float(crr.get("NumberOfCpuCoresRequired") or 0),
+            memory_mb=int(crr.get("MinMemoryRequiredInMb") or 0),
+        )
+
+    def fits(self, itype: InstanceType) -> bool:
+        return (
+            self.accelerators <= itype.accelerators
+            and self.cores <= itype.vcpus
+            and self.memory_mb <= itype.memory_mb
+        )
+
+
+@dataclass(eq=False)
+class Instance:
+    id: str
+    itype: InstanceType
+    ready_at: datetime
+    empty_since: datetime
+    copies: list[Copy] = field(default_factory=list)
+
+    def is_ready(self, now: datetime) -> bool:
+        return self.ready_at <= now
+
+    def free(self) -> tuple[float, float, int]:
+        acc = self.itype.accelerators - sum(c.req.accelerators for c in self.copies)
+        cores = self.itype.vcpus - sum(c.req.cores for c in self.copies)
+        mem = self.itype.memory_mb - sum(c.req.memory_mb for c in self.copies)
+        return acc, cores, mem
+
+    def can_host(self, req: Requirements) -> bool:
+        acc, cores, mem = self.free()
+        return req.accelerators <= acc and req.cores <= cores and req.memory_mb <= mem
+
+
+@dataclass(eq=False)
+class Copy:
+    component: str
+    req: Requirements
+    instance: Instance
+    ready_at: datetime
+
+    def loaded(self, now: datetime) -> bool:
+        return self.ready_at <= now
+
+
+@dataclass(eq=False)
+class Endpoint:
+    name: str
+    arn: str
+    variant_name: str
+    itype: InstanceType
+    ic_capable: bool
+    managed_scaling: dict[str, Any]
+    routing_config: dict[str, Any] | None
+    initial_instance_count: int
+    instances: list[Instance] = field(default_factory=list)
+
+    @property
+    def scaling_enabled(self) -> bool:
+        return str(self.managed_scaling.get("Status", "DISABLED")).upper() == "ENABLED"
+
+    @property
+    def min_instances(self) -> int:
+        if not self.scaling_enabled:
+            return self.initial_instance_count
+        return int(self.managed_scaling.get("MinInstanceCount", 0))
+
+    @property
+    def max_instances(self) -> int:
+        if not self.scaling_enabled:
+            return self.initial_instance_count
+        return int(self.managed_scaling.get("MaxInstanceCount", self.initial_instance_count))
+
+    def ready_instances(self, now: datetime) -> int:
+        return sum(1 for i in self.instances if i.is_ready(now))
+
+
+@dataclass(eq=False)
+class Component:
+    name: str
+    arn: str
+    endpoint: Endpoint
+    variant_name: str
+    specification: dict[str, Any]
+    req: Requirements
+    created_at: datetime
+    desired: int
+    status: str = "Creating"
+    failure_reason: str | None = None
+    last_modified: datetime | None = None
+    update_kind: str = "CREATE_IN_PROGRESS"
+    copies: list[Copy] = field(default_factory=list)
+    in_flight: deque[datetime] = field(default_factory=deque)
+    tags: list[dict[str, str]] = field(default_factory=list)
+    deployment_config: dict[str, Any] | None = None
+
+    def current(self, now: datetime) -> int:
+        return sum(1 for c in self.copies if c.loaded(now))
+
+
+class CapacityError(Exception):
+    """Raised by World operations with a message shaped like SageMaker's."""
+
+
+class World:
+    """All endpoints and components of one account and region."""
+
+    def __init__(self, settings: EmulatorSettings, now: datetime) -> None:
+        self.settings = settings
+        self.endpoints: dict[str, Endpoint] = {}
+        self.components: dict[str, Component] = {}
+        self.synced_to = now
+        self._ids = itertools.count(1)
+
+    # ----------------------------------------------------------------- endpoints
+    def add_endpoint(
+        self,
+        *,
+        name: str,
+        arn: str,
+        variant: dict[str, Any],
+        now: datetime,
+    ) -> Endpoint:
+        self.sync(now)
+        itype = instance_type(variant["InstanceType"])
+        initial = int(variant.get("InitialInstanceCount") or 1)
+        endpoint = Endpoint(
+            name=name,
+            arn=arn,
+            variant_name=variant["VariantName"],
+            itype=itype,
+            ic_capable="ModelName" not in variant,
+            managed_scaling=dict(variant.get("ManagedInstanceScaling") or {}),
+            routing_config=variant.get("RoutingConfig"),
+            initial_instance_count=initial,
+        )
+        # The endpoint's initial instances come up with the endpoint (moto reports it InService).
+        endpoint.instances = [self._new_instance(itype, now, now) for _ in range(initial)]
+        self.endpoints[name] = endpoint
+        return endpoint
+
+    def remove_endpoint(self, name: str) -> None:
+        self.endpoints.pop(name, None)
+        for ic_name in [n for n, c in self.components.items() if c.endpoint.name == name]:
+            del self.components[ic_name]
+
+    def _new_instance(self, itype: InstanceType, ready_at: datetime, now: datetime) -> Instance:
+        return Instance(id=f"i-{next(self._ids):06d}", itype=itype, ready_at=ready_at, empty_since=now)
+
+    # ---------------------------------------------------------------- components
+    def settings_for(self, component: str) -> tuple[float, float, int | None]:
+        own = self.settings.components.get(component, ComponentSettings())
+        load = own.model_load_seconds if own.model_load_seconds is not None else self.settings.model_load_seconds
+        lat = own.model_latency_ms if own.model_latency_ms is not None else self.settings.model_latency_ms
+        conc = (
+            own.max_concurrency_per_copy
+            if own.max_concurrency_per_copy is not None
+            else self.settings.max_concurrency_per_copy
+        )
+        return load, lat, conc
+
+    def add_component(self, component: Component, now: datetime) -> None:
+        self.sync(now)
+        self.components[component.name] = component
+        self._place(now)
+
+    def set_copy_count(self, component: Component, copies: int, now: datetime, kind: str) -> None:
+        self.sync(now)
+        if copies == component.desired and component.status == "InService":
+            component.last_modified = now
+            return
+        component.desired = copies
+        component.status = "Updating"
+        component.update_kind = kind
+        component.failure_reason = None
+        component.last_modified = now
+        self._place(now)
+        self._settle_status(now)
+
+    def delete_component(self, component: Component, now: datetime) -> None:
+        self.sync(now)
+        for copy in component.copies:
+            self._detach(copy, now)
+        component.copies.clear()
+        self.components.pop(component.name, None)
+
+    # -------------------------------------------------------------------- time
+    def next_event_after(self, t: datetime) -> datetime | None:
+        """The earliest moment after ``t`` when the model changes by itself, if any."""
+        candidates: list[datetime] = []
+        for c in self.components.values():
+            candidates += [cp.ready_at for cp in c.copies if cp.ready_at > t]
+        for e in self.endpoints.values():
+            candidates += [i.ready_at for i in e.instances if i.ready_at > t]
+            if e.scaling_enabled and len(e.instances) > e.min_instances:
+                cooldown = timedelta(seconds=self.settings.instance_scale_in_cooldown_seconds)
+                candidates += [
+                    i.empty_since + cooldown
+                    for i in e.instances
+                    if not i.copies and i.is_ready(t) and i.empty_since + cooldown > t
+                ]
+        return min(candidates) if candidates else None
+
+    def sync(self, now: datetime) -> None:
+        """Advance the model to ``now``, processing every change in time order."""
+        while True:
+            nxt = self.next_event_after(self.synced_to)
+            if nxt is None or nxt > now:
+                break
+            self._step(nxt)
+        if now > self.synced_to:
+            self._step(now)
+
+    def _step(self, t: datetime) -> None:
+        self.synced_to = t
+        self._release_idle_instances(t)
+        self._place(t)
+        self._settle_status(t)
+
+    def _release_idle_instances(self, t: datetime) -> None:
+        cooldown = timedelta(seconds=self.settings.instance_scale_in_cooldown_seconds)
+        for e in self.endpoints.values():
+            if not e.scaling_enabled:
+                continue
+            for inst in sorted(e.instances, key=lambda i: i.empty_since):
+                if len(e.instances) <= e.min_instances:
+                    break
+                if not inst.copies and inst.is_ready(t) and inst.empty_since + cooldown <= t:
+                    e.instances.remove(inst)
+
+    def _settle_status(self, t: datetime) -> None:
+        for c in self.components.values():
+            if c.status in ("Creating", "Updating") and len(c.copies) == c.desired and c.current(t) == c.desired:
+                c.status = "InService"
+                c.last_modified = t
+
+    def _detach(self, copy: Copy, t: datetime) -> None:
+        copy.instance.copies.remove(copy)
+        if not copy.instance.copies:
+            copy.instance.empty_since = t
+
+    def _place(self, t: datetime) -> None:
+        load_cache: dict[str, float] = {}
+        for c in sorted(self.components.values(), key=lambda c: c.created_at):
+            if c.status == "Failed":
+                continue
+            # Lower: release loading copies first (newest first), then loaded ones.
+            while len(c.copies) > c.desired:
+                victim = max(c.copies, key=lambda cp: (not cp.loaded(t), cp.ready_at))
+                c.copies.remove(victim)
+                self._detach(victim, t)
+            missing = c.desired - len(c.copies)
+            if missing <= 0:
+                continue
+            e = c.endpoint
+            if not c.req.fits(e.itype):
+                c.status = "Failed"
+                c.failure_reason = (
+                    f"Inference component {c.name} requires {c.req.accelerators:g} accelerator devices, "
+                    f"{c.req.cores:g} CPU cores and {c.req.memory_mb} MB of memory per copy, which exceeds "
+                    f"what one {e.itype.name} instance provides ({e.itype.accelerators} accelerator devices, "
+                    f"{e.itype.vcpus} vCPUs, {e.itype.memory_mb} MB)."
+                )
+                c.last_modified = t
+                continue
+            if c.name not in load_cache:
+                load_cache[c.name] = self.settings_for(c.name)[0]
+            load = load_cache[c.name]
+            for n in range(missing):
+                host = self._find_host(e, c.req, t)
+                if host is None:
+                    break  # waits for capacity: the component stays Creating/Updating
+                start = max(t, host.ready_at)
+                ready = start + timedelta(seconds=load + n * self.settings.copy_stagger_seconds)
+                copy = Copy(component=c.name, req=c.req, instance=host, ready_at=ready)
+                host.copies.append(copy)
+                c.copies.append(copy)
+
+    def _find_host(self, e: Endpoint, req: Requirements, t: datetime) -> Instance | None:
+        # BINPACK: the fitting instance with the fewest free accelerators; ready ones first.
+        fitting = [i for i in e.instances if i.can_host(req)]
+        if fitting:
+            return min(fitting, key=lambda i: (not i.is_ready(t), i.free()[0], i.ready_at))
+        if len(e.instances) < e.max_instances:
+            ready_at = t + timedelta(seconds=self.settings.instance_provisioning_seconds)
+            inst = self._new_instance(e.itype, ready_at, t)
+            e.instances.append(inst)
+            return inst
+        return None
+
+    # ------------------------------------------------------------------ traffic
+    def admit(self, c: Component, t: datetime, count: int = 1) -> tuple[int, int]:
+        """Admit up to ``count`` requests at ``t``: returns (served, refused_for_no_capacity).
+
+        With a per-copy concurrency limit, a request occupies a slot for the model latency.
+        """
+        self.sync(t)
+        loaded = c.current(t)
+        if loaded == 0:
+            return 0, count
+        _, latency_ms, limit = self.settings_for(c.name)
+        if limit is None:
+            return count, 0
+        while c.in_flight and c.in_flight[0] <= t:
+            c.in_flight.popleft()
+        room = max(0, limit * loaded - len(c.in_flight))
+        served = min(room, count)
+        done = t + timedelta(milliseconds=latency_ms)
+        c.in_flight.extend([done] * served)
+        return served, count - served
+
+
+def placement_status(c: Component, now: datetime) -> list[dict[str, Any]]:
+    loaded = c.current(now)
+    if not loaded:
+        return []
+    return [{"InstanceType": c.endpoint.itype.name, "CurrentCopyCount": loaded}]
+
+
+def copies_capacity(itype: InstanceType, req: Requirements) -> int:
+    """How many copies with ``req`` one empty instance of ``itype`` hosts."""
+    limits = []
+    if req.accelerators:
+        limits.append(math.floor(itype.accelerators / req.accelerators))
+    if req.cores:
+        limits.append(math.floor(itype.vcpus / req.cores))
+    if req.memory_mb:
+        limits.append(itype.memory_mb // req.memory_mb)
+    return min(limits) if limits else 0
