@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1 only)")
     parser.add_argument("--port", type=int, default=5055, help="port (default 5055; 0 picks a free one)")
-    parser.add_argument("--clock", choices=["virtual", "wall"], default="virtual", help="virtual: advanced via POST /_emulator/clock")
+    parser.add_argument(
+        "--clock", choices=["virtual", "wall"], default="virtual", help="virtual: advanced via POST /_emulator/clock"
+    )
     parser.add_argument("--start", help="virtual clock start, ISO-8601 with offset (default 2026-11-23T06:00Z)")
     parser.add_argument("--model-load-seconds", type=float, help="default model-load time per copy")
     args = parser.parse_args(argv)
@@ -27,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.model_load_seconds is not None:
         EMULATOR.settings.model_load_seconds = args.model_load_seconds
     server = EmulatorServer(args.host, args.port).start()
-    print(f"icpilot emulator listening on {server.url} (clock: {args.clock}, now {EMULATOR.now().isoformat()})", flush=True)
+    print(
+        f"icpilot emulator listening on {server.url} (clock: {args.clock}, now {EMULATOR.now().isoformat()})",
+        flush=True,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -30,9 +30,9 @@ def _widen_dimension_enum() -> None:
         return
     members = {m.name: m.value for m in current}
     members["SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT"] = IC_DIMENSION
-    widened = Enum("ScalableDimensionValueSet", members)  # type: ignore[misc]
-    aas_models.ScalableDimensionValueSet = widened  # type: ignore[misc]
-    aas_responses.ScalableDimensionValueSet = widened  # type: ignore[misc]
+    widened = Enum("ScalableDimensionValueSet", members)  # type: ignore[misc,assignment]
+    aas_models.ScalableDimensionValueSet = widened  # type: ignore[misc,assignment]
+    aas_responses.ScalableDimensionValueSet = widened  # type: ignore[misc,assignment]
 
 
 @dataclass
@@ -71,7 +71,9 @@ def _step_adjustment(config: dict[str, Any], breach: float) -> int | None:
     return None
 
 
-def execute_step_policy(account_id: str, region: str, policy: Any, metric_value: float, threshold: float, now: datetime) -> ScalingActivity | None:
+def execute_step_policy(
+    account_id: str, region: str, policy: Any, metric_value: float, threshold: float, now: datetime
+) -> ScalingActivity | None:
     """Run one step-scaling policy against an IC, as AAS would on an alarm action."""
     if policy.policy_type != "StepScaling" or policy.scalable_dimension != IC_DIMENSION:
         return None

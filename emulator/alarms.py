@@ -55,9 +55,9 @@ def _period_statistic(data: list[Any], statistic: str) -> float | None:
     for d in data:
         if isinstance(d, MetricAggregatedDatum):
             count += d.sample_count
-            total += d.sum_stat
-            lo = min(lo, d.min_stat)
-            hi = max(hi, d.max_stat)
+            total += d.sum
+            lo = min(lo, d.min)
+            hi = max(hi, d.max)
         elif isinstance(d, MetricDatum):
             count += 1
             total += d.value
@@ -182,7 +182,14 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmChange]:
                         f"Threshold Crossed: {len(values)} datapoint(s) evaluated, latest "
                         f"[{value}] {alarm.comparison_operator} {alarm.threshold}"
                     )
-                    reason_data = json.dumps({"version": "1.0", "queryDate": now.isoformat(), "recentDatapoints": [v for v in values if v is not None], "threshold": alarm.threshold})
+                    reason_data = json.dumps(
+                        {
+                            "version": "1.0",
+                            "queryDate": now.isoformat(),
+                            "recentDatapoints": [v for v in values if v is not None],
+                            "threshold": alarm.threshold,
+                        }
+                    )
                     alarm.update_state(reason, reason_data, new)
                     alarm.state_updated_timestamp = now
                     changes.append(AlarmChange(alarm.name, old["value"], new, value))
@@ -201,16 +208,28 @@ def _emit_state_change(alarm: Alarm, old: dict[str, Any], account_id: str, regio
                 "DetailType": "CloudWatch Alarm State Change",
                 "Detail": json.dumps(_event_detail(alarm, old, now)),
                 "Resources": [alarm.alarm_arn],
-                "Time": now.isoformat().replace("+00:00", "Z"),
+                "Time": now.timestamp(),  # PutEvents carries epoch seconds
             }
         ]
     )
 
 
-def _run_actions(alarm: Alarm, old: dict[str, Any] | None, account_id: str, region: str, value: float | None, now: datetime, changed: bool) -> None:
+def _run_actions(
+    alarm: Alarm,
+    old: dict[str, Any] | None,
+    account_id: str,
+    region: str,
+    value: float | None,
+    now: datetime,
+    changed: bool,
+) -> None:
     if not alarm.actions_enabled:
         return
-    actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions, "INSUFFICIENT_DATA": alarm.insufficient_data_actions}.get(alarm.state_value, [])
+    actions = {
+        "ALARM": alarm.alarm_actions,
+        "OK": alarm.ok_actions,
+        "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+    }.get(alarm.state_value, [])
     for action in actions or []:
         if ":autoscaling:" in action:
             policy = find_policy(account_id, region, action)
@@ -229,5 +248,3 @@ def _run_actions(alarm: Alarm, old: dict[str, Any] | None, account_id: str, regi
             )
         elif ":lambda:" in action:
             EMULATOR.dispatcher.invoke(action, _direct_payload(alarm, old or {}, account_id, region, now))
-
-

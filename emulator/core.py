@@ -100,7 +100,9 @@ class Emulator:
             candidates.append(t)
         if self.alarm_evaluation_interval:
             last = self._last_alarm_evaluation or now
-            candidates.append(max(last + timedelta(seconds=self.alarm_evaluation_interval), now + timedelta(microseconds=1)))
+            candidates.append(
+                max(last + timedelta(seconds=self.alarm_evaluation_interval), now + timedelta(microseconds=1))
+            )
         return min(candidates) if candidates else None
 
     def _run_at(self, t: datetime) -> None:
@@ -110,9 +112,10 @@ class Emulator:
             world.sync(t)
         self.dispatcher.fire_due(t)
         if self.alarm_evaluation_interval:
-            due = self._last_alarm_evaluation is None or (
-                t - self._last_alarm_evaluation
-            ).total_seconds() >= self.alarm_evaluation_interval
+            due = (
+                self._last_alarm_evaluation is None
+                or (t - self._last_alarm_evaluation).total_seconds() >= self.alarm_evaluation_interval
+            )
             if due:
                 from .alarms import evaluate_alarms
 

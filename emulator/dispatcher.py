@@ -198,25 +198,40 @@ def _as_datetime(value: Any) -> datetime:
 _original_send = events_models.Rule.send_to_targets
 
 
+def _real_shaped(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as AWS delivers it: ISO-8601 ``time``, no moto-internal keys."""
+    clean = {k: v for k, v in event.items() if k != "ingestion-time"}
+    if isinstance(clean.get("time"), int | float):
+        clean["time"] = datetime.fromtimestamp(clean["time"], tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clean
+
+
 def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    """Deliver to every target; Lambda targets go to the dispatcher.
+
+    moto's default input template renders an ISO ``time`` unquoted (it expects epoch seconds, as
+    PutEvents sends), so targets without an InputTransformer receive the event untransformed.
+    """
     from .core import EMULATOR
 
     if not self.event_pattern.matches_event(original_event):
         return
-    lambda_targets = [t for t in self.targets if ":lambda:" in t["Arn"]]
-    other = [t for t in self.targets if ":lambda:" not in t["Arn"]]
-    if other:
-        saved = self.targets
-        self.targets = other
-        try:
-            _original_send(self, original_event, transform_input)
-        finally:
-            self.targets = saved
-    for target in lambda_targets:
-        event = dict(original_event)
-        if target.get("Input"):
-            event = json.loads(target["Input"])
-        EMULATOR.dispatcher.invoke(target["Arn"], event, source=f"rule:{self.name}")
+    event = _real_shaped(original_event)
+    saved = self.targets
+    try:
+        for target in saved:
+            if ":lambda:" in target["Arn"]:
+                payload = json.loads(target["Input"]) if target.get("Input") else event
+                EMULATOR.dispatcher.invoke(target["Arn"], payload, source=f"rule:{self.name}")
+                continue
+            self.targets = [target]
+            if target.get("InputTransformer") or target.get("Input"):
+                _original_send(self, original_event, transform_input)
+            else:
+                # moto's SQS delivery turns the epoch ``time`` into ISO-8601 itself.
+                _original_send(self, {k: v for k, v in original_event.items() if k != "ingestion-time"}, False)  # type: ignore[arg-type]
+    finally:
+        self.targets = saved
 
 
 def install() -> None:

@@ -24,11 +24,11 @@ _original_call_action = BaseResponse.call_action
 
 
 def _call_action(self: BaseResponse) -> Any:
-    kind = EMULATOR.faults.draw(self.service_name, self._get_action()) if EMULATOR.faults.rules else None
+    kind = EMULATOR.faults.draw(self.service_name or "", self._get_action()) if EMULATOR.faults.rules else None
     if kind is None:
         return _original_call_action(self)
     error: ServiceException = InjectedThrottling() if kind == "throttle" else InjectedServerError()
-    status, headers, body = self.serialized(ActionResult(error))
+    _status, headers, body = self.serialized(ActionResult(error))
     return (500 if kind == "5xx" else 400), headers, body
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from icpilot.instance_types import INSTANCE_TYPES, UnknownInstanceType
 from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, EmptyResult
@@ -23,8 +24,6 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
-
-from icpilot.instance_types import INSTANCE_TYPES, UnknownInstanceType
 
 from .core import EMULATOR
 from .world import Component, Requirements, World, placement_status
@@ -49,7 +48,9 @@ def _world(resp: Any) -> World:
 
 def _check_name(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ValidationError(message=f"1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must not be null")
+        raise ValidationError(
+            message=f"1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must not be null"
+        )
     if len(value) > 63 or not _NAME.match(value):
         raise ValidationError(
             message=f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: "
@@ -60,7 +61,7 @@ def _check_name(value: Any, field: str) -> str:
 
 def _not_found(name: str, resp: Any) -> ValidationError:
     arn = arn_formatter("inference-component", name, resp.current_account, resp.region)
-    return ValidationError(message=f"Could not find inference component \"{arn}\".")
+    return ValidationError(message=f'Could not find inference component "{arn}".')
 
 
 def _component(resp: Any, name: str) -> Component:
@@ -73,7 +74,9 @@ def _component(resp: Any, name: str) -> Component:
 
 def _copy_count(runtime_config: Any, field: str) -> int:
     if not isinstance(runtime_config, dict) or "CopyCount" not in runtime_config:
-        raise ValidationError(message=f"1 validation error detected: Value null at '{field}.copyCount' failed to satisfy constraint: Member must not be null")
+        raise ValidationError(
+            message=f"1 validation error detected: Value null at '{field}.copyCount' failed to satisfy constraint: Member must not be null"
+        )
     count = runtime_config["CopyCount"]
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise ValidationError(
@@ -85,7 +88,9 @@ def _copy_count(runtime_config: Any, field: str) -> int:
 
 def _validate_specification(spec: Any) -> Requirements:
     if not isinstance(spec, dict):
-        raise ValidationError(message="1 validation error detected: Value null at 'specification' failed to satisfy constraint: Member must not be null")
+        raise ValidationError(
+            message="1 validation error detected: Value null at 'specification' failed to satisfy constraint: Member must not be null"
+        )
     if not spec.get("ModelName") and not spec.get("Container") and not spec.get("BaseInferenceComponentName"):
         raise ValidationError(message="Specification must contain ModelName, Container or BaseInferenceComponentName.")
     crr = spec.get("ComputeResourceRequirements")
@@ -95,13 +100,19 @@ def _validate_specification(spec: Any) -> Requirements:
             "failed to satisfy constraint: Member must not be null"
         )
     if int(crr["MinMemoryRequiredInMb"]) < 128:
-        raise ValidationError(message=f"Value '{crr['MinMemoryRequiredInMb']}' at 'specification.computeResourceRequirements.minMemoryRequiredInMb' failed to satisfy constraint: Member must have value greater than or equal to 128")
+        raise ValidationError(
+            message=f"Value '{crr['MinMemoryRequiredInMb']}' at 'specification.computeResourceRequirements.minMemoryRequiredInMb' failed to satisfy constraint: Member must have value greater than or equal to 128"
+        )
     cores = crr.get("NumberOfCpuCoresRequired")
     if cores is not None and float(cores) < 0.25:
-        raise ValidationError(message=f"Value '{cores}' at 'specification.computeResourceRequirements.numberOfCpuCoresRequired' failed to satisfy constraint: Member must have value greater than or equal to 0.25")
+        raise ValidationError(
+            message=f"Value '{cores}' at 'specification.computeResourceRequirements.numberOfCpuCoresRequired' failed to satisfy constraint: Member must have value greater than or equal to 0.25"
+        )
     acc = crr.get("NumberOfAcceleratorDevicesRequired")
     if acc is not None and float(acc) < 1:
-        raise ValidationError(message=f"Value '{acc}' at 'specification.computeResourceRequirements.numberOfAcceleratorDevicesRequired' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        raise ValidationError(
+            message=f"Value '{acc}' at 'specification.computeResourceRequirements.numberOfAcceleratorDevicesRequired' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        )
     return Requirements.from_spec(spec)
 
 
@@ -152,11 +163,13 @@ def create_inference_component(self: Any) -> ActionResult:
     now = EMULATOR.now()
     world = _world(self)
     if name in world.components:
-        raise ValidationError(message=f"Cannot create already existing inference component \"{world.components[name].arn}\".")
+        raise ValidationError(
+            message=f'Cannot create already existing inference component "{world.components[name].arn}".'
+        )
     endpoint = world.endpoints.get(endpoint_name)
     if endpoint is None:
         arn = arn_formatter("endpoint", endpoint_name, self.current_account, self.region)
-        raise ValidationError(message=f"Could not find endpoint \"{arn}\".")
+        raise ValidationError(message=f'Could not find endpoint "{arn}".')
     if not endpoint.ic_capable:
         raise ValidationError(
             message=f"Endpoint {endpoint_name} does not support inference components: its production variant "
@@ -213,7 +226,9 @@ def list_inference_components(self: Any) -> ActionResult:
     items.sort(key=key, reverse=(self._get_param("SortOrder") or "Descending") == "Descending")
     max_results = int(self._get_param("MaxResults") or 10)
     if not 1 <= max_results <= 100:
-        raise ValidationError(message=f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100")
+        raise ValidationError(
+            message=f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100"
+        )
     token = self._get_param("NextToken")
     start = 0
     if token:
@@ -289,7 +304,7 @@ _IC_OPERATIONS = {
 
 
 # ----------------------------------------------------------------- endpoints
-_original = {
+_original: dict[str, Any] = {
     "validate_instance_type": sm_models.FakeEndpointConfig.validate_instance_type,
     "backend_validate_variants": sm_models.SageMakerModelBackend.validate_production_variants,
     "create_endpoint_config": SageMakerResponse.create_endpoint_config,
@@ -314,7 +329,9 @@ def _backend_validate_variants(self: Any, production_variants: list[dict[str, An
 def _create_endpoint_config(self: Any) -> ActionResult:
     variants = self._get_param("ProductionVariants") or []
     if any("ModelName" not in v for v in variants) and not self._get_param("ExecutionRoleArn"):
-        raise ValidationError(message="ExecutionRoleArn is required when a production variant does not specify ModelName (inference components).")
+        raise ValidationError(
+            message="ExecutionRoleArn is required when a production variant does not specify ModelName (inference components)."
+        )
     for v in variants:
         mis = v.get("ManagedInstanceScaling")
         if mis and int(mis.get("MinInstanceCount", 0)) > int(mis.get("MaxInstanceCount", 1)):
@@ -361,10 +378,18 @@ def _describe_endpoint(self: Any) -> ActionResult:
                 variant["ManagedInstanceScaling"] = endpoint.managed_scaling
             if endpoint.routing_config:
                 variant["RoutingConfig"] = endpoint.routing_config
-            variant["VariantStatus"] = [
-                {"Status": "Updating" if len(endpoint.instances) != endpoint.ready_instances(now) else "ActivatingTraffic",
-                 "StartTime": now}
-            ] if len(endpoint.instances) != endpoint.ready_instances(now) else []
+            variant["VariantStatus"] = (
+                [
+                    {
+                        "Status": "Updating"
+                        if len(endpoint.instances) != endpoint.ready_instances(now)
+                        else "ActivatingTraffic",
+                        "StartTime": now,
+                    }
+                ]
+                if len(endpoint.instances) != endpoint.ready_instances(now)
+                else []
+            )
         variants.append(variant)
     body["ProductionVariants"] = variants
     return ActionResult(body)
@@ -389,14 +414,13 @@ def record_invocations(
         {"Name": "VariantName", "Value": component.variant_name},
     ]
     loaded = max(component.current(when), 1)
+    stamp = when.astimezone(UTC).replace(tzinfo=None)  # moto keeps metric timestamps as naive UTC
 
     def put(name: str, dims: list[dict[str, str]], total: float, count: int, value: float) -> None:
         if count == 1:
-            cw.metric_data.append(MetricDatum("AWS/SageMaker", name, value, dims, when))
+            cw.metric_data.append(MetricDatum("AWS/SageMaker", name, value, dims, stamp))
         elif count > 1:
-            cw.metric_data.append(
-                MetricAggregatedDatum("AWS/SageMaker", name, value, value, count, total, dims, when)
-            )
+            cw.metric_data.append(MetricAggregatedDatum("AWS/SageMaker", name, value, value, count, total, dims, stamp))
 
     if served:
         put("Invocations", ic_dim, served, served, 1.0)
@@ -407,7 +431,9 @@ def record_invocations(
         put("NoCapacityInvocationFailures", ic_dim, refused, refused, 1.0)
 
 
-def invoke_component(account_id: str, region: str, component_name: str, count: int, when: datetime | None = None) -> tuple[int, int]:
+def invoke_component(
+    account_id: str, region: str, component_name: str, count: int, when: datetime | None = None
+) -> tuple[int, int]:
     """Admit ``count`` requests for a component at ``when`` (bulk API): returns (served, refused)."""
     when = when or EMULATOR.now()
     world = EMULATOR.world_for(account_id, region)

@@ -95,8 +95,10 @@ def control(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
             try:
                 served, refused = invoke_component(
-                    body.get("account", DEFAULT_ACCOUNT_ID), body.get("region", "us-east-1"),
-                    str(body["component"]), int(body.get("count", 1)),
+                    body.get("account", DEFAULT_ACCOUNT_ID),
+                    body.get("region", "us-east-1"),
+                    str(body["component"]),
+                    int(body.get("count", 1)),
                 )
             except KeyError as exc:
                 raise ControlError(str(exc)) from None
@@ -146,7 +148,9 @@ class EmulatorServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, wall_tick_seconds: float = 1.0) -> None:
         self.app = EmulatorApp()
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=MotoRequestHandler)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.app, threaded=True, request_handler=MotoRequestHandler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, args=(wall_tick_seconds,), daemon=True)

@@ -63,9 +63,7 @@ class Requirements:
 
     def fits(self, itype: InstanceType) -> bool:
         return (
-            self.accelerators <= itype.accelerators
-            and self.cores <= itype.vcpus
-            and self.memory_mb <= itype.memory_mb
+            self.accelerators <= itype.accelerators and self.cores <= itype.vcpus and self.memory_mb <= itype.memory_mb
         )
 
 

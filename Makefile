@@ -1,0 +1,61 @@
+# icpilot — every target creates what it needs from nothing.
+#   make demo   a simulated day on the local emulator
+#   make test   ruff, mypy, pytest, sam validate --lint, sam build
+#   make bench  benchmarks, figures in bench/results.json
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+SAMVENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAMVENV)/bin/sam
+# sam build needs the Lambda runtime's interpreter (python3.13) on PATH.
+PY313_DIR := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13.*/bin 2>/dev/null | tail -n 1); \
+	if [ -n "$$d" ]; then echo $$d; elif command -v python3.13 >/dev/null; then dirname $$(command -v python3.13); fi)
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test lint typecheck unit sam-validate sam-build bench clean
+
+$(VENV)/.installed: requirements-dev.txt layers/icpilot/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+$(SAMVENV)/.installed:
+	$(PYTHON) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install -q --upgrade pip
+	$(SAMVENV)/bin/pip install -q aws-sam-cli==1.170.0
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m demo
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy layers/icpilot/icpilot functions emulator demo
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest
+
+sam-validate: $(SAMVENV)/.installed $(VENV)/.installed
+	$(SAM) validate --lint
+	$(VENV)/bin/cfn-lint template.yaml
+
+sam-build: $(SAMVENV)/.installed
+	@test -n "$(PY313_DIR)" || { echo "python3.13 not found (pyenv or PATH): sam build needs the Lambda runtime's interpreter"; exit 1; }
+	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
+
+test: lint typecheck unit sam-validate sam-build
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) $(SAMVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,152 @@
+"""One interface over the two ways the emulator runs, so each behaviour is tested in both.
+
+``Harness.client(service)`` gives a boto3 client; ``advance``, ``evaluate_alarms``, ``settings``,
+``faults`` and ``invoke_bulk`` drive the emulator in-process or through its HTTP control API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from emulator import EMULATOR, FaultRule, evaluate_alarms
+from emulator.server import control
+from emulator.world import ComponentSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/icpilot-test"
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+@dataclass
+class Harness:
+    mode: str
+    url: str | None = None
+
+    def client(self, service: str, config: Config | None = None) -> Any:
+        kwargs: dict[str, Any] = {"region_name": REGION, "config": config or NO_RETRY}
+        if self.url:
+            kwargs.update(endpoint_url=self.url, aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(service, **kwargs)
+
+    def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.url is None:
+            return control(method, path, body or {})
+        data = json.dumps(body or {}).encode() if method == "POST" else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def now(self) -> str:
+        return self._control("GET", "/_emulator/clock")["now"]
+
+    def advance(self, seconds: float) -> str:
+        return self._control("POST", "/_emulator/clock", {"advance": seconds})["now"]
+
+    def evaluate_alarms(self) -> list[dict[str, Any]]:
+        if self.url is None:
+            return [c.to_dict() for c in evaluate_alarms()]
+        return self._control("POST", "/_emulator/alarms/evaluate")["changes"]
+
+    def settings(self, **values: Any) -> dict[str, Any]:
+        return self._control("POST", "/_emulator/settings", values)
+
+    def component_settings(self, name: str, **values: Any) -> None:
+        if self.url is None:
+            EMULATOR.settings.components[name] = ComponentSettings(**values)
+        else:
+            self._control("POST", "/_emulator/settings", {"components": {name: values}})
+
+    def faults(self, rules: list[FaultRule], seed: int = 0) -> None:
+        if self.url is None:
+            EMULATOR.faults.configure(rules, seed)
+        else:
+            self._control("POST", "/_emulator/faults", {"rules": [r.__dict__ for r in rules], "seed": seed})
+
+    def invoke_bulk(self, component: str, count: int) -> dict[str, int]:
+        return self._control("POST", "/_emulator/invocations", {"component": component, "count": count})
+
+    def reset(self) -> None:
+        self._control("POST", "/_emulator/reset")
+
+
+class ServerProcess:
+    """``python -m emulator --port 0`` in a subprocess; its first line names the URL."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "icpilot")])}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"emulator did not start: {line!r}")
+        self.url = line.split("listening on ")[1].split()[0]
+
+    def stop(self) -> int:
+        self.proc.terminate()
+        return self.proc.wait(timeout=15)
+
+
+def create_seed(sm: Any, *, min_instances: int = 1, max_instances: int = 2, copies: int = 1) -> None:
+    """The seed scenario: ml.g5.24xlarge, ManagedInstanceScaling, LOR routing, flan-t5-xxl + falcon-7b."""
+    sm.create_endpoint_config(
+        EndpointConfigName="llm-config",
+        ExecutionRoleArn=ROLE,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": "ml.g5.24xlarge",
+                "InitialInstanceCount": 1,
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": min_instances,
+                    "MaxInstanceCount": max_instances,
+                },
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName="llm-endpoint", EndpointConfigName="llm-config")
+    for model, hub_id, accelerators in (("flan-t5-xxl", "google/flan-t5-xxl", 2), ("falcon-7b", "tiiuae/falcon-7b", 1)):
+        sm.create_model(
+            ModelName=f"{model}-model",
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={
+                "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.1.1-tgi1.4.0-gpu-py310-cu121-ubuntu20.04",
+                "Environment": {"HF_MODEL_ID": hub_id, "SM_NUM_GPUS": str(accelerators)},
+            },
+        )
+        sm.create_inference_component(
+            InferenceComponentName=model,
+            EndpointName="llm-endpoint",
+            VariantName="AllTraffic",
+            Specification={
+                "ModelName": f"{model}-model",
+                "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": accelerators,
+                    "NumberOfCpuCoresRequired": 2,
+                    "MinMemoryRequiredInMb": 8192,
+                },
+            },
+            RuntimeConfig={"CopyCount": copies},
+        )
