@@ -23,7 +23,7 @@ import time_machine
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
 
-from .aws_cron import ScheduleExpression, ScheduleExpressionError
+from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 
 if TYPE_CHECKING:
     from .aas_ext import ScalingActivity

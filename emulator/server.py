@@ -158,7 +158,7 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> EmulatorServer:
         self._thread.start()

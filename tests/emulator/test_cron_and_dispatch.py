@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator import Emulator, evaluate_alarms
-from emulator.aws_cron import ScheduleExpression, ScheduleExpressionError
+from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 
 
 def utc(*args: int) -> datetime:

@@ -1,0 +1,52 @@
+"""How many copies of a component an endpoint can host next to the others. Pure.
+
+Placement is a bin-packing problem; icpilot estimates it the way SageMaker places copies:
+first-fit, largest reservations first, onto at most MaxInstanceCount instances. The estimate is
+used to cap requests before they are made, so a request never asks for more than fits.
+
+Worked example: ml.g5.24xlarge has 4 GPUs, 96 vCPUs, 384 GiB; max 2 instances. flan-t5-xxl holds
+1 copy x 2 GPUs. falcon-7b (1 GPU per copy) then fits 2 on the first instance and 4 on the second:
+``copies_that_fit`` answers 6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .instance_types import InstanceType
+
+
+@dataclass(frozen=True)
+class Reservation:
+    accelerators: float
+    cores: float
+    memory_mb: int
+
+    def fits_in(self, free: list[float]) -> bool:
+        return self.accelerators <= free[0] and self.cores <= free[1] and self.memory_mb <= free[2]
+
+
+def _place(bins: list[list[float]], r: Reservation) -> bool:
+    for free in bins:
+        if r.fits_in(free):
+            free[0] -= r.accelerators
+            free[1] -= r.cores
+            free[2] -= r.memory_mb
+            return True
+    return False
+
+
+def copies_that_fit(
+    itype: InstanceType, max_instances: int, wanted: Reservation, others: list[tuple[Reservation, int]]
+) -> int:
+    """The most copies of ``wanted`` that fit beside ``others`` (reservation, copies) on the endpoint."""
+    bins = [[float(itype.accelerators), float(itype.vcpus), float(itype.memory_mb)] for _ in range(max_instances)]
+    for reservation, copies in sorted(others, key=lambda o: (o[0].accelerators, o[0].memory_mb), reverse=True):
+        for _ in range(copies):
+            _place(bins, reservation)  # what does not fit waits in SageMaker; it holds nothing here
+    if wanted.accelerators == 0 and wanted.cores == 0 and wanted.memory_mb == 0:
+        return 10**6
+    count = 0
+    while _place(bins, wanted):
+        count += 1
+    return count

@@ -1,0 +1,111 @@
+"""Lifecycle events published to SNS: one versioned JSON schema, filterable message attributes.
+
+Every event carries: schema_version, id, time, type, severity, endpoint, component, from_copies,
+to_copies, trigger, reason, correlation_id and type-specific ``details``. SNS message attributes
+``event_type``, ``endpoint``, ``component`` and ``severity`` let subscribers filter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class EventType(str, Enum):
+    SCALE_REQUESTED = "ScaleRequested"
+    SCALED = "Scaled"
+    SCALED_TO_ZERO = "ScaledToZero"
+    SCALE_DEFERRED = "ScaleDeferred"
+    CAPACITY_REFUSED = "CapacityRefused"
+    POLICY_INVALID = "PolicyInvalid"
+    ACTION_FAILED = "ActionFailed"
+    TRIGGER_REJECTED = "TriggerRejected"
+    SCHEDULES_RECONCILED = "SchedulesReconciled"
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+SEVERITY = {
+    EventType.SCALE_REQUESTED: Severity.INFO,
+    EventType.SCALED: Severity.INFO,
+    EventType.SCALED_TO_ZERO: Severity.INFO,
+    EventType.SCALE_DEFERRED: Severity.WARNING,
+    EventType.CAPACITY_REFUSED: Severity.WARNING,
+    EventType.POLICY_INVALID: Severity.ERROR,
+    EventType.ACTION_FAILED: Severity.ERROR,
+    EventType.TRIGGER_REJECTED: Severity.WARNING,
+    EventType.SCHEDULES_RECONCILED: Severity.INFO,
+}
+
+
+class EventDraft(BaseModel):
+    """What the decision wants said; the controller stamps id, time and correlation id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: EventType
+    reason: str
+    from_copies: int | None = None
+    to_copies: int | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class TriggerInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    source: str = ""
+    rule: str | None = None
+
+
+class LifecycleEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, use_enum_values=True)
+
+    schema_version: str = SCHEMA_VERSION
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime
+    type: EventType
+    severity: Severity
+    endpoint: str | None = None
+    component: str | None = None
+    from_copies: int | None = None
+    to_copies: int | None = None
+    trigger: TriggerInfo
+    reason: str
+    correlation_id: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_draft(
+        cls, draft: EventDraft, *, time: datetime, endpoint: str | None, component: str | None, trigger: TriggerInfo, correlation_id: str
+    ) -> LifecycleEvent:
+        return cls(
+            time=time, type=draft.type, severity=SEVERITY[draft.type], endpoint=endpoint, component=component,
+            from_copies=draft.from_copies, to_copies=draft.to_copies, trigger=trigger, reason=draft.reason,
+            correlation_id=correlation_id, details=draft.details,
+        )
+
+    def subject(self) -> str:
+        """A readable SNS Subject (≤100 characters, no line breaks)."""
+        change = f" {self.from_copies}→{self.to_copies}" if self.from_copies is not None and self.to_copies is not None else ""
+        where = f" {self.component}" if self.component else ""
+        text = f"[icpilot] {self.type}{where}{change}" + (f" ({self.endpoint})" if self.endpoint else "")
+        return text[:100]
+
+    def message_attributes(self) -> dict[str, dict[str, str]]:
+        attrs = {"event_type": str(self.type), "severity": str(self.severity), "endpoint": self.endpoint or "-", "component": self.component or "-"}
+        return {k: {"DataType": "String", "StringValue": v} for k, v in attrs.items()}
+
+
+def event_json_schema() -> dict[str, Any]:
+    return LifecycleEvent.model_json_schema()

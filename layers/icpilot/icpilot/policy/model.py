@@ -1,0 +1,195 @@
+"""Policy models (pydantic). Every constraint error names the path, the value and the allowed range.
+
+Precedence when schedule windows overlap: the component's copies are kept within
+[highest active floor, highest active ceiling] — an active window never lowers another active
+window's floor — and outside every window the component's own min/max apply.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..aws_cron import ScheduleExpression, ScheduleExpressionError
+
+DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_NAME = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+MAX_COPIES = 1000
+
+
+def parse_duration(value: str | int | float) -> timedelta:
+    """'90s', '15m', '1h30m' or a number of seconds."""
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    m = _DURATION.match(value.strip())
+    if not value.strip() or not m or not any(m.groups()):
+        raise ValueError(f"{value!r} is not a duration such as '90s', '15m' or '1h30m'")
+    h, mi, s = (int(g or 0) for g in m.groups())
+    return timedelta(hours=h, minutes=mi, seconds=s)
+
+
+Duration = Annotated[str | int, Field(description="'90s', '15m', '1h30m' or seconds")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScheduleRule(_Strict):
+    """A window during which the component keeps at least ``min_copies`` and at most ``max_copies``.
+
+    Either ``days`` + ``start`` + ``end`` (wall-clock times in ``timezone``; an ``end`` at or before
+    ``start`` runs past midnight into the next day), or ``cron`` (AWS cron, six fields) + ``duration``.
+    """
+
+    name: str = Field(pattern=_NAME.pattern, max_length=40)
+    timezone: str = "UTC"
+    days: list[Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]] | None = None
+    start: time | None = None
+    end: time | None = None
+    cron: str | None = Field(default=None, description="AWS cron body or cron(...) expression")
+    duration: Duration | None = None
+    min_copies: int = Field(ge=0, le=MAX_COPIES)
+    max_copies: int | None = Field(default=None, ge=0, le=MAX_COPIES)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin')") from None
+        return v
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, v: str | int | None) -> str | int | None:
+        if v is not None:
+            d = parse_duration(v)
+            if not timedelta(minutes=1) <= d <= timedelta(days=7):
+                raise ValueError(f"duration {v!r} must be between 1 minute and 7 days")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> ScheduleRule:
+        timed = self.start is not None or self.end is not None or self.days is not None
+        if self.cron is not None and timed:
+            raise ValueError("give either cron + duration, or days + start + end, not both")
+        if self.cron is not None:
+            if self.duration is None:
+                raise ValueError("a cron rule needs a duration (how long the window stays open)")
+            try:
+                ScheduleExpression.parse(self.cron_expression, self.timezone)
+            except ScheduleExpressionError as exc:
+                raise ValueError(str(exc)) from None
+        else:
+            if self.start is None or self.end is None:
+                raise ValueError("a rule needs start and end times (HH:MM), or cron + duration")
+            if self.start == self.end:
+                raise ValueError("start and end are equal: the window would be empty (use 00:00-23:59 for a whole day)")
+            if self.days is not None and not self.days:
+                raise ValueError("days is empty: the rule would never fire (omit days for every day)")
+        if self.max_copies is not None and self.max_copies < self.min_copies:
+            raise ValueError(f"max_copies ({self.max_copies}) is below min_copies ({self.min_copies})")
+        return self
+
+    @property
+    def cron_expression(self) -> str:
+        assert self.cron is not None
+        c = self.cron.strip()
+        return c if c.startswith("cron(") else f"cron({c})"
+
+    @property
+    def active_days(self) -> tuple[str, ...]:
+        return tuple(self.days) if self.days else DAYS
+
+    @property
+    def window(self) -> timedelta:
+        if self.cron is not None:
+            assert self.duration is not None
+            return parse_duration(self.duration)
+        assert self.start is not None and self.end is not None
+        start = timedelta(hours=self.start.hour, minutes=self.start.minute)
+        end = timedelta(hours=self.end.hour, minutes=self.end.minute)
+        return end - start if end > start else end - start + timedelta(days=1)
+
+
+class ComponentPolicy(_Strict):
+    min_copies: int = Field(default=0, ge=0, le=MAX_COPIES, description="floor outside every window")
+    max_copies: int = Field(ge=1, le=MAX_COPIES, description="hard ceiling, never exceeded")
+    priority: int = Field(default=100, ge=0, le=1000, description="higher wins when capacity is short")
+    warmup_copies: int = Field(default=1, ge=1, le=MAX_COPIES, description="copies raised at once from zero")
+    idle_scale_to_zero_after: Duration | None = Field(default=None, description="idle delay before zero; none = never")
+    expected_time_to_ready: Duration = Field(default="8m", description="model-load estimate until measured")
+    schedules: list[ScheduleRule] = Field(default_factory=list)
+
+    @field_validator("idle_scale_to_zero_after", "expected_time_to_ready")
+    @classmethod
+    def _durations(cls, v: str | int | None) -> str | int | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ComponentPolicy:
+        if self.min_copies > self.max_copies:
+            raise ValueError(f"min_copies ({self.min_copies}) is above max_copies ({self.max_copies})")
+        if self.warmup_copies > self.max_copies:
+            raise ValueError(f"warmup_copies ({self.warmup_copies}) is above max_copies ({self.max_copies})")
+        names = [r.name for r in self.schedules]
+        if len(names) != len(set(names)):
+            raise ValueError(f"schedule names must be unique, got {names}")
+        for rule in self.schedules:
+            ceiling = rule.max_copies if rule.max_copies is not None else self.max_copies
+            if rule.min_copies > self.max_copies or ceiling > self.max_copies:
+                raise ValueError(
+                    f"schedule {rule.name!r}: copies {rule.min_copies}..{ceiling} exceed the component's max_copies ({self.max_copies})"
+                )
+        return self
+
+    @property
+    def idle_delay(self) -> timedelta | None:
+        return parse_duration(self.idle_scale_to_zero_after) if self.idle_scale_to_zero_after is not None else None
+
+
+class EndpointPolicy(_Strict):
+    components: dict[str, ComponentPolicy] = Field(min_length=1)
+
+    @field_validator("components")
+    @classmethod
+    def _names(cls, v: dict[str, ComponentPolicy]) -> dict[str, ComponentPolicy]:
+        for name in v:
+            if not _NAME.match(name) or len(name) > 63:
+                raise ValueError(f"component name {name!r} is not a valid SageMaker name (letters, digits, '-', ≤63)")
+        return v
+
+
+class Policy(_Strict):
+    version: Literal[1] = 1
+    endpoints: dict[str, EndpointPolicy] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_components(self) -> Policy:
+        seen: dict[str, str] = {}
+        for endpoint, ep in self.endpoints.items():
+            for name in ep.components:
+                if name in seen:
+                    raise ValueError(f"component {name!r} appears under endpoints {seen[name]!r} and {endpoint!r}; IC names are unique per region")
+                seen[name] = endpoint
+        return self
+
+    def component(self, name: str) -> tuple[str, ComponentPolicy] | None:
+        for endpoint, ep in self.endpoints.items():
+            if name in ep.components:
+                return endpoint, ep.components[name]
+        return None
+
+    def components(self) -> list[tuple[str, str, ComponentPolicy]]:
+        return [(e, n, c) for e, ep in self.endpoints.items() for n, c in ep.components.items()]

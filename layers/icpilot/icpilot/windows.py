@@ -1,0 +1,93 @@
+"""When schedule windows are open, and the Scheduler expressions that mark their edges. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .aws_cron import ScheduleExpression
+from .policy.model import DAYS, ComponentPolicy, ScheduleRule
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Where a component's copy count must stay right now, and which windows say so."""
+
+    floor: int
+    ceiling: int
+    active_rules: tuple[str, ...]
+
+
+def _local(day: date, minutes: timedelta, tz: ZoneInfo) -> datetime:
+    # Wall-clock arithmetic: 08:00 + 11 h is 19:00 local whatever DST does in between.
+    # A wall time inside a spring-forward gap maps forward (fold=0), as zoneinfo defines.
+    return (datetime(day.year, day.month, day.day) + minutes).replace(tzinfo=tz)
+
+
+def rule_active(rule: ScheduleRule, now: datetime) -> bool:
+    """Is ``now`` (aware) inside one of the rule's windows?"""
+    tz = ZoneInfo(rule.timezone)
+    if rule.cron is not None:
+        # Active when the rule fired within the last ``window``: the first fire after
+        # (now - window) is at or before now.
+        fire = ScheduleExpression.parse(rule.cron_expression, rule.timezone).next_after(now - rule.window)
+        return fire is not None and fire <= now
+    assert rule.start is not None
+    start = timedelta(hours=rule.start.hour, minutes=rule.start.minute)
+    today = now.astimezone(tz).date()
+    # A window that crosses midnight started yesterday; check both start days.
+    for day in (today, today - timedelta(days=1)):
+        if DAYS[day.weekday()] not in rule.active_days:
+            continue
+        opens = _local(day, start, tz)
+        closes = _local(day, start + rule.window, tz)
+        if opens <= now < closes:
+            return True
+    return False
+
+
+def bounds_at(policy: ComponentPolicy, now: datetime) -> Bounds:
+    """Floor and ceiling at ``now``: the highest active floor and ceiling, else the component's own."""
+    active = [r for r in policy.schedules if rule_active(r, now)]
+    if not active:
+        return Bounds(policy.min_copies, policy.max_copies, ())
+    floor = max(r.min_copies for r in active)
+    ceiling = max(r.max_copies if r.max_copies is not None else policy.max_copies for r in active)
+    return Bounds(max(floor, policy.min_copies), max(ceiling, floor), tuple(r.name for r in active))
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One EventBridge Scheduler schedule marking a window's opening or closing."""
+
+    rule: str
+    edge: str  # "open" | "close"
+    expression: str
+    timezone: str
+
+
+def _day_list(days: tuple[str, ...], shift: int) -> str:
+    if len(days) == 7:
+        return "*"
+    return ",".join(DAYS[(DAYS.index(d) + shift) % 7] for d in sorted(days, key=DAYS.index))
+
+
+def edges(rule: ScheduleRule) -> list[Edge]:
+    """Scheduler expressions for a rule's edges. A cron rule's close edge is left to the periodic
+    tick (a cron expression plus a duration is not a cron expression in general)."""
+    if rule.cron is not None:
+        return [Edge(rule.name, "open", rule.cron_expression, rule.timezone)]
+    assert rule.start is not None and rule.end is not None
+    crosses_midnight = rule.end <= rule.start
+    days_open = _day_list(rule.active_days, 0)
+    days_close = _day_list(rule.active_days, 1 if crosses_midnight else 0)
+
+    def cron(t: object, days: str) -> str:
+        hh, mm = t.hour, t.minute  # type: ignore[attr-defined]
+        return f"cron({mm} {hh} ? * {days} *)" if days != "*" else f"cron({mm} {hh} * * ? *)"
+
+    return [
+        Edge(rule.name, "open", cron(rule.start, days_open), rule.timezone),
+        Edge(rule.name, "close", cron(rule.end, days_close), rule.timezone),
+    ]

@@ -1,0 +1,72 @@
+"""Policy validation: every error names its path, the value and the allowed range."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from icpilot.errors import PolicyError
+from icpilot.policy import load_policy, load_policy_text, policy_json_schema
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "layers" / "icpilot" / "policy.yaml"
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(PolicyError) as exc:
+        load_policy_text(text)
+    return exc.value.problems
+
+
+def test_example_policy_is_valid() -> None:
+    policy = load_policy(EXAMPLE)
+    assert {n for _, n, _ in policy.components()} == {"falcon-7b", "flan-t5-xxl"}
+    assert policy.component("falcon-7b")[0] == "llm-endpoint"  # type: ignore[index]
+
+
+def base(component: str) -> str:
+    return f"version: 1\nendpoints:\n  ep:\n    components:\n      falcon-7b:\n{component}"
+
+
+@pytest.mark.parametrize(
+    ("component", "path", "fragment"),
+    [
+        ("        max_copies: -1\n", "endpoints.ep.components.falcon-7b.max_copies", "≥ 1"),
+        ("        max_copies: 4\n        min_copies: 5\n", "endpoints.ep.components.falcon-7b", "above max_copies"),
+        ("        max_copies: 4\n        priority: 5000\n", "priority", "≤ 1000"),
+        ("        max_copies: 4\n        idle_scale_to_zero_after: soon\n", "idle_scale_to_zero_after", "not a duration"),
+        ("        max_copies: 4\n        colour: blue\n", "colour", "Extra inputs"),
+        ("        max_copies: 4\n        schedules:\n          - {name: a, timezone: Mars/Base, start: '08:00', end: '10:00', min_copies: 1}\n", "schedules[0].timezone", "unknown IANA time zone"),
+        ("        max_copies: 4\n        schedules:\n          - {name: a, start: '08:00', end: '08:00', min_copies: 1}\n", "schedules[0]", "empty"),
+        ("        max_copies: 4\n        schedules:\n          - {name: a, start: '08:00', end: '10:00', min_copies: 6}\n", "falcon-7b", "exceed the component's max_copies"),
+        ("        max_copies: 4\n        schedules:\n          - {name: a, cron: '0 8 * * * *', duration: 1h, min_copies: 1}\n", "schedules[0]", "exactly one of day-of-month"),
+        ("        max_copies: 4\n        schedules:\n          - {name: a, start: '25:00', end: '10:00', min_copies: 1}\n", "schedules[0].start", "25:00"),
+        ("        max_copies: 4\n        schedules:\n          - {name: a, days: [MON, FUN], start: '08:00', end: '10:00', min_copies: 1}\n", "schedules[0].days[1]", "FUN"),
+    ],
+)
+def test_errors_name_path_value_and_range(component: str, path: str, fragment: str) -> None:
+    found = problems(base(component))
+    assert any(path in p and fragment in p for p in found), found
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(base("        max_copies: 0\n        priority: -1\n        warmup_copies: 0\n"))
+    assert len(found) == 3
+
+
+def test_duplicate_component_across_endpoints() -> None:
+    text = "endpoints:\n  a:\n    components:\n      x: {max_copies: 1}\n  b:\n    components:\n      x: {max_copies: 1}\n"
+    assert any("appears under endpoints" in p for p in problems(text))
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "endpoints: [", "version: 2\nendpoints: {}\n"])
+def test_not_a_policy(text: str) -> None:
+    assert problems(text)
+
+
+def test_json_schema_describes_the_policy() -> None:
+    schema = policy_json_schema()
+    assert schema["title"] == "icpilot policy"
+    assert "ComponentPolicy" in schema["$defs"] and "ScheduleRule" in schema["$defs"]
+    yaml.safe_dump(schema)  # serialisable

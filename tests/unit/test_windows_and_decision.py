@@ -1,0 +1,239 @@
+"""The pure decision at explicit times: windows, DST, midnight, weekends, overlaps, capacity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from icpilot.capacity import Reservation, copies_that_fit
+from icpilot.decision import Action, ComponentObservation, ComponentState, EndpointObservation, Trigger, TriggerKind, decide
+from icpilot.events import EventType
+from icpilot.instance_types import INSTANCE_TYPES
+from icpilot.policy.model import ComponentPolicy, ScheduleRule
+from icpilot.windows import bounds_at, edges, rule_active
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+ONE_GPU = Reservation(1, 2, 8192)
+TWO_GPU = Reservation(2, 2, 8192)
+
+
+def at(year: int, month: int, day: int, hour: int, minute: int = 0, tz: ZoneInfo = BERLIN) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=tz)
+
+
+def business_hours(tz: str = "Europe/Berlin", **kw: object) -> ScheduleRule:
+    values: dict[str, object] = {"name": "business", "timezone": tz, "days": ["MON", "TUE", "WED", "THU", "FRI"], "start": "08:00", "end": "19:00", "min_copies": 2}
+    values.update(kw)
+    return ScheduleRule.model_validate(values)
+
+
+FALCON = ComponentPolicy(max_copies=4, schedules=[business_hours()])
+
+
+@pytest.mark.parametrize(
+    ("when", "active"),
+    [
+        (at(2026, 11, 23, 7, 59), False),  # Monday before opening
+        (at(2026, 11, 23, 8, 0), True),  # opening minute
+        (at(2026, 11, 23, 18, 59), True),
+        (at(2026, 11, 23, 19, 0), False),  # closing is exclusive
+        (at(2026, 11, 28, 12, 0), False),  # Saturday
+        (at(2026, 11, 29, 12, 0), False),  # Sunday
+        (at(2026, 11, 27, 12, 0), True),  # Friday
+        (at(2026, 3, 30, 8, 0), True),  # first Monday of CEST (UTC+2)
+        (at(2026, 3, 30, 6, 30, UTC), True),  # 08:30 CEST expressed in UTC
+        (at(2026, 10, 26, 7, 30, UTC), True),  # 08:30 CET, the Monday after fall-back
+        (at(2026, 10, 26, 6, 30, UTC), False),  # 07:30 CET
+    ],
+)
+def test_business_hours_window(when: datetime, active: bool) -> None:
+    assert rule_active(business_hours(), when) is active
+
+
+NIGHT = ScheduleRule.model_validate({"name": "night-batch", "timezone": "America/New_York", "days": ["FRI"], "start": "22:00", "end": "06:00", "min_copies": 1})
+
+
+@pytest.mark.parametrize(
+    ("when", "active"),
+    [
+        (at(2026, 11, 27, 21, 59, NEW_YORK), False),  # Friday
+        (at(2026, 11, 27, 22, 0, NEW_YORK), True),
+        (at(2026, 11, 28, 0, 0, NEW_YORK), True),  # midnight, now Saturday: the window started Friday
+        (at(2026, 11, 28, 5, 59, NEW_YORK), True),
+        (at(2026, 11, 28, 6, 0, NEW_YORK), False),
+        (at(2026, 11, 28, 23, 0, NEW_YORK), False),  # Saturday night is not a Friday window
+        (at(2026, 11, 27, 2, 0, NEW_YORK), False),  # Friday early morning belongs to Thursday
+    ],
+)
+def test_window_across_midnight(when: datetime, active: bool) -> None:
+    assert rule_active(NIGHT, when) is active
+
+
+def test_window_across_the_fall_back_night_keeps_wall_times() -> None:
+    # New York falls back on Sunday 2026-11-01 02:00 -> 01:00: the Saturday 22:00-06:00 window is 9 h long.
+    rule = ScheduleRule.model_validate({"name": "n", "timezone": "America/New_York", "days": ["SAT"], "start": "22:00", "end": "06:00", "min_copies": 1})
+    assert rule_active(rule, datetime(2026, 11, 1, 10, 59, tzinfo=UTC))  # 05:59 EST
+    assert not rule_active(rule, datetime(2026, 11, 1, 11, 0, tzinfo=UTC))  # 06:00 EST
+
+
+def test_window_across_spring_forward() -> None:
+    # New York springs forward on 2026-03-08 02:00 -> 03:00.
+    rule = ScheduleRule.model_validate({"name": "n", "timezone": "America/New_York", "days": ["SAT"], "start": "22:00", "end": "06:00", "min_copies": 1})
+    assert rule_active(rule, datetime(2026, 3, 8, 9, 59, tzinfo=UTC))  # 05:59 EDT
+    assert not rule_active(rule, datetime(2026, 3, 8, 10, 0, tzinfo=UTC))  # 06:00 EDT
+
+
+def test_cron_rule_with_duration() -> None:
+    rule = ScheduleRule.model_validate({"name": "month-end", "timezone": "UTC", "cron": "0 6 L * ? *", "duration": "12h", "min_copies": 3})
+    assert rule_active(rule, datetime(2026, 11, 30, 6, 0, tzinfo=UTC))
+    assert rule_active(rule, datetime(2026, 11, 30, 17, 59, tzinfo=UTC))
+    assert not rule_active(rule, datetime(2026, 11, 30, 18, 0, tzinfo=UTC))
+    assert not rule_active(rule, datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+
+
+def test_overlapping_windows_take_the_highest_floor_and_ceiling() -> None:
+    policy = ComponentPolicy(
+        max_copies=6,
+        schedules=[
+            business_hours(min_copies=2, max_copies=3),
+            ScheduleRule.model_validate({"name": "launch", "timezone": "UTC", "start": "09:00", "end": "10:00", "min_copies": 4, "max_copies": 6}),
+        ],
+    )
+    b = bounds_at(policy, datetime(2026, 11, 23, 9, 30, tzinfo=UTC))  # 10:30 Berlin: both active
+    assert (b.floor, b.ceiling, set(b.active_rules)) == (4, 6, {"business", "launch"})
+    b = bounds_at(policy, datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    assert (b.floor, b.ceiling, b.active_rules) == (2, 3, ("business",))
+    b = bounds_at(policy, datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    assert (b.floor, b.ceiling, b.active_rules) == (0, 6, ())
+
+
+def test_edges_become_scheduler_crons() -> None:
+    assert [(e.edge, e.expression, e.timezone) for e in edges(business_hours())] == [
+        ("open", "cron(0 8 ? * MON,TUE,WED,THU,FRI *)", "Europe/Berlin"),
+        ("close", "cron(0 19 ? * MON,TUE,WED,THU,FRI *)", "Europe/Berlin"),
+    ]
+    assert [e.expression for e in edges(NIGHT)] == ["cron(0 22 ? * FRI *)", "cron(0 6 ? * SAT *)"]
+    every_day = ScheduleRule.model_validate({"name": "d", "start": "07:30", "end": "08:00", "min_copies": 1})
+    assert edges(every_day)[0].expression == "cron(30 7 * * ? *)"
+
+
+# ------------------------------------------------------------------ decisions
+def observe(desired: int, status: str = "InService", reservation: Reservation = ONE_GPU, name: str = "falcon-7b") -> ComponentObservation:
+    return ComponentObservation(name=name, status=status, desired=desired, current=desired, reservation=reservation)
+
+
+def endpoint(*others: ComponentObservation, max_instances: int = 2) -> EndpointObservation:
+    return EndpointObservation("llm-endpoint", "ml.g5.24xlarge", max_instances, others)
+
+
+SCHEDULE = Trigger(TriggerKind.SCHEDULE, rule="llm-endpoint/falcon-7b/business")
+MONDAY_NOON = at(2026, 11, 23, 12)
+SATURDAY_NOON = at(2026, 11, 28, 12)
+
+
+@pytest.mark.parametrize(
+    ("desired", "when", "action", "target"),
+    [
+        (0, MONDAY_NOON, Action.SCALE, 2),  # window open: raise to the floor
+        (3, MONDAY_NOON, Action.NONE, 3),  # AAS scaled out within the window: left alone
+        (2, SATURDAY_NOON, Action.NONE, 2),  # outside: anything within 0..4 stays
+        (0, SATURDAY_NOON, Action.NONE, 0),
+    ],
+)
+def test_schedule_decisions(desired: int, when: datetime, action: Action, target: int) -> None:
+    d = decide(FALCON, observe(desired), endpoint(observe(1, reservation=TWO_GPU, name="flan")), ComponentState(), SCHEDULE, when)
+    assert (d.action, d.target) == (action, target)
+    assert d.reason
+    assert (d.aas_min, d.aas_max) == ((2, 4) if when == MONDAY_NOON else (0, 4))
+
+
+def test_ceiling_lowers_the_count() -> None:
+    policy = ComponentPolicy(max_copies=4, schedules=[business_hours(min_copies=0, max_copies=1)])
+    d = decide(policy, observe(3), endpoint(), ComponentState(), SCHEDULE, MONDAY_NOON)
+    assert (d.action, d.target) == (Action.SCALE, 1) and "ceiling" in d.reason
+
+
+def test_busy_component_defers_and_keeps_the_intent() -> None:
+    d = decide(FALCON, observe(0, status="Updating"), endpoint(), ComponentState(), SCHEDULE, MONDAY_NOON)
+    assert d.action == Action.DEFER and d.target == 2
+    assert [e.type for e in d.events] == [EventType.SCALE_DEFERRED]
+
+
+def test_pending_intent_is_carried() -> None:
+    d = decide(FALCON, observe(0), endpoint(), ComponentState(pending_target=3, pending_reason="alarm: load"), Trigger(TriggerKind.TICK), SATURDAY_NOON)
+    assert (d.action, d.target) == (Action.SCALE, 3)
+
+
+def test_capacity_caps_a_raise_and_reports_the_numbers() -> None:
+    policy = ComponentPolicy(max_copies=8, schedules=[business_hours(min_copies=8)])
+    flan = observe(1, reservation=TWO_GPU, name="flan")
+    d = decide(policy, observe(0), endpoint(flan), ComponentState(), SCHEDULE, MONDAY_NOON)
+    assert (d.action, d.target) == (Action.SCALE, 6)  # 2 GPUs beside flan + 4 on the second instance
+    refused = [e for e in d.events if e.type == EventType.CAPACITY_REFUSED][0]
+    assert refused.details["requested"] == 8 and refused.details["granted"] == 6
+    assert d.aas_min == 6
+
+
+def test_failed_component_is_not_touched_and_reported_once() -> None:
+    failed = ComponentObservation("falcon-7b", "Failed", 1, 0, ONE_GPU, "image pull failed")
+    d = decide(FALCON, failed, endpoint(), ComponentState(), SCHEDULE, MONDAY_NOON)
+    assert d.action == Action.BLOCKED and [e.type for e in d.events] == [EventType.ACTION_FAILED]
+    again = decide(FALCON, failed, endpoint(), ComponentState(last_action="blocked"), SCHEDULE, MONDAY_NOON)
+    assert again.events == ()
+
+
+def test_override_pins_copies_until_it_expires() -> None:
+    state = ComponentState(override_copies=1, override_until=MONDAY_NOON + timedelta(hours=1))
+    d = decide(FALCON, observe(3), endpoint(), state, SCHEDULE, MONDAY_NOON)
+    assert (d.action, d.target, d.aas_min, d.aas_max, d.pin_aas) == (Action.SCALE, 1, 1, 1, True)
+    later = decide(FALCON, observe(1), endpoint(), state, SCHEDULE, MONDAY_NOON + timedelta(hours=2))
+    assert (later.action, later.target) == (Action.SCALE, 2)
+
+
+def test_copies_that_fit_worked_example() -> None:
+    g5 = INSTANCE_TYPES["ml.g5.24xlarge"]
+    assert copies_that_fit(g5, 2, ONE_GPU, [(TWO_GPU, 1)]) == 6
+    assert copies_that_fit(g5, 1, TWO_GPU, [(ONE_GPU, 3)]) == 0
+    assert copies_that_fit(g5, 0, ONE_GPU, []) == 0
+
+
+# --------------------------------------------------------------- properties
+rules = st.builds(
+    lambda start, length, floor, extra, tz, days: ScheduleRule.model_validate(
+        {"name": "r", "timezone": tz, "days": days, "start": f"{start // 60:02d}:{start % 60:02d}",
+         "end": f"{(start + length) % 1440 // 60:02d}:{(start + length) % 60:02d}", "min_copies": floor, "max_copies": floor + extra}
+    ),
+    start=st.integers(0, 1439), length=st.integers(1, 1439), floor=st.integers(0, 4), extra=st.integers(0, 4),
+    tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+    days=st.lists(st.sampled_from(["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]), min_size=1, unique=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rule=rules,
+    desired=st.integers(0, 12),
+    status=st.sampled_from(["InService", "Updating", "Creating"]),
+    other_copies=st.integers(0, 4),
+    max_instances=st.integers(0, 3),
+    when=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+)
+def test_target_respects_max_floor_and_capacity(rule: ScheduleRule, desired: int, status: str, other_copies: int, max_instances: int, when: datetime) -> None:
+    policy = ComponentPolicy(max_copies=8, schedules=[rule])
+    flan = observe(other_copies, reservation=TWO_GPU, name="flan")
+    ep = endpoint(flan, max_instances=max_instances)
+    d = decide(policy, observe(desired, status=status), ep, ComponentState(), Trigger(TriggerKind.TICK), when)
+    fits = copies_that_fit(INSTANCE_TYPES["ml.g5.24xlarge"], max_instances, ONE_GPU, [(TWO_GPU, other_copies)])
+    assert d.target <= max(policy.max_copies, desired)
+    if d.target > desired:
+        assert d.target <= fits  # a raise never asks for more than the endpoint hosts
+        assert d.target <= d.bounds.floor  # and only up to the active floor
+    if d.target >= desired or d.target < d.bounds.floor:
+        assert d.target >= min(d.bounds.floor, max(desired, fits))  # below the floor only when capacity says so
+    assert d.aas_min <= d.target <= d.aas_max or d.action == Action.NONE
+    assert decide(policy, observe(desired, status=status), ep, ComponentState(), Trigger(TriggerKind.TICK), when) == d  # deterministic
