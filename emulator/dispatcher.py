@@ -20,10 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import time_machine
+from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
-
-from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 
 if TYPE_CHECKING:
     from .aas_ext import ScalingActivity

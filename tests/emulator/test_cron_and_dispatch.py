@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 
 from emulator import Emulator, evaluate_alarms
-from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 
 
 def utc(*args: int) -> datetime:

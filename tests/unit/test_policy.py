@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from icpilot.errors import PolicyError
 from icpilot.policy import load_policy, load_policy_text, policy_json_schema
 
@@ -35,14 +34,42 @@ def base(component: str) -> str:
         ("        max_copies: -1\n", "endpoints.ep.components.falcon-7b.max_copies", "≥ 1"),
         ("        max_copies: 4\n        min_copies: 5\n", "endpoints.ep.components.falcon-7b", "above max_copies"),
         ("        max_copies: 4\n        priority: 5000\n", "priority", "≤ 1000"),
-        ("        max_copies: 4\n        idle_scale_to_zero_after: soon\n", "idle_scale_to_zero_after", "not a duration"),
+        (
+            "        max_copies: 4\n        idle_scale_to_zero_after: soon\n",
+            "idle_scale_to_zero_after",
+            "not a duration",
+        ),
         ("        max_copies: 4\n        colour: blue\n", "colour", "Extra inputs"),
-        ("        max_copies: 4\n        schedules:\n          - {name: a, timezone: Mars/Base, start: '08:00', end: '10:00', min_copies: 1}\n", "schedules[0].timezone", "unknown IANA time zone"),
-        ("        max_copies: 4\n        schedules:\n          - {name: a, start: '08:00', end: '08:00', min_copies: 1}\n", "schedules[0]", "empty"),
-        ("        max_copies: 4\n        schedules:\n          - {name: a, start: '08:00', end: '10:00', min_copies: 6}\n", "falcon-7b", "exceed the component's max_copies"),
-        ("        max_copies: 4\n        schedules:\n          - {name: a, cron: '0 8 * * * *', duration: 1h, min_copies: 1}\n", "schedules[0]", "exactly one of day-of-month"),
-        ("        max_copies: 4\n        schedules:\n          - {name: a, start: '25:00', end: '10:00', min_copies: 1}\n", "schedules[0].start", "25:00"),
-        ("        max_copies: 4\n        schedules:\n          - {name: a, days: [MON, FUN], start: '08:00', end: '10:00', min_copies: 1}\n", "schedules[0].days[1]", "FUN"),
+        (
+            "        max_copies: 4\n        schedules:\n          - {name: a, timezone: Mars/Base, start: '08:00', end: '10:00', min_copies: 1}\n",
+            "schedules[0].timezone",
+            "unknown IANA time zone",
+        ),
+        (
+            "        max_copies: 4\n        schedules:\n          - {name: a, start: '08:00', end: '08:00', min_copies: 1}\n",
+            "schedules[0]",
+            "empty",
+        ),
+        (
+            "        max_copies: 4\n        schedules:\n          - {name: a, start: '08:00', end: '10:00', min_copies: 6}\n",
+            "falcon-7b",
+            "exceed the component's max_copies",
+        ),
+        (
+            "        max_copies: 4\n        schedules:\n          - {name: a, cron: '0 8 * * * *', duration: 1h, min_copies: 1}\n",
+            "schedules[0]",
+            "exactly one of day-of-month",
+        ),
+        (
+            "        max_copies: 4\n        schedules:\n          - {name: a, start: '25:00', end: '10:00', min_copies: 1}\n",
+            "schedules[0].start",
+            "25:00",
+        ),
+        (
+            "        max_copies: 4\n        schedules:\n          - {name: a, days: [MON, FUN], start: '08:00', end: '10:00', min_copies: 1}\n",
+            "schedules[0].days[1]",
+            "FUN",
+        ),
     ],
 )
 def test_errors_name_path_value_and_range(component: str, path: str, fragment: str) -> None:
@@ -56,7 +83,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_duplicate_component_across_endpoints() -> None:
-    text = "endpoints:\n  a:\n    components:\n      x: {max_copies: 1}\n  b:\n    components:\n      x: {max_copies: 1}\n"
+    text = (
+        "endpoints:\n  a:\n    components:\n      x: {max_copies: 1}\n  b:\n    components:\n      x: {max_copies: 1}\n"
+    )
     assert any("appears under endpoints" in p for p in problems(text))
 
 

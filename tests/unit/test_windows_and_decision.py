@@ -8,9 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from icpilot.capacity import Reservation, copies_that_fit
-from icpilot.decision import Action, ComponentObservation, ComponentState, EndpointObservation, Trigger, TriggerKind, decide
+from icpilot.decision import (
+    Action,
+    ComponentObservation,
+    ComponentState,
+    EndpointObservation,
+    Trigger,
+    TriggerKind,
+    decide,
+)
 from icpilot.events import EventType
 from icpilot.instance_types import INSTANCE_TYPES
 from icpilot.policy.model import ComponentPolicy, ScheduleRule
@@ -27,7 +34,14 @@ def at(year: int, month: int, day: int, hour: int, minute: int = 0, tz: ZoneInfo
 
 
 def business_hours(tz: str = "Europe/Berlin", **kw: object) -> ScheduleRule:
-    values: dict[str, object] = {"name": "business", "timezone": tz, "days": ["MON", "TUE", "WED", "THU", "FRI"], "start": "08:00", "end": "19:00", "min_copies": 2}
+    values: dict[str, object] = {
+        "name": "business",
+        "timezone": tz,
+        "days": ["MON", "TUE", "WED", "THU", "FRI"],
+        "start": "08:00",
+        "end": "19:00",
+        "min_copies": 2,
+    }
     values.update(kw)
     return ScheduleRule.model_validate(values)
 
@@ -55,7 +69,16 @@ def test_business_hours_window(when: datetime, active: bool) -> None:
     assert rule_active(business_hours(), when) is active
 
 
-NIGHT = ScheduleRule.model_validate({"name": "night-batch", "timezone": "America/New_York", "days": ["FRI"], "start": "22:00", "end": "06:00", "min_copies": 1})
+NIGHT = ScheduleRule.model_validate(
+    {
+        "name": "night-batch",
+        "timezone": "America/New_York",
+        "days": ["FRI"],
+        "start": "22:00",
+        "end": "06:00",
+        "min_copies": 1,
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -76,20 +99,40 @@ def test_window_across_midnight(when: datetime, active: bool) -> None:
 
 def test_window_across_the_fall_back_night_keeps_wall_times() -> None:
     # New York falls back on Sunday 2026-11-01 02:00 -> 01:00: the Saturday 22:00-06:00 window is 9 h long.
-    rule = ScheduleRule.model_validate({"name": "n", "timezone": "America/New_York", "days": ["SAT"], "start": "22:00", "end": "06:00", "min_copies": 1})
+    rule = ScheduleRule.model_validate(
+        {
+            "name": "n",
+            "timezone": "America/New_York",
+            "days": ["SAT"],
+            "start": "22:00",
+            "end": "06:00",
+            "min_copies": 1,
+        }
+    )
     assert rule_active(rule, datetime(2026, 11, 1, 10, 59, tzinfo=UTC))  # 05:59 EST
     assert not rule_active(rule, datetime(2026, 11, 1, 11, 0, tzinfo=UTC))  # 06:00 EST
 
 
 def test_window_across_spring_forward() -> None:
     # New York springs forward on 2026-03-08 02:00 -> 03:00.
-    rule = ScheduleRule.model_validate({"name": "n", "timezone": "America/New_York", "days": ["SAT"], "start": "22:00", "end": "06:00", "min_copies": 1})
+    rule = ScheduleRule.model_validate(
+        {
+            "name": "n",
+            "timezone": "America/New_York",
+            "days": ["SAT"],
+            "start": "22:00",
+            "end": "06:00",
+            "min_copies": 1,
+        }
+    )
     assert rule_active(rule, datetime(2026, 3, 8, 9, 59, tzinfo=UTC))  # 05:59 EDT
     assert not rule_active(rule, datetime(2026, 3, 8, 10, 0, tzinfo=UTC))  # 06:00 EDT
 
 
 def test_cron_rule_with_duration() -> None:
-    rule = ScheduleRule.model_validate({"name": "month-end", "timezone": "UTC", "cron": "0 6 L * ? *", "duration": "12h", "min_copies": 3})
+    rule = ScheduleRule.model_validate(
+        {"name": "month-end", "timezone": "UTC", "cron": "0 6 L * ? *", "duration": "12h", "min_copies": 3}
+    )
     assert rule_active(rule, datetime(2026, 11, 30, 6, 0, tzinfo=UTC))
     assert rule_active(rule, datetime(2026, 11, 30, 17, 59, tzinfo=UTC))
     assert not rule_active(rule, datetime(2026, 11, 30, 18, 0, tzinfo=UTC))
@@ -101,7 +144,16 @@ def test_overlapping_windows_take_the_highest_floor_and_ceiling() -> None:
         max_copies=6,
         schedules=[
             business_hours(min_copies=2, max_copies=3),
-            ScheduleRule.model_validate({"name": "launch", "timezone": "UTC", "start": "09:00", "end": "10:00", "min_copies": 4, "max_copies": 6}),
+            ScheduleRule.model_validate(
+                {
+                    "name": "launch",
+                    "timezone": "UTC",
+                    "start": "09:00",
+                    "end": "10:00",
+                    "min_copies": 4,
+                    "max_copies": 6,
+                }
+            ),
         ],
     )
     b = bounds_at(policy, datetime(2026, 11, 23, 9, 30, tzinfo=UTC))  # 10:30 Berlin: both active
@@ -123,7 +175,9 @@ def test_edges_become_scheduler_crons() -> None:
 
 
 # ------------------------------------------------------------------ decisions
-def observe(desired: int, status: str = "InService", reservation: Reservation = ONE_GPU, name: str = "falcon-7b") -> ComponentObservation:
+def observe(
+    desired: int, status: str = "InService", reservation: Reservation = ONE_GPU, name: str = "falcon-7b"
+) -> ComponentObservation:
     return ComponentObservation(name=name, status=status, desired=desired, current=desired, reservation=reservation)
 
 
@@ -146,7 +200,14 @@ SATURDAY_NOON = at(2026, 11, 28, 12)
     ],
 )
 def test_schedule_decisions(desired: int, when: datetime, action: Action, target: int) -> None:
-    d = decide(FALCON, observe(desired), endpoint(observe(1, reservation=TWO_GPU, name="flan")), ComponentState(), SCHEDULE, when)
+    d = decide(
+        FALCON,
+        observe(desired),
+        endpoint(observe(1, reservation=TWO_GPU, name="flan")),
+        ComponentState(),
+        SCHEDULE,
+        when,
+    )
     assert (d.action, d.target) == (action, target)
     assert d.reason
     assert (d.aas_min, d.aas_max) == ((2, 4) if when == MONDAY_NOON else (0, 4))
@@ -165,7 +226,14 @@ def test_busy_component_defers_and_keeps_the_intent() -> None:
 
 
 def test_pending_intent_is_carried() -> None:
-    d = decide(FALCON, observe(0), endpoint(), ComponentState(pending_target=3, pending_reason="alarm: load"), Trigger(TriggerKind.TICK), SATURDAY_NOON)
+    d = decide(
+        FALCON,
+        observe(0),
+        endpoint(),
+        ComponentState(pending_target=3, pending_reason="alarm: load"),
+        Trigger(TriggerKind.TICK),
+        SATURDAY_NOON,
+    )
     assert (d.action, d.target) == (Action.SCALE, 3)
 
 
@@ -205,10 +273,20 @@ def test_copies_that_fit_worked_example() -> None:
 # --------------------------------------------------------------- properties
 rules = st.builds(
     lambda start, length, floor, extra, tz, days: ScheduleRule.model_validate(
-        {"name": "r", "timezone": tz, "days": days, "start": f"{start // 60:02d}:{start % 60:02d}",
-         "end": f"{(start + length) % 1440 // 60:02d}:{(start + length) % 60:02d}", "min_copies": floor, "max_copies": floor + extra}
+        {
+            "name": "r",
+            "timezone": tz,
+            "days": days,
+            "start": f"{start // 60:02d}:{start % 60:02d}",
+            "end": f"{(start + length) % 1440 // 60:02d}:{(start + length) % 60:02d}",
+            "min_copies": floor,
+            "max_copies": floor + extra,
+        }
     ),
-    start=st.integers(0, 1439), length=st.integers(1, 1439), floor=st.integers(0, 4), extra=st.integers(0, 4),
+    start=st.integers(0, 1439),
+    length=st.integers(1, 1439),
+    floor=st.integers(0, 4),
+    extra=st.integers(0, 4),
     tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
     days=st.lists(st.sampled_from(["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]), min_size=1, unique=True),
 )
@@ -223,7 +301,9 @@ rules = st.builds(
     max_instances=st.integers(0, 3),
     when=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
 )
-def test_target_respects_max_floor_and_capacity(rule: ScheduleRule, desired: int, status: str, other_copies: int, max_instances: int, when: datetime) -> None:
+def test_target_respects_max_floor_and_capacity(
+    rule: ScheduleRule, desired: int, status: str, other_copies: int, max_instances: int, when: datetime
+) -> None:
     policy = ComponentPolicy(max_copies=8, schedules=[rule])
     flan = observe(other_copies, reservation=TWO_GPU, name="flan")
     ep = endpoint(flan, max_instances=max_instances)
@@ -236,4 +316,6 @@ def test_target_respects_max_floor_and_capacity(rule: ScheduleRule, desired: int
     if d.target >= desired or d.target < d.bounds.floor:
         assert d.target >= min(d.bounds.floor, max(desired, fits))  # below the floor only when capacity says so
     assert d.aas_min <= d.target <= d.aas_max or d.action == Action.NONE
-    assert decide(policy, observe(desired, status=status), ep, ComponentState(), Trigger(TriggerKind.TICK), when) == d  # deterministic
+    assert (
+        decide(policy, observe(desired, status=status), ep, ComponentState(), Trigger(TriggerKind.TICK), when) == d
+    )  # deterministic

@@ -115,16 +115,36 @@ def decide(
     desired = component.desired
     window = f"windows {', '.join(bounds.active_rules)} active" if bounds.active_rules else "no window active"
 
-    def result(action: Action, target: int, reason: str, *events: EventDraft, pin: bool = False, lo: int | None = None, hi: int | None = None) -> Decision:
+    def result(
+        action: Action,
+        target: int,
+        reason: str,
+        *events: EventDraft,
+        pin: bool = False,
+        lo: int | None = None,
+        hi: int | None = None,
+    ) -> Decision:
         return Decision(
-            component=component.name, action=action, from_copies=desired, target=target, reason=reason, bounds=bounds,
-            aas_min=bounds.floor if lo is None else lo, aas_max=bounds.ceiling if hi is None else hi, pin_aas=pin, events=events,
+            component=component.name,
+            action=action,
+            from_copies=desired,
+            target=target,
+            reason=reason,
+            bounds=bounds,
+            aas_min=bounds.floor if lo is None else lo,
+            aas_max=bounds.ceiling if hi is None else hi,
+            pin_aas=pin,
+            events=events,
         )
 
     if component.status == "Failed":
         reason = f"component is Failed: {component.failure_reason or 'no reason given'}; icpilot will not write to it"
-        events = () if state.last_action == Action.BLOCKED.value else (EventDraft(type=EventType.ACTION_FAILED, reason=reason),)
-        return result(Action.BLOCKED, desired, reason, *events)
+        failed: tuple[EventDraft, ...] = (
+            ()
+            if state.last_action == Action.BLOCKED.value
+            else (EventDraft(type=EventType.ACTION_FAILED, reason=reason),)
+        )
+        return result(Action.BLOCKED, desired, reason, *failed)
 
     overridden = state.override_copies is not None and state.override_until is not None and now < state.override_until
     if overridden:
@@ -155,11 +175,19 @@ def decide(
                 EventDraft(
                     type=EventType.CAPACITY_REFUSED,
                     reason=f"asked {target} copies, the endpoint hosts {limit} beside the other components",
-                    from_copies=desired, to_copies=granted,
+                    from_copies=desired,
+                    to_copies=granted,
                     details={
-                        "requested": target, "granted": granted, "fits": limit,
-                        "instance_type": endpoint.instance_type, "max_instances": endpoint.max_instances,
-                        "per_copy": {"accelerators": component.reservation.accelerators, "cores": component.reservation.cores, "memory_mb": component.reservation.memory_mb},
+                        "requested": target,
+                        "granted": granted,
+                        "fits": limit,
+                        "instance_type": endpoint.instance_type,
+                        "max_instances": endpoint.max_instances,
+                        "per_copy": {
+                            "accelerators": component.reservation.accelerators,
+                            "cores": component.reservation.cores,
+                            "memory_mb": component.reservation.memory_mb,
+                        },
                     },
                 )
             )
@@ -172,9 +200,13 @@ def decide(
     if component.status in BUSY:
         events.append(
             EventDraft(
-                type=EventType.SCALE_DEFERRED, reason=f"component is {component.status}; retrying on the next tick",
-                from_copies=desired, to_copies=target,
+                type=EventType.SCALE_DEFERRED,
+                reason=f"component is {component.status}; retrying on the next tick",
+                from_copies=desired,
+                to_copies=target,
             )
         )
-        return result(Action.DEFER, target, f"{reason}; deferred: component is {component.status}", *events, pin=pin, lo=lo, hi=hi)
+        return result(
+            Action.DEFER, target, f"{reason}; deferred: component is {component.status}", *events, pin=pin, lo=lo, hi=hi
+        )
     return result(Action.SCALE, target, reason, *events, pin=pin, lo=lo, hi=hi)

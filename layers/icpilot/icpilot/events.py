@@ -87,23 +87,47 @@ class LifecycleEvent(BaseModel):
 
     @classmethod
     def from_draft(
-        cls, draft: EventDraft, *, time: datetime, endpoint: str | None, component: str | None, trigger: TriggerInfo, correlation_id: str
+        cls,
+        draft: EventDraft,
+        *,
+        time: datetime,
+        endpoint: str | None,
+        component: str | None,
+        trigger: TriggerInfo,
+        correlation_id: str,
     ) -> LifecycleEvent:
         return cls(
-            time=time, type=draft.type, severity=SEVERITY[draft.type], endpoint=endpoint, component=component,
-            from_copies=draft.from_copies, to_copies=draft.to_copies, trigger=trigger, reason=draft.reason,
-            correlation_id=correlation_id, details=draft.details,
+            time=time,
+            type=draft.type,
+            severity=SEVERITY[draft.type],
+            endpoint=endpoint,
+            component=component,
+            from_copies=draft.from_copies,
+            to_copies=draft.to_copies,
+            trigger=trigger,
+            reason=draft.reason,
+            correlation_id=correlation_id,
+            details=draft.details,
         )
 
     def subject(self) -> str:
         """A readable SNS Subject (≤100 characters, no line breaks)."""
-        change = f" {self.from_copies}→{self.to_copies}" if self.from_copies is not None and self.to_copies is not None else ""
+        change = (
+            f" {self.from_copies}→{self.to_copies}"
+            if self.from_copies is not None and self.to_copies is not None
+            else ""
+        )
         where = f" {self.component}" if self.component else ""
         text = f"[icpilot] {self.type}{where}{change}" + (f" ({self.endpoint})" if self.endpoint else "")
         return text[:100]
 
     def message_attributes(self) -> dict[str, dict[str, str]]:
-        attrs = {"event_type": str(self.type), "severity": str(self.severity), "endpoint": self.endpoint or "-", "component": self.component or "-"}
+        attrs = {
+            "event_type": str(self.type),
+            "severity": str(self.severity),
+            "endpoint": self.endpoint or "-",
+            "component": self.component or "-",
+        }
         return {k: {"DataType": "String", "StringValue": v} for k, v in attrs.items()}
 
 

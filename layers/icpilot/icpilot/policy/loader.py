@@ -18,7 +18,12 @@ def _path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif str(part).startswith(("function-after", "function-before", "function-wrap")) or part in ("str", "int", "list[...]", "literal['MON','TUE','WED','THU','FRI','SAT','SUN']"):
+        elif str(part).startswith(("function-after", "function-before", "function-wrap")) or part in (
+            "str",
+            "int",
+            "list[...]",
+            "literal['MON','TUE','WED','THU','FRI','SAT','SUN']",
+        ):
             continue  # pydantic's internal validator steps, not part of the user's path
         else:
             out += f".{part}" if out else str(part)
@@ -34,7 +39,14 @@ def _problems(exc: ValidationError) -> list[str]:
             shown = shown[:77] + "..."
         allowed = ""
         ctx = err.get("ctx") or {}
-        for key, label in (("ge", "≥"), ("le", "≤"), ("gt", ">"), ("lt", "<"), ("min_length", "at least"), ("pattern", "matching")):
+        for key, label in (
+            ("ge", "≥"),
+            ("le", "≤"),
+            ("gt", ">"),
+            ("lt", "<"),
+            ("min_length", "at least"),
+            ("pattern", "matching"),
+        ):
             if key in ctx:
                 allowed += f" (allowed: {label} {ctx[key]})"
         if "expected" in ctx:

@@ -181,7 +181,9 @@ class Policy(_Strict):
         for endpoint, ep in self.endpoints.items():
             for name in ep.components:
                 if name in seen:
-                    raise ValueError(f"component {name!r} appears under endpoints {seen[name]!r} and {endpoint!r}; IC names are unique per region")
+                    raise ValueError(
+                        f"component {name!r} appears under endpoints {seen[name]!r} and {endpoint!r}; IC names are unique per region"
+                    )
                 seen[name] = endpoint
         return self
 

@@ -1,0 +1,116 @@
+"""icpilot's stack on the emulator: the resources template.yaml creates, and its Lambda handlers
+mapped to their function ARNs — the local stand-in for ``sam deploy``.
+
+Tests and ``make demo`` deploy with ``deploy_stack()``; the dispatcher then invokes the real
+handlers when schedules fall due, exactly as the deployed wiring would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from .core import EMULATOR
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+STACK = "icpilot"
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{name}"
+
+
+@dataclass(frozen=True)
+class Stack:
+    table: str
+    topic_arn: str
+    events_queue_url: str
+    schedule_group: str
+    dlq_arn: str
+    env: dict[str, str]
+
+    def handler_event(self, name: str) -> dict[str, Any]:
+        path = os.path.join(os.path.dirname(__file__), "..", "events", name)
+        with open(path, encoding="utf-8") as f:
+            return dict(json.load(f))
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        return EMULATOR.dispatcher.invoke(function_arn(function), event, source="test")
+
+    def lifecycle_events(self) -> list[dict[str, Any]]:
+        """Every SNS lifecycle event so far, read through the SQS subscription (drains the queue)."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        out: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.events_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return out
+            for m in batch:
+                envelope = json.loads(m["Body"])
+                event = json.loads(envelope["Message"])
+                event["_subject"] = envelope.get("Subject")
+                event["_attributes"] = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+                out.append(event)
+                sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = None) -> Stack:
+    """Create the stack's resources on the emulator, set the handlers' environment, map the handlers."""
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    table = f"{STACK}-state"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name=f"{STACK}-events")["TopicArn"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName=f"{STACK}-events-tap")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    dlq = sqs.create_queue(QueueName=f"{STACK}-schedule-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    group = f"{STACK}-windows"
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    scheduler.create_schedule_group(Name=group)
+    env = {
+        "ICPILOT_STATE_TABLE": table,
+        "ICPILOT_TOPIC_ARN": topic,
+        "ICPILOT_SCHEDULE_GROUP": group,
+        "ICPILOT_SCHEDULE_FUNCTION_ARN": function_arn("schedule-window"),
+        "ICPILOT_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{STACK}-scheduler",
+        "ICPILOT_SCHEDULE_DLQ_ARN": dlq_arn,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+    if policy_path:
+        env["ICPILOT_POLICY_PATH"] = policy_path
+    if policy_parameter:
+        env["ICPILOT_POLICY_PARAMETER"] = policy_parameter
+    os.environ.update(env)
+    # The periodic tick, as template.yaml defines it.
+    scheduler.create_schedule(
+        Name=f"{STACK}-tick",
+        ScheduleExpression="rate(5 minutes)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": function_arn("watch-tick"),
+            "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
+            "Input": json.dumps({"kind": "tick"}),
+        },
+    )
+    from functions.schedule_window.app import lambda_handler as schedule_window
+    from functions.watch_tick.app import lambda_handler as watch_tick
+
+    EMULATOR.dispatcher.register(function_arn("schedule-window"), schedule_window)
+    EMULATOR.dispatcher.register(function_arn("watch-tick"), watch_tick)
+    return Stack(table, topic, queue, group, dlq_arn, env)

@@ -1,0 +1,116 @@
+"""SageMaker: observe endpoints and inference components, write copy counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..capacity import Reservation
+from ..decision import ComponentObservation, EndpointObservation
+from ..errors import (
+    ComponentBusyError,
+    NotAnInferenceComponentEndpointError,
+    UnknownComponentError,
+    UnknownEndpointError,
+)
+from .aws import error_code, error_message, make_client, translate
+
+
+def _reservation(spec: dict[str, Any]) -> Reservation:
+    crr = spec.get("ComputeResourceRequirements") or {}
+    return Reservation(
+        accelerators=float(crr.get("NumberOfAcceleratorDevicesRequired") or 0),
+        cores=float(crr.get("NumberOfCpuCoresRequired") or 0),
+        memory_mb=int(crr.get("MinMemoryRequiredInMb") or 0),
+    )
+
+
+class SageMakerAdapter:
+    def __init__(self, client: Any | None = None) -> None:
+        self.client = make_client("sagemaker", client)
+
+    def describe_component(self, name: str) -> ComponentObservation:
+        try:
+            d = self.client.describe_inference_component(InferenceComponentName=name)
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException" and "Could not find" in error_message(exc):
+                raise UnknownComponentError(f"inference component {name!r} does not exist") from None
+            raise translate("sagemaker", "DescribeInferenceComponent", exc) from exc
+        except BotoCoreError as exc:
+            raise translate("sagemaker", "DescribeInferenceComponent", exc) from exc
+        runtime = d.get("RuntimeConfig") or {}
+        return ComponentObservation(
+            name=name,
+            status=d["InferenceComponentStatus"],
+            desired=int(runtime.get("DesiredCopyCount", 0)),
+            current=int(runtime.get("CurrentCopyCount", 0)),
+            reservation=_reservation(d.get("Specification") or {}),
+            failure_reason=d.get("FailureReason"),
+        )
+
+    def component_names(self, endpoint: str) -> list[str]:
+        names: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_inference_components").paginate(
+                EndpointNameEquals=endpoint, PaginationConfig={"PageSize": 100}
+            ):
+                names += [c["InferenceComponentName"] for c in page["InferenceComponents"]]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("sagemaker", "ListInferenceComponents", exc) from exc
+        return names
+
+    def observe_endpoint(self, name: str) -> EndpointObservation:
+        """The endpoint's instance type, instance ceiling and every component on it.
+
+        Raises NotAnInferenceComponentEndpointError for classic endpoints (variants naming a model).
+        """
+        try:
+            endpoint = self.client.describe_endpoint(EndpointName=name)
+            config = self.client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException" and "Could not find" in error_message(exc):
+                raise UnknownEndpointError(f"endpoint {name!r} does not exist") from None
+            raise translate("sagemaker", "DescribeEndpoint", exc) from exc
+        except BotoCoreError as exc:
+            raise translate("sagemaker", "DescribeEndpoint", exc) from exc
+        variants = config.get("ProductionVariants") or []
+        hosting = [v for v in variants if "InstanceType" in v and "ModelName" not in v]
+        if not hosting:
+            kind = (
+                "serverless"
+                if any("ServerlessConfig" in v for v in variants)
+                else "single-model, multi-model or multi-container"
+            )
+            raise NotAnInferenceComponentEndpointError(
+                f"endpoint {name!r} hosts no inference components: it is a {kind} endpoint "
+                "(its production variants name a ModelName). icpilot manages inference-component endpoints only."
+            )
+        variant = hosting[0]
+        live: dict[str, Any] = next(
+            (v for v in endpoint.get("ProductionVariants", []) if v.get("VariantName") == variant["VariantName"]), {}
+        )
+        scaling = live.get("ManagedInstanceScaling") or variant.get("ManagedInstanceScaling") or {}
+        if str(scaling.get("Status", "")).upper() == "ENABLED":
+            max_instances = int(scaling.get("MaxInstanceCount", 1))
+        else:
+            max_instances = int(live.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1)
+        components = tuple(self.describe_component(c) for c in self.component_names(name))
+        return EndpointObservation(
+            name=name, instance_type=variant["InstanceType"], max_instances=max_instances, components=components
+        )
+
+    def set_copy_count(self, name: str, copies: int) -> None:
+        try:
+            self.client.update_inference_component_runtime_config(
+                InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}
+            )
+        except ClientError as exc:
+            message = error_message(exc)
+            if error_code(exc) == "ValidationException" and "while it is in state" in message:
+                raise ComponentBusyError(message) from None
+            if error_code(exc) == "ValidationException" and "Could not find" in message:
+                raise UnknownComponentError(f"inference component {name!r} does not exist") from None
+            raise translate("sagemaker", "UpdateInferenceComponentRuntimeConfig", exc) from exc
+        except BotoCoreError as exc:
+            raise translate("sagemaker", "UpdateInferenceComponentRuntimeConfig", exc) from exc

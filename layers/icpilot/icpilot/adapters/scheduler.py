@@ -1,0 +1,108 @@
+"""EventBridge Scheduler: the stack's schedule group, one schedule per window edge."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .aws import error_code, make_client, translate
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    expression: str
+    timezone: str
+    payload: dict[str, Any]
+
+    def same_as(self, current: dict[str, Any]) -> bool:
+        target = current.get("Target") or {}
+        try:
+            payload = json.loads(target.get("Input") or "{}")
+        except ValueError:
+            payload = None
+        return (
+            current.get("ScheduleExpression") == self.expression
+            and current.get("ScheduleExpressionTimezone", "UTC") == self.timezone
+            and payload == self.payload
+            and current.get("State", "ENABLED") == "ENABLED"
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleTarget:
+    function_arn: str
+    role_arn: str
+    dead_letter_arn: str | None = None
+    maximum_retry_attempts: int = 3
+    maximum_event_age_seconds: int = 3600
+
+
+class SchedulerAdapter:
+    def __init__(self, group: str, target: ScheduleTarget, client: Any | None = None) -> None:
+        self.group = group
+        self.target = target
+        self.client = make_client("scheduler", client)
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("scheduler", operation, exc) from exc
+
+    def current(self) -> dict[str, dict[str, Any]]:
+        """Every schedule in the group, in full (ListSchedules omits expressions)."""
+        names: list[str] = []
+        token = None
+        while True:
+            page = self._call("list_schedules", GroupName=self.group, **({"NextToken": token} if token else {}))
+            names += [s["Name"] for s in page.get("Schedules", [])]
+            token = page.get("NextToken")
+            if not token:
+                break
+        out = {}
+        for name in names:
+            try:
+                out[name] = self.client.get_schedule(GroupName=self.group, Name=name)
+            except ClientError as exc:
+                if error_code(exc) == "ResourceNotFoundException":
+                    continue  # deleted meanwhile
+                raise translate("scheduler", "get_schedule", exc) from exc
+        return out
+
+    def _target(self, payload: dict[str, Any]) -> dict[str, Any]:
+        target: dict[str, Any] = {
+            "Arn": self.target.function_arn,
+            "RoleArn": self.target.role_arn,
+            "Input": json.dumps(payload, sort_keys=True),
+            "RetryPolicy": {
+                "MaximumRetryAttempts": self.target.maximum_retry_attempts,
+                "MaximumEventAgeInSeconds": self.target.maximum_event_age_seconds,
+            },
+        }
+        if self.target.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self.target.dead_letter_arn}
+        return target
+
+    def put(self, spec: ScheduleSpec, exists: bool) -> None:
+        self._call(
+            "update_schedule" if exists else "create_schedule",
+            Name=spec.name,
+            GroupName=self.group,
+            ScheduleExpression=spec.expression,
+            ScheduleExpressionTimezone=spec.timezone,
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target=self._target(spec.payload),
+            State="ENABLED",
+            Description=f"icpilot window edge {spec.payload.get('rule')} ({spec.payload.get('edge')})",
+        )
+
+    def delete(self, name: str) -> None:
+        try:
+            self.client.delete_schedule(GroupName=self.group, Name=name)
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise translate("scheduler", "delete_schedule", exc) from exc

@@ -1,0 +1,135 @@
+"""Per-component state in DynamoDB, written with conditions so racing invocations serialize.
+
+Item (pk ``component#<endpoint>#<component>``): ``version`` (incremented by every write; a write
+names the version it read and loses with StateConflictError if another landed first), last
+action/reason/time, pending intent (target, reason, since, attempts), override (copies, until,
+reason) and the time of the last copy-count change per direction (cooldown clocks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..decision import ComponentState
+from ..errors import StateConflictError
+from .aws import error_code, make_client, translate
+
+
+def key(endpoint: str, component: str) -> dict[str, Any]:
+    return {"pk": {"S": f"component#{endpoint}#{component}"}}
+
+
+@dataclass(frozen=True)
+class StoredState:
+    state: ComponentState
+    version: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _to_attr(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    if isinstance(value, datetime):
+        return {"S": value.isoformat()}
+    return {"S": str(value)}
+
+
+def _from_attr(attr: dict[str, Any]) -> Any:
+    if "S" in attr:
+        return attr["S"]
+    if "N" in attr:
+        n = attr["N"]
+        return int(n) if n.lstrip("-").isdigit() else float(n)
+    if "BOOL" in attr:
+        return attr["BOOL"]
+    return None
+
+
+class StateStore:
+    def __init__(self, table: str, client: Any | None = None) -> None:
+        self.table = table
+        self.client = make_client("dynamodb", client)
+
+    def get(self, endpoint: str, component: str) -> StoredState:
+        try:
+            item = self.client.get_item(TableName=self.table, Key=key(endpoint, component), ConsistentRead=True).get(
+                "Item"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("dynamodb", "GetItem", exc) from exc
+        if not item:
+            return StoredState(ComponentState(), 0)
+        attrs = {k: _from_attr(v) for k, v in item.items()}
+        state = ComponentState(
+            pending_target=attrs.get("pending_target"),
+            pending_reason=attrs.get("pending_reason"),
+            override_copies=attrs.get("override_copies"),
+            override_until=_dt(attrs.get("override_until")),
+            last_action=attrs.get("last_action"),
+        )
+        return StoredState(state, int(attrs.get("version", 0)), attrs)
+
+    def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
+        """Set ``fields`` if the item is still at ``expected_version``; returns the new version."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": _to_attr(value) for i, value in enumerate(fields.values())}
+        sets = [f"{n} = :v{i}" for i, n in enumerate(names)]
+        names["#version"] = "version"
+        values[":expected"] = {"N": str(expected_version)}
+        values[":next"] = {"N": str(expected_version + 1)}
+        condition = "attribute_not_exists(pk)" if expected_version == 0 else "#version = :expected"
+        if expected_version == 0:
+            values.pop(":expected")
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key(endpoint, component),
+                UpdateExpression="SET " + ", ".join([*sets, "#version = :next"]),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise StateConflictError(
+                    f"{endpoint}/{component}: state changed since version {expected_version}"
+                ) from None
+            raise translate("dynamodb", "UpdateItem", exc) from exc
+        except BotoCoreError as exc:
+            raise translate("dynamodb", "UpdateItem", exc) from exc
+        return expected_version + 1
+
+    def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
+        """Record the current policy problems; True when they differ from the last ones recorded."""
+        digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": "policy#status"},
+                    "problems_digest": {"S": digest},
+                    "updated_at": {"S": now.isoformat()},
+                },
+                ConditionExpression="attribute_not_exists(problems_digest) OR problems_digest <> :d",
+                ExpressionAttributeValues={":d": {"S": digest}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise translate("dynamodb", "PutItem", exc) from exc
+        except BotoCoreError as exc:
+            raise translate("dynamodb", "PutItem", exc) from exc
+        return True

@@ -1,0 +1,377 @@
+"""Observe -> decide -> act -> record -> announce, for one trigger.
+
+The controller is the only place that sequences AWS calls. Per component it:
+1. observes the endpoint (all components, for capacity) and reads icpilot's state;
+2. asks ``decide`` (pure) what to do;
+3. claims the action with a conditional state write (a racing invocation loses and reports
+   ``superseded``; it never acts twice);
+4. moves AAS's bounds first, then writes the copy count inside them (never a blind write);
+5. records the outcome (a refused or failed write leaves a pending intent the next tick retries)
+   and publishes lifecycle events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from .adapters.autoscaling import AutoScalingAdapter
+from .adapters.sagemaker import SageMakerAdapter
+from .adapters.scheduler import SchedulerAdapter, ScheduleSpec
+from .adapters.sns import EventPublisher
+from .adapters.state import StateStore, StoredState
+from .decision import Action, Decision, EndpointObservation, Trigger, TriggerKind, decide
+from .errors import (
+    ComponentBusyError,
+    IcpilotError,
+    NotAnInferenceComponentEndpointError,
+    PolicyError,
+    StateConflictError,
+    UnknownComponentError,
+    UnknownEndpointError,
+)
+from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
+from .policy.model import Policy
+from .windows import edges
+
+logger = Logger(service="icpilot", child=True)
+
+
+@dataclass
+class ComponentOutcome:
+    endpoint: str
+    component: str
+    result: str  # scaled | unchanged | deferred | blocked | superseded | failed | rejected
+    reason: str
+    from_copies: int | None = None
+    to_copies: int | None = None
+
+
+@dataclass
+class RunSummary:
+    trigger: str
+    correlation_id: str
+    outcomes: list[ComponentOutcome] = field(default_factory=list)
+    schedules: dict[str, int] = field(default_factory=dict)
+    events_published: int = 0
+    events_undelivered: int = 0
+    policy_error: list[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.policy_error is None and not any(o.result in ("failed", "rejected") for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ok"] = self.ok
+        return out
+
+
+def schedule_name(endpoint: str, component: str, rule: str, edge: str) -> str:
+    """Scheduler names allow [0-9a-zA-Z-_.]{1,64}; long ones keep a readable prefix and a hash."""
+    name = f"{endpoint}.{component}.{rule}.{edge}"
+    if len(name) <= 64:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name[:53]}-{digest}"
+
+
+def desired_schedules(policy: Policy) -> dict[str, ScheduleSpec]:
+    specs = {}
+    for endpoint, component, cp in policy.components():
+        for rule in cp.schedules:
+            for e in edges(rule):
+                name = schedule_name(endpoint, component, rule.name, e.edge)
+                specs[name] = ScheduleSpec(
+                    name, e.expression, e.timezone, {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
+                )
+    return specs
+
+
+class Controller:
+    def __init__(
+        self,
+        policy_source: Callable[[], Policy],
+        sagemaker: SageMakerAdapter,
+        autoscaling: AutoScalingAdapter,
+        state: StateStore,
+        publisher: EventPublisher,
+        scheduler: SchedulerAdapter | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self.policy_source = policy_source
+        self.sagemaker = sagemaker
+        self.autoscaling = autoscaling
+        self.state = state
+        self.publisher = publisher
+        self.scheduler = scheduler
+        self.correlation_id = correlation_id or str(uuid.uuid4())
+
+    # ------------------------------------------------------------- entry points
+    def on_schedule(self, rule_ref: str, edge: str, now: datetime) -> RunSummary:
+        trigger = Trigger(TriggerKind.SCHEDULE, source=f"schedule:{edge}", rule=rule_ref)
+        summary = RunSummary(trigger=f"schedule {rule_ref} ({edge})", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        if policy is None:
+            return self._finish(summary)
+        parts = rule_ref.split("/")
+        found = policy.component(parts[1]) if len(parts) == 3 else None
+        if found is None or found[0] != parts[0] or parts[2] not in {r.name for r in found[1].schedules}:
+            reason = f"schedule rule {rule_ref!r} is not in the policy (expected endpoint/component/rule); nothing done"
+            self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
+            summary.outcomes.append(
+                ComponentOutcome(parts[0] if parts else "?", parts[1] if len(parts) > 1 else "?", "rejected", reason)
+            )
+            return self._finish(summary)
+        self._evaluate_components(policy, [(parts[0], parts[1])], trigger, now, summary)
+        return self._finish(summary)
+
+    def reject(self, reason: str, now: datetime) -> RunSummary:
+        """Report an invocation that cannot be acted on (malformed event) without failing it."""
+        trigger = Trigger(TriggerKind.SCHEDULE, source="malformed")
+        self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
+        summary = RunSummary(trigger="rejected", correlation_id=self.correlation_id)
+        summary.outcomes.append(ComponentOutcome("?", "?", "rejected", reason))
+        return self._finish(summary)
+
+    def on_tick(self, now: datetime, reconcile: bool = True) -> RunSummary:
+        trigger = Trigger(TriggerKind.TICK, source="tick")
+        summary = RunSummary(trigger="tick", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        if policy is None:
+            return self._finish(summary)
+        if reconcile and self.scheduler is not None:
+            summary.schedules = self.reconcile_schedules(policy)
+        self._evaluate_components(policy, [(e, c) for e, c, _ in policy.components()], trigger, now, summary)
+        return self._finish(summary)
+
+    def reconcile_schedules(self, policy: Policy) -> dict[str, int]:
+        """Make the schedule group hold exactly the policy's window edges."""
+        assert self.scheduler is not None
+        want = desired_schedules(policy)
+        have = self.scheduler.current()
+        counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        for name, spec in want.items():
+            if name not in have:
+                self.scheduler.put(spec, exists=False)
+                counts["created"] += 1
+            elif not spec.same_as(have[name]):
+                self.scheduler.put(spec, exists=True)
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+        for name in set(have) - set(want):
+            self.scheduler.delete(name)  # the group is icpilot's own: anything else in it is stale
+            counts["deleted"] += 1
+        return counts
+
+    # --------------------------------------------------------------- internals
+    def _policy(self, summary: RunSummary, trigger: Trigger, now: datetime) -> Policy | None:
+        try:
+            return self.policy_source()
+        except PolicyError as exc:
+            summary.policy_error = exc.problems
+            # Announce each distinct problem set once, not on every tick while it lasts.
+            if self.state.remember_policy_problems(exc.problems, now):
+                self._announce(
+                    EventDraft(
+                        type=EventType.POLICY_INVALID,
+                        reason="the policy is invalid; nothing was changed",
+                        details={"problems": exc.problems},
+                    ),
+                    trigger,
+                    now,
+                    None,
+                    None,
+                )
+            return None
+
+    def _finish(self, summary: RunSummary) -> RunSummary:
+        summary.events_published = len(self.publisher.published)
+        summary.events_undelivered = len(self.publisher.undelivered)
+        return summary
+
+    def _announce(
+        self, draft: EventDraft, trigger: Trigger, now: datetime, endpoint: str | None, component: str | None
+    ) -> None:
+        event = LifecycleEvent.from_draft(
+            draft,
+            time=now,
+            endpoint=endpoint,
+            component=component,
+            trigger=TriggerInfo(kind=trigger.kind.value, source=trigger.source, rule=trigger.rule),
+            correlation_id=self.correlation_id,
+        )
+        self.publisher.publish(event)
+
+    def _evaluate_components(
+        self, policy: Policy, targets: list[tuple[str, str]], trigger: Trigger, now: datetime, summary: RunSummary
+    ) -> None:
+        observed: dict[str, EndpointObservation | IcpilotError] = {}
+        for endpoint, component in targets:
+            if endpoint not in observed:
+                try:
+                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint)
+                except (UnknownEndpointError, NotAnInferenceComponentEndpointError, IcpilotError) as exc:
+                    observed[endpoint] = exc
+                    self._announce(
+                        EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, None
+                    )
+            ep = observed[endpoint]
+            if isinstance(ep, IcpilotError):
+                summary.outcomes.append(ComponentOutcome(endpoint, component, "rejected", str(ep)))
+                continue
+            try:
+                outcome, ep = self._evaluate(policy, ep, component, trigger, now)
+                observed[endpoint] = ep
+            except IcpilotError as exc:  # one component's failure never stops the others
+                logger.warning(
+                    "component evaluation failed",
+                    extra={"endpoint": endpoint, "component": component, "error": str(exc)},
+                )
+                self._announce(
+                    EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, component
+                )
+                outcome = ComponentOutcome(endpoint, component, "failed", str(exc))
+            summary.outcomes.append(outcome)
+
+    def _evaluate(
+        self, policy: Policy, ep: EndpointObservation, name: str, trigger: Trigger, now: datetime
+    ) -> tuple[ComponentOutcome, EndpointObservation]:
+        _, cp = policy.component(name) or (None, None)
+        assert cp is not None
+        component = next((c for c in ep.components if c.name == name), None)
+        if component is None:
+            raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
+        stored = self.state.get(ep.name, name)
+        decision = decide(cp, component, ep, stored.state, trigger, now)
+        logger.info(
+            "decision",
+            extra={
+                "component": name,
+                "action": decision.action.value,
+                "from": decision.from_copies,
+                "to": decision.target,
+                "reason": decision.reason,
+            },
+        )
+        for draft in decision.events:
+            self._announce(draft, trigger, now, ep.name, name)
+        outcome = self._act(decision, ep.name, stored, trigger, now)
+        if outcome.result == "scaled":
+            updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
+            ep = replace(ep, components=updated)
+        return outcome, ep
+
+    def _sync_bounds(self, decision: Decision, component: str) -> None:
+        target = self.autoscaling.describe_target(component)
+        if target is None:
+            return  # no AAS target: icpilot is the only writer
+        pinned = target.dynamic_suspended
+        if (target.min_capacity, target.max_capacity, pinned) != (decision.aas_min, decision.aas_max, decision.pin_aas):
+            self.autoscaling.set_bounds(component, decision.aas_min, decision.aas_max, decision.pin_aas)
+
+    def _act(
+        self, d: Decision, endpoint: str, stored: StoredState, trigger: Trigger, now: datetime
+    ) -> ComponentOutcome:
+        name = d.component
+        version = stored.version
+
+        def outcome(result: str, reason: str) -> ComponentOutcome:
+            return ComponentOutcome(endpoint, name, result, reason, d.from_copies, d.target)
+
+        def record(**fields: Any) -> int:
+            return self.state.write(
+                endpoint, name, version, last_reason=d.reason, last_trigger=trigger.kind.value, updated_at=now, **fields
+            )
+
+        try:
+            if d.action == Action.BLOCKED:
+                if stored.state.last_action != Action.BLOCKED.value:
+                    record(last_action=Action.BLOCKED.value)
+                return outcome("blocked", d.reason)
+            if d.action == Action.NONE:
+                self._sync_bounds(d, name)
+                if stored.state.pending_target is not None:
+                    record(last_action="settled", pending_target=None, pending_reason=None)
+                return outcome("unchanged", d.reason)
+            if d.action == Action.DEFER:
+                record(
+                    last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
+                )
+                return outcome("deferred", d.reason)
+            # SCALE: claim first, so a racing invocation cannot act too.
+            version = record(last_action="scaling", pending_target=d.target, pending_reason=d.reason, pending_since=now)
+        except StateConflictError as exc:
+            return outcome("superseded", f"another invocation acted first: {exc}")
+
+        self._announce(
+            EventDraft(type=EventType.SCALE_REQUESTED, reason=d.reason, from_copies=d.from_copies, to_copies=d.target),
+            trigger,
+            now,
+            endpoint,
+            name,
+        )
+        try:
+            self._sync_bounds(d, name)
+            self.sagemaker.set_copy_count(name, d.target)
+        except ComponentBusyError as exc:
+            self.state.write(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
+            self._announce(
+                EventDraft(
+                    type=EventType.SCALE_DEFERRED,
+                    reason=f"SageMaker refused the write: {exc}",
+                    from_copies=d.from_copies,
+                    to_copies=d.target,
+                ),
+                trigger,
+                now,
+                endpoint,
+                name,
+            )
+            return outcome("deferred", str(exc))
+        except IcpilotError as exc:
+            attempts = int(stored.attributes.get("attempts") or 0) + 1
+            self.state.write(
+                endpoint, name, version, last_action="failed", last_error=str(exc), attempts=attempts, updated_at=now
+            )
+            self._announce(
+                EventDraft(
+                    type=EventType.ACTION_FAILED,
+                    reason=f"scaling to {d.target} failed (attempt {attempts}; retried on the next tick): {exc}",
+                    from_copies=d.from_copies,
+                    to_copies=d.target,
+                    details={"attempts": attempts},
+                ),
+                trigger,
+                now,
+                endpoint,
+                name,
+            )
+            return outcome("failed", str(exc))
+        self.state.write(
+            endpoint,
+            name,
+            version,
+            last_action="scaled",
+            last_action_at=now,
+            pending_target=None,
+            pending_reason=None,
+            attempts=0,
+            updated_at=now,
+        )
+        kind = EventType.SCALED_TO_ZERO if d.target == 0 else EventType.SCALED
+        self._announce(
+            EventDraft(type=kind, reason=d.reason, from_copies=d.from_copies, to_copies=d.target),
+            trigger,
+            now,
+            endpoint,
+            name,
+        )
+        return outcome("scaled", d.reason)

@@ -1,0 +1,31 @@
+"""Wiring for the Lambda handlers: settings -> adapters -> controller. Kept out of the handlers
+so each stays a thin parse/clock/call/return."""
+
+from __future__ import annotations
+
+from .adapters.autoscaling import AutoScalingAdapter
+from .adapters.sagemaker import SageMakerAdapter
+from .adapters.scheduler import SchedulerAdapter, ScheduleTarget
+from .adapters.sns import EventPublisher
+from .adapters.state import StateStore
+from .controller import Controller
+from .policy.source import deployed_policy
+from .settings import Settings
+
+
+def build_controller(settings: Settings, correlation_id: str | None = None) -> Controller:
+    scheduler = None
+    if settings.schedule_function_arn and settings.scheduler_role_arn:
+        scheduler = SchedulerAdapter(
+            settings.schedule_group,
+            ScheduleTarget(settings.schedule_function_arn, settings.scheduler_role_arn, settings.schedule_dlq_arn),
+        )
+    return Controller(
+        policy_source=lambda: deployed_policy(settings.policy_path, settings.policy_parameter),
+        sagemaker=SageMakerAdapter(),
+        autoscaling=AutoScalingAdapter(),
+        state=StateStore(settings.state_table),
+        publisher=EventPublisher(settings.topic_arn),
+        scheduler=scheduler,
+        correlation_id=correlation_id,
+    )

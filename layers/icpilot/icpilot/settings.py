@@ -1,0 +1,35 @@
+"""Run-time settings from the Lambda environment (set by template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_POLICY_PATH = str(Path(__file__).resolve().parent.parent / "policy.yaml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    policy_path: str
+    policy_parameter: str | None
+    state_table: str
+    topic_arn: str | None
+    schedule_group: str
+    schedule_function_arn: str | None
+    scheduler_role_arn: str | None
+    schedule_dlq_arn: str | None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            policy_path=env.get("ICPILOT_POLICY_PATH", DEFAULT_POLICY_PATH),
+            policy_parameter=env.get("ICPILOT_POLICY_PARAMETER") or None,
+            state_table=env.get("ICPILOT_STATE_TABLE", "icpilot-state"),
+            topic_arn=env.get("ICPILOT_TOPIC_ARN") or None,
+            schedule_group=env.get("ICPILOT_SCHEDULE_GROUP", "icpilot"),
+            schedule_function_arn=env.get("ICPILOT_SCHEDULE_FUNCTION_ARN") or None,
+            scheduler_role_arn=env.get("ICPILOT_SCHEDULER_ROLE_ARN") or None,
+            schedule_dlq_arn=env.get("ICPILOT_SCHEDULE_DLQ_ARN") or None,
+        )
