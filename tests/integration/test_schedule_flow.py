@@ -152,7 +152,7 @@ def test_capacity_refusal_is_reported_with_numbers(
     emu.advance(3600)
     summary = stack.invoke("schedule-window", stack.handler_event("schedule_window_open.json"))
     assert summary["outcomes"][0]["to_copies"] == 6
-    refused = [e for e in stack.lifecycle_events() if e["type"] == "CapacityRefused"][0]
+    refused = next(e for e in stack.lifecycle_events() if e["type"] == "CapacityRefused")
     assert refused["details"]["requested"] == 10 and refused["details"]["granted"] == 6
     assert refused["details"]["instance_type"] == "ml.g5.24xlarge" and refused["details"]["max_instances"] == 2
     assert refused["_attributes"]["severity"] == "warning"

@@ -242,7 +242,7 @@ def test_capacity_caps_a_raise_and_reports_the_numbers() -> None:
     flan = observe(1, reservation=TWO_GPU, name="flan")
     d = decide(policy, observe(0), endpoint(flan), ComponentState(), SCHEDULE, MONDAY_NOON)
     assert (d.action, d.target) == (Action.SCALE, 6)  # 2 GPUs beside flan + 4 on the second instance
-    refused = [e for e in d.events if e.type == EventType.CAPACITY_REFUSED][0]
+    refused = next(e for e in d.events if e.type == EventType.CAPACITY_REFUSED)
     assert refused.details["requested"] == 8 and refused.details["granted"] == 6
     assert d.aas_min == 6
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from .capacity import Reservation, copies_that_fit
 from .events import EventDraft, EventType
@@ -27,7 +27,7 @@ from .windows import Bounds, bounds_at
 BUSY = ("Creating", "Updating", "Deleting")
 
 
-class TriggerKind(str, Enum):
+class TriggerKind(StrEnum):
     SCHEDULE = "schedule"
     TICK = "tick"
     ALARM = "alarm"
@@ -70,7 +70,7 @@ class ComponentState:
     last_action: str | None = None
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     NONE = "none"
     SCALE = "scale"
     DEFER = "defer"

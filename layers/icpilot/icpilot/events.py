@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = "1.0"
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     SCALE_REQUESTED = "ScaleRequested"
     SCALED = "Scaled"
     SCALED_TO_ZERO = "ScaledToZero"
@@ -29,7 +29,7 @@ class EventType(str, Enum):
     SCHEDULES_RECONCILED = "SchedulesReconciled"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
