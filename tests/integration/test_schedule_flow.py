@@ -113,9 +113,15 @@ def test_window_opens_and_closes_on_the_clock(stack: Stack, emu: Emulator) -> No
         TableName=stack.table, Key={"pk": {"S": "component#llm-endpoint#falcon-7b"}}
     )["Item"]
     assert state["last_action"]["S"] == "scaled" and "raise to the floor 2" in state["last_reason"]["S"]
-    emu.advance(11 * 3600)  # past 19:00 Berlin
-    assert target("falcon-7b") == (0, 4)  # window closed: AAS may scale in again
-    assert copies("falcon-7b")["desired"] == 2  # icpilot does not cut copies the window no longer demands
+    emu.advance(11 * 3600)  # past 19:00 Berlin: falcon's policy says 0..0 outside the window
+    assert target("falcon-7b") == (0, 0)
+    assert copies("falcon-7b")["desired"] == 0
+    closing = [
+        e for e in stack.lifecycle_events() if e["component"] == "falcon-7b" and e["trigger"]["kind"] == "schedule"
+    ]
+    assert types(closing) == ["ScaleRequested", "ScaledToZero"]
+    # flan's outside bounds are its own 0..2: the count its window left stays (idle scale-to-zero owns it).
+    assert copies("flan-t5-xxl")["desired"] == 1
 
 
 def test_busy_component_is_deferred_then_retried_by_the_tick(stack: Stack, emu: Emulator) -> None:
@@ -126,7 +132,8 @@ def test_busy_component_is_deferred_then_retried_by_the_tick(stack: Stack, emu: 
     emu.advance(3600)  # 07:04Z: the 08:00 Berlin edge and the ticks find falcon busy
     falcon = [e for e in stack.lifecycle_events() if e["component"] == "falcon-7b"]
     assert set(types(falcon)) == {"ScaleDeferred"}
-    assert {e["to_copies"] for e in falcon} == {2}
+    # Before 08:00 the night bounds (0..0) want 0, from 08:00 the window wants 2: both wait.
+    assert {e["to_copies"] for e in falcon} == {0, 2} and falcon[-1]["to_copies"] == 2
     state = StateStore(stack.table).get("llm-endpoint", "falcon-7b").state
     assert state.pending_target == 2
     emu.advance(3600)  # 08:04Z the copy is loaded; the next tick applies the intent

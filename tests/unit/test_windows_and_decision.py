@@ -319,3 +319,12 @@ def test_target_respects_max_floor_and_capacity(
     assert (
         decide(policy, observe(desired, status=status), ep, ComponentState(), Trigger(TriggerKind.TICK), when) == d
     )  # deterministic
+
+
+def test_outside_bounds_apply_when_no_window_is_open() -> None:
+    policy = ComponentPolicy.model_validate(
+        {"max_copies": 4, "schedules": [business_hours().model_dump()], "outside": {"max_copies": 0}}
+    )
+    assert (bounds_at(policy, SATURDAY_NOON).floor, bounds_at(policy, SATURDAY_NOON).ceiling) == (0, 0)
+    d = decide(policy, observe(2), endpoint(), ComponentState(), Trigger(TriggerKind.SCHEDULE), at(2026, 11, 23, 19, 0))
+    assert (d.action, d.target) == (Action.SCALE, 0)

@@ -48,10 +48,11 @@ def rule_active(rule: ScheduleRule, now: datetime) -> bool:
 
 
 def bounds_at(policy: ComponentPolicy, now: datetime) -> Bounds:
-    """Floor and ceiling at ``now``: the highest active floor and ceiling, else the component's own."""
+    """Floor and ceiling at ``now``: the highest active floor and ceiling, else the outside bounds."""
     active = [r for r in policy.schedules if rule_active(r, now)]
     if not active:
-        return Bounds(policy.min_copies, policy.max_copies, ())
+        floor, ceiling = policy.outside_bounds
+        return Bounds(floor, ceiling, ())
     floor = max(r.min_copies for r in active)
     ceiling = max(r.max_copies if r.max_copies is not None else policy.max_copies for r in active)
     return Bounds(max(floor, policy.min_copies), max(ceiling, floor), tuple(r.name for r in active))

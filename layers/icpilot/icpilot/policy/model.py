@@ -2,7 +2,8 @@
 
 Precedence when schedule windows overlap: the component's copies are kept within
 [highest active floor, highest active ceiling] — an active window never lowers another active
-window's floor — and outside every window the component's own min/max apply.
+window's floor — and outside every window the ``outside`` bounds apply (default: the component's
+own min/max). ``max_copies`` is a hard ceiling that no window or override exceeds.
 """
 
 from __future__ import annotations
@@ -121,6 +122,19 @@ class ScheduleRule(_Strict):
         return end - start if end > start else end - start + timedelta(days=1)
 
 
+class OutsideWindows(_Strict):
+    """Bounds that apply while no schedule window is open (default: the component's own)."""
+
+    min_copies: int = Field(default=0, ge=0, le=MAX_COPIES)
+    max_copies: int = Field(ge=0, le=MAX_COPIES)
+
+    @model_validator(mode="after")
+    def _order(self) -> OutsideWindows:
+        if self.max_copies < self.min_copies:
+            raise ValueError(f"max_copies ({self.max_copies}) is below min_copies ({self.min_copies})")
+        return self
+
+
 class ComponentPolicy(_Strict):
     min_copies: int = Field(default=0, ge=0, le=MAX_COPIES, description="floor outside every window")
     max_copies: int = Field(ge=1, le=MAX_COPIES, description="hard ceiling, never exceeded")
@@ -129,6 +143,9 @@ class ComponentPolicy(_Strict):
     idle_scale_to_zero_after: Duration | None = Field(default=None, description="idle delay before zero; none = never")
     expected_time_to_ready: Duration = Field(default="8m", description="model-load estimate until measured")
     schedules: list[ScheduleRule] = Field(default_factory=list)
+    outside: OutsideWindows | None = Field(
+        default=None, description="bounds while no window is open, e.g. 0..0 at night"
+    )
 
     @field_validator("idle_scale_to_zero_after", "expected_time_to_ready")
     @classmethod
@@ -143,6 +160,8 @@ class ComponentPolicy(_Strict):
             raise ValueError(f"min_copies ({self.min_copies}) is above max_copies ({self.max_copies})")
         if self.warmup_copies > self.max_copies:
             raise ValueError(f"warmup_copies ({self.warmup_copies}) is above max_copies ({self.max_copies})")
+        if self.outside is not None and self.outside.max_copies > self.max_copies:
+            raise ValueError(f"outside.max_copies ({self.outside.max_copies}) exceeds max_copies ({self.max_copies})")
         names = [r.name for r in self.schedules]
         if len(names) != len(set(names)):
             raise ValueError(f"schedule names must be unique, got {names}")
@@ -153,6 +172,12 @@ class ComponentPolicy(_Strict):
                     f"schedule {rule.name!r}: copies {rule.min_copies}..{ceiling} exceed the component's max_copies ({self.max_copies})"
                 )
         return self
+
+    @property
+    def outside_bounds(self) -> tuple[int, int]:
+        if self.outside is None:
+            return self.min_copies, self.max_copies
+        return max(self.outside.min_copies, self.min_copies), self.outside.max_copies
 
     @property
     def idle_delay(self) -> timedelta | None:

@@ -1,0 +1,1 @@
+"""``make demo``: icpilot on the local emulator for a simulated day."""
