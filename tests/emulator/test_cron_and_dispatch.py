@@ -14,8 +14,8 @@ from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 from emulator import Emulator, evaluate_alarms
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,7 +29,7 @@ ONE_GPU = Reservation(1, 2, 8192)
 TWO_GPU = Reservation(2, 2, 8192)
 
 
-def at(year: int, month: int, day: int, hour: int, minute: int = 0, tz: ZoneInfo = BERLIN) -> datetime:
+def at(year: int, month: int, day: int, hour: int, minute: int = 0, tz: tzinfo = BERLIN) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=tz)
 
 

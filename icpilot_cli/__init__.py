@@ -1,0 +1,1 @@
+"""The ``icpilot`` operator CLI (not part of the Lambda layer)."""

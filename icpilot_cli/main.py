@@ -1,0 +1,229 @@
+"""``icpilot``: validate and inspect policies, see what the controller would do, and why.
+
+Exit codes: 0 success; 1 the command ran and found a problem (invalid policy, AWS error);
+2 wrong usage. Read commands accept ``--json`` for scripts. ``--endpoint-url`` points every AWS
+client at the emulator (``python -m emulator``); otherwise the usual profile/region settings apply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from icpilot.adapters.autoscaling import AutoScalingAdapter
+from icpilot.adapters.aws import RETRY_CONFIG
+from icpilot.adapters.sagemaker import SageMakerAdapter
+from icpilot.adapters.state import StateStore
+from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
+from icpilot.errors import IcpilotError, PolicyError
+from icpilot.policy import load_policy, policy_json_schema
+from icpilot.policy.model import Policy
+from icpilot.settings import DEFAULT_POLICY_PATH
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _client(args: argparse.Namespace, service: str) -> Any:
+    kwargs: dict[str, Any] = {"config": RETRY_CONFIG}
+    if args.endpoint_url:
+        kwargs["endpoint_url"] = args.endpoint_url
+    if args.region:
+        kwargs["region_name"] = args.region
+    return boto3.client(service, **kwargs)
+
+
+def _when(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"--at needs a time zone offset, e.g. {text}+01:00")
+    return when
+
+
+def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str, columns: list[str]) -> None:
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+        return
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*(str(r.get(c, "")) for c in columns))
+    console.print(table)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        policy = load_policy(args.file)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            errors.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+        errors.print(f"{len(exc.problems)} problem(s) in {args.file}", soft_wrap=True)
+        return 1
+    count = len(policy.components())
+    console.print(f"[green]✓[/] {args.file}: valid ({len(policy.endpoints)} endpoint(s), {count} component(s))")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(policy_json_schema(), indent=2)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        console.print(f"JSON Schema written to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> Policy:
+    return load_policy(args.policy)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    now = _when(args.at)
+    sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
+    state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
+    rows: list[dict[str, Any]] = []
+    for endpoint_name, ep_policy in policy.endpoints.items():
+        try:
+            endpoint = sagemaker.observe_endpoint(endpoint_name)
+        except IcpilotError as exc:
+            rows += [
+                {"endpoint": endpoint_name, "component": n, "action": "error", "reason": str(exc)}
+                for n in ep_policy.components
+            ]
+            continue
+        for name, cp in ep_policy.components.items():
+            component = next((c for c in endpoint.components if c.name == name), None)
+            if component is None:
+                rows.append(
+                    {"endpoint": endpoint_name, "component": name, "action": "error", "reason": "not on the endpoint"}
+                )
+                continue
+            current_state = state.get(endpoint_name, name).state if state else ComponentState()
+            d = decide(cp, component, endpoint, current_state, Trigger(TriggerKind.MANUAL, source="cli plan"), now)
+            rows.append(
+                {
+                    "endpoint": endpoint_name,
+                    "component": name,
+                    "status": component.status,
+                    "action": d.action.value,
+                    "from": d.from_copies,
+                    "to": d.target,
+                    "aas": f"{d.aas_min}..{d.aas_max}",
+                    "reason": d.reason,
+                    "events": [e.type.value for e in d.events],
+                }
+            )
+    _emit(
+        args,
+        rows,
+        f"icpilot plan at {now.isoformat()} (nothing is changed)",
+        ["endpoint", "component", "status", "action", "from", "to", "aas", "reason"],
+    )
+    return 1 if any(r["action"] == "error" for r in rows) else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    now = datetime.now(UTC)
+    sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
+    aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
+    state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
+    from icpilot.windows import bounds_at
+
+    rows = []
+    for endpoint_name, name, cp in policy.components():
+        if args.endpoint and endpoint_name != args.endpoint:
+            continue
+        row: dict[str, Any] = {"endpoint": endpoint_name, "component": name}
+        try:
+            c = sagemaker.describe_component(name)
+            row.update(status=c.status, desired=c.desired, current=c.current)
+            target = aas.describe_target(name)
+            row["aas"] = (
+                f"{target.min_capacity}..{target.max_capacity}{' (suspended)' if target.dynamic_suspended else ''}"
+                if target
+                else "-"
+            )
+        except IcpilotError as exc:
+            row.update(status="error", reason=str(exc))
+        b = bounds_at(cp, now)
+        row["window"] = ", ".join(b.active_rules) or "-"
+        row["bounds"] = f"{b.floor}..{b.ceiling}"
+        if state:
+            stored = state.get(endpoint_name, name)
+            row["last_action"] = stored.attributes.get("last_action", "-")
+            row["last_reason"] = stored.attributes.get("last_reason", "-")
+            row["pending"] = stored.state.pending_target if stored.state.pending_target is not None else "-"
+        rows.append(row)
+    _emit(
+        args,
+        rows,
+        "icpilot status",
+        ["endpoint", "component", "status", "desired", "current", "aas", "window", "bounds", "pending", "last_action"],
+    )
+    return 1 if any(r.get("status") == "error" for r in rows) else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="icpilot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="validate a policy file; every problem with its path, value and allowed range")
+    v.add_argument("file")
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the policy's JSON Schema (for editors)")
+    s.add_argument("--output", "-o")
+    s.set_defaults(func=cmd_schema)
+
+    def aws_options(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--policy", default=DEFAULT_POLICY_PATH, help="policy file (default: the bundled one)")
+        cmd.add_argument("--endpoint-url", help="e.g. http://127.0.0.1:5055 for the emulator")
+        cmd.add_argument("--region")
+        cmd.add_argument("--table", help="icpilot's state table, to include its state")
+        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    pl = sub.add_parser("plan", help="what the controller would do now (or --at TIME) and why; changes nothing")
+    aws_options(pl)
+    pl.add_argument("--at", help="ISO-8601 time with offset, e.g. 2026-11-23T08:00:00+01:00")
+    pl.set_defaults(func=cmd_plan)
+
+    st = sub.add_parser("status", help="per component: SageMaker status, copies, AAS bounds, window, last action")
+    aws_options(st)
+    st.add_argument("--endpoint")
+    st.set_defaults(func=cmd_status)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PolicyError as exc:
+        for problem in exc.problems:
+            errors.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+        return 1
+    except argparse.ArgumentTypeError as exc:
+        errors.print(f"[red]{exc}")
+        return 2
+    except IcpilotError as exc:
+        errors.print(f"[red]{exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
