@@ -148,6 +148,10 @@ class Controller:
             return self._finish(summary)
         if reconcile and self.scheduler is not None:
             summary.schedules = self.reconcile_schedules(policy)
+            changed = {k: v for k, v in summary.schedules.items() if k != "unchanged" and v}
+            if changed:
+                reason = "window schedules follow the policy: " + ", ".join(f"{v} {k}" for k, v in changed.items())
+                self._announce(EventDraft(type=EventType.SCHEDULES_RECONCILED, reason=reason, details=summary.schedules), trigger, now, None, None)
         self._evaluate_components(policy, [(e, c) for e, c, _ in policy.components()], trigger, now, summary)
         return self._finish(summary)
 
