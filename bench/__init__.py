@@ -1,0 +1,1 @@
+"""``make bench``: benchmark figures, written to bench/results.json."""

@@ -1,0 +1,89 @@
+"""Benchmarks (figures, never assertions): run with ``make bench``; results in bench/results.json.
+
+- emulator_describe_per_second: DescribeInferenceComponent calls per second against
+  ``python -m emulator`` on this machine (one client, sequential).
+- simulated_day_seconds: wall time of advancing the emulator one virtual day with the deployed
+  stack's tick and window schedules firing into the real handlers.
+- cold_import_ratio: time to import each handler module divided by ``import boto3`` alone, each
+  measured in a fresh interpreter (median of 5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "icpilot")])}
+
+
+def describe_rate(seconds: float = 5.0) -> dict[str, Any]:
+    from tests.harness import ServerProcess, create_seed
+
+    server = ServerProcess()
+    try:
+        sm = boto3.client("sagemaker", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        create_seed(sm)
+        sm.describe_inference_component(InferenceComponentName="falcon-7b")  # warm the connection
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            sm.describe_inference_component(InferenceComponentName="falcon-7b")
+            calls += 1
+        elapsed = time.perf_counter() - start
+    finally:
+        server.stop()
+    return {"calls": calls, "seconds": round(elapsed, 2), "per_second": round(calls / elapsed, 1)}
+
+
+def simulated_day() -> dict[str, Any]:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "demo", "--hours", "24"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    lines = [line for line in out.stdout.splitlines() if "handler invocations" in line]
+    return {"wall_seconds": round(elapsed, 1), "summary": lines[-1].strip() if lines else ""}
+
+
+def _import_time(module: str) -> float:
+    code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True).stdout) for _ in range(5)]
+    return statistics.median(runs)
+
+
+def cold_imports() -> dict[str, Any]:
+    base = _import_time("boto3")
+    out: dict[str, Any] = {"boto3_seconds": round(base, 4)}
+    for handler in ("functions.schedule_window.app", "functions.watch_tick.app"):
+        t = _import_time(handler)
+        out[handler] = {"seconds": round(t, 4), "ratio_to_boto3": round(t / base, 2)}
+    return out
+
+
+def main() -> int:
+    console = Console()
+    results = {"emulator_describe": describe_rate(), "simulated_day": simulated_day(), "cold_import": cold_imports()}
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    table = Table(title=f"icpilot benchmarks ({RESULTS.relative_to(ROOT)})")
+    table.add_column("measure")
+    table.add_column("value")
+    table.add_row("DescribeInferenceComponent against the emulator server", f"{results['emulator_describe']['per_second']} calls/s")
+    table.add_row("one simulated day with the real handlers", f"{results['simulated_day']['wall_seconds']} s wall ({results['simulated_day']['summary']})")
+    for handler in ("functions.schedule_window.app", "functions.watch_tick.app"):
+        r = results["cold_import"][handler]
+        table.add_row(f"import {handler} / import boto3", f"{r['ratio_to_boto3']}× ({r['seconds']} s)")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
