@@ -33,7 +33,13 @@ def describe_rate(seconds: float = 5.0) -> dict[str, Any]:
 
     server = ServerProcess()
     try:
-        sm = boto3.client("sagemaker", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        sm = boto3.client(
+            "sagemaker",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        )
         create_seed(sm)
         sm.describe_inference_component(InferenceComponentName="falcon-7b")  # warm the connection
         calls, start = 0, time.perf_counter()
@@ -48,7 +54,9 @@ def describe_rate(seconds: float = 5.0) -> dict[str, Any]:
 
 def simulated_day() -> dict[str, Any]:
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "demo", "--hours", "24"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "demo", "--hours", "24"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True
+    )
     elapsed = time.perf_counter() - start
     lines = [line for line in out.stdout.splitlines() if "handler invocations" in line]
     return {"wall_seconds": round(elapsed, 1), "summary": lines[-1].strip() if lines else ""}
@@ -56,7 +64,10 @@ def simulated_day() -> dict[str, Any]:
 
 def _import_time(module: str) -> float:
     code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True).stdout) for _ in range(5)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True).stdout)
+        for _ in range(5)
+    ]
     return statistics.median(runs)
 
 
@@ -76,11 +87,17 @@ def main() -> int:
     table = Table(title=f"icpilot benchmarks ({RESULTS.relative_to(ROOT)})")
     table.add_column("measure")
     table.add_column("value")
-    table.add_row("DescribeInferenceComponent against the emulator server", f"{results['emulator_describe']['per_second']} calls/s")
-    table.add_row("one simulated day with the real handlers", f"{results['simulated_day']['wall_seconds']} s wall ({results['simulated_day']['summary']})")
+    table.add_row(
+        "DescribeInferenceComponent against the emulator server",
+        f"{results['emulator_describe']['per_second']} calls/s",
+    )
+    table.add_row(
+        "one simulated day with the real handlers",
+        f"{results['simulated_day']['wall_seconds']} s wall ({results['simulated_day']['summary']})",
+    )
     for handler in ("functions.schedule_window.app", "functions.watch_tick.app"):
         r = results["cold_import"][handler]
-        table.add_row(f"import {handler} / import boto3", f"{r['ratio_to_boto3']}× ({r['seconds']} s)")
+        table.add_row(f"import {handler} / import boto3", f"{r['ratio_to_boto3']}x ({r['seconds']} s)")
     console.print(table)
     return 0
 

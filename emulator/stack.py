@@ -21,6 +21,14 @@ REGION = "us-east-1"
 STACK = "icpilot"
 
 
+# The EventBridge rule that sends icpilot's alarm changes to the alarm function (template.yaml too).
+ALARM_EVENT_PATTERN = {
+    "source": ["aws.cloudwatch"],
+    "detail-type": ["CloudWatch Alarm State Change"],
+    "detail": {"alarmName": [{"prefix": "icpilot-"}]},
+}
+
+
 def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{name}"
 
@@ -71,6 +79,13 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    idempotency = f"{STACK}-idempotency"
+    ddb.create_table(
+        TableName=idempotency,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name=f"{STACK}-events")["TopicArn"]
     sqs = boto3.client("sqs", region_name=REGION)
@@ -89,6 +104,7 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
         "ICPILOT_SCHEDULE_FUNCTION_ARN": function_arn("schedule-window"),
         "ICPILOT_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{STACK}-scheduler",
         "ICPILOT_SCHEDULE_DLQ_ARN": dlq_arn,
+        "ICPILOT_IDEMPOTENCY_TABLE": idempotency,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
@@ -108,9 +124,27 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
             "Input": json.dumps({"kind": "tick"}),
         },
     )
+    scheduler.create_schedule(
+        Name=f"{STACK}-configure",
+        ScheduleExpression="rate(15 minutes)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": function_arn("configure-autoscaling"),
+            "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
+            "Input": json.dumps({"kind": "configure"}),
+        },
+    )
+    # icpilot's alarms reach the alarm function through EventBridge, as in template.yaml.
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name=f"{STACK}-alarms", EventPattern=json.dumps(ALARM_EVENT_PATTERN))
+    events.put_targets(Rule=f"{STACK}-alarms", Targets=[{"Id": "alarm-scale", "Arn": function_arn("alarm-scale")}])
+    from functions.alarm_scale.app import lambda_handler as alarm_scale
+    from functions.configure_autoscaling.app import lambda_handler as configure_autoscaling
     from functions.schedule_window.app import lambda_handler as schedule_window
     from functions.watch_tick.app import lambda_handler as watch_tick
 
     EMULATOR.dispatcher.register(function_arn("schedule-window"), schedule_window)
     EMULATOR.dispatcher.register(function_arn("watch-tick"), watch_tick)
+    EMULATOR.dispatcher.register(function_arn("alarm-scale"), alarm_scale)
+    EMULATOR.dispatcher.register(function_arn("configure-autoscaling"), configure_autoscaling)
     return Stack(table, topic, queue, group, dlq_arn, env)

@@ -1,5 +1,6 @@
 """The periodic tick (and the deploy-time reconcile): sync schedules with the policy, then
-re-evaluate every component, which retries deferred or failed intents and catches missed edges.
+re-evaluate every component, which retries deferred or failed intents, catches missed edges and
+keeps adding copies while a high-load alarm stays in ALARM.
 
 Invoked by an EventBridge Scheduler rate schedule (``{"kind": "tick"}``) and, on deploy, as a
 CloudFormation custom resource (it always answers CloudFormation, SUCCESS or FAILED).
@@ -25,18 +26,6 @@ tracer = Tracer(service="icpilot")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id)
-    if "RequestType" not in event:
-        return controller.on_tick(now).to_dict()
-    # CloudFormation custom resource: reconcile on Create/Update; Delete leaves it to the stack
-    # (deleting the schedule group deletes its schedules).
-    try:
-        summary = controller.on_tick(now, reconcile=True) if event["RequestType"] != "Delete" else None
-    except Exception as exc:  # answer CloudFormation whatever happens, or the deploy hangs
-        logger.exception("reconcile on deploy failed")
-        cfn.send(event, context, "FAILED", f"icpilot reconcile failed: {exc}")
-        raise
-    if summary is not None and summary.policy_error:
-        cfn.send(event, context, "FAILED", "invalid policy: " + "; ".join(summary.policy_error))
-    else:
-        cfn.send(event, context, "SUCCESS", "reconciled", {"schedules": str(summary.schedules if summary else {})})
-    return summary.to_dict() if summary else {"deleted": True}
+    if "RequestType" in event:
+        return cfn.run_custom_resource(event, context, lambda: controller.on_tick(now))
+    return controller.on_tick(now).to_dict()

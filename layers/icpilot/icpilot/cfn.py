@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 
@@ -30,3 +31,23 @@ def send(event: dict[str, Any], context: Any, status: str, reason: str, data: di
     request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""})
     with urllib.request.urlopen(request, timeout=10):
         pass
+
+
+def run_custom_resource(event: dict[str, Any], context: Any, work: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``work`` for Create/Update (Delete leaves clean-up to the stack) and always answer.
+
+    ``work`` returns a RunSummary; a policy error answers FAILED so the deploy stops and rolls back.
+    """
+    if event.get("RequestType") == "Delete":
+        send(event, context, "SUCCESS", "nothing to do on delete")
+        return {"deleted": True}
+    try:
+        summary = work()
+    except Exception as exc:  # answer CloudFormation whatever happens, or the deploy hangs for an hour
+        send(event, context, "FAILED", f"icpilot failed: {exc}")
+        raise
+    if summary.policy_error:
+        send(event, context, "FAILED", "invalid policy: " + "; ".join(summary.policy_error))
+    else:
+        send(event, context, "SUCCESS", "reconciled")
+    return dict(summary.to_dict())

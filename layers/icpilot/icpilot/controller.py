@@ -22,11 +22,22 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from .adapters.autoscaling import AutoScalingAdapter
+from .adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter, ScheduleSpec
 from .adapters.sns import EventPublisher
 from .adapters.state import StateStore, StoredState
-from .decision import Action, Decision, EndpointObservation, Trigger, TriggerKind, decide
+from .autoscaling_plan import (
+    PREFIX,
+    SCALE_FROM_ZERO,
+    STEP_POLICY_ARN,
+    alarm_name,
+    alarm_owner,
+    desired_autoscaling,
+    differences,
+    parse_alarm_name,
+)
+from .decision import Action, AlarmKind, Decision, EndpointObservation, Peer, Trigger, TriggerKind, decide
 from .errors import (
     ComponentBusyError,
     IcpilotError,
@@ -38,7 +49,7 @@ from .errors import (
 )
 from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
 from .policy.model import Policy
-from .windows import edges
+from .windows import bounds_at, edges
 
 logger = Logger(service="icpilot", child=True)
 
@@ -59,6 +70,7 @@ class RunSummary:
     correlation_id: str
     outcomes: list[ComponentOutcome] = field(default_factory=list)
     schedules: dict[str, int] = field(default_factory=dict)
+    autoscaling_changes: list[dict[str, Any]] = field(default_factory=list)
     events_published: int = 0
     events_undelivered: int = 0
     policy_error: list[str] | None = None
@@ -104,6 +116,7 @@ class Controller:
         publisher: EventPublisher,
         scheduler: SchedulerAdapter | None = None,
         correlation_id: str | None = None,
+        cloudwatch: CloudWatchAdapter | None = None,
     ) -> None:
         self.policy_source = policy_source
         self.sagemaker = sagemaker
@@ -111,6 +124,7 @@ class Controller:
         self.state = state
         self.publisher = publisher
         self.scheduler = scheduler
+        self.cloudwatch = cloudwatch
         self.correlation_id = correlation_id or str(uuid.uuid4())
 
     # ------------------------------------------------------------- entry points
@@ -132,9 +146,9 @@ class Controller:
         self._evaluate_components(policy, [(parts[0], parts[1])], trigger, now, summary)
         return self._finish(summary)
 
-    def reject(self, reason: str, now: datetime) -> RunSummary:
+    def reject(self, reason: str, now: datetime, kind: TriggerKind = TriggerKind.SCHEDULE) -> RunSummary:
         """Report an invocation that cannot be acted on (malformed event) without failing it."""
-        trigger = Trigger(TriggerKind.SCHEDULE, source="malformed")
+        trigger = Trigger(kind, source="malformed")
         self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
         summary = RunSummary(trigger="rejected", correlation_id=self.correlation_id)
         summary.outcomes.append(ComponentOutcome("?", "?", "rejected", reason))
@@ -151,9 +165,192 @@ class Controller:
             changed = {k: v for k, v in summary.schedules.items() if k != "unchanged" and v}
             if changed:
                 reason = "window schedules follow the policy: " + ", ".join(f"{v} {k}" for k, v in changed.items())
-                self._announce(EventDraft(type=EventType.SCHEDULES_RECONCILED, reason=reason, details=summary.schedules), trigger, now, None, None)
-        self._evaluate_components(policy, [(e, c) for e, c, _ in policy.components()], trigger, now, summary)
+                self._announce(
+                    EventDraft(type=EventType.SCHEDULES_RECONCILED, reason=reason, details=summary.schedules),
+                    trigger,
+                    now,
+                    None,
+                    None,
+                )
+        triggers = self._high_load_triggers(policy, now)
+        self._evaluate_components(policy, [(e, c) for e, c, _ in policy.components()], trigger, now, summary, triggers)
         return self._finish(summary)
+
+    def _high_load_triggers(self, policy: Policy, now: datetime) -> dict[str, Trigger]:
+        """Components whose high-load alarm is still in ALARM: EventBridge only reports the change,
+        so the tick keeps adding ``step`` copies (one scale-out cooldown apart) while load lasts."""
+        if self.cloudwatch is None:
+            return {}
+        wanted = {alarm_name(c, AlarmKind.HIGH_LOAD): (e, c, cp) for e, c, cp in policy.components() if cp.high_load}
+        if not wanted:
+            return {}
+        out = {}
+        for name, alarm in self.cloudwatch.alarms().items():
+            if name in wanted and alarm.get("StateValue") == "ALARM":
+                endpoint, component, cp = wanted[name]
+                last = self.state.get(endpoint, component).attributes.get("last_action_at")
+                cooldown = cp.autoscaling.scale_out_cooldown if cp.autoscaling else 60
+                from .policy.model import parse_duration
+
+                if last is None or now - datetime.fromisoformat(last) >= parse_duration(cooldown):
+                    out[component] = Trigger(
+                        TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=AlarmKind.HIGH_LOAD
+                    )
+        return out
+
+    def on_alarm(self, alarm: str, state_value: str, now: datetime) -> RunSummary:
+        """A CloudWatch alarm changed state. Only icpilot's alarms for policy components in ALARM act."""
+        trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}")
+        summary = RunSummary(trigger=f"alarm {alarm} -> {state_value}", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        if policy is None:
+            return self._finish(summary)
+        parsed = parse_alarm_name(alarm, {c for _, c, _ in policy.components()})
+        if parsed is None:
+            reason = f"alarm {alarm!r} is not an icpilot alarm of a component in the policy; nothing done"
+            self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
+            summary.outcomes.append(ComponentOutcome("?", "?", "rejected", reason))
+            return self._finish(summary)
+        component, kind = parsed
+        endpoint = policy.component(component)[0]  # type: ignore[index]
+        if state_value != "ALARM":
+            summary.outcomes.append(
+                ComponentOutcome(endpoint, component, "unchanged", f"{kind} alarm went to {state_value}: nothing to do")
+            )
+            return self._finish(summary)
+        trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}", alarm=kind)
+        self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
+        return self._finish(summary)
+
+    def configure(self, now: datetime, apply: bool = True) -> RunSummary:
+        """Make AAS targets, policies and icpilot's alarms match the policy; report drift.
+
+        Idempotent. Never touches resources whose names do not start with ``icpilot-``. The bounds
+        of an existing scalable target are left to the evaluations (schedules, overrides).
+        """
+        assert self.cloudwatch is not None
+        trigger = Trigger(TriggerKind.TICK, source="configure")
+        summary = RunSummary(trigger="configure" if apply else "configure (plan)", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        if policy is None:
+            return self._finish(summary)
+        changes = summary.autoscaling_changes
+        have_alarms = self.cloudwatch.alarms(PREFIX)
+
+        def change(endpoint: str, component: str, resource: str, action: str, fields: list[str] | None = None) -> None:
+            changes.append(
+                {
+                    "endpoint": endpoint,
+                    "component": component,
+                    "resource": resource,
+                    "action": action,
+                    "fields": fields or [],
+                }
+            )
+
+        for want in desired_autoscaling(policy, now):
+            e, c = want.endpoint, want.component
+            try:
+                if self.autoscaling.describe_target(c) is None:
+                    change(e, c, "scalable-target", "create")
+                    if apply:
+                        self.autoscaling.register_target(c, want.min_capacity, want.max_capacity)
+                        self.state.remember_target(c)
+                have_policies = self.autoscaling.policies(c)
+                step_arn = have_policies.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN)
+                for name, (ptype, config) in want.policies.items():
+                    existing = have_policies.get(name)
+                    key = (
+                        "StepScalingPolicyConfiguration"
+                        if ptype == "StepScaling"
+                        else "TargetTrackingScalingPolicyConfiguration"
+                    )
+                    drift = (
+                        []
+                        if existing is None
+                        else differences(config, existing.get(key) or {})
+                        + (["PolicyType"] if existing.get("PolicyType") != ptype else [])
+                    )
+                    if existing is None or drift:
+                        change(e, c, f"scaling-policy/{name}", "create" if existing is None else "update", drift)
+                        if apply:
+                            arn = self.autoscaling.put_policy(c, name, ptype, config)
+                            if name == SCALE_FROM_ZERO:
+                                step_arn = arn
+                for name in have_policies:
+                    if name.startswith(PREFIX) and name not in want.policies:
+                        change(e, c, f"scaling-policy/{name}", "delete")
+                        if apply:
+                            self.autoscaling.delete_policy(c, name)
+                for name, spec in want.alarms.items():
+                    spec = {
+                        **spec,
+                        "AlarmActions": [step_arn if a == STEP_POLICY_ARN else a for a in spec["AlarmActions"]],
+                    }
+                    existing = have_alarms.pop(name, None)
+                    drift = [] if existing is None else differences(spec, existing, ALARM_FIELDS)
+                    if existing is None or drift:
+                        change(e, c, f"alarm/{name}", "create" if existing is None else "update", drift)
+                        if apply:
+                            self.cloudwatch.put_alarm(spec)
+            except IcpilotError as exc:
+                change(e, c, "component", "failed", [str(exc)])
+                self._announce(
+                    EventDraft(type=EventType.ACTION_FAILED, reason=f"configuring autoscaling failed: {exc}"),
+                    trigger,
+                    now,
+                    e,
+                    c,
+                )
+        # icpilot alarms nobody wants any more: components that left the policy, or a dropped feature.
+        components = {c for _, c, _ in policy.components()}
+        stale = list(have_alarms)  # what is left after the wanted ones were taken out
+        for name in stale:
+            change("-", alarm_owner(name), f"alarm/{name}", "delete")
+        if apply and stale:
+            self.cloudwatch.delete_alarms(stale)
+        # Components that left the policy: their icpilot policies, and the target if icpilot made it.
+        for gone in sorted({alarm_owner(n) for n in stale} - components - {"-"}):
+            try:
+                for name in self.autoscaling.policies(gone):
+                    if name.startswith(PREFIX):
+                        change("-", gone, f"scaling-policy/{name}", "delete")
+                        if apply:
+                            self.autoscaling.delete_policy(gone, name)
+                if self.state.created_target(gone):
+                    change("-", gone, "scalable-target", "delete")
+                    if apply:
+                        self.autoscaling.deregister_target(gone)
+                        self.state.forget_target(gone)
+            except IcpilotError as exc:
+                change("-", gone, "component", "failed", [str(exc)])
+        if apply:
+            self._announce_configuration(changes, trigger, now)
+        return self._finish(summary)
+
+    def _announce_configuration(self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime) -> None:
+        for ch in changes:
+            if ch["action"] == "update":
+                reason = f"{ch['resource']} had drifted ({', '.join(ch['fields'])}); restored from the policy"
+                self._announce(
+                    EventDraft(type=EventType.DRIFT_CORRECTED, reason=reason, details=ch),
+                    trigger,
+                    now,
+                    ch["endpoint"],
+                    ch["component"],
+                )
+        created = [ch for ch in changes if ch["action"] in ("create", "delete")]
+        if created:
+            reason = "autoscaling follows the policy: " + ", ".join(
+                f"{ch['action']} {ch['resource']}" for ch in created
+            )
+            self._announce(
+                EventDraft(type=EventType.AUTOSCALING_CONFIGURED, reason=reason[:900], details={"changes": created}),
+                trigger,
+                now,
+                None,
+                None,
+            )
 
     def reconcile_schedules(self, policy: Policy) -> dict[str, int]:
         """Make the schedule group hold exactly the policy's window edges."""
@@ -215,7 +412,13 @@ class Controller:
         self.publisher.publish(event)
 
     def _evaluate_components(
-        self, policy: Policy, targets: list[tuple[str, str]], trigger: Trigger, now: datetime, summary: RunSummary
+        self,
+        policy: Policy,
+        targets: list[tuple[str, str]],
+        trigger: Trigger,
+        now: datetime,
+        summary: RunSummary,
+        triggers: dict[str, Trigger] | None = None,
     ) -> None:
         observed: dict[str, EndpointObservation | IcpilotError] = {}
         for endpoint, component in targets:
@@ -232,7 +435,8 @@ class Controller:
                 summary.outcomes.append(ComponentOutcome(endpoint, component, "rejected", str(ep)))
                 continue
             try:
-                outcome, ep = self._evaluate(policy, ep, component, trigger, now)
+                own = (triggers or {}).get(component, trigger)
+                outcome, ep = self._evaluate(policy, ep, component, own, now)
                 observed[endpoint] = ep
             except IcpilotError as exc:  # one component's failure never stops the others
                 logger.warning(
@@ -254,7 +458,12 @@ class Controller:
         if component is None:
             raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
         stored = self.state.get(ep.name, name)
-        decision = decide(cp, component, ep, stored.state, trigger, now)
+        peers = tuple(
+            self._peer(policy, ep.name, c.name, now)
+            for c in ep.components
+            if c.name != name and policy.component(c.name)
+        )
+        decision = decide(cp, component, ep, stored.state, trigger, now, peers)
         logger.info(
             "decision",
             extra={
@@ -267,19 +476,55 @@ class Controller:
         )
         for draft in decision.events:
             self._announce(draft, trigger, now, ep.name, name)
+        if decision.action == Action.SCALE and decision.preempt:
+            self._preempt(decision, ep, trigger, now)
         outcome = self._act(decision, ep.name, stored, trigger, now)
         if outcome.result == "scaled":
             updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
             ep = replace(ep, components=updated)
         return outcome, ep
 
+    def _peer(self, policy: Policy, endpoint: str, name: str, now: datetime) -> Peer:
+        _, cp = policy.component(name)  # type: ignore[misc]
+        return Peer(
+            name,
+            cp.priority,
+            cp.preemptible,
+            bounds_at(cp, now).floor,
+            self.state.get(endpoint, name).state.pending_target,
+        )
+
     def _sync_bounds(self, decision: Decision, component: str) -> None:
         target = self.autoscaling.describe_target(component)
         if target is None:
             return  # no AAS target: icpilot is the only writer
-        pinned = target.dynamic_suspended
-        if (target.min_capacity, target.max_capacity, pinned) != (decision.aas_min, decision.aas_max, decision.pin_aas):
-            self.autoscaling.set_bounds(component, decision.aas_min, decision.aas_max, decision.pin_aas)
+        have = (target.min_capacity, target.max_capacity, target.dynamic_suspended, target.scale_out_suspended)
+        want = (decision.aas_min, decision.aas_max, decision.pin_aas, decision.pin_aas or decision.suspend_scale_out)
+        if have != want:
+            self.autoscaling.set_bounds(
+                component, decision.aas_min, decision.aas_max, decision.pin_aas, decision.suspend_scale_out
+            )
+
+    def _preempt(self, d: Decision, ep: EndpointObservation, trigger: Trigger, now: datetime) -> None:
+        """Take copies from lower-priority preemptible components; AAS's max follows so it does not add them back."""
+        for victim, copies in d.preempt:
+            observed = next((c for c in ep.components if c.name == victim), None)
+            if observed is None or observed.status in ("Creating", "Updating", "Deleting"):
+                continue  # busy: the capacity cap already reported what could not be had
+            target = self.autoscaling.describe_target(victim)
+            if target is not None and target.max_capacity > copies:
+                self.autoscaling.set_bounds(victim, min(target.min_capacity, copies), copies, pin=False)
+            self.sagemaker.set_copy_count(victim, copies)
+            stored = self.state.get(ep.name, victim)
+            self.state.write(
+                ep.name,
+                victim,
+                stored.version,
+                last_action="preempted",
+                last_reason=f"preempted for {d.component}",
+                last_action_at=now,
+                updated_at=now,
+            )
 
     def _act(
         self, d: Decision, endpoint: str, stored: StoredState, trigger: Trigger, now: datetime
@@ -306,6 +551,7 @@ class Controller:
                     record(last_action="settled", pending_target=None, pending_reason=None)
                 return outcome("unchanged", d.reason)
             if d.action == Action.DEFER:
+                self._sync_bounds(d, name)
                 record(
                     last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
                 )
@@ -359,10 +605,12 @@ class Controller:
                 name,
             )
             return outcome("failed", str(exc))
+        extra = {"warmup_started_at": now} if d.starts_warmup else {}
         self.state.write(
             endpoint,
             name,
             version,
+            **extra,
             last_action="scaled",
             last_action_at=now,
             pending_target=None,

@@ -4,18 +4,25 @@ Used by every Lambda, the CLI's ``plan`` and the simulator. A decision always sa
 
 Rules, in order:
 1. A Failed component is not touched (reported once).
-2. An active override pins the copies (within 0..max_copies) and AAS's bounds.
-3. Otherwise the target is the current intent (a deferred one, else SageMaker's desired count)
-   moved into the schedule bounds [floor, ceiling] at ``now``. Between the bounds the count is
-   left to AAS and alarms, so icpilot never fights them.
-4. A raise is capped at what the endpoint can host beside the other components (CapacityRefused).
-5. A component being created or updated cannot take a write: the intent is deferred, not dropped.
+2. An active override pins the copies (within 0..max_copies) and AAS's bounds; alarms wait.
+3. The intent: for a schedule or tick, the current intent (a deferred one, else SageMaker's
+   desired count); for an alarm, what the alarm asks — no-capacity: at least ``warmup_copies`` at
+   once; high-load: ``step`` more; idle: zero, unless a window's floor, an override or the
+   scale-to-zero guard after a recent scale-from-zero says no.
+4. The intent is moved into the schedule bounds [floor, ceiling] at ``now``. Between the bounds
+   icpilot leaves the count to AAS, so it never fights it.
+5. A raise is capped at what the endpoint hosts beside the other components. Higher-priority
+   components' pending intents are reserved first; lower-priority ``preemptible`` components give
+   up copies above their floors. Every cap is reported (CapacityRefused) with the numbers.
+6. A component being created or updated cannot take a write: the intent is deferred, not dropped.
+7. While a scale-from-zero warm-up is loading, AAS dynamic scale-out is suspended so the
+   no-capacity step policy does not add copies on top of icpilot's (restored once ready).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .capacity import Reservation, copies_that_fit
@@ -34,11 +41,18 @@ class TriggerKind(StrEnum):
     MANUAL = "manual"
 
 
+class AlarmKind(StrEnum):
+    NO_CAPACITY = "no-capacity"
+    HIGH_LOAD = "high-load"
+    IDLE = "idle"
+
+
 @dataclass(frozen=True)
 class Trigger:
     kind: TriggerKind
     source: str = ""
     rule: str | None = None
+    alarm: AlarmKind | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,18 @@ class ComponentState:
     override_copies: int | None = None
     override_until: datetime | None = None
     last_action: str | None = None
+    warmup_started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another component on the same endpoint, as the policy and icpilot's state see it."""
+
+    name: str
+    priority: int
+    preemptible: bool
+    floor: int
+    pending_target: int | None = None
 
 
 class Action(StrEnum):
@@ -88,19 +114,36 @@ class Decision:
     aas_min: int
     aas_max: int
     pin_aas: bool = False
+    suspend_scale_out: bool = False
+    starts_warmup: bool = False
+    preempt: tuple[tuple[str, int], ...] = ()
     events: tuple[EventDraft, ...] = field(default_factory=tuple)
 
-    @property
-    def changes_copies(self) -> bool:
-        return self.action == Action.SCALE
+
+def _others(
+    component: ComponentObservation, endpoint: EndpointObservation, me: int, peers: dict[str, Peer]
+) -> dict[str, int]:
+    """Copies to hold for every other component: desired, or a higher-priority peer's pending intent."""
+    held = {}
+    for c in endpoint.components:
+        if c.name == component.name:
+            continue
+        peer = peers.get(c.name)
+        copies = c.desired
+        if peer is not None and peer.priority > me and peer.pending_target is not None:
+            copies = max(copies, peer.pending_target)
+        held[c.name] = copies
+    return held
 
 
-def _capacity_limit(policy_name: str, component: ComponentObservation, endpoint: EndpointObservation) -> int | None:
+def _fit(component: ComponentObservation, endpoint: EndpointObservation, held: dict[str, int]) -> int | None:
     itype = INSTANCE_TYPES.get(endpoint.instance_type)
     if itype is None:
-        return None  # unknown instance type: SageMaker will place or wait; nothing to cap by
-    others = [(c.reservation, c.desired) for c in endpoint.components if c.name != policy_name]
-    return copies_that_fit(itype, endpoint.max_instances, component.reservation, others)
+        return None  # unknown instance type: SageMaker places or waits; nothing to cap by
+    reservations = {c.name: c.reservation for c in endpoint.components}
+    return copies_that_fit(
+        itype, endpoint.max_instances, component.reservation, [(reservations[n], k) for n, k in held.items()]
+    )
 
 
 def decide(
@@ -110,20 +153,20 @@ def decide(
     state: ComponentState,
     trigger: Trigger,
     now: datetime,
+    peers: tuple[Peer, ...] = (),
 ) -> Decision:
     bounds = bounds_at(policy, now)
     desired = component.desired
     window = f"windows {', '.join(bounds.active_rules)} active" if bounds.active_rules else "no window active"
+    warming = (
+        state.warmup_started_at is not None
+        and (component.status in BUSY or component.current < desired)
+        and now < state.warmup_started_at + 3 * policy.time_to_ready
+    )
 
-    def result(
-        action: Action,
-        target: int,
-        reason: str,
-        *events: EventDraft,
-        pin: bool = False,
-        lo: int | None = None,
-        hi: int | None = None,
-    ) -> Decision:
+    def result(action: Action, target: int, reason: str, events: list[EventDraft], **kw: object) -> Decision:
+        values: dict[str, object] = {"aas_min": bounds.floor, "aas_max": bounds.ceiling, "suspend_scale_out": warming}
+        values.update(kw)
         return Decision(
             component=component.name,
             action=action,
@@ -131,58 +174,113 @@ def decide(
             target=target,
             reason=reason,
             bounds=bounds,
-            aas_min=bounds.floor if lo is None else lo,
-            aas_max=bounds.ceiling if hi is None else hi,
-            pin_aas=pin,
-            events=events,
+            events=tuple(events),
+            **values,  # type: ignore[arg-type]
         )
 
     if component.status == "Failed":
         reason = f"component is Failed: {component.failure_reason or 'no reason given'}; icpilot will not write to it"
-        failed: tuple[EventDraft, ...] = (
-            ()
+        failed = (
+            []
             if state.last_action == Action.BLOCKED.value
-            else (EventDraft(type=EventType.ACTION_FAILED, reason=reason),)
+            else [EventDraft(type=EventType.ACTION_FAILED, reason=reason)]
         )
-        return result(Action.BLOCKED, desired, reason, *failed)
+        return result(Action.BLOCKED, desired, reason, failed)
 
+    events: list[EventDraft] = []
     overridden = state.override_copies is not None and state.override_until is not None and now < state.override_until
     if overridden:
         assert state.override_copies is not None and state.override_until is not None
         target = min(max(state.override_copies, 0), policy.max_copies)
         reason = f"override to {target} copies until {state.override_until.isoformat()}"
-        lo = hi = target
-        pin = True
-    else:
-        base = state.pending_target if state.pending_target is not None else desired
-        target = min(max(base, bounds.floor), bounds.ceiling)
-        if target == base and base == desired:
-            reason = f"{desired} copies within [{bounds.floor}, {bounds.ceiling}] ({window})"
-        elif target > base:
-            reason = f"raise to the floor {bounds.floor} ({window})"
-        elif target < base:
-            reason = f"lower to the ceiling {bounds.ceiling} ({window})"
-        else:
-            reason = f"{state.pending_reason or 'pending intent'} ({window})"
-        lo, hi, pin = bounds.floor, bounds.ceiling, False
+        if trigger.kind == TriggerKind.ALARM:
+            reason = f"{trigger.alarm} alarm ignored: {reason}"
+        action = Action.NONE if target == desired else (Action.DEFER if component.status in BUSY else Action.SCALE)
+        return result(
+            action, target, reason, events, aas_min=target, aas_max=target, pin_aas=True, suspend_scale_out=False
+        )
 
-    events: list[EventDraft] = []
+    pending = state.pending_target
+    if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY:
+        base = max(desired, policy.warmup_copies, pending or 0)
+        why = f"no-capacity alarm: requests failed at {desired} copies; warm up {base} at once"
+    elif trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.HIGH_LOAD:
+        step = policy.high_load.step if policy.high_load else 1
+        base = max(desired, pending or 0) + step
+        why = f"high-load alarm: add {step} to {max(desired, pending or 0)}"
+    elif trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.IDLE:
+        recent = state.warmup_started_at is not None and now < state.warmup_started_at + policy.guard
+        if bounds.floor > 0:
+            return result(Action.NONE, desired, f"idle alarm ignored: the floor is {bounds.floor} ({window})", events)
+        if recent:
+            assert state.warmup_started_at is not None
+            until = (state.warmup_started_at + policy.guard).isoformat()
+            return result(
+                Action.NONE,
+                desired,
+                f"idle alarm ignored: scaled from zero at {state.warmup_started_at.isoformat()}, guard until {until}",
+                events,
+            )
+        base, why = 0, f"idle for {policy.idle_scale_to_zero_after}: scale to zero"
+    else:
+        base = pending if pending is not None else desired
+        why = (state.pending_reason or "pending intent") if pending is not None and pending != desired else ""
+
+    target = min(max(base, bounds.floor), bounds.ceiling)
+    if target == base == desired and not why:
+        reason = f"{desired} copies within [{bounds.floor}, {bounds.ceiling}] ({window})"
+    elif target > base:
+        reason = f"raise to the floor {bounds.floor} ({window})"
+    elif target < base:
+        reason = f"{why + '; ' if why else ''}lowered to the ceiling {bounds.ceiling} ({window})"
+    else:
+        reason = f"{why} ({window})"
+    if trigger.kind == TriggerKind.ALARM and base > bounds.ceiling and target <= desired:
+        events.append(
+            EventDraft(
+                type=EventType.CAPACITY_REFUSED,
+                reason=f"the policy's ceiling is {bounds.ceiling} now ({window})",
+                from_copies=desired,
+                to_copies=target,
+                details={"requested": base, "granted": target, "limit": "policy", "ceiling": bounds.ceiling},
+            )
+        )
+
+    preempt: list[tuple[str, int]] = []
+    lo = bounds.floor
     if target > desired:
-        limit = _capacity_limit(component.name, component, endpoint)
-        if limit is not None and target > limit:
-            granted = max(desired, limit)
+        peer_map = {p.name: p for p in peers}
+        held = _others(component, endpoint, policy.priority, peer_map)
+        fits = _fit(component, endpoint, held)
+        if fits is not None and target > fits:
+            # Take copies above their floors from lower-priority preemptible peers, lowest first.
+            victims = sorted(
+                (p for p in peers if p.priority < policy.priority and p.preemptible and held.get(p.name, 0) > p.floor),
+                key=lambda p: p.priority,
+            )
+            for victim in victims:
+                while fits is not None and target > fits and held[victim.name] > victim.floor:
+                    held[victim.name] -= 1
+                    fits = _fit(component, endpoint, held)
+                if held[victim.name] < next(c.desired for c in endpoint.components if c.name == victim.name):
+                    preempt.append((victim.name, held[victim.name]))
+        if fits is not None and target > fits:
+            granted = max(desired, fits)
             events.append(
                 EventDraft(
                     type=EventType.CAPACITY_REFUSED,
-                    reason=f"asked {target} copies, the endpoint hosts {limit} beside the other components",
+                    reason=f"asked {target} copies, the endpoint hosts {fits} beside the other components",
                     from_copies=desired,
                     to_copies=granted,
                     details={
                         "requested": target,
                         "granted": granted,
-                        "fits": limit,
+                        "fits": fits,
+                        "limit": "capacity",
                         "instance_type": endpoint.instance_type,
                         "max_instances": endpoint.max_instances,
+                        "held_by_others": held,
+                        "priority": policy.priority,
                         "per_copy": {
                             "accelerators": component.reservation.accelerators,
                             "cores": component.reservation.cores,
@@ -194,9 +292,21 @@ def decide(
             reason += f"; capped at {granted} by endpoint capacity"
             target = granted
             lo = min(lo, target)  # AAS must not push past what fits either
+        for name, copies in preempt:
+            events.append(
+                EventDraft(
+                    type=EventType.PREEMPTED,
+                    reason=f"{name} reduced to {copies} copies for higher-priority {component.name}",
+                    to_copies=copies,
+                    details={"victim": name, "for": component.name, "copies": copies},
+                )
+            )
 
+    starts_warmup = (
+        desired == 0 and target > 0 and trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY
+    )
     if target == desired:
-        return result(Action.NONE, target, reason, *events, pin=pin, lo=lo, hi=hi)
+        return result(Action.NONE, target, reason, events, aas_min=lo)
     if component.status in BUSY:
         events.append(
             EventDraft(
@@ -206,7 +316,28 @@ def decide(
                 to_copies=target,
             )
         )
-        return result(
-            Action.DEFER, target, f"{reason}; deferred: component is {component.status}", *events, pin=pin, lo=lo, hi=hi
+        return result(Action.DEFER, target, f"{reason}; deferred: component is {component.status}", events, aas_min=lo)
+    if starts_warmup:
+        ready = now + policy.time_to_ready
+        events.append(
+            EventDraft(
+                type=EventType.WARM_UP_STARTED,
+                reason=f"warming up {target} copies; expected ready at {ready.isoformat()}",
+                from_copies=desired,
+                to_copies=target,
+                details={
+                    "expected_ready_at": ready.isoformat(),
+                    "expected_time_to_ready_seconds": int(policy.time_to_ready / timedelta(seconds=1)),
+                },
+            )
         )
-    return result(Action.SCALE, target, reason, *events, pin=pin, lo=lo, hi=hi)
+    return result(
+        Action.SCALE,
+        target,
+        reason,
+        events,
+        aas_min=lo,
+        preempt=tuple(preempt),
+        starts_warmup=starts_warmup,
+        suspend_scale_out=warming or starts_warmup,
+    )

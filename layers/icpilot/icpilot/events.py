@@ -27,6 +27,10 @@ class EventType(StrEnum):
     ACTION_FAILED = "ActionFailed"
     TRIGGER_REJECTED = "TriggerRejected"
     SCHEDULES_RECONCILED = "SchedulesReconciled"
+    WARM_UP_STARTED = "WarmUpStarted"
+    PREEMPTED = "Preempted"
+    DRIFT_CORRECTED = "DriftCorrected"
+    AUTOSCALING_CONFIGURED = "AutoScalingConfigured"
 
 
 class Severity(StrEnum):
@@ -45,6 +49,10 @@ SEVERITY = {
     EventType.ACTION_FAILED: Severity.ERROR,
     EventType.TRIGGER_REJECTED: Severity.WARNING,
     EventType.SCHEDULES_RECONCILED: Severity.INFO,
+    EventType.WARM_UP_STARTED: Severity.INFO,
+    EventType.PREEMPTED: Severity.WARNING,
+    EventType.DRIFT_CORRECTED: Severity.WARNING,
+    EventType.AUTOSCALING_CONFIGURED: Severity.INFO,
 }
 
 

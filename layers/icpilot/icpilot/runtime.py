@@ -4,6 +4,7 @@ so each stays a thin parse/clock/call/return."""
 from __future__ import annotations
 
 from .adapters.autoscaling import AutoScalingAdapter
+from .adapters.cloudwatch import CloudWatchAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter, ScheduleTarget
 from .adapters.sns import EventPublisher
@@ -28,4 +29,5 @@ def build_controller(settings: Settings, correlation_id: str | None = None) -> C
         publisher=EventPublisher(settings.topic_arn),
         scheduler=scheduler,
         correlation_id=correlation_id,
+        cloudwatch=CloudWatchAdapter(),
     )

@@ -24,6 +24,10 @@ class ScalableTarget:
     suspended: dict[str, bool]
 
     @property
+    def scale_out_suspended(self) -> bool:
+        return bool(self.suspended.get("DynamicScalingOutSuspended"))
+
+    @property
     def dynamic_suspended(self) -> bool:
         return bool(
             self.suspended.get("DynamicScalingInSuspended") and self.suspended.get("DynamicScalingOutSuspended")
@@ -46,13 +50,19 @@ class AutoScalingAdapter:
         t = targets[0]
         return ScalableTarget(int(t["MinCapacity"]), int(t["MaxCapacity"]), dict(t.get("SuspendedState") or {}))
 
-    def set_bounds(self, component: str, min_capacity: int, max_capacity: int, pin: bool) -> None:
-        """Move the target's bounds; ``pin`` suspends dynamic scaling (an override holds the count)."""
-        suspended = {
-            "DynamicScalingInSuspended": pin,
-            "DynamicScalingOutSuspended": pin,
-            "ScheduledScalingSuspended": pin,
-        }
+    def set_bounds(
+        self, component: str, min_capacity: int, max_capacity: int, pin: bool, suspend_scale_out: bool = False
+    ) -> None:
+        """Move the target's bounds. ``pin`` suspends all dynamic scaling (an override holds the count);
+        ``suspend_scale_out`` only scale-out (a warm-up is loading)."""
+        self.register_target(component, min_capacity, max_capacity, suspended(pin, suspend_scale_out))
+
+    def register_target(
+        self, component: str, min_capacity: int, max_capacity: int, suspended_state: dict[str, bool] | None = None
+    ) -> None:
+        kwargs: dict[str, Any] = {}
+        if suspended_state is not None:
+            kwargs["SuspendedState"] = suspended_state
         try:
             self.client.register_scalable_target(
                 ServiceNamespace=NAMESPACE,
@@ -60,7 +70,63 @@ class AutoScalingAdapter:
                 ScalableDimension=DIMENSION,
                 MinCapacity=min_capacity,
                 MaxCapacity=max_capacity,
-                SuspendedState=suspended,
+                **kwargs,
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate("application-autoscaling", "RegisterScalableTarget", exc) from exc
+
+    def deregister_target(self, component: str) -> None:
+        try:
+            self.client.deregister_scalable_target(
+                ServiceNamespace=NAMESPACE, ResourceId=resource_id(component), ScalableDimension=DIMENSION
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("application-autoscaling", "DeregisterScalableTarget", exc) from exc
+
+    def policies(self, component: str) -> dict[str, dict[str, Any]]:
+        try:
+            found = self.client.describe_scaling_policies(
+                ServiceNamespace=NAMESPACE, ResourceId=resource_id(component), ScalableDimension=DIMENSION
+            )["ScalingPolicies"]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("application-autoscaling", "DescribeScalingPolicies", exc) from exc
+        return {p["PolicyName"]: p for p in found if p.get("ResourceId") == resource_id(component)}
+
+    def put_policy(self, component: str, name: str, policy_type: str, configuration: dict[str, Any]) -> str:
+        key = (
+            "StepScalingPolicyConfiguration"
+            if policy_type == "StepScaling"
+            else "TargetTrackingScalingPolicyConfiguration"
+        )
+        try:
+            return str(
+                self.client.put_scaling_policy(
+                    PolicyName=name,
+                    ServiceNamespace=NAMESPACE,
+                    ResourceId=resource_id(component),
+                    ScalableDimension=DIMENSION,
+                    PolicyType=policy_type,
+                    **{key: configuration},
+                )["PolicyARN"]
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("application-autoscaling", "PutScalingPolicy", exc) from exc
+
+    def delete_policy(self, component: str, name: str) -> None:
+        try:
+            self.client.delete_scaling_policy(
+                PolicyName=name,
+                ServiceNamespace=NAMESPACE,
+                ResourceId=resource_id(component),
+                ScalableDimension=DIMENSION,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("application-autoscaling", "DeleteScalingPolicy", exc) from exc
+
+
+def suspended(pin: bool, suspend_scale_out: bool = False) -> dict[str, bool]:
+    return {
+        "DynamicScalingInSuspended": pin,
+        "DynamicScalingOutSuspended": pin or suspend_scale_out,
+        "ScheduledScalingSuspended": pin,
+    }

@@ -79,6 +79,7 @@ class StateStore:
             override_copies=attrs.get("override_copies"),
             override_until=_dt(attrs.get("override_until")),
             last_action=attrs.get("last_action"),
+            warmup_started_at=_dt(attrs.get("warmup_started_at")),
         )
         return StoredState(state, int(attrs.get("version", 0)), attrs)
 
@@ -133,3 +134,28 @@ class StateStore:
         except BotoCoreError as exc:
             raise translate("dynamodb", "PutItem", exc) from exc
         return True
+
+    # Which scalable targets icpilot registered itself (only those are ever deregistered).
+    def remember_target(self, component: str) -> None:
+        self._put({"pk": {"S": f"autoscaling#{component}"}, "created_target": {"BOOL": True}})
+
+    def created_target(self, component: str) -> bool:
+        try:
+            item = self.client.get_item(
+                TableName=self.table, Key={"pk": {"S": f"autoscaling#{component}"}}, ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("dynamodb", "GetItem", exc) from exc
+        return bool(item and item.get("created_target", {}).get("BOOL"))
+
+    def forget_target(self, component: str) -> None:
+        try:
+            self.client.delete_item(TableName=self.table, Key={"pk": {"S": f"autoscaling#{component}"}})
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("dynamodb", "DeleteItem", exc) from exc
+
+    def _put(self, item: dict[str, Any]) -> None:
+        try:
+            self.client.put_item(TableName=self.table, Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("dynamodb", "PutItem", exc) from exc

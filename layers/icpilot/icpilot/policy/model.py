@@ -135,6 +135,37 @@ class OutsideWindows(_Strict):
         return self
 
 
+class TargetTracking(_Strict):
+    """AAS target tracking on a per-copy metric (scale between 1 and the ceiling)."""
+
+    metric: Literal["invocations_per_copy", "concurrent_requests_per_copy"] = "invocations_per_copy"
+    target: float = Field(gt=0, le=100_000, description="per copy: invocations per minute, or concurrent requests")
+    scale_in_cooldown: Duration = "5m"
+    scale_out_cooldown: Duration = "1m"
+
+    @field_validator("scale_in_cooldown", "scale_out_cooldown")
+    @classmethod
+    def _cooldowns(cls, v: str | int) -> str | int:
+        if parse_duration(v) > timedelta(hours=1):
+            raise ValueError(f"cooldown {v!r} must be at most 1h")
+        return v
+
+    @property
+    def predefined_metric(self) -> str:
+        return {
+            "invocations_per_copy": "SageMakerInferenceComponentInvocationsPerCopy",
+            "concurrent_requests_per_copy": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+        }[self.metric]
+
+
+class HighLoad(_Strict):
+    """An icpilot alarm: invocations per copy per minute above ``threshold`` for ``minutes`` -> add ``step`` copies."""
+
+    threshold: float = Field(gt=0, le=1_000_000)
+    minutes: int = Field(default=3, ge=1, le=60)
+    step: int = Field(default=1, ge=1, le=MAX_COPIES)
+
+
 class ComponentPolicy(_Strict):
     min_copies: int = Field(default=0, ge=0, le=MAX_COPIES, description="floor outside every window")
     max_copies: int = Field(ge=1, le=MAX_COPIES, description="hard ceiling, never exceeded")
@@ -146,12 +177,28 @@ class ComponentPolicy(_Strict):
     outside: OutsideWindows | None = Field(
         default=None, description="bounds while no window is open, e.g. 0..0 at night"
     )
+    autoscaling: TargetTracking | None = Field(default=None, description="AAS target tracking that icpilot configures")
+    high_load: HighLoad | None = Field(default=None, description="an icpilot scale-out alarm")
+    scale_to_zero_guard: Duration = Field(
+        default="15m", description="no scale-to-zero this soon after a scale-from-zero"
+    )
+    preemptible: bool = Field(
+        default=False, description="higher-priority components may take this one's copies above its floor"
+    )
 
-    @field_validator("idle_scale_to_zero_after", "expected_time_to_ready")
+    @field_validator("idle_scale_to_zero_after", "expected_time_to_ready", "scale_to_zero_guard")
     @classmethod
     def _durations(cls, v: str | int | None) -> str | int | None:
         if v is not None:
             parse_duration(v)
+        return v
+
+    @field_validator("idle_scale_to_zero_after")
+    @classmethod
+    def _idle_range(cls, v: str | int | None) -> str | int | None:
+        # The idle alarm evaluates 1-minute periods; CloudWatch allows at most a day of them.
+        if v is not None and not timedelta(minutes=1) <= parse_duration(v) <= timedelta(days=1):
+            raise ValueError(f"idle_scale_to_zero_after {v!r} must be between 1m and 24h")
         return v
 
     @model_validator(mode="after")
@@ -182,6 +229,14 @@ class ComponentPolicy(_Strict):
     @property
     def idle_delay(self) -> timedelta | None:
         return parse_duration(self.idle_scale_to_zero_after) if self.idle_scale_to_zero_after is not None else None
+
+    @property
+    def time_to_ready(self) -> timedelta:
+        return parse_duration(self.expected_time_to_ready)
+
+    @property
+    def guard(self) -> timedelta:
+        return parse_duration(self.scale_to_zero_guard)
 
 
 class EndpointPolicy(_Strict):

@@ -1,0 +1,82 @@
+"""An icpilot alarm changed state: scale from zero, scale out under load, or scale to zero when idle.
+
+Accepts the EventBridge ``CloudWatch Alarm State Change`` event and the payload CloudWatch sends
+when an alarm invokes Lambda directly. Duplicate deliveries act once (Powertools idempotency on
+DynamoDB, keyed on the alarm and its state-change time). Bad or foreign events are reported and
+returned, never raised (no retry storm).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from icpilot.decision import TriggerKind
+from icpilot.runtime import build_controller
+from icpilot.settings import Settings
+from pydantic import BaseModel
+
+logger = Logger(service="icpilot")
+tracer = Tracer(service="icpilot")
+persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("ICPILOT_IDEMPOTENCY_TABLE", "icpilot-idempotency"))
+config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=6 * 3600)
+
+
+class AlarmState(BaseModel):
+    value: str
+    timestamp: str = ""
+
+
+class AlarmDetail(BaseModel):
+    alarmName: str
+    state: AlarmState
+
+
+class AlarmStateChange(EventBridgeModel):
+    detail: AlarmDetail  # type: ignore[assignment]
+
+
+class DirectAlarmInvocation(BaseModel):
+    alarmArn: str
+    alarmData: AlarmDetail
+
+
+def _change(event: dict[str, Any]) -> dict[str, str]:
+    """(alarm, state, idempotency key) from either payload shape."""
+    if "alarmData" in event:
+        direct = parse(event=event, model=DirectAlarmInvocation)
+        d = direct.alarmData
+        return {"alarm": d.alarmName, "state": d.state.value, "key": f"{direct.alarmArn}@{d.state.timestamp}"}
+    change = parse(event=event, model=AlarmStateChange)
+    return {
+        "alarm": change.detail.alarmName,
+        "state": change.detail.state.value,
+        "key": f"{change.detail.alarmName}@{change.detail.state.timestamp or change.id}",
+    }
+
+
+@idempotent_function(data_keyword_argument="change", config=config, persistence_store=persistence)
+def act(change: dict[str, str], request_id: str) -> dict[str, Any]:
+    controller = build_controller(Settings.from_env(), correlation_id=request_id)
+    return controller.on_alarm(change["alarm"], change["state"], datetime.now(UTC)).to_dict()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config.register_lambda_context(context)  # type: ignore[arg-type]
+    try:
+        change = _change(event)
+    except ValidationError as exc:
+        logger.error("malformed alarm event", extra={"errors": exc.errors(include_input=False)})
+        controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id)
+        return controller.reject(
+            f"malformed alarm event: {exc.errors(include_input=False)}", datetime.now(UTC), TriggerKind.ALARM
+        ).to_dict()
+    return act(change=change, request_id=context.aws_request_id)

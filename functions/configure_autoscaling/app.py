@@ -1,0 +1,30 @@
+"""Configure AAS and icpilot's alarms from the policy: scalable targets, target tracking, the
+scale-from-zero step policy and alarms, idle and high-load alarms. Idempotent; corrects drift
+(DriftCorrected) and removes what components that left the policy no longer need.
+
+Invoked on deploy (CloudFormation custom resource) and by a periodic schedule.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from icpilot import cfn
+from icpilot.runtime import build_controller
+from icpilot.settings import Settings
+
+logger = Logger(service="icpilot")
+tracer = Tracer(service="icpilot")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id)
+    if "RequestType" in event:
+        return cfn.run_custom_resource(event, context, lambda: controller.configure(now))
+    return controller.configure(now).to_dict()

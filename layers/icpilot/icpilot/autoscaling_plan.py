@@ -1,0 +1,163 @@
+"""What AAS and CloudWatch should hold for each component, from the policy. Pure.
+
+Per component: the scalable target (bounds at ``now``), an optional target-tracking policy, the
+AWS scale-from-zero recipe (a step policy, +1, Maximum, cooldown 60, fired by the
+``NoCapacityInvocationFailures`` alarm with GreaterThanOrEqualToThreshold 1 — one failed request is
+enough), an idle alarm (no invocations for the idle delay; missing data counts as idle) and an
+optional high-load alarm. Every name starts with ``icpilot-`` so icpilot never touches anything
+it did not create.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .decision import AlarmKind
+from .policy.model import ComponentPolicy, Policy, parse_duration
+from .windows import bounds_at
+
+PREFIX = "icpilot-"
+TARGET_TRACKING = "icpilot-target-tracking"
+SCALE_FROM_ZERO = "icpilot-scale-from-zero"
+STEP_POLICY_ARN = "{scale-from-zero-policy-arn}"  # filled in once the step policy exists
+
+
+def alarm_name(component: str, kind: AlarmKind) -> str:
+    return f"{PREFIX}{component}-{kind.value}"
+
+
+def parse_alarm_name(name: str, components: set[str]) -> tuple[str, AlarmKind] | None:
+    """(component, kind) for an icpilot alarm name; None for anyone else's alarm."""
+    if not name.startswith(PREFIX):
+        return None
+    for kind in AlarmKind:
+        suffix = f"-{kind.value}"
+        if name.endswith(suffix):
+            component = name[len(PREFIX) : -len(suffix)]
+            if component in components:
+                return component, kind
+    return None
+
+
+def alarm_owner(name: str) -> str:
+    """The component an ``icpilot-<component>-<kind>`` alarm belongs to, policy or not ("-" if none)."""
+    for kind in AlarmKind:
+        suffix = f"-{kind.value}"
+        if name.startswith(PREFIX) and name.endswith(suffix) and len(name) > len(PREFIX) + len(suffix):
+            return name[len(PREFIX) : -len(suffix)]
+    return "-"
+
+
+@dataclass(frozen=True)
+class DesiredAutoScaling:
+    endpoint: str
+    component: str
+    min_capacity: int
+    max_capacity: int
+    policies: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _metric_alarm(component: str, kind: AlarmKind, description: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "AlarmName": alarm_name(component, kind),
+        "AlarmDescription": f"icpilot: {description}",
+        "Namespace": "AWS/SageMaker",
+        "Dimensions": [{"Name": "InferenceComponentName", "Value": component}],
+        "Period": 60,
+        "AlarmActions": [],
+        **spec,
+    }
+
+
+def desired_for(endpoint: str, component: str, cp: ComponentPolicy, now: datetime) -> DesiredAutoScaling:
+    bounds = bounds_at(cp, now)
+    policies: dict[str, tuple[str, dict[str, Any]]] = {
+        SCALE_FROM_ZERO: (
+            "StepScaling",
+            {
+                "AdjustmentType": "ChangeInCapacity",
+                "MetricAggregationType": "Maximum",
+                "Cooldown": 60,
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+            },
+        )
+    }
+    if cp.autoscaling is not None:
+        tt = cp.autoscaling
+        policies[TARGET_TRACKING] = (
+            "TargetTrackingScaling",
+            {
+                "TargetValue": float(tt.target),
+                "PredefinedMetricSpecification": {"PredefinedMetricType": tt.predefined_metric},
+                "ScaleInCooldown": int(parse_duration(tt.scale_in_cooldown).total_seconds()),
+                "ScaleOutCooldown": int(parse_duration(tt.scale_out_cooldown).total_seconds()),
+            },
+        )
+    alarms = {
+        alarm_name(component, AlarmKind.NO_CAPACITY): _metric_alarm(
+            component,
+            AlarmKind.NO_CAPACITY,
+            f"a request to {component} found no copy: scale from zero",
+            MetricName="NoCapacityInvocationFailures",
+            Statistic="Sum",
+            EvaluationPeriods=1,
+            DatapointsToAlarm=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            AlarmActions=[STEP_POLICY_ARN],
+        )
+    }
+    if cp.idle_delay is not None:
+        minutes = max(1, math.ceil(cp.idle_delay.total_seconds() / 60))
+        alarms[alarm_name(component, AlarmKind.IDLE)] = _metric_alarm(
+            component,
+            AlarmKind.IDLE,
+            f"no invocations of {component} for {minutes} min: scale to zero",
+            MetricName="Invocations",
+            Statistic="Sum",
+            EvaluationPeriods=minutes,
+            DatapointsToAlarm=minutes,
+            Threshold=1.0,
+            ComparisonOperator="LessThanThreshold",
+            TreatMissingData="breaching",
+        )
+    if cp.high_load is not None:
+        hl = cp.high_load
+        alarms[alarm_name(component, AlarmKind.HIGH_LOAD)] = _metric_alarm(
+            component,
+            AlarmKind.HIGH_LOAD,
+            f"{component} above {hl.threshold:g} invocations per copy per minute: add {hl.step}",
+            MetricName="InvocationsPerCopy",
+            Statistic="Sum",
+            EvaluationPeriods=hl.minutes,
+            DatapointsToAlarm=hl.minutes,
+            Threshold=float(hl.threshold),
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+        )
+    return DesiredAutoScaling(endpoint, component, bounds.floor, bounds.ceiling, policies, alarms)
+
+
+def desired_autoscaling(policy: Policy, now: datetime) -> list[DesiredAutoScaling]:
+    return [desired_for(e, c, cp, now) for e, c, cp in policy.components()]
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted((_norm(v) for v in value), key=repr)
+    if isinstance(value, dict):
+        return {k: _norm(v) for k, v in value.items()}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def differences(want: dict[str, Any], have: dict[str, Any], fields: tuple[str, ...] | None = None) -> list[str]:
+    """Names of the fields where ``have`` differs from ``want`` (numbers and list order normalised)."""
+    keys = fields or tuple(want)
+    return [k for k in keys if k in want and _norm(want.get(k)) != _norm(have.get(k))]

@@ -1,0 +1,333 @@
+"""Alarm-driven scaling and AAS configuration end to end on the emulator clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+
+from emulator import Emulator, evaluate_alarms
+from emulator.stack import Stack
+
+REGION = "us-east-1"
+IC_DIM = "sagemaker:inference-component:DesiredCopyCount"
+EXAMPLE = Path(__file__).resolve().parents[2] / "layers" / "icpilot" / "policy.yaml"
+
+
+def sm() -> Any:
+    return boto3.client("sagemaker", region_name=REGION)
+
+
+def aas() -> Any:
+    return boto3.client("application-autoscaling", region_name=REGION)
+
+
+def desired(name: str) -> int:
+    return int(sm().describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]["DesiredCopyCount"])
+
+
+def target(name: str) -> dict[str, Any]:
+    t = aas().describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[f"inference-component/{name}"])[
+        "ScalableTargets"
+    ]
+    return dict(t[0]) if t else {}
+
+
+def invoke(name: str) -> bool:
+    try:
+        boto3.client("sagemaker-runtime", region_name=REGION).invoke_endpoint(
+            EndpointName="llm-endpoint", InferenceComponentName=name, Body=b'{"inputs": "hi"}'
+        )
+        return True
+    except ClientError:
+        return False
+
+
+def types(events: list[dict[str, Any]], component: str | None = None) -> list[str]:
+    return [e["type"] for e in events if component is None or e["component"] == component]
+
+
+def use_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Any) -> None:
+    policy = yaml.safe_load(EXAMPLE.read_text())
+    edit(policy["endpoints"]["llm-endpoint"]["components"])
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    monkeypatch.setenv("ICPILOT_POLICY_PATH", str(path))
+
+
+@pytest.fixture
+def configured(stack: Stack) -> Stack:
+    summary = stack.invoke("configure-autoscaling", stack.handler_event("configure_autoscaling.json"))
+    assert summary["ok"], summary
+    stack.lifecycle_events()
+    return stack
+
+
+def test_configure_creates_the_recipe_and_is_idempotent(stack: Stack) -> None:
+    summary = stack.invoke("configure-autoscaling", stack.handler_event("configure_autoscaling.json"))
+    made = {(c["component"], c["resource"]) for c in summary["autoscaling_changes"]}
+    assert ("falcon-7b", "scalable-target") in made and (
+        "flan-t5-xxl",
+        "scaling-policy/icpilot-scale-from-zero",
+    ) in made
+    assert ("falcon-7b", "alarm/icpilot-falcon-7b-high-load") in made and (
+        "flan-t5-xxl",
+        "alarm/icpilot-flan-t5-xxl-idle",
+    ) in made
+    policies = {
+        p["PolicyName"]: p
+        for p in aas().describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId="inference-component/flan-t5-xxl"
+        )["ScalingPolicies"]
+    }
+    assert policies["icpilot-target-tracking"]["TargetTrackingScalingPolicyConfiguration"][
+        "PredefinedMetricSpecification"
+    ] == {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"}
+    step = policies["icpilot-scale-from-zero"]["StepScalingPolicyConfiguration"]
+    assert (
+        step["StepAdjustments"] == [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]
+        and step["Cooldown"] == 60
+    )
+    alarms = {
+        a["AlarmName"]: a
+        for a in boto3.client("cloudwatch", region_name=REGION).describe_alarms(AlarmNamePrefix="icpilot-")[
+            "MetricAlarms"
+        ]
+    }
+    no_cap = alarms["icpilot-flan-t5-xxl-no-capacity"]
+    assert (no_cap["ComparisonOperator"], no_cap["Threshold"], no_cap["Statistic"], no_cap["Period"]) == (
+        "GreaterThanOrEqualToThreshold",
+        1.0,
+        "Sum",
+        60,
+    )
+    assert no_cap["AlarmActions"] == [policies["icpilot-scale-from-zero"]["PolicyARN"]]
+    idle = alarms["icpilot-flan-t5-xxl-idle"]
+    assert (idle["EvaluationPeriods"], idle["TreatMissingData"], idle["MetricName"]) == (45, "breaching", "Invocations")
+    assert types(stack.lifecycle_events()) == ["AutoScalingConfigured"]
+    again = stack.invoke("configure-autoscaling", stack.handler_event("configure_autoscaling.json"))
+    assert again["autoscaling_changes"] == [] and stack.lifecycle_events() == []
+
+
+def test_drift_is_corrected_on_the_next_tick_and_reported(configured: Stack, emu: Emulator) -> None:
+    aas().put_scaling_policy(
+        PolicyName="icpilot-target-tracking",
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/flan-t5-xxl",
+        ScalableDimension=IC_DIM,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 99.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"},
+        },
+    )
+    boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(
+        AlarmName="someone-elses-alarm",
+        Namespace="AWS/EC2",
+        MetricName="CPUUtilization",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=90,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    emu.advance(15 * 60)  # the configure schedule runs
+    policies = {
+        p["PolicyName"]: p
+        for p in aas().describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId="inference-component/flan-t5-xxl"
+        )["ScalingPolicies"]
+    }
+    assert policies["icpilot-target-tracking"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 10.0
+    drift = [e for e in configured.lifecycle_events() if e["type"] == "DriftCorrected"]
+    assert len(drift) == 1 and drift[0]["component"] == "flan-t5-xxl" and "TargetValue" in drift[0]["reason"]
+    names = [a["AlarmName"] for a in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]]
+    assert "someone-elses-alarm" in names  # never touched
+
+
+def test_components_that_leave_the_policy_are_cleaned_up(
+    configured: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_policy(tmp_path, monkeypatch, lambda comps: comps.pop("falcon-7b"))
+    summary = configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
+    removed = {
+        c["resource"]
+        for c in summary["autoscaling_changes"]
+        if c["component"] == "falcon-7b" and c["action"] == "delete"
+    }
+    assert removed == {
+        "alarm/icpilot-falcon-7b-no-capacity",
+        "alarm/icpilot-falcon-7b-idle",
+        "alarm/icpilot-falcon-7b-high-load",
+        "scaling-policy/icpilot-scale-from-zero",
+        "scaling-policy/icpilot-target-tracking",
+        "scalable-target",
+    }
+    assert target("falcon-7b") == {}
+    assert target("flan-t5-xxl") != {}
+
+
+def test_scale_from_zero_on_demand_then_the_copy_answers(configured: Stack, emu: Emulator) -> None:
+    assert desired("flan-t5-xxl") == 0
+    assert not invoke("flan-t5-xxl")
+    emu.advance(60)
+    evaluate_alarms()  # -> ALARM -> EventBridge rule -> alarm function; AAS's step policy runs too
+    assert desired("flan-t5-xxl") == 1
+    events = configured.lifecycle_events()
+    warm = [e for e in events if e["type"] == "WarmUpStarted"]
+    assert len(warm) == 1 and warm[0]["component"] == "flan-t5-xxl" and warm[0]["trigger"]["kind"] == "alarm"
+    assert warm[0]["details"]["expected_time_to_ready_seconds"] == 480
+    assert target("flan-t5-xxl")["SuspendedState"]["DynamicScalingOutSuspended"] is True  # the step policy waits
+    emu.advance(240)
+    assert invoke("flan-t5-xxl")
+    emu.advance(300)  # the tick sees the warm-up done and gives scale-out back to AAS
+    assert target("flan-t5-xxl")["SuspendedState"]["DynamicScalingOutSuspended"] is False
+    assert desired("flan-t5-xxl") == 1
+
+
+def test_scale_from_zero_warms_up_several_copies_at_once(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_policy(tmp_path, monkeypatch, lambda comps: comps["flan-t5-xxl"].update(warmup_copies=2))
+    configured.invoke("alarm-scale", configured.handler_event("alarm_scale_no_capacity.json"))
+    assert desired("flan-t5-xxl") == 2
+
+
+def test_direct_alarm_payload_is_accepted(configured: Stack) -> None:
+    summary = configured.invoke("alarm-scale", configured.handler_event("alarm_scale_direct.json"))
+    assert summary["outcomes"][0]["result"] == "scaled" and desired("flan-t5-xxl") == 1
+
+
+def test_duplicate_delivery_acts_once(configured: Stack) -> None:
+    event = configured.handler_event("alarm_scale_no_capacity.json")
+    first = configured.invoke("alarm-scale", event)
+    second = configured.invoke("alarm-scale", event)
+    assert first == second
+    assert types(configured.lifecycle_events(), "flan-t5-xxl").count("ScaleRequested") == 1
+
+
+def test_idle_scales_to_zero_after_the_delay_but_not_right_after_a_warm_up(configured: Stack, emu: Emulator) -> None:
+    emu.advance(60 * 60)  # 08:04 Berlin: the window raised flan to 1
+    assert desired("flan-t5-xxl") == 1
+    emu.advance(11 * 3600)  # window closed at 19:00; nobody calls flan
+    configured.lifecycle_events()
+    emu.advance(46 * 60)
+    evaluate_alarms()
+    assert desired("flan-t5-xxl") == 0
+    zero = [e for e in configured.lifecycle_events() if e["type"] == "ScaledToZero" and e["component"] == "flan-t5-xxl"]
+    assert zero and zero[0]["trigger"]["kind"] == "alarm" and "idle" in zero[0]["reason"]
+    # A request brings it back; an idle alarm right after is ignored (guard).
+    configured.invoke("alarm-scale", configured.handler_event("alarm_scale_no_capacity.json"))
+    assert desired("flan-t5-xxl") == 1
+    idle = configured.handler_event("alarm_scale_no_capacity.json")
+    idle["detail"]["alarmName"] = "icpilot-flan-t5-xxl-idle"
+    idle["detail"]["state"]["timestamp"] = "2026-11-23T20:05:00.000+0000"
+    summary = configured.invoke("alarm-scale", idle)
+    assert summary["outcomes"][0]["result"] == "unchanged" and "guard" in summary["outcomes"][0]["reason"]
+    assert desired("flan-t5-xxl") == 1
+
+
+def test_aas_does_not_bring_a_copy_back_after_icpilot_scales_to_zero(configured: Stack, emu: Emulator) -> None:
+    assert not invoke("flan-t5-xxl")
+    emu.advance(60)
+    evaluate_alarms()
+    emu.advance(600)
+    assert desired("flan-t5-xxl") == 1
+    emu.advance(16 * 60)  # past the guard
+    idle = configured.handler_event("alarm_scale_no_capacity.json")
+    idle["detail"]["alarmName"] = "icpilot-flan-t5-xxl-idle"
+    configured.invoke("alarm-scale", idle)
+    assert desired("flan-t5-xxl") == 0
+    for _ in range(5):  # past the step policy's cooldown, alarms re-evaluated each minute
+        emu.advance(61)
+        evaluate_alarms()
+    assert desired("flan-t5-xxl") == 0
+
+
+def test_sustained_load_scales_out_to_the_ceiling(configured: Stack, emu: Emulator) -> None:
+    emu.advance(60 * 60)  # 08:04 Berlin, falcon at its floor 2
+    emu.advance(10 * 60)
+    assert desired("falcon-7b") == 2
+    for _ in range(30):  # 30 minutes of heavy traffic: 200 requests a minute
+        emu.advance(60)
+        from emulator.sagemaker_ext import invoke_component
+
+        invoke_component("123456789012", REGION, "falcon-7b", 200)
+        evaluate_alarms()
+    assert desired("falcon-7b") == 4  # the ceiling
+    scaled = [
+        e
+        for e in configured.lifecycle_events()
+        if e["component"] == "falcon-7b" and e["type"] == "Scaled" and e["trigger"]["kind"] == "alarm"
+    ]
+    assert len(scaled) >= 2
+
+
+def test_foreign_unknown_and_malformed_alarms_are_rejected(configured: Stack) -> None:
+    for name in ("alarm_scale_foreign.json", "alarm_scale_malformed.json"):
+        summary = configured.invoke("alarm-scale", configured.handler_event(name))
+        assert summary["outcomes"][0]["result"] == "rejected"
+    ghost = configured.handler_event("alarm_scale_no_capacity.json")
+    ghost["detail"]["alarmName"] = "icpilot-ghost-model-idle"
+    assert configured.invoke("alarm-scale", ghost)["outcomes"][0]["result"] == "rejected"
+    assert types(configured.lifecycle_events()) == ["TriggerRejected"] * 3
+    assert desired("flan-t5-xxl") == 0 and desired("falcon-7b") == 0
+
+
+def test_ok_state_changes_do_nothing(configured: Stack) -> None:
+    ok = configured.handler_event("alarm_scale_no_capacity.json")
+    ok["detail"]["state"]["value"] = "OK"
+    assert configured.invoke("alarm-scale", ok)["outcomes"][0]["result"] == "unchanged"
+    assert desired("flan-t5-xxl") == 0
+
+
+@pytest.mark.parametrize("order", ["alarm-first", "schedule-first"])
+def test_racing_alarm_and_schedule_end_the_same_whatever_the_order(
+    configured: Stack, emu: Emulator, order: str
+) -> None:
+    boto3.client("scheduler", region_name=REGION).delete_schedule(Name="icpilot-tick")
+    emu.advance(3600)  # 08:04 Berlin: flan's window is open (floor 1); no tick ran
+    flan_open = {"rule": "llm-endpoint/flan-t5-xxl/business-hours", "edge": "open"}
+    alarm = configured.handler_event("alarm_scale_no_capacity.json")
+    calls = [("alarm-scale", alarm), ("schedule-window", flan_open)]
+    for function, event in calls if order == "alarm-first" else reversed(calls):
+        configured.invoke(function, event)
+    assert desired("flan-t5-xxl") == 1
+    assert types(configured.lifecycle_events(), "flan-t5-xxl").count("Scaled") == 1
+
+
+def test_capacity_is_shared_by_priority_and_preemption(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def edit(comps: dict[str, Any]) -> None:
+        comps["falcon-7b"].update(max_copies=8, preemptible=True, outside={"min_copies": 0, "max_copies": 8})
+        comps["falcon-7b"]["high_load"]["step"] = 8
+        comps["flan-t5-xxl"].update(max_copies=2, high_load={"threshold": 5, "minutes": 1, "step": 1})
+
+    use_policy(tmp_path, monkeypatch, edit)
+    configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
+    configured.invoke("alarm-scale", configured.handler_event("alarm_scale_no_capacity.json"))  # flan 1 copy = 2 GPUs
+    emu.advance(600)
+    falcon_load = configured.handler_event("alarm_scale_high_load.json")
+    summary = configured.invoke("alarm-scale", falcon_load)
+    assert summary["outcomes"][0]["to_copies"] == 6  # 8 GPUs on 2 instances, 2 held by flan
+    refused = [e for e in configured.lifecycle_events() if e["type"] == "CapacityRefused"]
+    assert (
+        refused[0]["component"] == "falcon-7b"
+        and refused[0]["details"]["requested"] == 8
+        and refused[0]["details"]["granted"] == 6
+    )
+    emu.advance(900)
+    flan_load = configured.handler_event("alarm_scale_high_load.json")
+    flan_load["detail"]["alarmName"] = "icpilot-flan-t5-xxl-high-load"
+    flan_load["detail"]["state"]["timestamp"] = "2026-11-23T21:00:00.000+0000"
+    summary = configured.invoke("alarm-scale", flan_load)
+    assert summary["outcomes"][0]["to_copies"] == 2  # higher priority: falcon gives up 2 copies
+    assert desired("falcon-7b") == 4
+    preempted = [e for e in configured.lifecycle_events() if e["type"] == "Preempted"]
+    assert preempted and preempted[0]["details"] == {"victim": "falcon-7b", "for": "flan-t5-xxl", "copies": 4}
+    assert target("falcon-7b")["MaxCapacity"] == 4
