@@ -16,8 +16,11 @@ from typing import Any
 import boto3
 from icpilot.adapters.autoscaling import AutoScalingAdapter
 from icpilot.adapters.aws import RETRY_CONFIG
+from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
+from icpilot.adapters.sns import EventPublisher
 from icpilot.adapters.state import StateStore
+from icpilot.controller import Controller
 from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
 from icpilot.errors import IcpilotError, PolicyError
 from icpilot.policy import load_policy, policy_json_schema
@@ -125,13 +128,41 @@ def cmd_plan(args: argparse.Namespace) -> int:
                     "events": [e.type.value for e in d.events],
                 }
             )
+    failed = any(r["action"] == "error" for r in rows)
+    changes: list[dict[str, Any]] = []
+    if args.autoscaling:
+        controller = Controller(
+            policy_source=lambda: policy,
+            sagemaker=sagemaker,
+            autoscaling=AutoScalingAdapter(_client(args, "application-autoscaling")),
+            state=StateStore(args.table or "icpilot-state", _client(args, "dynamodb")),
+            publisher=EventPublisher(None),
+            cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch")),
+        )
+        changes = controller.configure(now, apply=False).autoscaling_changes
+        failed = failed or any(ch["action"] == "failed" for ch in changes)
+    if args.json:
+        print(
+            json.dumps(
+                {"components": rows, "autoscaling": changes} if args.autoscaling else rows, default=str, indent=2
+            )
+        )
+        return 1 if failed else 0
     _emit(
         args,
         rows,
         f"icpilot plan at {now.isoformat()} (nothing is changed)",
         ["endpoint", "component", "status", "action", "from", "to", "aas", "reason"],
     )
-    return 1 if any(r["action"] == "error" for r in rows) else 0
+    if args.autoscaling:
+        shown = [{**ch, "fields": ", ".join(ch["fields"])} for ch in changes]
+        _emit(
+            args,
+            shown,
+            "autoscaling changes the configure function would make",
+            ["endpoint", "component", "resource", "action", "fields"],
+        )
+    return 1 if failed else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -200,6 +231,7 @@ def parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="what the controller would do now (or --at TIME) and why; changes nothing")
     aws_options(pl)
     pl.add_argument("--at", help="ISO-8601 time with offset, e.g. 2026-11-23T08:00:00+01:00")
+    pl.add_argument("--autoscaling", action="store_true", help="also list the AAS/alarm changes configure would make")
     pl.set_defaults(func=cmd_plan)
 
     st = sub.add_parser("status", help="per component: SageMaker status, copies, AAS bounds, window, last action")

@@ -87,3 +87,15 @@ def test_status_shows_copies_and_bounds(server: Harness, capsys: pytest.CaptureF
     rows = {r["component"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["falcon-7b"]["status"] == "InService" and rows["falcon-7b"]["desired"] == 0
     assert rows["falcon-7b"]["aas"] == "-"
+
+
+def test_plan_lists_autoscaling_changes_without_making_them(
+    server: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "--endpoint-url", str(server.url), "--autoscaling", "--json"]) == 0
+    changes = json.loads(capsys.readouterr().out)["autoscaling"]
+    resources = {(c["component"], c["resource"], c["action"]) for c in changes}
+    assert ("falcon-7b", "scalable-target", "create") in resources
+    assert ("flan-t5-xxl", "alarm/icpilot-flan-t5-xxl-no-capacity", "create") in resources
+    aas = server.client("application-autoscaling")
+    assert aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
