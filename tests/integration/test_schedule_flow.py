@@ -98,7 +98,7 @@ def test_window_opens_and_closes_on_the_clock(stack: Stack, emu: Emulator) -> No
     assert target("falcon-7b") == (2, 4)  # AAS now keeps at least the window's floor
     events = stack.lifecycle_events()
     falcon = [e for e in events if e["component"] == "falcon-7b" and e["trigger"]["kind"] == "schedule"]
-    assert types(falcon) == ["ScaleRequested", "Scaled"]
+    assert types(falcon) == ["WarmUpStarted", "ScaleRequested", "Scaled"]
     scaled = falcon[-1]
     assert (scaled["from_copies"], scaled["to_copies"]) == (0, 2)
     assert scaled["schema_version"] == "1.0" and scaled["correlation_id"] and scaled["endpoint"] == "llm-endpoint"

@@ -99,3 +99,26 @@ def test_json_schema_describes_the_policy() -> None:
     assert schema["title"] == "icpilot policy"
     assert "ComponentPolicy" in schema["$defs"] and "ScheduleRule" in schema["$defs"]
     yaml.safe_dump(schema)  # serialisable
+
+
+@pytest.mark.parametrize(
+    ("components", "fragment"),
+    [
+        ("      a: {max_copies: 1, after: [b]}\n      b: {max_copies: 1, after: [a]}\n", "dependency cycle: a -> b -> a"),
+        ("      a: {max_copies: 1, after: [a]}\n", "dependency cycle: a -> a"),
+        ("      a: {max_copies: 1, after: [ghost]}\n", "'ghost' is not a component of this endpoint"),
+        ("      a: {max_copies: 1, outside: {max_copies: 2}}\n", "outside.max_copies (2) exceeds max_copies (1)"),
+    ],
+)
+def test_dependency_and_outside_errors(components: str, fragment: str) -> None:
+    found = problems(f"endpoints:\n  ep:\n    components:\n{components}")
+    assert any(fragment in p for p in found), found
+
+
+def test_auto_idle_and_probe_are_accepted() -> None:
+    policy = load_policy_text(
+        "endpoints:\n  ep:\n    components:\n      a: {max_copies: 1, idle_scale_to_zero_after: auto, cold_start_cost: 3.5,"
+        " probe: {payload: {inputs: ping}, max_latency_ms: 800}, warmup_timeout: 12m}\n"
+    )
+    cp = policy.endpoints["ep"].components["a"]
+    assert cp.idle_delay is None and cp.probe is not None and cp.warmup_deadline.total_seconds() == 720

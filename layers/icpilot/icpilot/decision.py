@@ -29,7 +29,7 @@ from .capacity import Reservation, copies_that_fit
 from .events import EventDraft, EventType
 from .instance_types import INSTANCE_TYPES
 from .policy.model import ComponentPolicy
-from .windows import Bounds, bounds_at
+from .windows import Bounds, bounds_with_lead
 
 BUSY = ("Creating", "Updating", "Deleting")
 
@@ -94,6 +94,9 @@ class Peer:
     preemptible: bool
     floor: int
     pending_target: int | None = None
+    ready: bool = False
+    copies: int = 0
+    after: tuple[str, ...] = ()
 
 
 class Action(StrEnum):
@@ -154,8 +157,11 @@ def decide(
     trigger: Trigger,
     now: datetime,
     peers: tuple[Peer, ...] = (),
+    lead: timedelta = timedelta(0),
 ) -> Decision:
-    bounds = bounds_at(policy, now)
+    """``lead``: how long a warm-up takes (learned time to ready, plus provisioning when no
+    instance is free); windows opening within it already count, so copies are ready at the start."""
+    bounds = bounds_with_lead(policy, now, lead)
     desired = component.desired
     window = f"windows {', '.join(bounds.active_rules)} active" if bounds.active_rules else "no window active"
     warming = (
@@ -302,9 +308,22 @@ def decide(
                 )
             )
 
-    starts_warmup = (
-        desired == 0 and target > 0 and trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY
-    )
+    starts_warmup = desired == 0 and target > 0
+    peer_by_name = {p.name: p for p in peers}
+    if starts_warmup:
+        waiting = [d for d in policy.after if d in peer_by_name and not peer_by_name[d].ready]
+        if waiting:
+            why_wait = f"waiting for {', '.join(waiting)} to be ready (after:)"
+            events.append(
+                EventDraft(type=EventType.SCALE_DEFERRED, reason=why_wait, from_copies=desired, to_copies=target)
+            )
+            return result(Action.DEFER, target, f"{reason}; {why_wait}", events, aas_min=0)
+    if target == 0 < desired:
+        holding = [p.name for p in peers if component.name in p.after and p.copies > 0]
+        if holding:
+            why_hold = f"{', '.join(holding)} depend on it and still run (scale-down goes in reverse order)"
+            events.append(EventDraft(type=EventType.SCALE_DEFERRED, reason=why_hold, from_copies=desired, to_copies=0))
+            return result(Action.DEFER, 0, f"{reason}; {why_hold}", events, aas_min=lo)
     if target == desired:
         return result(Action.NONE, target, reason, events, aas_min=lo)
     if component.status in BUSY:
@@ -318,7 +337,7 @@ def decide(
         )
         return result(Action.DEFER, target, f"{reason}; deferred: component is {component.status}", events, aas_min=lo)
     if starts_warmup:
-        ready = now + policy.time_to_ready
+        ready = now + (lead if lead > timedelta(0) else policy.time_to_ready)
         events.append(
             EventDraft(
                 type=EventType.WARM_UP_STARTED,
@@ -327,7 +346,7 @@ def decide(
                 to_copies=target,
                 details={
                     "expected_ready_at": ready.isoformat(),
-                    "expected_time_to_ready_seconds": int(policy.time_to_ready / timedelta(seconds=1)),
+                    "expected_time_to_ready_seconds": int((ready - now) / timedelta(seconds=1)),
                 },
             )
         )

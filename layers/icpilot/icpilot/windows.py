@@ -74,21 +74,47 @@ def _day_list(days: tuple[str, ...], shift: int) -> str:
     return ",".join(DAYS[(DAYS.index(d) + shift) % 7] for d in sorted(days, key=DAYS.index))
 
 
-def edges(rule: ScheduleRule) -> list[Edge]:
-    """Scheduler expressions for a rule's edges. A cron rule's close edge is left to the periodic
-    tick (a cron expression plus a duration is not a cron expression in general)."""
+def edges(rule: ScheduleRule, lead: timedelta = timedelta(0)) -> list[Edge]:
+    """Scheduler expressions for a rule's edges; the open edge fires ``lead`` early (whole minutes).
+
+    A cron rule's close edge is left to the periodic tick (a cron expression plus a duration is
+    not a cron expression in general), and so is its lead.
+    """
     if rule.cron is not None:
         return [Edge(rule.name, "open", rule.cron_expression, rule.timezone)]
     assert rule.start is not None and rule.end is not None
+    start_minute = rule.start.hour * 60 + rule.start.minute - int(lead.total_seconds() // 60)
+    # An early start may fall on the previous day(s): shift the days with it.
+    day_shift, start_minute = divmod(start_minute, 24 * 60)
+    end_minute = rule.end.hour * 60 + rule.end.minute
     crosses_midnight = rule.end <= rule.start
-    days_open = _day_list(rule.active_days, 0)
-    days_close = _day_list(rule.active_days, 1 if crosses_midnight else 0)
 
-    def cron(t: object, days: str) -> str:
-        hh, mm = t.hour, t.minute  # type: ignore[attr-defined]
+    def cron(minute_of_day: int, days: str) -> str:
+        hh, mm = divmod(minute_of_day, 60)
         return f"cron({mm} {hh} ? * {days} *)" if days != "*" else f"cron({mm} {hh} * * ? *)"
 
     return [
-        Edge(rule.name, "open", cron(rule.start, days_open), rule.timezone),
-        Edge(rule.name, "close", cron(rule.end, days_close), rule.timezone),
+        Edge(rule.name, "open", cron(start_minute, _day_list(rule.active_days, day_shift)), rule.timezone),
+        Edge(
+            rule.name,
+            "close",
+            cron(end_minute, _day_list(rule.active_days, 1 if crosses_midnight else 0)),
+            rule.timezone,
+        ),
     ]
+
+
+def bounds_with_lead(policy: ComponentPolicy, now: datetime, lead: timedelta) -> Bounds:
+    """Bounds now, raised to those of windows opening within ``lead`` (so warm-ups start early)."""
+    current = bounds_at(policy, now)
+    if lead <= timedelta(0):
+        return current
+    ahead = bounds_at(policy, now + lead)
+    early = tuple(r for r in ahead.active_rules if r not in current.active_rules)
+    if not early or ahead.floor <= current.floor:
+        return current
+    return Bounds(
+        ahead.floor,
+        max(current.ceiling, ahead.ceiling),
+        current.active_rules + tuple(f"{r} (opens within {lead})" for r in early),
+    )

@@ -166,12 +166,33 @@ class HighLoad(_Strict):
     step: int = Field(default=1, ge=1, le=MAX_COPIES)
 
 
+class ReadinessProbe(_Strict):
+    """An InvokeEndpoint on the component that must answer within ``max_latency_ms`` before a warm-up counts as done."""
+
+    payload: dict[str, object] | str = Field(description="request body (JSON object or text)")
+    content_type: str = "application/json"
+    max_latency_ms: int = Field(default=5000, ge=1, le=60_000)
+
+
 class ComponentPolicy(_Strict):
     min_copies: int = Field(default=0, ge=0, le=MAX_COPIES, description="floor outside every window")
     max_copies: int = Field(ge=1, le=MAX_COPIES, description="hard ceiling, never exceeded")
     priority: int = Field(default=100, ge=0, le=1000, description="higher wins when capacity is short")
     warmup_copies: int = Field(default=1, ge=1, le=MAX_COPIES, description="copies raised at once from zero")
-    idle_scale_to_zero_after: Duration | None = Field(default=None, description="idle delay before zero; none = never")
+    idle_scale_to_zero_after: Duration | Literal["auto"] | None = Field(
+        default=None,
+        description="idle delay before zero; 'auto' = break-even of copy cost and cold-start cost; none = never",
+    )
+    cold_start_cost: float = Field(
+        default=2.0, ge=0, le=10_000, description="USD one cold start costs you (for 'auto' idle delay)"
+    )
+    probe: ReadinessProbe | None = Field(default=None, description="readiness probe for warm-ups")
+    warmup_timeout: Duration | None = Field(
+        default=None, description="give up on a warm-up after this (default 3x expected time to ready)"
+    )
+    after: list[str] = Field(
+        default_factory=list, description="components (same endpoint) that must be ready before this one warms up"
+    )
     expected_time_to_ready: Duration = Field(default="8m", description="model-load estimate until measured")
     schedules: list[ScheduleRule] = Field(default_factory=list)
     outside: OutsideWindows | None = Field(
@@ -186,10 +207,10 @@ class ComponentPolicy(_Strict):
         default=False, description="higher-priority components may take this one's copies above its floor"
     )
 
-    @field_validator("idle_scale_to_zero_after", "expected_time_to_ready", "scale_to_zero_guard")
+    @field_validator("idle_scale_to_zero_after", "expected_time_to_ready", "scale_to_zero_guard", "warmup_timeout")
     @classmethod
     def _durations(cls, v: str | int | None) -> str | int | None:
-        if v is not None:
+        if v is not None and v != "auto":
             parse_duration(v)
         return v
 
@@ -197,7 +218,7 @@ class ComponentPolicy(_Strict):
     @classmethod
     def _idle_range(cls, v: str | int | None) -> str | int | None:
         # The idle alarm evaluates 1-minute periods; CloudWatch allows at most a day of them.
-        if v is not None and not timedelta(minutes=1) <= parse_duration(v) <= timedelta(days=1):
+        if v is not None and v != "auto" and not timedelta(minutes=1) <= parse_duration(v) <= timedelta(days=1):
             raise ValueError(f"idle_scale_to_zero_after {v!r} must be between 1m and 24h")
         return v
 
@@ -228,7 +249,14 @@ class ComponentPolicy(_Strict):
 
     @property
     def idle_delay(self) -> timedelta | None:
-        return parse_duration(self.idle_scale_to_zero_after) if self.idle_scale_to_zero_after is not None else None
+        """The fixed idle delay; None when there is none or it is 'auto' (derived, see idle_delay.py)."""
+        if self.idle_scale_to_zero_after is None or self.idle_scale_to_zero_after == "auto":
+            return None
+        return parse_duration(self.idle_scale_to_zero_after)
+
+    @property
+    def warmup_deadline(self) -> timedelta:
+        return parse_duration(self.warmup_timeout) if self.warmup_timeout is not None else 3 * self.time_to_ready
 
     @property
     def time_to_ready(self) -> timedelta:
@@ -241,6 +269,38 @@ class ComponentPolicy(_Strict):
 
 class EndpointPolicy(_Strict):
     components: dict[str, ComponentPolicy] = Field(min_length=1)
+    instance_provisioning_time: Duration = Field(
+        default="6m", description="time to add an instance (lead time from zero instances)"
+    )
+
+    @model_validator(mode="after")
+    def _dependencies(self) -> EndpointPolicy:
+        for name, cp in self.components.items():
+            for dep in cp.after:
+                if dep not in self.components:
+                    raise ValueError(
+                        f"components.{name}.after: {dep!r} is not a component of this endpoint (allowed: {sorted(set(self.components) - {name})})"
+                    )
+        # A cycle means nothing could ever warm up first.
+        state: dict[str, int] = {}
+
+        def visit(node: str, path: list[str]) -> None:
+            if state.get(node) == 1:
+                raise ValueError(f"dependency cycle: {' -> '.join([*path, node])}")
+            if state.get(node) == 2:
+                return
+            state[node] = 1
+            for dep in self.components[node].after:
+                visit(dep, [*path, node])
+            state[node] = 2
+
+        for name in self.components:
+            visit(name, [])
+        return self
+
+    @property
+    def provisioning(self) -> timedelta:
+        return parse_duration(self.instance_provisioning_time)
 
     @field_validator("components")
     @classmethod

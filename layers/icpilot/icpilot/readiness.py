@@ -1,0 +1,93 @@
+"""Measured time to ready -> the lead time warm-ups start ahead of demand, and the 'auto' idle
+delay. Pure.
+
+Lead time: the p90 of a component's recent measured times to ready (nearest rank, the last
+``HISTORY`` warm-ups), or the policy's ``expected_time_to_ready`` until one is measured, plus the
+endpoint's instance provisioning time when the copies will not fit on the instances running now.
+
+Auto idle delay (the ski-rental break-even): keeping an idle copy costs its share of the instance
+price per hour; letting it go costs one cold start later. Keep it for as long as keeping it costs
+what a cold start costs, no longer:
+    delay = cold_start_cost / copy_cost_per_hour
+Worked example: flan-t5-xxl holds 2 of ml.g5.24xlarge's 4 GPUs at $10.18/h -> $5.09/h per copy;
+with cold_start_cost $2.00 the delay is 2.00 / 5.09 h = 23.6 min. Clamped to 5 min .. 24 h.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .capacity import Reservation
+from .instance_types import INSTANCE_TYPES
+from .policy.model import ComponentPolicy
+
+HISTORY = 10
+MIN_IDLE = timedelta(minutes=5)
+MAX_IDLE = timedelta(hours=24)
+
+
+def p90(samples: list[float]) -> float | None:
+    """Nearest-rank 90th percentile; None for no samples."""
+    if not samples:
+        return None
+    ordered = sorted(samples)
+    rank = math.ceil(0.9 * len(ordered))
+    return ordered[rank - 1]
+
+
+def remember(history: list[float], seconds: float) -> list[float]:
+    return [*history, round(seconds, 1)][-HISTORY:]
+
+
+def time_to_ready(policy: ComponentPolicy, history: list[float]) -> timedelta:
+    measured = p90(history)
+    return timedelta(seconds=measured) if measured is not None else policy.time_to_ready
+
+
+def lead_time(
+    policy: ComponentPolicy, history: list[float], needs_new_instance: bool, provisioning: timedelta
+) -> timedelta:
+    """How long before a window opens its warm-up must start; whole minutes, rounded up."""
+    lead = time_to_ready(policy, history) + (provisioning if needs_new_instance else timedelta(0))
+    return timedelta(minutes=math.ceil(lead.total_seconds() / 60))
+
+
+@dataclass(frozen=True)
+class IdleDelay:
+    delay: timedelta
+    copy_cost_per_hour: float | None
+    cold_start_cost: float
+    explanation: str
+
+
+def idle_delay(policy: ComponentPolicy, instance_type: str, reservation: Reservation | None) -> IdleDelay | None:
+    """The idle scale-to-zero delay in force: fixed, derived ('auto'), or None (never)."""
+    if policy.idle_scale_to_zero_after is None:
+        return None
+    if policy.idle_scale_to_zero_after != "auto":
+        fixed = policy.idle_delay
+        assert fixed is not None
+        return IdleDelay(fixed, None, policy.cold_start_cost, f"fixed {policy.idle_scale_to_zero_after}")
+    itype = INSTANCE_TYPES.get(instance_type)
+    if (
+        itype is None
+        or reservation is None
+        or (itype.accelerators and not reservation.accelerators and not reservation.cores)
+    ):
+        return IdleDelay(
+            MAX_IDLE, None, policy.cold_start_cost, f"auto: no price for {instance_type}; keeping {MAX_IDLE}"
+        )
+    share = (reservation.accelerators / itype.accelerators) if itype.accelerators else (reservation.cores / itype.vcpus)
+    per_hour = itype.price_per_hour * share
+    if per_hour <= 0:
+        return IdleDelay(MAX_IDLE, per_hour, policy.cold_start_cost, "auto: the copy costs nothing; keeping 24h")
+    raw = timedelta(hours=policy.cold_start_cost / per_hour)
+    delay = min(max(raw, MIN_IDLE), MAX_IDLE)
+    delay = timedelta(minutes=math.ceil(delay.total_seconds() / 60))
+    text = (
+        f"auto: cold start ${policy.cold_start_cost:.2f} / copy ${per_hour:.2f}/h "
+        f"({share:.0%} of {instance_type} at ${itype.price_per_hour:.2f}/h) = {raw.total_seconds() / 60:.1f} min -> {delay}"
+    )
+    return IdleDelay(delay, per_hour, policy.cold_start_cost, text)
