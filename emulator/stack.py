@@ -76,7 +76,17 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
     ddb.create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "inflight", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "inflight",
+                "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     idempotency = f"{STACK}-idempotency"
@@ -106,6 +116,7 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
         "ICPILOT_SCHEDULE_DLQ_ARN": dlq_arn,
         "ICPILOT_IDEMPOTENCY_TABLE": idempotency,
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
     if policy_path:
@@ -134,6 +145,16 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
             "Input": json.dumps({"kind": "configure"}),
         },
     )
+    scheduler.create_schedule(
+        Name=f"{STACK}-watch",
+        ScheduleExpression="rate(1 minute)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": function_arn("watch-warmups"),
+            "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
+            "Input": json.dumps({"kind": "watch"}),
+        },
+    )
     # icpilot's alarms reach the alarm function through EventBridge, as in template.yaml.
     events = boto3.client("events", region_name=REGION)
     events.put_rule(Name=f"{STACK}-alarms", EventPattern=json.dumps(ALARM_EVENT_PATTERN))
@@ -142,9 +163,11 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
     from functions.configure_autoscaling.app import lambda_handler as configure_autoscaling
     from functions.schedule_window.app import lambda_handler as schedule_window
     from functions.watch_tick.app import lambda_handler as watch_tick
+    from functions.watch_warmups.app import lambda_handler as watch_warmups
 
     EMULATOR.dispatcher.register(function_arn("schedule-window"), schedule_window)
     EMULATOR.dispatcher.register(function_arn("watch-tick"), watch_tick)
     EMULATOR.dispatcher.register(function_arn("alarm-scale"), alarm_scale)
     EMULATOR.dispatcher.register(function_arn("configure-autoscaling"), configure_autoscaling)
+    EMULATOR.dispatcher.register(function_arn("watch-warmups"), watch_warmups)
     return Stack(table, topic, queue, group, dlq_arn, env)

@@ -63,7 +63,7 @@ def test_tick_reconciles_schedules_from_the_policy(stack: Stack) -> None:
         "llm-endpoint.flan-t5-xxl.business-hours.open",
     ]
     opening = scheduler.get_schedule(GroupName=stack.schedule_group, Name="llm-endpoint.falcon-7b.business-hours.open")
-    assert opening["ScheduleExpression"] == "cron(0 8 ? * MON,TUE,WED,THU,FRI *)"
+    assert opening["ScheduleExpression"] == "cron(54 7 ? * MON,TUE,WED,THU,FRI *)"  # 08:00 less the 6 min time to ready
     assert opening["ScheduleExpressionTimezone"] == "Europe/Berlin"
     assert json.loads(opening["Target"]["Input"]) == {"edge": "open", "rule": "llm-endpoint/falcon-7b/business-hours"}
     assert opening["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
@@ -91,14 +91,29 @@ def test_window_opens_and_closes_on_the_clock(stack: Stack, emu: Emulator) -> No
     register_target("falcon-7b", 0, 4)
     stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
     stack.lifecycle_events()
-    emu.advance(59 * 60)  # 06:04 -> 07:03Z: 08:03 in Berlin; the 08:00 edge fired at 07:00Z
-    fired = [i for i in emu.dispatcher.invocations if i.source.startswith("schedule:icpilot-windows/")]
-    assert {i.time for i in fired} == {datetime(2026, 11, 23, 7, 0, tzinfo=UTC)}
-    assert copies("falcon-7b")["desired"] == 2 and copies("flan-t5-xxl")["desired"] == 1
+    # falcon's expected time to ready is 6 min: its opening edge fires at 07:54 Berlin (06:54Z), flan's
+    # (8 min) at 07:52, so both are loaded when the window opens at 08:00.
+    emu.advance(56 * 60)  # 06:04 -> 07:00Z = 08:00 Berlin
+    fired = {i.source: i.time for i in emu.dispatcher.invocations if i.source.startswith("schedule:icpilot-windows/")}
+    assert fired["schedule:icpilot-windows/llm-endpoint.falcon-7b.business-hours.open"] == datetime(
+        2026, 11, 23, 6, 54, tzinfo=UTC
+    )
+    assert fired["schedule:icpilot-windows/llm-endpoint.flan-t5-xxl.business-hours.open"] == datetime(
+        2026, 11, 23, 6, 52, tzinfo=UTC
+    )
+    assert copies("falcon-7b") == {"status": "InService", "desired": 2, "current": 2}  # ready at the window start
+    assert copies("flan-t5-xxl") == {"status": "InService", "desired": 1, "current": 1}
     assert target("falcon-7b") == (2, 4)  # AAS now keeps at least the window's floor
     events = stack.lifecycle_events()
-    falcon = [e for e in events if e["component"] == "falcon-7b" and e["trigger"]["kind"] == "schedule"]
+    falcon = [
+        e
+        for e in events
+        if e["component"] == "falcon-7b" and e["type"] in ("WarmUpStarted", "ScaleRequested", "Scaled")
+    ]
     assert types(falcon) == ["WarmUpStarted", "ScaleRequested", "Scaled"]
+    assert falcon[0]["time"].startswith("2026-11-23T06:54:00") and falcon[0]["details"]["expected_ready_at"].startswith(
+        "2026-11-23T07:00:00"
+    )
     scaled = falcon[-1]
     assert (scaled["from_copies"], scaled["to_copies"]) == (0, 2)
     assert scaled["schema_version"] == "1.0" and scaled["correlation_id"] and scaled["endpoint"] == "llm-endpoint"

@@ -104,7 +104,10 @@ def test_json_schema_describes_the_policy() -> None:
 @pytest.mark.parametrize(
     ("components", "fragment"),
     [
-        ("      a: {max_copies: 1, after: [b]}\n      b: {max_copies: 1, after: [a]}\n", "dependency cycle: a -> b -> a"),
+        (
+            "      a: {max_copies: 1, after: [b]}\n      b: {max_copies: 1, after: [a]}\n",
+            "dependency cycle: a -> b -> a",
+        ),
         ("      a: {max_copies: 1, after: [a]}\n", "dependency cycle: a -> a"),
         ("      a: {max_copies: 1, after: [ghost]}\n", "'ghost' is not a component of this endpoint"),
         ("      a: {max_copies: 1, outside: {max_copies: 2}}\n", "outside.max_copies (2) exceeds max_copies (1)"),

@@ -13,16 +13,19 @@ The controller is the only place that sequences AWS calls. Per component it:
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from .adapters.autoscaling import AutoScalingAdapter
 from .adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
+from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter, ScheduleSpec
 from .adapters.sns import EventPublisher
@@ -37,7 +40,18 @@ from .autoscaling_plan import (
     differences,
     parse_alarm_name,
 )
-from .decision import Action, AlarmKind, Decision, EndpointObservation, Peer, Trigger, TriggerKind, decide
+from .capacity import copies_that_fit
+from .decision import (
+    Action,
+    AlarmKind,
+    ComponentObservation,
+    Decision,
+    EndpointObservation,
+    Peer,
+    Trigger,
+    TriggerKind,
+    decide,
+)
 from .errors import (
     ComponentBusyError,
     IcpilotError,
@@ -48,10 +62,24 @@ from .errors import (
     UnknownEndpointError,
 )
 from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
+from .instance_types import INSTANCE_TYPES
 from .policy.model import Policy
+from .readiness import lead_time, remember
 from .windows import bounds_at, edges
 
 logger = Logger(service="icpilot", child=True)
+
+
+def metric(name: str, value: float, unit: MetricUnit, endpoint: str, component: str) -> None:
+    """One EMF metric per component (Powertools; printed to the log, no API call)."""
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace="icpilot",
+        default_dimensions={"endpoint": endpoint, "component": component},
+    ) as m:
+        m.add_metadata("source", "icpilot")
 
 
 @dataclass
@@ -94,11 +122,12 @@ def schedule_name(endpoint: str, component: str, rule: str, edge: str) -> str:
     return f"{name[:53]}-{digest}"
 
 
-def desired_schedules(policy: Policy) -> dict[str, ScheduleSpec]:
+def desired_schedules(policy: Policy, leads: dict[str, timedelta] | None = None) -> dict[str, ScheduleSpec]:
+    """Every window edge as a Scheduler schedule; opening edges fire each component's lead time early."""
     specs = {}
     for endpoint, component, cp in policy.components():
         for rule in cp.schedules:
-            for e in edges(rule):
+            for e in edges(rule, (leads or {}).get(component, timedelta(0))):
                 name = schedule_name(endpoint, component, rule.name, e.edge)
                 specs[name] = ScheduleSpec(
                     name, e.expression, e.timezone, {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
@@ -117,6 +146,7 @@ class Controller:
         scheduler: SchedulerAdapter | None = None,
         correlation_id: str | None = None,
         cloudwatch: CloudWatchAdapter | None = None,
+        runtime: RuntimeAdapter | None = None,
     ) -> None:
         self.policy_source = policy_source
         self.sagemaker = sagemaker
@@ -125,6 +155,7 @@ class Controller:
         self.publisher = publisher
         self.scheduler = scheduler
         self.cloudwatch = cloudwatch
+        self.runtime = runtime
         self.correlation_id = correlation_id or str(uuid.uuid4())
 
     # ------------------------------------------------------------- entry points
@@ -197,6 +228,153 @@ class Controller:
                         TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=AlarmKind.HIGH_LOAD
                     )
         return out
+
+    def on_watch(self, now: datetime) -> RunSummary:
+        """Follow every transition in flight to its end (SageMaker emits no event for ICs).
+
+        Costs one state-table query when nothing is in flight. A warm-up is complete when the
+        component is InService with every desired copy loaded and, if the policy gives a probe,
+        the probe answers within its latency limit; then WarmUpCompleted carries the measured times.
+        """
+        trigger = Trigger(TriggerKind.TICK, source="watch")
+        summary = RunSummary(trigger="watch", correlation_id=self.correlation_id)
+        flights = self.state.in_flight()
+        if not flights:
+            return self._finish(summary)
+        policy = self._policy(summary, trigger, now)
+        if policy is None:
+            return self._finish(summary)
+        finished_warmups: list[tuple[str, str]] = []
+        for stored in flights:
+            endpoint, name = stored.endpoint_and_component
+            try:
+                outcome = self._watch_one(policy, stored, endpoint, name, trigger, now)
+            except StateConflictError as exc:
+                outcome = ComponentOutcome(endpoint, name, "superseded", str(exc))
+            except IcpilotError as exc:
+                logger.warning("watch failed", extra={"component": name, "error": str(exc)})
+                outcome = ComponentOutcome(endpoint, name, "failed", str(exc))
+            summary.outcomes.append(outcome)
+            if outcome.result == "ready":
+                finished_warmups.append((endpoint, name))
+        # Components waiting (after:) for one that just became ready go now, not at the next tick.
+        dependents = [
+            (e, c)
+            for done_endpoint, done in finished_warmups
+            for e, c, cp in policy.components()
+            if e == done_endpoint and done in cp.after and self.state.get(e, c).state.pending_target is not None
+        ]
+        if dependents:
+            self._evaluate_components(
+                policy, dependents, Trigger(TriggerKind.TICK, source="dependency ready"), now, summary
+            )
+        return self._finish(summary)
+
+    def _watch_one(
+        self, policy: Policy, stored: StoredState, endpoint: str, name: str, trigger: Trigger, now: datetime
+    ) -> ComponentOutcome:
+        attrs = stored.attributes
+        found = policy.component(name)
+        if found is None:
+            self.state.write(endpoint, name, stored.version, inflight=None, availability=None, updated_at=now)
+            return ComponentOutcome(endpoint, name, "unchanged", "no longer in the policy: stopped watching")
+        cp = found[1]
+        kind = str(attrs.get("inflight_kind", "scale-out"))
+        accepted = datetime.fromisoformat(str(attrs.get("accepted_at") or now.isoformat()))
+        requested = datetime.fromisoformat(str(attrs.get("requested_at") or accepted.isoformat()))
+        target = int(attrs.get("inflight_target") or 0)
+        try:
+            c = self.sagemaker.describe_component(name)
+        except UnknownComponentError as exc:
+            self.state.write(endpoint, name, stored.version, inflight=None, availability="failed", updated_at=now)
+            self._announce(EventDraft(type=EventType.COMPONENT_FAILED, reason=str(exc)), trigger, now, endpoint, name)
+            return ComponentOutcome(endpoint, name, "failed", str(exc))
+
+        def finish(result: str, reason: str, **fields: Any) -> ComponentOutcome:
+            self.state.write(
+                endpoint, name, stored.version, inflight=None, expected_ready_at=None, updated_at=now, **fields
+            )
+            return ComponentOutcome(endpoint, name, result, reason, int(attrs.get("inflight_from") or 0), target)
+
+        if c.status == "Failed":
+            reason = f"{name} failed: {c.failure_reason or 'SageMaker gave no reason'}"
+            self._announce(
+                EventDraft(
+                    type=EventType.COMPONENT_FAILED,
+                    reason=reason,
+                    to_copies=target,
+                    details={"failure_reason": c.failure_reason, "kind": kind},
+                ),
+                trigger,
+                now,
+                endpoint,
+                name,
+            )
+            return finish("failed", reason, availability="failed")
+        deadline = cp.warmup_deadline
+        loaded = c.status == "InService" and c.current == c.desired
+        if loaded and kind == "warm-up":
+            probe_ms = None
+            if cp.probe is not None:
+                assert self.runtime is not None, "a probe needs the runtime adapter"
+                result = self.runtime.probe(endpoint, name, cp.probe.payload, cp.probe.content_type)
+                probe_ms = round(result.latency_ms, 1)
+                if not result.answered or result.latency_ms > cp.probe.max_latency_ms:
+                    why = result.error or f"answered in {probe_ms} ms, limit {cp.probe.max_latency_ms} ms"
+                    if now - accepted <= deadline:
+                        return ComponentOutcome(endpoint, name, "waiting", f"copies loaded but the probe failed: {why}")
+                    loaded = False  # fall through to the timeout below
+            if loaded:
+                ttr = (now - requested).total_seconds()
+                load = (now - accepted).total_seconds()
+                history = remember(stored.ready_history, ttr)
+                details = {
+                    "time_to_ready_seconds": round(ttr, 1),
+                    "model_load_seconds": round(load, 1),
+                    "copies": c.current,
+                    "probe_latency_ms": probe_ms,
+                    "history": history,
+                }
+                self._announce(
+                    EventDraft(
+                        type=EventType.WARM_UP_COMPLETED,
+                        reason=f"{c.current} copies ready after {ttr / 60:.1f} min",
+                        to_copies=c.current,
+                        details=details,
+                    ),
+                    trigger,
+                    now,
+                    endpoint,
+                    name,
+                )
+                metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
+                return finish(
+                    "ready",
+                    f"ready after {ttr:.0f} s",
+                    availability="ready",
+                    ready_history=json.dumps(history),
+                    last_ready_at=now,
+                )
+        elif loaded:
+            return finish(
+                "done", f"{kind} to {c.desired} copies complete", availability="ready" if c.desired else "cold"
+            )
+        if now - accepted > (deadline if kind == "warm-up" else 3 * deadline):
+            reason = f"{kind} to {target} copies not done after {(now - accepted).total_seconds() / 60:.0f} min: {c.current} of {c.desired} copies loaded ({c.status})"
+            self._announce(
+                EventDraft(
+                    type=EventType.WARM_UP_TIMED_OUT,
+                    reason=reason,
+                    to_copies=c.current,
+                    details={"copies_ready": c.current, "copies_wanted": c.desired, "status": c.status, "kind": kind},
+                ),
+                trigger,
+                now,
+                endpoint,
+                name,
+            )
+            return finish("timed-out", reason, availability="partial" if c.current else "cold")
+        return ComponentOutcome(endpoint, name, "waiting", f"{c.current} of {c.desired} copies loaded ({c.status})")
 
     def on_alarm(self, alarm: str, state_value: str, now: datetime) -> RunSummary:
         """A CloudWatch alarm changed state. Only icpilot's alarms for policy components in ALARM act."""
@@ -355,7 +533,14 @@ class Controller:
     def reconcile_schedules(self, policy: Policy) -> dict[str, int]:
         """Make the schedule group hold exactly the policy's window edges."""
         assert self.scheduler is not None
-        want = desired_schedules(policy)
+        # Edges lead by the learned time to ready; the tick's decisions add provisioning time when
+        # no instance is free (that needs a full endpoint observation, which the tick makes anyway).
+        leads = {
+            c: lead_time(cp, self.state.get(e, c).ready_history, False, policy.endpoints[e].provisioning)
+            for e, c, cp in policy.components()
+            if cp.schedules
+        }
+        want = desired_schedules(policy, leads)
         have = self.scheduler.current()
         counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
         for name, spec in want.items():
@@ -409,6 +594,10 @@ class Controller:
             trigger=TriggerInfo(kind=trigger.kind.value, source=trigger.source, rule=trigger.rule),
             correlation_id=self.correlation_id,
         )
+        if component is not None and endpoint is not None:
+            metric(
+                str(draft.type), 1, MetricUnit.Count, endpoint, component
+            )  # ScaleRequested, CapacityRefused, ScaleDeferred, ...
         self.publisher.publish(event)
 
     def _evaluate_components(
@@ -459,11 +648,10 @@ class Controller:
             raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
         stored = self.state.get(ep.name, name)
         peers = tuple(
-            self._peer(policy, ep.name, c.name, now)
-            for c in ep.components
-            if c.name != name and policy.component(c.name)
+            self._peer(policy, ep, c, now) for c in ep.components if c.name != name and policy.component(c.name)
         )
-        decision = decide(cp, component, ep, stored.state, trigger, now, peers)
+        lead = self._lead(policy, ep, component, stored)
+        decision = decide(cp, component, ep, stored.state, trigger, now, peers, lead)
         logger.info(
             "decision",
             extra={
@@ -478,21 +666,40 @@ class Controller:
             self._announce(draft, trigger, now, ep.name, name)
         if decision.action == Action.SCALE and decision.preempt:
             self._preempt(decision, ep, trigger, now)
-        outcome = self._act(decision, ep.name, stored, trigger, now)
+        held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
+        outcome = self._act(decision, ep.name, stored, trigger, now, held_by)
         if outcome.result == "scaled":
             updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
             ep = replace(ep, components=updated)
         return outcome, ep
 
-    def _peer(self, policy: Policy, endpoint: str, name: str, now: datetime) -> Peer:
-        _, cp = policy.component(name)  # type: ignore[misc]
+    def _peer(self, policy: Policy, ep: EndpointObservation, observed: ComponentObservation, now: datetime) -> Peer:
+        _, cp = policy.component(observed.name)  # type: ignore[misc]
         return Peer(
-            name,
+            observed.name,
             cp.priority,
             cp.preemptible,
             bounds_at(cp, now).floor,
-            self.state.get(endpoint, name).state.pending_target,
+            self.state.get(ep.name, observed.name).state.pending_target,
+            ready=observed.status == "InService" and observed.current > 0,
+            copies=observed.desired,
+            after=tuple(cp.after),
         )
+
+    def _lead(
+        self, policy: Policy, ep: EndpointObservation, component: ComponentObservation, stored: StoredState
+    ) -> timedelta:
+        """Learned time to ready, plus provisioning when the warm-up copies will not fit on running instances."""
+        endpoint_policy = policy.endpoints[ep.name]
+        cp = endpoint_policy.components[component.name]
+        itype = INSTANCE_TYPES.get(ep.instance_type)
+        needs_instance = False
+        if itype is not None and ep.current_instances is not None:
+            others = [(c.reservation, c.desired) for c in ep.components if c.name != component.name]
+            needs_instance = (
+                copies_that_fit(itype, ep.current_instances, component.reservation, others) < cp.warmup_copies
+            )
+        return lead_time(cp, stored.ready_history, needs_instance, endpoint_policy.provisioning)
 
     def _sync_bounds(self, decision: Decision, component: str) -> None:
         target = self.autoscaling.describe_target(component)
@@ -527,8 +734,15 @@ class Controller:
             )
 
     def _act(
-        self, d: Decision, endpoint: str, stored: StoredState, trigger: Trigger, now: datetime
+        self,
+        d: Decision,
+        endpoint: str,
+        stored: StoredState,
+        trigger: Trigger,
+        now: datetime,
+        held_by: list[str] | None = None,
     ) -> ComponentOutcome:
+        held_by = held_by or []
         name = d.component
         version = stored.version
 
@@ -605,12 +819,24 @@ class Controller:
                 name,
             )
             return outcome("failed", str(exc))
-        extra = {"warmup_started_at": now} if d.starts_warmup else {}
+        kind_of = "warm-up" if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
+        flight: dict[str, Any] = {
+            "inflight": "1",
+            "inflight_kind": kind_of,
+            "inflight_target": d.target,
+            "inflight_from": d.from_copies,
+            "requested_at": trigger.requested_at or now,
+            "accepted_at": now,
+            "availability": "warming" if d.starts_warmup else ("cold" if d.target == 0 else "ready"),
+            "expected_ready_at": d.expected_ready_at,
+        }
+        if d.starts_warmup:
+            flight["warmup_started_at"] = now
         self.state.write(
             endpoint,
             name,
             version,
-            **extra,
+            **flight,
             last_action="scaled",
             last_action_at=now,
             pending_target=None,
@@ -619,11 +845,23 @@ class Controller:
             updated_at=now,
         )
         kind = EventType.SCALED_TO_ZERO if d.target == 0 else EventType.SCALED
+        details = {"endpoint_held_by": held_by} if d.target == 0 else {}
         self._announce(
-            EventDraft(type=kind, reason=d.reason, from_copies=d.from_copies, to_copies=d.target),
+            EventDraft(type=kind, reason=d.reason, from_copies=d.from_copies, to_copies=d.target, details=details),
             trigger,
             now,
             endpoint,
             name,
         )
-        return outcome("scaled", d.reason)
+        if d.target == 0 and not held_by:
+            reason = f"every component on {endpoint} is at zero copies: ManagedInstanceScaling releases its instances after its scale-in cooldown"
+            self._announce(
+                EventDraft(type=EventType.ENDPOINT_IDLE, reason=reason, details={"last_component": name}),
+                trigger,
+                now,
+                endpoint,
+                None,
+            )
+        return outcome(
+            "scaled", d.reason + (f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else "")
+        )

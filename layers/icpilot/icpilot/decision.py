@@ -53,6 +53,7 @@ class Trigger:
     source: str = ""
     rule: str | None = None
     alarm: AlarmKind | None = None
+    requested_at: datetime | None = None  # when the demand showed (an alarm's state change); default: now
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class EndpointObservation:
     instance_type: str
     max_instances: int
     components: tuple[ComponentObservation, ...] = ()
+    current_instances: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class Decision:
     suspend_scale_out: bool = False
     starts_warmup: bool = False
     preempt: tuple[tuple[str, int], ...] = ()
+    expected_ready_at: datetime | None = None
     events: tuple[EventDraft, ...] = field(default_factory=tuple)
 
 
@@ -336,8 +339,8 @@ def decide(
             )
         )
         return result(Action.DEFER, target, f"{reason}; deferred: component is {component.status}", events, aas_min=lo)
+    ready = now + (lead if lead > timedelta(0) else policy.time_to_ready)
     if starts_warmup:
-        ready = now + (lead if lead > timedelta(0) else policy.time_to_ready)
         events.append(
             EventDraft(
                 type=EventType.WARM_UP_STARTED,
@@ -359,4 +362,5 @@ def decide(
         preempt=tuple(preempt),
         starts_warmup=starts_warmup,
         suspend_scale_out=warming or starts_warmup,
+        expected_ready_at=ready if starts_warmup else None,
     )

@@ -31,6 +31,10 @@ class EventType(StrEnum):
     PREEMPTED = "Preempted"
     DRIFT_CORRECTED = "DriftCorrected"
     AUTOSCALING_CONFIGURED = "AutoScalingConfigured"
+    WARM_UP_COMPLETED = "WarmUpCompleted"
+    WARM_UP_TIMED_OUT = "WarmUpTimedOut"
+    COMPONENT_FAILED = "ComponentFailed"
+    ENDPOINT_IDLE = "EndpointIdle"
 
 
 class Severity(StrEnum):
@@ -53,6 +57,10 @@ SEVERITY = {
     EventType.PREEMPTED: Severity.WARNING,
     EventType.DRIFT_CORRECTED: Severity.WARNING,
     EventType.AUTOSCALING_CONFIGURED: Severity.INFO,
+    EventType.WARM_UP_COMPLETED: Severity.INFO,
+    EventType.WARM_UP_TIMED_OUT: Severity.ERROR,
+    EventType.COMPONENT_FAILED: Severity.ERROR,
+    EventType.ENDPOINT_IDLE: Severity.INFO,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .adapters.autoscaling import AutoScalingAdapter
 from .adapters.cloudwatch import CloudWatchAdapter
+from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter, ScheduleTarget
 from .adapters.sns import EventPublisher
@@ -30,4 +31,5 @@ def build_controller(settings: Settings, correlation_id: str | None = None) -> C
         scheduler=scheduler,
         correlation_id=correlation_id,
         cloudwatch=CloudWatchAdapter(),
+        runtime=RuntimeAdapter(),
     )

@@ -97,7 +97,11 @@ class SageMakerAdapter:
             max_instances = int(live.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1)
         components = tuple(self.describe_component(c) for c in self.component_names(name))
         return EndpointObservation(
-            name=name, instance_type=variant["InstanceType"], max_instances=max_instances, components=components
+            name=name,
+            instance_type=variant["InstanceType"],
+            max_instances=max_instances,
+            components=components,
+            current_instances=int(live["CurrentInstanceCount"]) if "CurrentInstanceCount" in live else None,
         )
 
     def set_copy_count(self, name: str, copies: int) -> None:

@@ -9,6 +9,7 @@ reason) and the time of the last copy-count change per direction (cooldown clock
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..decision import ComponentState
 from ..errors import StateConflictError
 from .aws import error_code, make_client, translate
+
+INFLIGHT_INDEX = "inflight"
 
 
 def key(endpoint: str, component: str) -> dict[str, Any]:
@@ -29,6 +32,16 @@ class StoredState:
     state: ComponentState
     version: int
     attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def endpoint_and_component(self) -> tuple[str, str]:
+        _, endpoint, component = str(self.attributes["pk"]).split("#", 2)
+        return endpoint, component
+
+    @property
+    def ready_history(self) -> list[float]:
+        raw = self.attributes.get("ready_history")
+        return [float(x) for x in json.loads(raw)] if raw else []
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -84,21 +97,28 @@ class StateStore:
         return StoredState(state, int(attrs.get("version", 0)), attrs)
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
-        """Set ``fields`` if the item is still at ``expected_version``; returns the new version."""
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        values = {f":v{i}": _to_attr(value) for i, value in enumerate(fields.values())}
-        sets = [f"{n} = :v{i}" for i, n in enumerate(names)]
+        """Set ``fields`` (None removes one) if the item is still at ``expected_version``; returns the new version."""
+        sets = {k: v for k, v in fields.items() if v is not None}
+        removes = [k for k, v in fields.items() if v is None]
+        names = {f"#f{i}": name for i, name in enumerate([*sets, *removes])}
+        by_name = {name: alias for alias, name in names.items()}
+        values = {f":v{i}": _to_attr(value) for i, value in enumerate(sets.values())}
+        assignments = [f"{by_name[k]} = :v{i}" for i, k in enumerate(sets)]
         names["#version"] = "version"
-        values[":expected"] = {"N": str(expected_version)}
         values[":next"] = {"N": str(expected_version + 1)}
-        condition = "attribute_not_exists(pk)" if expected_version == 0 else "#version = :expected"
+        expression = "SET " + ", ".join([*assignments, "#version = :next"])
+        if removes:
+            expression += " REMOVE " + ", ".join(by_name[k] for k in removes)
         if expected_version == 0:
-            values.pop(":expected")
+            condition = "attribute_not_exists(pk)"
+        else:
+            condition = "#version = :expected"
+            values[":expected"] = {"N": str(expected_version)}
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key=key(endpoint, component),
-                UpdateExpression="SET " + ", ".join([*sets, "#version = :next"]),
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -112,6 +132,32 @@ class StateStore:
         except BotoCoreError as exc:
             raise translate("dynamodb", "UpdateItem", exc) from exc
         return expected_version + 1
+
+    def in_flight(self) -> list[StoredState]:
+        """Components with a transition in flight: one query of the sparse ``inflight`` index."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": INFLIGHT_INDEX,
+            "KeyConditionExpression": "inflight = :yes",
+            "ExpressionAttributeValues": {":yes": {"S": "1"}},
+        }
+        try:
+            while True:
+                page = self.client.query(**kwargs)
+                items += page.get("Items", [])
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("dynamodb", "Query", exc) from exc
+        out = []
+        for item in items:
+            attrs = {k: _from_attr(v) for k, v in item.items()}
+            out.append(
+                StoredState(ComponentState(last_action=attrs.get("last_action")), int(attrs.get("version", 0)), attrs)
+            )
+        return out
 
     def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
         """Record the current policy problems; True when they differ from the last ones recorded."""
