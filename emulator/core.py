@@ -46,7 +46,7 @@ class Emulator:
             self.alarm_evaluation_interval = None
             self._last_alarm_evaluation = None
 
-    def configure_component(self, name: str, **values: float | int | None) -> None:
+    def configure_component(self, name: str, **values: float | int | str | None) -> None:
         """Per-component model timings, e.g. ``model_load_seconds=480`` for a large LLM."""
         self.settings.components[name] = ComponentSettings(**values)  # type: ignore[arg-type]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -468,6 +469,8 @@ def _invoke_endpoint(self: Any) -> Any:
             "Inference Component has no capacity to process this request: every copy is at its concurrency limit."
         )
     _, latency_ms, _ = world.settings_for(component_name)
+    if world.settings.sleep_latency:
+        time.sleep(latency_ms / 1000)
     try:
         prompt = json.loads(self.body or b"{}").get("inputs", "")
     except (ValueError, AttributeError):

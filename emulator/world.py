@@ -31,6 +31,9 @@ class ComponentSettings:
     model_load_seconds: float | None = None
     model_latency_ms: float | None = None
     max_concurrency_per_copy: int | None = None
+    # When set, the next copy that loads fails the component with this FailureReason (a crashing
+    # container, a failed health check), the way SageMaker reports a failed deployment.
+    fail_load_with: str | None = None
 
 
 @dataclass
@@ -43,6 +46,8 @@ class EmulatorSettings:
     instance_scale_in_cooldown_seconds: float = 600.0
     model_latency_ms: float = 800.0
     max_concurrency_per_copy: int | None = None
+    # Single InvokeEndpoint calls really take the model latency (wall time), so a probe measures it.
+    sleep_latency: bool = False
     components: dict[str, ComponentSettings] = field(default_factory=dict)
 
 
@@ -220,6 +225,7 @@ class World:
         self.sync(now)
         self.components[component.name] = component
         self._place(now)
+        self._settle_status(now)
 
     def set_copy_count(self, component: Component, copies: int, now: datetime, kind: str) -> None:
         self.sync(now)
@@ -319,6 +325,10 @@ class World:
                     f"{e.itype.vcpus} vCPUs, {e.itype.memory_mb} MB)."
                 )
                 c.last_modified = t
+                continue
+            failure = self.settings.components.get(c.name, ComponentSettings()).fail_load_with
+            if failure:
+                c.status, c.failure_reason, c.last_modified = "Failed", failure, t
                 continue
             if c.name not in load_cache:
                 load_cache[c.name] = self.settings_for(c.name)[0]

@@ -25,6 +25,7 @@ from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
 from icpilot.errors import IcpilotError, PolicyError
 from icpilot.policy import load_policy, policy_json_schema
 from icpilot.policy.model import Policy
+from icpilot.readiness import idle_delay, lead_time
 from icpilot.settings import DEFAULT_POLICY_PATH
 from rich.console import Console
 from rich.table import Table
@@ -113,8 +114,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
                     {"endpoint": endpoint_name, "component": name, "action": "error", "reason": "not on the endpoint"}
                 )
                 continue
-            current_state = state.get(endpoint_name, name).state if state else ComponentState()
-            d = decide(cp, component, endpoint, current_state, Trigger(TriggerKind.MANUAL, source="cli plan"), now)
+            stored = state.get(endpoint_name, name) if state else None
+            current_state = stored.state if stored else ComponentState()
+            history = stored.ready_history if stored else []
+            lead = lead_time(cp, history, False, ep_policy.provisioning)
+            d = decide(
+                cp, component, endpoint, current_state, Trigger(TriggerKind.MANUAL, source="cli plan"), now, lead=lead
+            )
+            idle = idle_delay(cp, endpoint.instance_type, component.reservation)
             rows.append(
                 {
                     "endpoint": endpoint_name,
@@ -126,6 +133,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
                     "aas": f"{d.aas_min}..{d.aas_max}",
                     "reason": d.reason,
                     "events": [e.type.value for e in d.events],
+                    "lead": f"{lead.total_seconds() / 60:.0f} min"
+                    + (f" (p90 of {len(history)} measured)" if history else " (policy estimate)"),
+                    "idle": idle.explanation if idle else "never",
                 }
             )
     failed = any(r["action"] == "error" for r in rows)

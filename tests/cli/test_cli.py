@@ -99,3 +99,19 @@ def test_plan_lists_autoscaling_changes_without_making_them(
     assert ("flan-t5-xxl", "alarm/icpilot-flan-t5-xxl-no-capacity", "create") in resources
     aas = server.client("application-autoscaling")
     assert aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
+
+
+def test_plan_shows_the_figures_behind_an_auto_idle_delay(
+    server: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        EXAMPLE.read_text().replace(
+            "idle_scale_to_zero_after: 45m", "idle_scale_to_zero_after: auto\n        cold_start_cost: 2.0"
+        )
+    )
+    assert main(["plan", "--policy", str(policy), "--endpoint-url", str(server.url), "--json"]) == 0
+    flan = {r["component"]: r for r in json.loads(capsys.readouterr().out)}["flan-t5-xxl"]
+    # 2 of 4 GPUs of ml.g5.24xlarge at $10.18/h = $5.09/h per copy; $2.00 / $5.09/h = 23.6 min -> 24 min
+    assert "copy $5.09/h" in flan["idle"] and "23.6 min" in flan["idle"] and "0:24:00" in flan["idle"]
+    assert flan["lead"] == "8 min (policy estimate)"

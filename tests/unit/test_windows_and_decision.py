@@ -328,3 +328,53 @@ def test_outside_bounds_apply_when_no_window_is_open() -> None:
     assert (bounds_at(policy, SATURDAY_NOON).floor, bounds_at(policy, SATURDAY_NOON).ceiling) == (0, 0)
     d = decide(policy, observe(2), endpoint(), ComponentState(), Trigger(TriggerKind.SCHEDULE), at(2026, 11, 23, 19, 0))
     assert (d.action, d.target) == (Action.SCALE, 0)
+
+
+def test_readiness_math() -> None:
+    from icpilot.readiness import lead_time, p90, remember
+
+    assert p90([]) is None and p90([100.0]) == 100.0
+    assert p90([float(x) for x in range(1, 11)]) == 9.0  # nearest rank: ceil(0.9 * 10) = 9th
+    assert remember([1.0] * 10, 5) == [1.0] * 9 + [5.0]
+    policy = ComponentPolicy(max_copies=2, expected_time_to_ready="8m")
+    assert lead_time(policy, [], False, timedelta(minutes=6)) == timedelta(minutes=8)
+    assert lead_time(policy, [], True, timedelta(minutes=6)) == timedelta(minutes=14)
+    assert lead_time(policy, [300.0, 659.8], False, timedelta(0)) == timedelta(minutes=11)
+
+
+def test_lead_edges_shift_across_midnight() -> None:
+    rule = ScheduleRule.model_validate(
+        {"name": "early", "days": ["MON"], "start": "00:05", "end": "02:00", "min_copies": 1}
+    )
+    assert edges(rule, timedelta(minutes=10))[0].expression == "cron(55 23 ? * SUN *)"
+    assert edges(rule, timedelta(minutes=10))[1].expression == "cron(0 2 ? * MON *)"
+
+
+def test_warm_up_waits_for_dependencies_and_scale_down_for_dependents() -> None:
+    from icpilot.decision import Peer
+
+    policy = ComponentPolicy(max_copies=4, after=["flan"], schedules=[business_hours()])
+    not_ready = (Peer("flan", 100, False, 1, None, ready=False, copies=1),)
+    d = decide(policy, observe(0), endpoint(), ComponentState(), SCHEDULE, MONDAY_NOON, not_ready)
+    assert d.action == Action.DEFER and "waiting for flan" in d.reason
+    ready = (Peer("flan", 100, False, 1, None, ready=True, copies=1),)
+    assert decide(policy, observe(0), endpoint(), ComponentState(), SCHEDULE, MONDAY_NOON, ready).action == Action.SCALE
+    base = ComponentPolicy.model_validate({"max_copies": 4, "outside": {"max_copies": 0}, "schedules": [business_hours().model_dump()]})
+    dependent = (Peer("falcon", 50, False, 0, None, ready=True, copies=2, after=("falcon-7b",)),)
+    d = decide(base, observe(1), endpoint(), ComponentState(), SCHEDULE, SATURDAY_NOON, dependent)
+    assert d.action == Action.DEFER and d.target == 0 and "depend on it" in d.reason
+
+
+def test_lead_time_raises_the_floor_before_the_window_opens() -> None:
+    d = decide(
+        FALCON,
+        observe(0),
+        endpoint(),
+        ComponentState(),
+        Trigger(TriggerKind.TICK),
+        at(2026, 11, 23, 7, 53),
+        lead=timedelta(minutes=8),
+    )
+    assert (d.action, d.target) == (Action.SCALE, 2) and "opens within" in d.reason
+    assert [e.type for e in d.events] == [EventType.WARM_UP_STARTED]
+    assert d.expected_ready_at == at(2026, 11, 23, 8, 1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .decision import AlarmKind
@@ -73,7 +73,10 @@ def _metric_alarm(component: str, kind: AlarmKind, description: str, **spec: Any
     }
 
 
-def desired_for(endpoint: str, component: str, cp: ComponentPolicy, now: datetime) -> DesiredAutoScaling:
+def desired_for(
+    endpoint: str, component: str, cp: ComponentPolicy, now: datetime, idle: timedelta | None = None
+) -> DesiredAutoScaling:
+    """``idle``: the idle delay in force (readiness.idle_delay); default: the policy's fixed one."""
     bounds = bounds_at(cp, now)
     policies: dict[str, tuple[str, dict[str, Any]]] = {
         SCALE_FROM_ZERO: (
@@ -112,8 +115,9 @@ def desired_for(endpoint: str, component: str, cp: ComponentPolicy, now: datetim
             AlarmActions=[STEP_POLICY_ARN],
         )
     }
-    if cp.idle_delay is not None:
-        minutes = max(1, math.ceil(cp.idle_delay.total_seconds() / 60))
+    idle = idle if idle is not None else cp.idle_delay
+    if idle is not None:
+        minutes = max(1, math.ceil(idle.total_seconds() / 60))
         alarms[alarm_name(component, AlarmKind.IDLE)] = _metric_alarm(
             component,
             AlarmKind.IDLE,
@@ -143,8 +147,10 @@ def desired_for(endpoint: str, component: str, cp: ComponentPolicy, now: datetim
     return DesiredAutoScaling(endpoint, component, bounds.floor, bounds.ceiling, policies, alarms)
 
 
-def desired_autoscaling(policy: Policy, now: datetime) -> list[DesiredAutoScaling]:
-    return [desired_for(e, c, cp, now) for e, c, cp in policy.components()]
+def desired_autoscaling(
+    policy: Policy, now: datetime, idle: dict[str, timedelta] | None = None
+) -> list[DesiredAutoScaling]:
+    return [desired_for(e, c, cp, now, (idle or {}).get(c)) for e, c, cp in policy.components()]
 
 
 def _norm(value: Any) -> Any:

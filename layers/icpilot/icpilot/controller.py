@@ -64,7 +64,7 @@ from .errors import (
 from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
 from .instance_types import INSTANCE_TYPES
 from .policy.model import Policy
-from .readiness import lead_time, remember
+from .readiness import idle_delay, lead_time, remember
 from .windows import bounds_at, edges
 
 logger = Logger(service="icpilot", child=True)
@@ -426,7 +426,7 @@ class Controller:
                 }
             )
 
-        for want in desired_autoscaling(policy, now):
+        for want in desired_autoscaling(policy, now, self._auto_idle_delays(policy)):
             e, c = want.endpoint, want.component
             try:
                 if self.autoscaling.describe_target(c) is None:
@@ -505,6 +505,24 @@ class Controller:
         if apply:
             self._announce_configuration(changes, trigger, now)
         return self._finish(summary)
+
+    def _auto_idle_delays(self, policy: Policy) -> dict[str, timedelta]:
+        """Idle delays derived from price and cold-start cost for components with ``idle: auto``."""
+        out: dict[str, timedelta] = {}
+        observed: dict[str, EndpointObservation] = {}
+        for e, c, cp in policy.components():
+            if cp.idle_scale_to_zero_after != "auto":
+                continue
+            try:
+                ep = observed.setdefault(e, self.sagemaker.observe_endpoint(e))
+            except IcpilotError as exc:
+                logger.warning("auto idle delay needs the endpoint", extra={"endpoint": e, "error": str(exc)})
+                continue
+            component = next((x for x in ep.components if x.name == c), None)
+            derived = idle_delay(cp, ep.instance_type, component.reservation if component else None)
+            if derived is not None:
+                out[c] = derived.delay
+        return out
 
     def _announce_configuration(self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime) -> None:
         for ch in changes:
@@ -646,6 +664,8 @@ class Controller:
         component = next((c for c in ep.components if c.name == name), None)
         if component is None:
             raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
+        metric("DesiredCopies", component.desired, MetricUnit.Count, ep.name, name)
+        metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
         stored = self.state.get(ep.name, name)
         peers = tuple(
             self._peer(policy, ep, c, now) for c in ep.components if c.name != name and policy.component(c.name)

@@ -51,7 +51,8 @@ def lead_time(
 ) -> timedelta:
     """How long before a window opens its warm-up must start; whole minutes, rounded up."""
     lead = time_to_ready(policy, history) + (provisioning if needs_new_instance else timedelta(0))
-    return timedelta(minutes=math.ceil(lead.total_seconds() / 60))
+    # Whole seconds first: a measured 660.2 s (clock jitter) must not become a 12-minute lead.
+    return timedelta(minutes=math.ceil(round(lead.total_seconds()) / 60))
 
 
 @dataclass(frozen=True)
