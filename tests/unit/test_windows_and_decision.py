@@ -359,7 +359,9 @@ def test_warm_up_waits_for_dependencies_and_scale_down_for_dependents() -> None:
     assert d.action == Action.DEFER and "waiting for flan" in d.reason
     ready = (Peer("flan", 100, False, 1, None, ready=True, copies=1),)
     assert decide(policy, observe(0), endpoint(), ComponentState(), SCHEDULE, MONDAY_NOON, ready).action == Action.SCALE
-    base = ComponentPolicy.model_validate({"max_copies": 4, "outside": {"max_copies": 0}, "schedules": [business_hours().model_dump()]})
+    base = ComponentPolicy.model_validate(
+        {"max_copies": 4, "outside": {"max_copies": 0}, "schedules": [business_hours().model_dump()]}
+    )
     dependent = (Peer("falcon", 50, False, 0, None, ready=True, copies=2, after=("falcon-7b",)),)
     d = decide(base, observe(1), endpoint(), ComponentState(), SCHEDULE, SATURDAY_NOON, dependent)
     assert d.action == Action.DEFER and d.target == 0 and "depend on it" in d.reason
