@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +22,14 @@ from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
 from icpilot.adapters.state import StateStore
-from icpilot.controller import Controller
+from icpilot.controller import Controller, RunSummary
 from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
 from icpilot.errors import IcpilotError, PolicyError
+from icpilot.lint import lint, lint_live
 from icpilot.policy import load_policy, policy_json_schema
-from icpilot.policy.model import Policy
+from icpilot.policy.model import Policy, parse_duration
 from icpilot.readiness import idle_delay, lead_time
+from icpilot.report import usage
 from icpilot.settings import DEFAULT_POLICY_PATH
 from rich.console import Console
 from rich.table import Table
@@ -183,7 +187,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
     from icpilot.windows import bounds_at
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for endpoint_name, name, cp in policy.components():
         if args.endpoint and endpoint_name != args.endpoint:
             continue
@@ -217,6 +221,99 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if any(r.get("status") == "error" for r in rows) else 0
 
 
+def _controller(args: argparse.Namespace, policy: Policy) -> Controller:
+    return Controller(
+        policy_source=lambda: policy,
+        sagemaker=SageMakerAdapter(_client(args, "sagemaker")),
+        autoscaling=AutoScalingAdapter(_client(args, "application-autoscaling")),
+        state=StateStore(args.table, _client(args, "dynamodb")),
+        publisher=EventPublisher(args.topic_arn, _client(args, "sns") if args.topic_arn else None),
+        cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch")),
+    )
+
+
+def _summary(args: argparse.Namespace, summary: RunSummary, title: str) -> int:
+    rows = [
+        {"component": o.component, "result": o.result, "from": o.from_copies, "to": o.to_copies, "reason": o.reason}
+        for o in summary.outcomes
+    ]
+    _emit(args, rows, title, ["component", "result", "from", "to", "reason"])
+    return 0 if summary.ok else 1
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    now = datetime.now(UTC)
+    until = now + parse_duration(args.duration)
+    summary = _controller(args, policy).set_override(args.component, args.copies, until, args.reason, now)
+    return _summary(args, summary, f"override {args.component} to {args.copies} copies until {until.isoformat()}")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    summary = _controller(args, policy).end_override(args.component, datetime.now(UTC))
+    return _summary(args, summary, f"{args.component}: automatic scaling resumed")
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    findings = [f.__dict__ for f in lint(policy, datetime.now(UTC))]
+    if args.endpoint_url or args.live:
+        aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
+        state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
+        from icpilot.windows import bounds_at
+
+        now = datetime.now(UTC)
+        for endpoint, name, cp in policy.components():
+            try:
+                target = aas.describe_target(name)
+                override = state.get(endpoint, name).state.override_until if state else None
+            except IcpilotError as exc:
+                findings.append({"severity": "error", "where": name, "message": str(exc)})
+                continue
+            b = bounds_at(cp, now)
+            bounds = (target.min_capacity, target.max_capacity) if target else None
+            findings += [f.__dict__ for f in lint_live(name, bounds, b.floor, b.ceiling, override, now)]
+    _emit(args, findings, f"icpilot lint: {len(findings)} finding(s)", ["severity", "where", "message"])
+    failing = [f for f in findings if f["severity"] == "error" or (args.strict and f["severity"] == "warning")]
+    return 1 if failing else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    until = datetime.now(UTC)
+    since = until - parse_duration(args.since)
+    sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
+    state = StateStore(args.table, _client(args, "dynamodb"))
+    rows: list[dict[str, Any]] = []
+    for endpoint, name, cp in policy.components():
+        try:
+            c = sagemaker.describe_component(name)
+            stored = state.get(endpoint, name)
+        except IcpilotError as exc:
+            rows.append({"component": name, "error": str(exc)})
+            continue
+        transitions = json.loads(stored.attributes.get("transitions") or "[]")
+        u = usage(name, transitions, since, until, c.desired, c.reservation.accelerators, cp.max_copies)
+        rows.append(
+            {
+                "component": name,
+                "copy_hours": u.copy_hours,
+                "accelerator_hours": u.accelerator_hours,
+                "always_on_accelerator_hours": u.always_on_accelerator_hours,
+                "saved": f"{u.saved_fraction:.0%}",
+                "changes": u.changes,
+            }
+        )
+    _emit(
+        args,
+        rows,
+        f"usage {since.isoformat()} .. {until.isoformat()}",
+        ["component", "copy_hours", "accelerator_hours", "always_on_accelerator_hours", "saved", "changes"],
+    )
+    return 1 if any("error" in r for r in rows) else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="icpilot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -248,18 +345,56 @@ def parser() -> argparse.ArgumentParser:
     aws_options(st)
     st.add_argument("--endpoint")
     st.set_defaults(func=cmd_status)
+
+    def writer_options(cmd: argparse.ArgumentParser) -> None:
+        aws_options(cmd)
+        cmd.set_defaults(table=os.environ.get("ICPILOT_STATE_TABLE", "icpilot-state"))
+        cmd.add_argument("--topic-arn", default=os.environ.get("ICPILOT_TOPIC_ARN"), help="announce on this SNS topic")
+
+    sc = sub.add_parser("scale", help="override: pin a component's copies for a while (automatic changes pause)")
+    writer_options(sc)
+    sc.add_argument("component")
+    sc.add_argument("--copies", type=int, required=True)
+    sc.add_argument("--for", dest="duration", default="1h", help="how long, e.g. 30m, 2h (default 1h)")
+    sc.add_argument("--reason", required=True, help="why (announced on SNS and kept in the state table)")
+    sc.set_defaults(func=cmd_scale)
+
+    rs = sub.add_parser("resume", help="end a component's override now")
+    writer_options(rs)
+    rs.add_argument("component")
+    rs.set_defaults(func=cmd_resume)
+
+    li = sub.add_parser("lint", help="conflicts between schedules, bounds, alarms and overrides")
+    aws_options(li)
+    li.add_argument(
+        "--live", action="store_true", help="also compare with AAS and icpilot's state (needs AWS or --endpoint-url)"
+    )
+    li.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    li.set_defaults(func=cmd_lint)
+
+    rp = sub.add_parser(
+        "report", help="copy-hours and accelerator-hours per component, against always-on at max_copies"
+    )
+    writer_options(rp)
+    rp.add_argument("--since", default="24h", help="period to report, e.g. 24h, 7d as 168h (default 24h)")
+    rp.set_defaults(func=cmd_report)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # The controller logs structured JSON and EMF metrics for CloudWatch; on a terminal only
+    # problems belong there.
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("icpilot")] + ["icpilot"]:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except PolicyError as exc:
         for problem in exc.problems:
             errors.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
         return 1
-    except argparse.ArgumentTypeError as exc:
+    except (argparse.ArgumentTypeError, ValueError) as exc:
         errors.print(f"[red]{exc}")
         return 2
     except IcpilotError as exc:

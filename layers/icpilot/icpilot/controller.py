@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -68,18 +69,25 @@ from .readiness import idle_delay, lead_time, remember
 from .windows import bounds_at, edges
 
 logger = Logger(service="icpilot", child=True)
+TRANSITIONS_KEPT = 2000
 
 
 def metric(name: str, value: float, unit: MetricUnit, endpoint: str, component: str) -> None:
-    """One EMF metric per component (Powertools; printed to the log, no API call)."""
+    """One EMF metric per component (Powertools; printed to the log, no API call).
+
+    single_metric does not read POWERTOOLS_METRICS_DISABLED, so the switch is honoured here: the
+    CLI and local runs (emulator, demo) turn metrics off.
+    """
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true":
+        return
     with single_metric(
         name=name,
         unit=unit,
         value=value,
         namespace="icpilot",
         default_dimensions={"endpoint": endpoint, "component": component},
-    ) as m:
-        m.add_metadata("source", "icpilot")
+    ):
+        pass
 
 
 @dataclass
@@ -228,6 +236,93 @@ class Controller:
                         TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=AlarmKind.HIGH_LOAD
                     )
         return out
+
+    def set_override(self, component: str, copies: int, until: datetime, reason: str, now: datetime) -> RunSummary:
+        """An operator pins a component's copies until ``until``: automatic changes pause (AAS too)."""
+        trigger = Trigger(TriggerKind.MANUAL, source="override")
+        summary = RunSummary(trigger=f"override {component} -> {copies}", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        found = policy.component(component) if policy else None
+        if policy is None or found is None:
+            if policy is not None:
+                summary.outcomes.append(
+                    ComponentOutcome("?", component, "rejected", f"{component!r} is not in the policy")
+                )
+            return self._finish(summary)
+        endpoint, cp = found
+        if not 0 <= copies <= cp.max_copies:
+            summary.outcomes.append(
+                ComponentOutcome(
+                    endpoint, component, "rejected", f"--copies {copies} is outside 0..{cp.max_copies} (max_copies)"
+                )
+            )
+            return self._finish(summary)
+        stored = self.state.get(endpoint, component)
+        self.state.write(
+            endpoint,
+            component,
+            stored.version,
+            override_copies=copies,
+            override_until=until,
+            override_reason=reason,
+            override_set_at=now,
+        )
+        self._announce(
+            EventDraft(
+                type=EventType.OVERRIDE_SET,
+                reason=f"{reason} (until {until.isoformat()})",
+                to_copies=copies,
+                details={"until": until.isoformat(), "reason": reason},
+            ),
+            trigger,
+            now,
+            endpoint,
+            component,
+        )
+        self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
+        return self._finish(summary)
+
+    def end_override(self, component: str, now: datetime, why: str = "resumed by an operator") -> RunSummary:
+        trigger = Trigger(TriggerKind.MANUAL, source="resume")
+        summary = RunSummary(trigger=f"resume {component}", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        found = policy.component(component) if policy else None
+        if policy is None or found is None:
+            if policy is not None:
+                summary.outcomes.append(
+                    ComponentOutcome("?", component, "rejected", f"{component!r} is not in the policy")
+                )
+            return self._finish(summary)
+        endpoint = found[0]
+        self._clear_override(endpoint, component, self.state.get(endpoint, component), why, trigger, now)
+        self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
+        return self._finish(summary)
+
+    def _clear_override(
+        self, endpoint: str, component: str, stored: StoredState, why: str, trigger: Trigger, now: datetime
+    ) -> StoredState:
+        if stored.state.override_copies is None:
+            return stored
+        self.state.write(
+            endpoint,
+            component,
+            stored.version,
+            override_copies=None,
+            override_until=None,
+            override_reason=None,
+            override_set_at=None,
+        )
+        self._announce(
+            EventDraft(
+                type=EventType.OVERRIDE_ENDED,
+                reason=f"override to {stored.state.override_copies} copies ended: {why}; automatic scaling resumes",
+            ),
+            trigger,
+            now,
+            endpoint,
+            component,
+        )
+        return self.state.get(endpoint, component)
 
     def on_watch(self, now: datetime) -> RunSummary:
         """Follow every transition in flight to its end (SageMaker emits no event for ICs).
@@ -667,6 +762,9 @@ class Controller:
         metric("DesiredCopies", component.desired, MetricUnit.Count, ep.name, name)
         metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
         stored = self.state.get(ep.name, name)
+        until = stored.state.override_until
+        if until is not None and now >= until:
+            stored = self._clear_override(ep.name, name, stored, "expired", trigger, now)
         peers = tuple(
             self._peer(policy, ep, c, now) for c in ep.components if c.name != name and policy.component(c.name)
         )
@@ -852,6 +950,9 @@ class Controller:
         }
         if d.starts_warmup:
             flight["warmup_started_at"] = now
+        # The copy-count history `icpilot report` integrates (bounded; one entry per change).
+        log = json.loads(stored.attributes.get("transitions") or "[]")
+        flight["transitions"] = json.dumps([*log, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:])
         self.state.write(
             endpoint,
             name,

@@ -35,6 +35,8 @@ class EventType(StrEnum):
     WARM_UP_TIMED_OUT = "WarmUpTimedOut"
     COMPONENT_FAILED = "ComponentFailed"
     ENDPOINT_IDLE = "EndpointIdle"
+    OVERRIDE_SET = "OverrideSet"
+    OVERRIDE_ENDED = "OverrideEnded"
 
 
 class Severity(StrEnum):
@@ -61,6 +63,8 @@ SEVERITY = {
     EventType.WARM_UP_TIMED_OUT: Severity.ERROR,
     EventType.COMPONENT_FAILED: Severity.ERROR,
     EventType.ENDPOINT_IDLE: Severity.INFO,
+    EventType.OVERRIDE_SET: Severity.WARNING,
+    EventType.OVERRIDE_ENDED: Severity.INFO,
 }
 
 
