@@ -39,7 +39,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/icpilot/icpilot functions emulator demo icpilot_cli tests
+	$(VENV)/bin/mypy layers/icpilot/icpilot functions emulator demo icpilot_cli simulator bench tests
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest

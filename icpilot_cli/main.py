@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,6 +23,7 @@ from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
 from icpilot.adapters.state import StateStore
+from icpilot.capacity import Reservation
 from icpilot.controller import Controller, RunSummary
 from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
 from icpilot.errors import IcpilotError, PolicyError
@@ -314,6 +316,55 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if any("error" in r for r in rows) else 0
 
 
+def _reservation(text: str) -> Reservation:
+    """ACCELERATORS,CORES,MEMORY_MB per copy, e.g. 2,2,8192."""
+    try:
+        accelerators, cores, memory = text.split(",")
+        return Reservation(float(accelerators), float(cores), int(memory))
+    except ValueError:
+        raise ValueError(f"--per-copy wants ACCELERATORS,CORES,MEMORY_MB such as 2,2,8192; got {text!r}") from None
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulator.backtest import TraceSpec, backtest, write
+
+    policy = _load(args)
+    endpoint = args.endpoint or next(iter(policy.endpoints))
+    if endpoint not in policy.endpoints:
+        raise ValueError(f"--endpoint {endpoint!r} is not in the policy")
+    mapping = dict(m.split("=", 1) for m in args.map) if args.map else {}
+    files = [f for f in args.trace.split(",") if f]
+    names = list(policy.endpoints[endpoint].components)
+    specs = []
+    for i, path in enumerate(files):
+        component = mapping.get(Path(path).name) or mapping.get(path) or (names[i] if i < len(names) else None)
+        if component is None:
+            raise ValueError(f"no component for trace {path}: add --map {Path(path).name}=COMPONENT")
+        offset = int(
+            parse_duration(args.offset[i] if args.offset and i < len(args.offset) else "0").total_seconds() // 60
+        )
+        specs.append(TraceSpec(path, component, offset, args.tile))
+    reservations = {n: _reservation(args.per_copy.get(n, "1,1,1024")) for n in names}
+    start = _when(args.start)
+    report = backtest(
+        policy, endpoint, args.instance_type, args.max_instances, reservations, specs, start, args.minutes
+    )
+    json_path, png_path = write(report, args.out)
+    rows = [{"strategy": "oracle", **report["oracle"]}] + [
+        {"strategy": k, **v} for k, v in report["strategies"].items()
+    ]
+    if args.json:
+        print(json.dumps({"report": str(json_path), "png": str(png_path), "strategies": rows}, indent=2, default=str))
+    else:
+        _emit(
+            args,
+            rows,
+            f"backtest ({args.minutes} min) -> {json_path}, {png_path}",
+            ["strategy", "accelerator_hours", "cost_usd", "refused_pct", "cold_starts", "ratio_to_oracle"],
+        )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="icpilot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -378,6 +429,31 @@ def parser() -> argparse.ArgumentParser:
     writer_options(rp)
     rp.add_argument("--since", default="24h", help="period to report, e.g. 24h, 7d as 168h (default 24h)")
     rp.set_defaults(func=cmd_report)
+
+    si = sub.add_parser(
+        "simulate", help="backtest the policy on request traces: icpilot vs AAS-only, always-on and the oracle"
+    )
+    si.add_argument("--policy", default=DEFAULT_POLICY_PATH)
+    si.add_argument("--trace", required=True, help="trace file(s) in the Azure format, comma-separated")
+    si.add_argument("--map", action="append", help="TRACE_FILE_NAME=COMPONENT (default: in policy order)")
+    si.add_argument(
+        "--offset", action="append", help="per trace, where it starts in the day, e.g. 9h (repeat per trace)"
+    )
+    si.add_argument("--tile", action="store_true", help="repeat each trace to fill the day")
+    si.add_argument("--endpoint")
+    si.add_argument("--instance-type", default="ml.g5.24xlarge")
+    si.add_argument("--max-instances", type=int, default=2)
+    si.add_argument(
+        "--per-copy",
+        type=lambda v: dict(x.split("=", 1) for x in v.split(";")),
+        default={},
+        help="COMPONENT=ACCELERATORS,CORES,MEMORY_MB;... (default 1,1,1024)",
+    )
+    si.add_argument("--start", default="2026-11-23T00:00:00+01:00", help="simulated start (ISO-8601 with offset)")
+    si.add_argument("--minutes", type=int, default=1440)
+    si.add_argument("--out", default="out/backtest", help="directory for backtest.json and backtest.png")
+    si.add_argument("--json", action="store_true")
+    si.set_defaults(func=cmd_simulate)
     return p
 
 

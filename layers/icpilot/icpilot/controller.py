@@ -64,7 +64,7 @@ from .errors import (
 )
 from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
 from .instance_types import INSTANCE_TYPES
-from .policy.model import Policy
+from .policy.model import Policy, parse_duration
 from .readiness import idle_delay, lead_time, remember
 from .windows import bounds_at, edges
 
@@ -211,30 +211,40 @@ class Controller:
                     None,
                     None,
                 )
-        triggers = self._high_load_triggers(policy, now)
+        triggers = self._alarm_triggers(policy, now)
         self._evaluate_components(policy, [(e, c) for e, c, _ in policy.components()], trigger, now, summary, triggers)
         return self._finish(summary)
 
-    def _high_load_triggers(self, policy: Policy, now: datetime) -> dict[str, Trigger]:
-        """Components whose high-load alarm is still in ALARM: EventBridge only reports the change,
-        so the tick keeps adding ``step`` copies (one scale-out cooldown apart) while load lasts."""
+    def _alarm_triggers(self, policy: Policy, now: datetime) -> dict[str, Trigger]:
+        """Alarms that stay in ALARM get no new EventBridge event, so the tick acts on them:
+        - high-load: add ``step`` more copies, one scale-out cooldown apart, while load lasts;
+        - idle: scale to zero once nothing holds the component any more (an idle alarm that went
+          to ALARM while a window's floor held the copies never fires again by itself)."""
         if self.cloudwatch is None:
             return {}
-        wanted = {alarm_name(c, AlarmKind.HIGH_LOAD): (e, c, cp) for e, c, cp in policy.components() if cp.high_load}
+        wanted: dict[str, tuple[str, str, Any, AlarmKind]] = {}
+        for e, c, cp in policy.components():
+            if cp.high_load:
+                wanted[alarm_name(c, AlarmKind.HIGH_LOAD)] = (e, c, cp, AlarmKind.HIGH_LOAD)
+            if cp.idle_scale_to_zero_after is not None:
+                wanted[alarm_name(c, AlarmKind.IDLE)] = (e, c, cp, AlarmKind.IDLE)
         if not wanted:
             return {}
-        out = {}
+        out: dict[str, Trigger] = {}
         for name, alarm in self.cloudwatch.alarms().items():
-            if name in wanted and alarm.get("StateValue") == "ALARM":
-                endpoint, component, cp = wanted[name]
-                last = self.state.get(endpoint, component).attributes.get("last_action_at")
-                cooldown = cp.autoscaling.scale_out_cooldown if cp.autoscaling else 60
-                from .policy.model import parse_duration
-
-                if last is None or now - datetime.fromisoformat(last) >= parse_duration(cooldown):
-                    out[component] = Trigger(
-                        TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=AlarmKind.HIGH_LOAD
+            if name not in wanted or alarm.get("StateValue") != "ALARM":
+                continue
+            endpoint, component, cp, kind = wanted[name]
+            if kind == AlarmKind.IDLE:
+                if bounds_at(cp, now).floor == 0:
+                    out.setdefault(
+                        component, Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
                     )
+                continue
+            last = self.state.get(endpoint, component).attributes.get("last_action_at")
+            cooldown = cp.autoscaling.scale_out_cooldown if cp.autoscaling else 60
+            if last is None or now - datetime.fromisoformat(last) >= parse_duration(cooldown):
+                out[component] = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
         return out
 
     def set_override(self, component: str, copies: int, until: datetime, reason: str, now: datetime) -> RunSummary:

@@ -1,0 +1,62 @@
+"""Azure LLM trace files (TIMESTAMP, ContextTokens, GeneratedTokens) -> per-minute demand.
+
+A request occupies one of a copy's concurrent slots for its service time:
+``context_tokens / prefill_tps + generated_tokens / decode_tps`` seconds. The copies a minute
+needs are the slot-seconds it brings divided by (60 s x slots per copy), rounded up.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Throughput:
+    prefill_tokens_per_second: float = 4000.0
+    decode_tokens_per_second: float = 40.0
+    slots_per_copy: int = 8
+
+    def service_seconds(self, context_tokens: int, generated_tokens: int) -> float:
+        return context_tokens / self.prefill_tokens_per_second + generated_tokens / self.decode_tokens_per_second
+
+
+@dataclass(frozen=True)
+class MinuteDemand:
+    requests: list[int]  # per minute
+    slot_seconds: list[float]  # per minute
+
+    def copies_needed(self, throughput: Throughput) -> list[int]:
+        return [
+            math.ceil(s / (60.0 * throughput.slots_per_copy)) if r else 0
+            for r, s in zip(self.requests, self.slot_seconds, strict=True)
+        ]
+
+
+def read_trace(
+    path: str | Path, throughput: Throughput, minutes: int = 1440, offset_minutes: int = 0, tile: bool = False
+) -> MinuteDemand:
+    """Bucket a trace into ``minutes`` minutes starting ``offset_minutes`` into the simulated day.
+    ``tile`` repeats the trace back to back until the day is full."""
+    rows: list[tuple[float, int, int]] = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            ts = datetime.fromisoformat(row["TIMESTAMP"][:26])
+            rows.append((ts.timestamp(), int(row["ContextTokens"]), int(row["GeneratedTokens"])))
+    if not rows:
+        raise ValueError(f"{path}: no requests")
+    start = rows[0][0]
+    span = max(1, math.ceil((rows[-1][0] - start) / 60))
+    requests = [0] * minutes
+    slots = [0.0] * minutes
+    copies = range(0, minutes, span) if tile else [0]
+    for base in copies:
+        for t, ctx, gen in rows:
+            m = offset_minutes + base + int((t - start) // 60)
+            if 0 <= m < minutes:
+                requests[m] += 1
+                slots[m] += throughput.service_seconds(ctx, gen)
+    return MinuteDemand(requests, slots)
