@@ -1,16 +1,23 @@
-"""A simulated Monday on the emulator: the seed endpoint, two LLM components, the example policy.
+"""A simulated Monday on the emulator: the seed endpoint, two LLM components, the example policy,
+and real traffic replayed from ../shared/traces (conv trace -> falcon-7b at 09:00, code trace ->
+flan-t5-xxl at 14:00, Berlin time; quiet nights).
 
 Everything runs through the real wiring: ``deploy_stack`` creates what template.yaml creates, the
-tick's deploy-time reconcile turns the policy into Scheduler schedules, and the emulator's clock
-fires them into the real Lambda handlers. Each lifecycle event is printed as it is published (read
-from an SQS subscription to the SNS topic), with the components' copy counts.
+deploy-time custom resources reconcile schedules and configure AAS and icpilot's alarms, the
+emulator's clock fires schedules into the real Lambda handlers, CloudWatch alarms are evaluated
+every minute and their state changes reach the alarm function through the EventBridge rule, and
+the watcher follows warm-ups. Every lifecycle event is printed as it is published (read from an
+SQS subscription to the SNS topic). At the end: a summary table and a PNG timeline.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -18,75 +25,146 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator import emulated_aws
-from emulator.stack import deploy_stack
+from emulator.sagemaker_ext import invoke_component
+from emulator.stack import ACCOUNT, REGION, deploy_stack
 from tests.harness import create_seed
 
 BERLIN = ZoneInfo("Europe/Berlin")
 COMPONENTS = ("falcon-7b", "flan-t5-xxl")
+TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+REPLAY = {"falcon-7b": ("AzureLLMInferenceTrace_conv.csv", 9), "flan-t5-xxl": ("AzureLLMInferenceTrace_code.csv", 14)}
+
+
+def per_minute(path: Path) -> list[int]:
+    """Requests per minute of a trace, from its first request."""
+    stamps = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            stamps.append(datetime.fromisoformat(row["TIMESTAMP"][:26]))
+    counts = Counter(int((t - stamps[0]).total_seconds() // 60) for t in stamps)
+    return [counts.get(m, 0) for m in range(max(counts) + 1)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
-    parser.add_argument("--step-minutes", type=float, default=5.0, help="clock step between looks (default 5)")
+    parser.add_argument("--out", default="out/demo", help="where the PNG timeline goes")
     args = parser.parse_args(argv)
-    console = Console(width=160)
+    console = Console(width=170)
+    traffic: dict[str, list[int]] = {}
+    for name, (file, _hour) in REPLAY.items():
+        if (TRACES / file).exists():
+            traffic[name] = per_minute(TRACES / file)
+        else:
+            console.print(f"[yellow]{TRACES / file} not found: {name} gets no traffic")
     with emulated_aws() as emu:
         emu.settings.model_load_seconds = 360
         emu.configure_component("flan-t5-xxl", model_load_seconds=480)
-        sm = boto3.client("sagemaker", region_name="us-east-1")
+        emu.alarm_evaluation_interval = 60
+        sm = boto3.client("sagemaker", region_name=REGION)
         create_seed(sm, copies=0)
-        emu.advance(90)  # deploy a little after the hour, as a person would: ticks fall at :x6:30
+        emu.advance(90)  # deploy a little after the hour, as a person would
         stack = deploy_stack()
         console.rule("[bold]icpilot demo — a simulated Monday on the emulator")
         console.print(
-            f"endpoint llm-endpoint (ml.g5.24xlarge, 1..2 instances), components {', '.join(COMPONENTS)}; clock starts {emu.now().astimezone(BERLIN):%a %H:%M %Z}"
+            f"endpoint llm-endpoint (ml.g5.24xlarge, 1..2 instances); clock starts {emu.now().astimezone(BERLIN):%a %H:%M %Z}"
         )
-        summary = stack.invoke(
-            "watch-tick", stack.handler_event("watch_tick_cfn_create.json") | {"ResponseURL": "local"}
-        )
-        if summary is None or (not summary.get("ok", False) and summary.get("policy_error")):
-            console.print(f"[red]deploy-time reconcile failed: {summary}")
-            return 1
-        console.print(f"schedules reconciled on deploy: {summary['schedules']}")
-        seen_events = 0
-        end = emu.now() + timedelta(hours=args.hours)
-        last_state: dict[str, tuple[str, int, int]] = {}
+        for function, event in (
+            ("watch-tick", "watch_tick_cfn_create.json"),
+            ("configure-autoscaling", "watch_tick_cfn_create.json"),
+        ):
+            summary = stack.invoke(function, stack.handler_event(event) | {"ResponseURL": "local"})
+            if not summary or summary.get("policy_error"):
+                console.print(f"[red]deploy-time {function} failed: {summary}")
+                return 1
+        start = emu.now()
+        end = start + timedelta(hours=args.hours)
+        timeline: dict[str, list[tuple[float, int, int]]] = {n: [] for n in COMPONENTS}
+        served = Counter[str]()
+        refused = Counter[str]()
+        events = 0
         while emu.now() < end:
-            emu.advance(args.step_minutes * 60)
+            local = emu.now().astimezone(BERLIN)
+            for name, (_file, hour) in REPLAY.items():
+                minute = int(
+                    (local - local.replace(hour=hour, minute=0, second=0, microsecond=0)).total_seconds() // 60
+                )
+                series = traffic.get(name, [])
+                if 0 <= minute < len(series) and series[minute]:
+                    ok, no = invoke_component(ACCOUNT, REGION, name, series[minute])
+                    served[name] += ok
+                    refused[name] += no
+            emu.advance(60)
             local = emu.now().astimezone(BERLIN)
             for event in stack.lifecycle_events():
-                seen_events += 1
-                change = f"{event['from_copies']}→{event['to_copies']}" if event.get("to_copies") is not None else ""
+                events += 1
+                change = (
+                    f"{event['from_copies']}→{event['to_copies']}"
+                    if event.get("to_copies") is not None and event.get("from_copies") is not None
+                    else ""
+                )
                 colour = {"info": "green", "warning": "yellow", "error": "red"}[event["severity"]]
                 console.print(
-                    f"{local:%H:%M} [{colour}]{event['type']:<15}[/] {event.get('component') or '-':<12} {change:<5} ({event['trigger']['kind']}) {event['reason']}"
+                    f"{local:%H:%M} [{colour}]{event['type']:<21}[/] {event.get('component') or '-':<12} {change:<5} ({event['trigger']['kind']}) {event['reason'][:110]}"
                 )
+            hours = (emu.now() - start).total_seconds() / 3600
             for name in COMPONENTS:
-                d = sm.describe_inference_component(InferenceComponentName=name)
-                state = (
-                    d["InferenceComponentStatus"],
-                    d["RuntimeConfig"]["DesiredCopyCount"],
-                    d["RuntimeConfig"]["CurrentCopyCount"],
-                )
-                if last_state.get(name) != state:
-                    console.print(
-                        f"{local:%H:%M} [cyan]{'SageMaker':<15}[/] {name:<12} {state[0]}, desired {state[1]}, current {state[2]}"
-                    )
-                    last_state[name] = state
-        table = Table(title=f"End of the simulated day ({emu.now().astimezone(BERLIN):%a %H:%M %Z})")
-        for col in ("component", "status", "desired", "current"):
+                rc = sm.describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]
+                timeline[name].append((hours, rc["DesiredCopyCount"], rc["CurrentCopyCount"]))
+        table = Table(
+            title=f"The simulated day ({start.astimezone(BERLIN):%a %H:%M} to {emu.now().astimezone(BERLIN):%a %H:%M %Z})"
+        )
+        for col in (
+            "component",
+            "requests served",
+            "refused (cold)",
+            "copy-hours",
+            "always-on copy-hours",
+            "final copies",
+        ):
             table.add_column(col)
         for name in COMPONENTS:
-            status, desired, current = last_state[name]
-            table.add_row(name, status, str(desired), str(current))
+            copy_hours = sum(d for _, d, _ in timeline[name]) / 60
+            limit = 4 if name == "falcon-7b" else 2
+            table.add_row(
+                name,
+                str(served[name]),
+                str(refused[name]),
+                f"{copy_hours:.1f}",
+                f"{limit * args.hours:.0f}",
+                str(timeline[name][-1][1]),
+            )
         console.print(table)
+        png = plot(timeline, traffic, Path(args.out))
         invocations = emu.dispatcher.invocations
         failed = [i for i in invocations if i.error]
         console.print(
-            f"handler invocations: {len(invocations)} ({len(failed)} failed); lifecycle events: {seen_events}"
+            f"handler invocations: {len(invocations)} ({len(failed)} failed); lifecycle events: {events}; timeline: {png}"
         )
         return 1 if failed else 0
+
+
+def plot(timeline: dict[str, list[tuple[float, int, int]]], traffic: dict[str, list[int]], out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(len(timeline), 1, figsize=(12, 6), sharex=True)
+    for ax, (name, points) in zip(axes, timeline.items(), strict=True):
+        hours = [h for h, _, _ in points]
+        ax.step(hours, [d for _, d, _ in points], where="post", label="desired copies")
+        ax.step(hours, [c for _, _, c in points], where="post", label="loaded copies")
+        ax.set_ylabel(name)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[0].set_title("icpilot demo: copies over the simulated day (hours from deploy)")
+    axes[-1].set_xlabel("hours")
+    fig.tight_layout()
+    path = out / "demo-timeline.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":

@@ -380,3 +380,12 @@ def test_lead_time_raises_the_floor_before_the_window_opens() -> None:
     assert (d.action, d.target) == (Action.SCALE, 2) and "opens within" in d.reason
     assert [e.type for e in d.events] == [EventType.WARM_UP_STARTED]
     assert d.expected_ready_at == at(2026, 11, 23, 8, 1)
+
+
+def test_a_capacity_refusal_is_said_once() -> None:
+    policy = ComponentPolicy(max_copies=8, schedules=[business_hours(min_copies=8)])
+    flan = observe(1, reservation=TWO_GPU, name="flan")
+    first = decide(policy, observe(0), endpoint(flan), ComponentState(), SCHEDULE, MONDAY_NOON)
+    assert first.refusal == "capacity:6" and [e.type for e in first.events].count(EventType.CAPACITY_REFUSED) == 1
+    again = decide(policy, observe(0), endpoint(flan), ComponentState(last_refusal="capacity:6"), SCHEDULE, MONDAY_NOON)
+    assert again.target == 6 and EventType.CAPACITY_REFUSED not in [e.type for e in again.events]

@@ -12,6 +12,7 @@ The controller is the only place that sequences AWS calls. Per component it:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -796,6 +797,11 @@ class Controller:
             self._preempt(decision, ep, trigger, now)
         held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
         outcome = self._act(decision, ep.name, stored, trigger, now, held_by)
+        if decision.refusal != stored.state.last_refusal:
+            latest = self.state.get(ep.name, name)
+            # A racing write wins; the refusal may then be said once more, which is harmless.
+            with contextlib.suppress(StateConflictError):
+                self.state.write(ep.name, name, latest.version, last_refusal=decision.refusal)
         if outcome.result == "scaled":
             updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
             ep = replace(ep, components=updated)

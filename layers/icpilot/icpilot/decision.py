@@ -85,6 +85,7 @@ class ComponentState:
     override_until: datetime | None = None
     last_action: str | None = None
     warmup_started_at: datetime | None = None
+    last_refusal: str | None = None  # the last CapacityRefused said, so it is said once
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Decision:
     starts_warmup: bool = False
     preempt: tuple[tuple[str, int], ...] = ()
     expected_ready_at: datetime | None = None
+    refusal: str | None = None  # "<limit>:<granted>" of a capacity refusal, for de-duplication
     events: tuple[EventDraft, ...] = field(default_factory=tuple)
 
 
@@ -176,6 +178,10 @@ def decide(
     def result(action: Action, target: int, reason: str, events: list[EventDraft], **kw: object) -> Decision:
         values: dict[str, object] = {"aas_min": bounds.floor, "aas_max": bounds.ceiling, "suspend_scale_out": warming}
         values.update(kw)
+        refused = next((e for e in events if e.type == EventType.CAPACITY_REFUSED), None)
+        signature = f"{refused.details.get('limit')}:{refused.details.get('granted')}" if refused else None
+        if signature is not None and signature == state.last_refusal:
+            events = [e for e in events if e.type != EventType.CAPACITY_REFUSED]  # said already
         return Decision(
             component=component.name,
             action=action,
@@ -184,6 +190,7 @@ def decide(
             reason=reason,
             bounds=bounds,
             events=tuple(events),
+            refusal=signature,
             **values,  # type: ignore[arg-type]
         )
 

@@ -93,6 +93,7 @@ class StateStore:
             override_until=_dt(attrs.get("override_until")),
             last_action=attrs.get("last_action"),
             warmup_started_at=_dt(attrs.get("warmup_started_at")),
+            last_refusal=attrs.get("last_refusal"),
         )
         return StoredState(state, int(attrs.get("version", 0)), attrs)
 
