@@ -69,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         console.print(
             f"endpoint llm-endpoint (ml.g5.24xlarge, 1..2 instances); clock starts {emu.now().astimezone(BERLIN):%a %H:%M %Z}"
         )
-        for function, event in (
+        for function, event_file in (
             ("watch-tick", "watch_tick_cfn_create.json"),
             ("configure-autoscaling", "watch_tick_cfn_create.json"),
         ):
-            summary = stack.invoke(function, stack.handler_event(event) | {"ResponseURL": "local"})
+            summary = stack.invoke(function, stack.handler_event(event_file) | {"ResponseURL": "local"})
             if not summary or summary.get("policy_error"):
                 console.print(f"[red]deploy-time {function} failed: {summary}")
                 return 1
