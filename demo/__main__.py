@@ -26,8 +26,8 @@ from rich.table import Table
 
 from emulator import emulated_aws
 from emulator.sagemaker_ext import invoke_component
+from emulator.seed import create_seed
 from emulator.stack import ACCOUNT, REGION, deploy_stack
-from tests.harness import create_seed
 
 BERLIN = ZoneInfo("Europe/Berlin")
 COMPONENTS = ("falcon-7b", "flan-t5-xxl")

@@ -17,7 +17,6 @@ Rules modelled (see README "Emulator"):
 from __future__ import annotations
 
 import itertools
-import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -382,15 +381,3 @@ def placement_status(c: Component, now: datetime) -> list[dict[str, Any]]:
     if not loaded:
         return []
     return [{"InstanceType": c.endpoint.itype.name, "CurrentCopyCount": loaded}]
-
-
-def copies_capacity(itype: InstanceType, req: Requirements) -> int:
-    """How many copies with ``req`` one empty instance of ``itype`` hosts."""
-    limits = []
-    if req.accelerators:
-        limits.append(math.floor(itype.accelerators / req.accelerators))
-    if req.cores:
-        limits.append(math.floor(itype.vcpus / req.cores))
-    if req.memory_mb:
-        limits.append(itype.memory_mb // req.memory_mb)
-    return min(limits) if limits else 0

@@ -165,6 +165,7 @@ class Controller:
         self.scheduler = scheduler
         self.cloudwatch = cloudwatch
         self.runtime = runtime
+        self._pending: dict[tuple[str, str], int | None] = {}
         self.correlation_id = correlation_id or str(uuid.uuid4())
 
     # ------------------------------------------------------------- entry points
@@ -734,6 +735,7 @@ class Controller:
         triggers: dict[str, Trigger] | None = None,
     ) -> None:
         observed: dict[str, EndpointObservation | IcpilotError] = {}
+        self._pending = {}
         for endpoint, component in targets:
             if endpoint not in observed:
                 try:
@@ -777,7 +779,9 @@ class Controller:
         if until is not None and now >= until:
             stored = self._clear_override(ep.name, name, stored, "expired", trigger, now)
         peers = tuple(
-            self._peer(policy, ep, c, now) for c in ep.components if c.name != name and policy.component(c.name)
+            self._peer(policy, ep, c, now, cp.priority)
+            for c in ep.components
+            if c.name != name and policy.component(c.name)
         )
         lead = self._lead(policy, ep, component, stored)
         decision = decide(cp, component, ep, stored.state, trigger, now, peers, lead)
@@ -807,14 +811,24 @@ class Controller:
             ep = replace(ep, components=updated)
         return outcome, ep
 
-    def _peer(self, policy: Policy, ep: EndpointObservation, observed: ComponentObservation, now: datetime) -> Peer:
+    def _peer(
+        self, policy: Policy, ep: EndpointObservation, observed: ComponentObservation, now: datetime, me: int
+    ) -> Peer:
         _, cp = policy.component(observed.name)  # type: ignore[misc]
+        # Only a higher-priority peer's pending intent is ever reserved (decide's rule 5): read
+        # just those, once per run, so a pass stays linear in the number of components.
+        pending = None
+        if cp.priority > me:
+            key = (ep.name, observed.name)
+            if key not in self._pending:
+                self._pending[key] = self.state.get(ep.name, observed.name).state.pending_target
+            pending = self._pending[key]
         return Peer(
             observed.name,
             cp.priority,
             cp.preemptible,
             bounds_at(cp, now).floor,
-            self.state.get(ep.name, observed.name).state.pending_target,
+            pending,
             ready=observed.status == "InService" and observed.current > 0,
             copies=observed.desired,
             after=tuple(cp.after),
