@@ -11,7 +11,8 @@
 
 A copy costs its accelerators from the minute it starts loading. Copies load in
 ``load_minutes``; an endpoint holds at most ``max_instances x accelerators`` (copies beyond wait).
-A minute's requests are served in proportion to loaded slot capacity; the rest are refused.
+A minute's requests are served in proportion to loaded slot capacity; the rest wait one minute and
+are served late (delayed) if there is room then, else refused.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Result:
     strategy: str
     copies: dict[str, list[int]]
     served: dict[str, int]
+    delayed: dict[str, int]
     refused: dict[str, int]
     accelerator_minutes: float
     cold_starts: int
@@ -90,14 +92,30 @@ class Result:
         return self.accelerator_minutes / 60
 
 
-def _serve(c: SimComponent, fleet: Fleet, t: int) -> tuple[int, int]:
+def _serve(
+    c: SimComponent, fleet: Fleet, t: int, waiting: tuple[int, float]
+) -> tuple[int, int, int, tuple[int, float]]:
+    """(served, delayed, refused, now waiting). Requests a busy minute cannot take wait one minute
+    (a client retry or queue) and are served late ("delayed") if the next minute has room; with no
+    copy at all they fail at once (NoCapacityInvocationFailures), as SageMaker does."""
+    late_requests, late_seconds = waiting
     requests = c.demand.requests[t]
-    if not requests:
-        return 0, 0
-    capacity = fleet.loaded * c.throughput.slots_per_copy * 60.0
     need = c.demand.slot_seconds[t]
-    served = requests if capacity >= need else int(requests * capacity / need)
-    return served, requests - served
+    capacity = fleet.loaded * c.throughput.slots_per_copy * 60.0
+    if fleet.loaded == 0:
+        return 0, 0, requests + late_requests, (0, 0.0)
+    delayed = (
+        late_requests
+        if capacity >= late_seconds
+        else int(late_requests * capacity / late_seconds)
+        if late_seconds
+        else 0
+    )
+    refused = late_requests - delayed
+    capacity = max(0.0, capacity - late_seconds * (delayed / late_requests if late_requests else 0))
+    served = requests if capacity >= need else int(requests * capacity / need) if need else requests
+    left = requests - served
+    return served, delayed, refused, (left, need * left / requests if requests else 0.0)
 
 
 class TargetTracking:
@@ -147,10 +165,12 @@ def run(
         {c.name: [] for c in components},
         dict.fromkeys(fleets, 0),
         dict.fromkeys(fleets, 0),
+        dict.fromkeys(fleets, 0),
         0.0,
         0,
         dict.fromkeys(fleets, 0),
     )
+    waiting: dict[str, tuple[int, float]] = {c.name: (0, 0.0) for c in components}
     tt = {
         c.name: TargetTracking(
             c.policy.autoscaling.target if c.policy.autoscaling else 20.0,
@@ -173,10 +193,13 @@ def run(
             fleets[c.name].step(t)
         for c in components:
             fleet = fleets[c.name]
-            served, refused = _serve(c, fleet, t)
-            result.served[c.name] += served
+            served, delayed, refused, waiting[c.name] = _serve(c, fleet, t, waiting[c.name])
+            result.served[c.name] += served + delayed
+            result.delayed[c.name] += delayed
             result.refused[c.name] += refused
-            invocations = served
+            invocations = served + delayed
+            if fleet.loaded == 0 and served == 0:
+                refused = max(refused, c.demand.requests[t])  # what the no-capacity alarm counts
             idle_run[c.name] = idle_run[c.name] + 1 if invocations == 0 else 0
             per_copy = invocations / fleet.loaded if fleet.loaded else 0
             hl = c.policy.high_load
