@@ -81,6 +81,7 @@ def backtest(
             "accelerator_hours": round(r.accelerator_hours, 2),
             "cost_usd": round(r.accelerator_hours * price_per_accel_hour, 2),
             "served": sum(r.served.values()),
+            "delayed": sum(r.delayed.values()),
             "refused": refused,
             "refused_pct": round(100 * refused / total_requests, 2),
             "cold_starts": r.cold_starts,
