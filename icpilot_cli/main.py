@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 from icpilot.adapters.autoscaling import AutoScalingAdapter
@@ -23,6 +24,7 @@ from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
 from icpilot.adapters.state import StateStore
+from icpilot.aws_cron import ScheduleExpression
 from icpilot.capacity import Reservation
 from icpilot.controller import Controller, RunSummary
 from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
@@ -33,6 +35,7 @@ from icpilot.policy.model import Policy, parse_duration
 from icpilot.readiness import idle_delay, lead_time
 from icpilot.report import usage
 from icpilot.settings import DEFAULT_POLICY_PATH
+from icpilot.windows import edges
 from rich.console import Console
 from rich.table import Table
 
@@ -208,17 +211,40 @@ def cmd_status(args: argparse.Namespace) -> int:
         b = bounds_at(cp, now)
         row["window"] = ", ".join(b.active_rules) or "-"
         row["bounds"] = f"{b.floor}..{b.ceiling}"
+        row["next_change"] = next_change(cp, now)
         if state:
             stored = state.get(endpoint_name, name)
             row["last_action"] = stored.attributes.get("last_action", "-")
             row["last_reason"] = stored.attributes.get("last_reason", "-")
             row["pending"] = stored.state.pending_target if stored.state.pending_target is not None else "-"
+            attrs = stored.attributes
+            row["availability"] = attrs.get("availability", "-")
+            if attrs.get("inflight") and attrs.get("expected_ready_at"):
+                row["availability"] += f" (ETA {attrs['expected_ready_at']})"
+            if stored.state.override_copies is not None and stored.state.override_until is not None:
+                row["override"] = (
+                    f"{stored.state.override_copies} until {stored.state.override_until.isoformat()} ({attrs.get('override_reason', '')})"
+                )
+            else:
+                row["override"] = "-"
         rows.append(row)
     _emit(
         args,
         rows,
         "icpilot status",
-        ["endpoint", "component", "status", "desired", "current", "aas", "window", "bounds", "pending", "last_action"],
+        [
+            "endpoint",
+            "component",
+            "status",
+            "desired",
+            "current",
+            "aas",
+            "window",
+            "next_change",
+            "availability",
+            "override",
+            "last_action",
+        ],
     )
     return 1 if any(r.get("status") == "error" for r in rows) else 0
 
@@ -363,6 +389,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             ["strategy", "accelerator_hours", "cost_usd", "refused_pct", "cold_starts", "ratio_to_oracle"],
         )
     return 0
+
+
+def next_change(cp: Any, now: datetime) -> str:
+    """The next window edge after ``now``, in the rule's own time zone."""
+    soonest: tuple[datetime, str] | None = None
+    for rule in cp.schedules:
+        for edge in edges(rule):
+            when = ScheduleExpression.parse(edge.expression, edge.timezone).next_after(now)
+            if when is not None and (soonest is None or when < soonest[0]):
+                local = when.astimezone(ZoneInfo(edge.timezone))
+                soonest = (when, f"{rule.name} {edge.edge}s {local:%a %H:%M} {edge.timezone}")
+    return soonest[1] if soonest else "-"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -87,6 +87,10 @@ def test_status_shows_copies_and_bounds(server: Harness, capsys: pytest.CaptureF
     rows = {r["component"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["falcon-7b"]["status"] == "InService" and rows["falcon-7b"]["desired"] == 0
     assert rows["falcon-7b"]["aas"] == "-"
+    assert rows["falcon-7b"]["next_change"].startswith(
+        "business-hours "
+    )  # e.g. "business-hours opens Tue 08:00 Europe/Berlin"
+    assert "Europe/Berlin" in rows["falcon-7b"]["next_change"]
 
 
 def test_plan_lists_autoscaling_changes_without_making_them(

@@ -74,6 +74,10 @@ def test_override_pins_copies_and_aas_until_it_expires(
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["result"] == "scaled" and rows[0]["to"] == 2
     assert desired("flan-t5-xxl") == 2
+    assert cli(stack, "status", capsys=capsys) == 0
+    status = {r["component"]: r for r in json.loads(capsys.readouterr().out)}
+    assert status["flan-t5-xxl"]["override"].startswith("2 until 2026-11-23T06:34")
+    assert status["flan-t5-xxl"]["availability"].startswith("warming (ETA 2026-11-23T06:12")
     t = target("flan-t5-xxl")
     assert (t["MinCapacity"], t["MaxCapacity"]) == (2, 2) and t["SuspendedState"]["DynamicScalingInSuspended"] is True
     events = stack.lifecycle_events()

@@ -212,8 +212,32 @@ def decide(
         if trigger.kind == TriggerKind.ALARM:
             reason = f"{trigger.alarm} alarm ignored: {reason}"
         action = Action.NONE if target == desired else (Action.DEFER if component.status in BUSY else Action.SCALE)
+        from_zero = action == Action.SCALE and desired == 0 and target > 0
+        ready_at = now + (lead if lead > timedelta(0) else policy.time_to_ready)
+        if from_zero:
+            events.append(
+                EventDraft(
+                    type=EventType.WARM_UP_STARTED,
+                    reason=f"override warms up {target} copies; expected ready at {ready_at.isoformat()}",
+                    from_copies=desired,
+                    to_copies=target,
+                    details={
+                        "expected_ready_at": ready_at.isoformat(),
+                        "expected_time_to_ready_seconds": int((ready_at - now) / timedelta(seconds=1)),
+                    },
+                )
+            )
         return result(
-            action, target, reason, events, aas_min=target, aas_max=target, pin_aas=True, suspend_scale_out=False
+            action,
+            target,
+            reason,
+            events,
+            aas_min=target,
+            aas_max=target,
+            pin_aas=True,
+            suspend_scale_out=False,
+            starts_warmup=from_zero,
+            expected_ready_at=ready_at if from_zero else None,
         )
 
     pending = state.pending_target
