@@ -65,7 +65,7 @@ from .errors import (
 )
 from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
 from .instance_types import INSTANCE_TYPES
-from .policy.model import Policy, parse_duration
+from .policy.model import ComponentPolicy, Policy, parse_duration
 from .readiness import idle_delay, lead_time, remember
 from .windows import bounds_at, edges
 
@@ -249,17 +249,22 @@ class Controller:
                 out[component] = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
         return out
 
+    def _policy_component(
+        self, summary: RunSummary, trigger: Trigger, now: datetime, component: str
+    ) -> tuple[Policy | None, tuple[str, ComponentPolicy] | None]:
+        """The policy and (endpoint, component policy); an unknown component is recorded as rejected."""
+        policy = self._policy(summary, trigger, now)
+        found = policy.component(component) if policy else None
+        if policy is not None and found is None:
+            summary.outcomes.append(ComponentOutcome("?", component, "rejected", f"{component!r} is not in the policy"))
+        return policy, found
+
     def set_override(self, component: str, copies: int, until: datetime, reason: str, now: datetime) -> RunSummary:
         """An operator pins a component's copies until ``until``: automatic changes pause (AAS too)."""
         trigger = Trigger(TriggerKind.MANUAL, source="override")
         summary = RunSummary(trigger=f"override {component} -> {copies}", correlation_id=self.correlation_id)
-        policy = self._policy(summary, trigger, now)
-        found = policy.component(component) if policy else None
+        policy, found = self._policy_component(summary, trigger, now, component)
         if policy is None or found is None:
-            if policy is not None:
-                summary.outcomes.append(
-                    ComponentOutcome("?", component, "rejected", f"{component!r} is not in the policy")
-                )
             return self._finish(summary)
         endpoint, cp = found
         if not 0 <= copies <= cp.max_copies:
@@ -297,13 +302,8 @@ class Controller:
     def end_override(self, component: str, now: datetime, why: str = "resumed by an operator") -> RunSummary:
         trigger = Trigger(TriggerKind.MANUAL, source="resume")
         summary = RunSummary(trigger=f"resume {component}", correlation_id=self.correlation_id)
-        policy = self._policy(summary, trigger, now)
-        found = policy.component(component) if policy else None
+        policy, found = self._policy_component(summary, trigger, now, component)
         if policy is None or found is None:
-            if policy is not None:
-                summary.outcomes.append(
-                    ComponentOutcome("?", component, "rejected", f"{component!r} is not in the policy")
-                )
             return self._finish(summary)
         endpoint = found[0]
         self._clear_override(endpoint, component, self.state.get(endpoint, component), why, trigger, now)

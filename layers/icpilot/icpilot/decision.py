@@ -154,6 +154,19 @@ def _fit(component: ComponentObservation, endpoint: EndpointObservation, held: d
     )
 
 
+def _warm_up_started(desired: int, target: int, now: datetime, ready: datetime, what: str) -> EventDraft:
+    return EventDraft(
+        type=EventType.WARM_UP_STARTED,
+        reason=f"{what} {target} copies; expected ready at {ready.isoformat()}",
+        from_copies=desired,
+        to_copies=target,
+        details={
+            "expected_ready_at": ready.isoformat(),
+            "expected_time_to_ready_seconds": int((ready - now) / timedelta(seconds=1)),
+        },
+    )
+
+
 def decide(
     policy: ComponentPolicy,
     component: ComponentObservation,
@@ -215,18 +228,7 @@ def decide(
         from_zero = action == Action.SCALE and desired == 0 and target > 0
         ready_at = now + (lead if lead > timedelta(0) else policy.time_to_ready)
         if from_zero:
-            events.append(
-                EventDraft(
-                    type=EventType.WARM_UP_STARTED,
-                    reason=f"override warms up {target} copies; expected ready at {ready_at.isoformat()}",
-                    from_copies=desired,
-                    to_copies=target,
-                    details={
-                        "expected_ready_at": ready_at.isoformat(),
-                        "expected_time_to_ready_seconds": int((ready_at - now) / timedelta(seconds=1)),
-                    },
-                )
-            )
+            events.append(_warm_up_started(desired, target, now, ready_at, "override warms up"))
         return result(
             action,
             target,
@@ -372,18 +374,7 @@ def decide(
         return result(Action.DEFER, target, f"{reason}; deferred: component is {component.status}", events, aas_min=lo)
     ready = now + (lead if lead > timedelta(0) else policy.time_to_ready)
     if starts_warmup:
-        events.append(
-            EventDraft(
-                type=EventType.WARM_UP_STARTED,
-                reason=f"warming up {target} copies; expected ready at {ready.isoformat()}",
-                from_copies=desired,
-                to_copies=target,
-                details={
-                    "expected_ready_at": ready.isoformat(),
-                    "expected_time_to_ready_seconds": int((ready - now) / timedelta(seconds=1)),
-                },
-            )
-        )
+        events.append(_warm_up_started(desired, target, now, ready, "warming up"))
     return result(
         Action.SCALE,
         target,
