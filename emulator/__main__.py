@@ -28,14 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     EMULATOR.reset(args.clock, start)
     if args.model_load_seconds is not None:
         EMULATOR.settings.model_load_seconds = args.model_load_seconds
+    # Handlers first: a signal that arrives right after the URL is printed must still stop cleanly.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     server = EmulatorServer(args.host, args.port).start()
     print(
         f"icpilot emulator listening on {server.url} (clock: {args.clock}, now {EMULATOR.now().isoformat()})",
         flush=True,
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     server.stop()
     print("icpilot emulator stopped", flush=True)
