@@ -124,37 +124,22 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
     if policy_parameter:
         env["ICPILOT_POLICY_PARAMETER"] = policy_parameter
     os.environ.update(env)
-    # The periodic tick, as template.yaml defines it.
-    scheduler.create_schedule(
-        Name=f"{STACK}-tick",
-        ScheduleExpression="rate(5 minutes)",
-        FlexibleTimeWindow={"Mode": "OFF"},
-        Target={
-            "Arn": function_arn("watch-tick"),
-            "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
-            "Input": json.dumps({"kind": "tick"}),
-        },
-    )
-    scheduler.create_schedule(
-        Name=f"{STACK}-configure",
-        ScheduleExpression="rate(15 minutes)",
-        FlexibleTimeWindow={"Mode": "OFF"},
-        Target={
-            "Arn": function_arn("configure-autoscaling"),
-            "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
-            "Input": json.dumps({"kind": "configure"}),
-        },
-    )
-    scheduler.create_schedule(
-        Name=f"{STACK}-watch",
-        ScheduleExpression="rate(1 minute)",
-        FlexibleTimeWindow={"Mode": "OFF"},
-        Target={
-            "Arn": function_arn("watch-warmups"),
-            "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
-            "Input": json.dumps({"kind": "watch"}),
-        },
-    )
+    # The periodic schedules, as template.yaml defines them.
+    for name, rate, function, kind in (
+        ("tick", "rate(5 minutes)", "watch-tick", "tick"),
+        ("configure", "rate(15 minutes)", "configure-autoscaling", "configure"),
+        ("watch", "rate(1 minute)", "watch-warmups", "watch"),
+    ):
+        scheduler.create_schedule(
+            Name=f"{STACK}-{name}",
+            ScheduleExpression=rate,
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": function_arn(function),
+                "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
+                "Input": json.dumps({"kind": kind}),
+            },
+        )
     # icpilot's alarms reach the alarm function through EventBridge, as in template.yaml.
     events = boto3.client("events", region_name=REGION)
     events.put_rule(Name=f"{STACK}-alarms", EventPattern=json.dumps(ALARM_EVENT_PATTERN))
