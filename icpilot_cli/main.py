@@ -82,7 +82,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         errors.print(f"{len(exc.problems)} problem(s) in {args.file}", soft_wrap=True)
         return 1
     count = len(policy.components())
-    console.print(f"[green]✓[/] {args.file}: valid ({len(policy.endpoints)} endpoint(s), {count} component(s))")
+    console.print(
+        f"[green]✓[/] {args.file}: valid ({len(policy.endpoints)} endpoint(s), {count} component(s))", soft_wrap=True
+    )
     return 0
 
 
@@ -91,7 +93,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text + "\n")
-        console.print(f"JSON Schema written to {args.output}")
+        console.print(f"JSON Schema written to {args.output}", soft_wrap=True)
     else:
         print(text)
     return 0
