@@ -180,6 +180,7 @@ def decide(
     """``lead``: how long a warm-up takes (learned time to ready, plus provisioning when no
     instance is free); windows opening within it already count, so copies are ready at the start."""
     bounds = bounds_with_lead(policy, now, lead)
+    peer_by_name = {p.name: p for p in peers}
     desired = component.desired
     window = f"windows {', '.join(bounds.active_rules)} active" if bounds.active_rules else "no window active"
     warming = (
@@ -291,8 +292,7 @@ def decide(
     preempt: list[tuple[str, int]] = []
     lo = bounds.floor
     if target > desired:
-        peer_map = {p.name: p for p in peers}
-        held = _others(component, endpoint, policy.priority, peer_map)
+        held = _others(component, endpoint, policy.priority, peer_by_name)
         fits = _fit(component, endpoint, held)
         if fits is not None and target > fits:
             # Take copies above their floors from lower-priority preemptible peers, lowest first.
@@ -345,7 +345,6 @@ def decide(
             )
 
     starts_warmup = desired == 0 and target > 0
-    peer_by_name = {p.name: p for p in peers}
     if starts_warmup:
         waiting = [d for d in policy.after if d in peer_by_name and not peer_by_name[d].ready]
         if waiting:

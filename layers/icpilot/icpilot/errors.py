@@ -46,7 +46,3 @@ class AwsCallError(IcpilotError):
 
 class StateConflictError(IcpilotError):
     """Another invocation changed the component's state first (conditional write lost)."""
-
-
-class MalformedEventError(IcpilotError):
-    """The invocation event does not have the expected shape."""

@@ -149,7 +149,3 @@ class LifecycleEvent(BaseModel):
             "component": self.component or "-",
         }
         return {k: {"DataType": "String", "StringValue": v} for k, v in attrs.items()}
-
-
-def event_json_schema() -> dict[str, Any]:
-    return LifecycleEvent.model_json_schema()
