@@ -247,4 +247,6 @@ def _run_actions(
                 subject=f'ALARM: "{alarm.name}" in {region}'[:99],
             )
         elif ":lambda:" in action:
-            EMULATOR.dispatcher.invoke(action, _direct_payload(alarm, old or {}, account_id, region, now))
+            EMULATOR.dispatcher.invoke_async(
+                action, _direct_payload(alarm, old or {}, account_id, region, now), f"alarm:{alarm.name}"
+            )

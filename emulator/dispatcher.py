@@ -6,6 +6,10 @@ advances, invokes them with the payload AWS would send: a schedule's ``Input`` (
 EventBridge event, or an alarm's direct payload. SQS targets of schedules receive the ``Input`` as
 a message. Handlers run with ``datetime.now()`` pinned to the emulator clock (time-machine), so the
 code under test reads the clock the normal way.
+
+Schedules, rule targets and alarm actions invoke Lambda asynchronously, as AWS does: a handler
+that raises is retried (the function's ``retries``, as its EventInvokeConfig says) and then sent
+to its on-failure queue, in the shape of a Lambda on-failure destination record.
 """
 
 from __future__ import annotations
@@ -56,12 +60,20 @@ class _Tracked:
     fired_until: datetime
 
 
+@dataclass(frozen=True)
+class AsyncConfig:
+    """A function's EventInvokeConfig: retries after a failed async invocation, then the queue."""
+
+    retries: int = 2
+    on_failure_queue: str | None = None  # SQS queue ARN
+
+
 @dataclass
 class Invocation:
     time: datetime
     function: str
     source: str
-    event: dict[str, Any]
+    event: Any
     result: Any = None
     error: str | None = None
 
@@ -81,16 +93,54 @@ class Dispatcher:
 
     def reset(self) -> None:
         self.handlers: dict[str, Handler] = {}
+        self.async_configs: dict[str, AsyncConfig] = {}
         self.invocations: list[Invocation] = []
         self.scaling_activities: list[ScalingActivity] = []
         self.tracked: dict[str, _Tracked] = {}
         self.raise_errors = False
 
-    def register(self, function: str, handler: Handler) -> None:
+    def register(self, function: str, handler: Handler, async_config: AsyncConfig | None = None) -> None:
         """Map a Lambda function (ARN, name, or a logical name used in ARNs) to a handler."""
         self.handlers[_function_name(function)] = handler
+        self.async_configs[_function_name(function)] = async_config or AsyncConfig()
 
-    def invoke(self, function_arn: str, event: dict[str, Any], source: str = "direct") -> Any:
+    def invoke_async(self, function_arn: str, event: Any, source: str = "async") -> Any:
+        """An asynchronous invocation: retried on error, then recorded on the on-failure queue."""
+        name = _function_name(function_arn)
+        config = self.async_configs.get(name, AsyncConfig())
+        for attempt in range(config.retries + 1):
+            record = self._run(function_arn, event, source if attempt == 0 else f"{source} (retry {attempt})")
+            if record.error is None:
+                return record.result
+        if config.on_failure_queue:
+            self._send_failure(config.on_failure_queue, function_arn, event, record, config.retries)
+        return None
+
+    def _send_failure(self, queue_arn: str, function_arn: str, event: Any, record: Invocation, retries: int) -> None:
+        from moto.sqs.models import sqs_backends
+
+        _, _, _, region, account_id, queue = queue_arn.split(":", 5)
+        error_type, _, message = (record.error or "").partition(": ")
+        body = {
+            "version": "1.0",
+            "timestamp": self.emulator.now().isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": function_arn,
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": retries + 1,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": message, "errorType": error_type},
+        }
+        sqs_backends[account_id][region].send_message(queue, json.dumps(body, default=str))
+
+    def invoke(self, function_arn: str, event: Any, source: str = "direct") -> Any:
+        """A synchronous invocation (RequestResponse): the handler's result, None if it failed."""
+        return self._run(function_arn, event, source).result
+
+    def _run(self, function_arn: str, event: Any, source: str) -> Invocation:
         name = _function_name(function_arn)
         handler = self.handlers.get(name)
         record = Invocation(self.emulator.now(), name, source, event)
@@ -98,7 +148,7 @@ class Dispatcher:
         if handler is None:
             record.error = f"no handler registered for Lambda function {name!r}"
             log.warning(record.error)
-            return None
+            return record
         context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
         try:
             with time_machine.travel(self.emulator.now(), tick=True):
@@ -108,7 +158,7 @@ class Dispatcher:
             log.error("handler %s failed: %s", name, traceback.format_exc())
             if self.raise_errors:
                 raise
-        return record.result
+        return record
 
     # --------------------------------------------------------------- schedules
     def _schedules(self) -> list[tuple[str, str, Any]]:
@@ -175,7 +225,7 @@ class Dispatcher:
         except ValueError:
             payload = {"input": raw}
         if ":lambda:" in arn:
-            self.invoke(arn, payload, source=f"schedule:{schedule.group_name}/{schedule.name}")
+            self.invoke_async(arn, payload, source=f"schedule:{schedule.group_name}/{schedule.name}")
         elif ":sqs:" in arn:
             from moto.sqs.models import sqs_backends
 
@@ -221,7 +271,7 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
         for target in saved:
             if ":lambda:" in target["Arn"]:
                 payload = json.loads(target["Input"]) if target.get("Input") else event
-                EMULATOR.dispatcher.invoke(target["Arn"], payload, source=f"rule:{self.name}")
+                EMULATOR.dispatcher.invoke_async(target["Arn"], payload, source=f"rule:{self.name}")
                 continue
             self.targets = [target]
             if target.get("InputTransformer") or target.get("Input"):

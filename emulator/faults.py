@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["throttle", "5xx"]
+FaultKind = Literal["throttle", "5xx", "mixed"]  # mixed: throttle or 5xx, half each
 
 
 @dataclass(frozen=True)
@@ -35,26 +35,46 @@ class FaultInjector:
             self.rules: list[FaultRule] = []
             self._random = random.Random(seed)
             self.injected: dict[tuple[str, str, str], int] = {}
+            # Every call the emulator answered: (service, operation, "ok" | "error" | fault kind).
+            self.calls: dict[tuple[str, str, str], int] = {}
+
+    def record(self, service: str, operation: str, outcome: str) -> None:
+        with self._lock:
+            key = (service, operation, outcome)
+            self.calls[key] = self.calls.get(key, 0) + 1
+
+    def count(self, service: str = "*", operation: str = "*", outcome: str = "*") -> int:
+        """How many calls matched (``"*"`` matches anything)."""
+        with self._lock:
+            return sum(
+                n
+                for (s, o, r), n in self.calls.items()
+                if service in ("*", s) and operation in ("*", o) and outcome in ("*", r)
+            )
 
     def configure(self, rules: list[FaultRule], seed: int = 0) -> None:
         for rule in rules:
             if not 0.0 <= rule.rate <= 1.0:
                 raise ValueError(f"fault rate must be within 0..1, got {rule.rate}")
-            if rule.kind not in ("throttle", "5xx"):
-                raise ValueError(f"fault kind must be 'throttle' or '5xx', got {rule.kind!r}")
+            if rule.kind not in ("throttle", "5xx", "mixed"):
+                raise ValueError(f"fault kind must be 'throttle', '5xx' or 'mixed', got {rule.kind!r}")
         with self._lock:
             self.rules = list(rules)
             self._random = random.Random(seed)
             self.injected = {}
 
-    def draw(self, service: str, operation: str) -> FaultKind | None:
-        """Decide whether this call fails, and how."""
+    def draw(self, service: str, operation: str) -> Literal["throttle", "5xx"] | None:
+        """Decide whether this call fails, and how (the first rule that matches decides)."""
         with self._lock:
             for rule in self.rules:
                 if rule.matches(service, operation):
-                    if self._random.random() < rule.rate:
-                        key = (service, operation, rule.kind)
-                        self.injected[key] = self.injected.get(key, 0) + 1
-                        return rule.kind
-                    return None
+                    if self._random.random() >= rule.rate:
+                        return None
+                    coin = self._random.random() < 0.5
+                    kind: Literal["throttle", "5xx"] = (
+                        rule.kind if rule.kind != "mixed" else ("throttle" if coin else "5xx")
+                    )
+                    key = (service, operation, kind)
+                    self.injected[key] = self.injected.get(key, 0) + 1
+                    return kind
         return None

@@ -24,9 +24,17 @@ _original_call_action = BaseResponse.call_action
 
 
 def _call_action(self: BaseResponse) -> Any:
-    kind = EMULATOR.faults.draw(self.service_name or "", self._get_action()) if EMULATOR.faults.rules else None
-    if kind is None:
-        return _original_call_action(self)
+    """Every AWS call, one at a time: the emulator serializes calls (as DynamoDB serializes writes
+    to one item), so conditional writes from racing threads behave as on AWS; moto alone does not
+    lock. Calls are counted by outcome, and the fault injector may answer instead."""
+    service, operation = self.service_name or "", self._get_action()
+    with EMULATOR.lock:
+        kind = EMULATOR.faults.draw(service, operation) if EMULATOR.faults.rules else None
+        if kind is None:
+            response = _original_call_action(self)
+            EMULATOR.faults.record(service, operation, "ok" if int(response[0]) < 400 else "error")
+            return response
+        EMULATOR.faults.record(service, operation, kind)
     error: ServiceException = InjectedThrottling() if kind == "throttle" else InjectedServerError()
     _status, headers, body = self.serialized(ActionResult(error))
     return (500 if kind == "5xx" else 400), headers, body

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 
 from .core import EMULATOR
+from .dispatcher import AsyncConfig
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -150,9 +151,14 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
     from functions.watch_tick.app import lambda_handler as watch_tick
     from functions.watch_warmups.app import lambda_handler as watch_warmups
 
-    EMULATOR.dispatcher.register(function_arn("schedule-window"), schedule_window)
-    EMULATOR.dispatcher.register(function_arn("watch-tick"), watch_tick)
-    EMULATOR.dispatcher.register(function_arn("alarm-scale"), alarm_scale)
-    EMULATOR.dispatcher.register(function_arn("configure-autoscaling"), configure_autoscaling)
-    EMULATOR.dispatcher.register(function_arn("watch-warmups"), watch_warmups)
+    # Retries after a failed async invocation and the on-failure queue, as each function's
+    # EventInvokeConfig in template.yaml says.
+    for function, handler, retries in (
+        ("schedule-window", schedule_window, 1),
+        ("watch-tick", watch_tick, 0),
+        ("alarm-scale", alarm_scale, 1),
+        ("configure-autoscaling", configure_autoscaling, 0),
+        ("watch-warmups", watch_warmups, 0),
+    ):
+        EMULATOR.dispatcher.register(function_arn(function), handler, AsyncConfig(retries, dlq_arn))
     return Stack(table, topic, queue, group, dlq_arn, env)

@@ -47,9 +47,9 @@ class DirectAlarmInvocation(BaseModel):
     alarmData: AlarmDetail
 
 
-def _change(event: dict[str, Any]) -> dict[str, str]:
+def _change(event: Any) -> dict[str, str]:
     """(alarm, state, idempotency key) from either payload shape."""
-    if "alarmData" in event:
+    if isinstance(event, dict) and "alarmData" in event:
         direct = parse(event=event, model=DirectAlarmInvocation)
         d = direct.alarmData
         return {"alarm": d.alarmName, "state": d.state.value, "key": f"{direct.alarmArn}@{d.state.timestamp}"}

@@ -10,44 +10,75 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ValidationError
+
+logger = Logger(service="icpilot", child=True)
 
 
-def send(event: dict[str, Any], context: Any, status: str, reason: str, data: dict[str, Any] | None = None) -> None:
+class CustomResourceRequest(BaseModel):
+    """The fields of a CloudFormation custom-resource request icpilot needs to answer it.
+
+    Not Powertools' CloudFormationCustomResource models: they require an http(s) ResponseURL, and
+    local runs (the demo) pass a placeholder to say there is nobody to answer.
+    """
+
+    RequestType: Literal["Create", "Update", "Delete"]
+    ResponseURL: str
+    StackId: str
+    RequestId: str
+    LogicalResourceId: str
+    PhysicalResourceId: str | None = None
+
+
+def is_custom_resource(event: object) -> bool:
+    """CloudFormation sends RequestType; periodic schedules send anything else."""
+    return isinstance(event, dict) and "RequestType" in event
+
+
+def send(request: CustomResourceRequest, status: str, reason: str, data: dict[str, Any] | None = None) -> None:
     body = json.dumps(
         {
             "Status": status,
             "Reason": reason[:3500],
-            "PhysicalResourceId": event.get("PhysicalResourceId")
-            or f"icpilot-{event.get('LogicalResourceId', 'reconcile')}",
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
+            "PhysicalResourceId": request.PhysicalResourceId or f"icpilot-{request.LogicalResourceId}",
+            "StackId": request.StackId,
+            "RequestId": request.RequestId,
+            "LogicalResourceId": request.LogicalResourceId,
             "Data": data or {},
         }
     ).encode()
-    if not event["ResponseURL"].startswith("https://"):
+    if not request.ResponseURL.startswith("https://"):
         return  # a local run (the demo) has nobody to answer
-    request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""})
-    with urllib.request.urlopen(request, timeout=10):
+    http = urllib.request.Request(request.ResponseURL, data=body, method="PUT", headers={"Content-Type": ""})
+    with urllib.request.urlopen(http, timeout=10):
         pass
 
 
-def run_custom_resource(event: dict[str, Any], context: Any, work: Callable[[], Any]) -> dict[str, Any]:
+def run_custom_resource(event: dict[str, Any], work: Callable[[], Any]) -> dict[str, Any]:
     """Run ``work`` for Create/Update (Delete leaves clean-up to the stack) and always answer.
 
     ``work`` returns a RunSummary; a policy error answers FAILED so the deploy stops and rolls back.
+    A request too broken to answer is logged and returned (retrying it cannot help).
     """
-    if event.get("RequestType") == "Delete":
-        send(event, context, "SUCCESS", "nothing to do on delete")
+    try:
+        request = CustomResourceRequest.model_validate(event)
+    except ValidationError as exc:
+        reason = f"malformed custom-resource request: {exc.errors(include_input=False, include_url=False)}"
+        logger.error("malformed custom-resource request", extra={"error": reason})
+        return {"ok": False, "rejected": reason}
+    if request.RequestType == "Delete":
+        send(request, "SUCCESS", "nothing to do on delete")
         return {"deleted": True}
     try:
         summary = work()
     except Exception as exc:  # answer CloudFormation whatever happens, or the deploy hangs for an hour
-        send(event, context, "FAILED", f"icpilot failed: {exc}")
+        send(request, "FAILED", f"icpilot failed: {exc}")
         raise
     if summary.policy_error:
-        send(event, context, "FAILED", "invalid policy: " + "; ".join(summary.policy_error))
+        send(request, "FAILED", "invalid policy: " + "; ".join(summary.policy_error))
     else:
-        send(event, context, "SUCCESS", "reconciled")
+        send(request, "SUCCESS", "reconciled")
     return dict(summary.to_dict())

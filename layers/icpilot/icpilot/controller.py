@@ -110,11 +110,17 @@ class RunSummary:
     autoscaling_changes: list[dict[str, Any]] = field(default_factory=list)
     events_published: int = 0
     events_undelivered: int = 0
+    events_republished: int = 0
     policy_error: list[str] | None = None
+    errors: list[str] = field(default_factory=list)  # failures outside any one component's evaluation
 
     @property
     def ok(self) -> bool:
-        return self.policy_error is None and not any(o.result in ("failed", "rejected") for o in self.outcomes)
+        return (
+            self.policy_error is None
+            and not self.errors
+            and not any(o.result in ("failed", "rejected") for o in self.outcomes)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -202,7 +208,10 @@ class Controller:
         if policy is None:
             return self._finish(summary)
         if reconcile and self.scheduler is not None:
-            summary.schedules = self.reconcile_schedules(policy)
+            try:
+                summary.schedules = self.reconcile_schedules(policy)
+            except IcpilotError as exc:  # edges are also caught by the tick below: go on
+                self._fail(summary, f"reconciling window schedules failed (retried next tick): {exc}", trigger, now)
             changed = {k: v for k, v in summary.schedules.items() if k != "unchanged" and v}
             if changed:
                 reason = "window schedules follow the policy: " + ", ".join(f"{v} {k}" for k, v in changed.items())
@@ -213,7 +222,11 @@ class Controller:
                     None,
                     None,
                 )
-        triggers = self._alarm_triggers(policy, now)
+        try:
+            triggers = self._alarm_triggers(policy, now)
+        except IcpilotError as exc:  # evaluate on schedules alone; alarms are read again next tick
+            self._fail(summary, f"reading alarm states failed (retried next tick): {exc}", trigger, now)
+            triggers = {}
         self._evaluate_components(policy, [(e, c) for e, c, _ in policy.components()], trigger, now, summary, triggers)
         return self._finish(summary)
 
@@ -274,11 +287,9 @@ class Controller:
                 )
             )
             return self._finish(summary)
-        stored = self.state.get(endpoint, component)
-        self.state.write(
+        self._write_latest(
             endpoint,
             component,
-            stored.version,
             override_copies=copies,
             override_until=until,
             override_reason=reason,
@@ -315,15 +326,17 @@ class Controller:
     ) -> StoredState:
         if stored.state.override_copies is None:
             return stored
-        self.state.write(
+        cleared = self._write_latest(
             endpoint,
             component,
-            stored.version,
+            when=lambda latest: latest.state.override_copies is not None,
             override_copies=None,
             override_until=None,
             override_reason=None,
             override_set_at=None,
         )
+        if not cleared:  # a racing invocation ended it and said so
+            return self.state.get(endpoint, component)
         self._announce(
             EventDraft(
                 type=EventType.OVERRIDE_ENDED,
@@ -345,7 +358,12 @@ class Controller:
         """
         trigger = Trigger(TriggerKind.TICK, source="watch")
         summary = RunSummary(trigger="watch", correlation_id=self.correlation_id)
-        flights = self.state.in_flight()
+        try:
+            flights, parked = self.state.watch_items()
+        except IcpilotError as exc:  # the next minute's run looks again; nothing is lost
+            self._fail(summary, f"reading transitions in flight failed (retried next minute): {exc}", trigger, now)
+            return self._finish(summary)
+        self._republish(parked, summary)
         if not flights:
             return self._finish(summary)
         policy = self._policy(summary, trigger, now)
@@ -376,6 +394,15 @@ class Controller:
                 policy, dependents, Trigger(TriggerKind.TICK, source="dependency ready"), now, summary
             )
         return self._finish(summary)
+
+    def _republish(self, parked: list[dict[str, str]], summary: RunSummary) -> None:
+        """Events SNS did not take earlier go out again, oldest first; what fails stays parked."""
+        for item in parked:
+            try:
+                if self.publisher.publish_parked(item):
+                    summary.events_republished += 1
+            except IcpilotError as exc:  # published, but still parked: it will go out once more
+                logger.warning("parked event not dropped", extra={"pk": item["pk"], "error": str(exc)})
 
     def _watch_one(
         self, policy: Policy, stored: StoredState, endpoint: str, name: str, trigger: Trigger, now: datetime
@@ -683,13 +710,57 @@ class Controller:
         return counts
 
     # --------------------------------------------------------------- internals
+    WRITE_ATTEMPTS = 5
+
+    def _write_latest(
+        self, endpoint: str, component: str, when: Callable[[StoredState], bool] | None = None, **fields: Any
+    ) -> bool:
+        """Write ``fields`` on top of whatever version is current (re-read on conflict), for writes
+        that must not be lost to a racing one: overrides and the record of an applied action.
+        ``when`` is re-checked on each read; False means the write is no longer wanted."""
+        for _ in range(self.WRITE_ATTEMPTS):
+            latest = self.state.get(endpoint, component)
+            if when is not None and not when(latest):
+                return False
+            try:
+                self.state.write(endpoint, component, latest.version, **fields)
+                return True
+            except StateConflictError:
+                continue
+        raise StateConflictError(f"{endpoint}/{component}: {self.WRITE_ATTEMPTS} writes in a row lost a race")
+
+    def _record_after_claim(self, endpoint: str, component: str, version: int, **fields: Any) -> bool:
+        """Record what happened after this invocation claimed the component. A racing write
+        (an override, a refusal note) may have landed since the claim: then write on top of it.
+        False when the state table refused; the caller reports it (the action itself stands)."""
+        try:
+            try:
+                self.state.write(endpoint, component, version, **fields)
+            except StateConflictError:
+                self._write_latest(endpoint, component, **fields)
+        except IcpilotError as exc:
+            logger.error("state record failed", extra={"component": component, "error": str(exc)})
+            return False
+        return True
+
+    def _fail(self, summary: RunSummary, reason: str, trigger: Trigger, now: datetime) -> None:
+        """A failure outside any one component (the run goes on): logged, announced, in the summary."""
+        logger.warning("run step failed", extra={"error": reason})
+        summary.errors.append(reason)
+        self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, None, None)
+
     def _policy(self, summary: RunSummary, trigger: Trigger, now: datetime) -> Policy | None:
         try:
             return self.policy_source()
         except PolicyError as exc:
             summary.policy_error = exc.problems
-            # Announce each distinct problem set once, not on every tick while it lasts.
-            if self.state.remember_policy_problems(exc.problems, now):
+            # Announce each distinct problem set once, not on every tick while it lasts (when the
+            # state table cannot tell, announce: a repeat is better than silence).
+            try:
+                new = self.state.remember_policy_problems(exc.problems, now)
+            except IcpilotError:
+                new = True
+            if new:
                 self._announce(
                     EventDraft(
                         type=EventType.POLICY_INVALID,
@@ -803,8 +874,8 @@ class Controller:
         outcome = self._act(decision, ep.name, stored, trigger, now, held_by)
         if decision.refusal != stored.state.last_refusal:
             latest = self.state.get(ep.name, name)
-            # A racing write wins; the refusal may then be said once more, which is harmless.
-            with contextlib.suppress(StateConflictError):
+            # A racing write or a failed one: the refusal may then be said once more, which is harmless.
+            with contextlib.suppress(IcpilotError):
                 self.state.write(ep.name, name, latest.version, last_refusal=decision.refusal)
         if outcome.result == "scaled":
             updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
@@ -934,7 +1005,7 @@ class Controller:
             self._sync_bounds(d, name)
             self.sagemaker.set_copy_count(name, d.target)
         except ComponentBusyError as exc:
-            self.state.write(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
+            self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
             self._announce(
                 EventDraft(
                     type=EventType.SCALE_DEFERRED,
@@ -950,7 +1021,7 @@ class Controller:
             return outcome("deferred", str(exc))
         except IcpilotError as exc:
             attempts = int(stored.attributes.get("attempts") or 0) + 1
-            self.state.write(
+            self._record_after_claim(
                 endpoint, name, version, last_action="failed", last_error=str(exc), attempts=attempts, updated_at=now
             )
             self._announce(
@@ -983,7 +1054,7 @@ class Controller:
         # The copy-count history `icpilot report` integrates (bounded; one entry per change).
         log = json.loads(stored.attributes.get("transitions") or "[]")
         flight["transitions"] = json.dumps([*log, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:])
-        self.state.write(
+        recorded = self._record_after_claim(
             endpoint,
             name,
             version,
@@ -995,6 +1066,21 @@ class Controller:
             attempts=0,
             updated_at=now,
         )
+        if not recorded:
+            # The copy count is written; only the record is missing. The next tick sees the component
+            # at its target and settles the claim; this transition is not followed by the watcher.
+            self._announce(
+                EventDraft(
+                    type=EventType.ACTION_FAILED,
+                    reason=f"scaled to {d.target} but the state table did not take the record; the watcher will not follow this transition",
+                    from_copies=d.from_copies,
+                    to_copies=d.target,
+                ),
+                trigger,
+                now,
+                endpoint,
+                name,
+            )
         kind = EventType.SCALED_TO_ZERO if d.target == 0 else EventType.SCALED
         details = {"endpoint_held_by": held_by} if d.target == 0 else {}
         self._announce(

@@ -22,12 +22,13 @@ def build_controller(settings: Settings, correlation_id: str | None = None) -> C
             settings.schedule_group,
             ScheduleTarget(settings.schedule_function_arn, settings.scheduler_role_arn, settings.schedule_dlq_arn),
         )
+    state = StateStore(settings.state_table)
     return Controller(
         policy_source=lambda: deployed_policy(settings.policy_path, settings.policy_parameter),
         sagemaker=SageMakerAdapter(),
         autoscaling=AutoScalingAdapter(),
-        state=StateStore(settings.state_table),
-        publisher=EventPublisher(settings.topic_arn),
+        state=state,
+        publisher=EventPublisher(settings.topic_arn, outbox=state),
         scheduler=scheduler,
         correlation_id=correlation_id,
         cloudwatch=CloudWatchAdapter(),

@@ -36,11 +36,11 @@ class RuntimeAdapter:
             )
             response["Body"].read()
         except ClientError as exc:
-            return ProbeResult(
-                False,
-                (time.perf_counter() - start) * 1000,
-                f"{error_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}",
-            )
+            code = error_code(exc)
+            # A ModelError's message is the container's answer, which may echo the request: keep it
+            # out of events and logs.
+            message = "" if code == "ModelError" else f": {exc.response.get('Error', {}).get('Message', '')[:300]}"
+            return ProbeResult(False, (time.perf_counter() - start) * 1000, code + message)
         except BotoCoreError as exc:
             return ProbeResult(False, (time.perf_counter() - start) * 1000, f"{type(exc).__name__}: {exc}")
         return ProbeResult(True, (time.perf_counter() - start) * 1000)

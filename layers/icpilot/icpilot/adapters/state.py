@@ -21,6 +21,7 @@ from ..errors import StateConflictError
 from .aws import error_code, make_client, translate
 
 INFLIGHT_INDEX = "inflight"
+PARKED_PREFIX = "event#"  # events SNS did not take, waiting to be published again
 
 
 def key(endpoint: str, component: str) -> dict[str, Any]:
@@ -135,7 +136,12 @@ class StateStore:
         return expected_version + 1
 
     def in_flight(self) -> list[StoredState]:
-        """Components with a transition in flight: one query of the sparse ``inflight`` index."""
+        """Components with a transition in flight (one query; see ``watch_items``)."""
+        return self.watch_items()[0]
+
+    def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
+        """Everything the watcher follows, in one query of the sparse ``inflight`` index:
+        components with a transition in flight, and parked events (pk, body) SNS did not take."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -152,13 +158,32 @@ class StateStore:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise translate("dynamodb", "Query", exc) from exc
-        out = []
+        components, parked = [], []
         for item in items:
             attrs = {k: _from_attr(v) for k, v in item.items()}
-            out.append(
+            if str(attrs["pk"]).startswith(PARKED_PREFIX):
+                parked.append({"pk": str(attrs["pk"]), "body": str(attrs.get("body", "{}"))})
+                continue
+            components.append(
                 StoredState(ComponentState(last_action=attrs.get("last_action")), int(attrs.get("version", 0)), attrs)
             )
-        return out
+        return components, sorted(parked, key=lambda p: p["pk"])
+
+    def park_event(self, event_id: str, body: str, time: datetime) -> None:
+        """Keep an event SNS did not take; it rides the sparse index, so the watcher finds it."""
+        self._put(
+            {
+                "pk": {"S": f"{PARKED_PREFIX}{time.isoformat()}#{event_id}"},
+                "inflight": {"S": "1"},
+                "body": {"S": body},
+            }
+        )
+
+    def drop_parked(self, pk: str) -> None:
+        try:
+            self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}})
+        except (ClientError, BotoCoreError) as exc:
+            raise translate("dynamodb", "DeleteItem", exc) from exc
 
     def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
         """Record the current policy problems; True when they differ from the last ones recorded."""

@@ -1,0 +1,93 @@
+"""Fault suites on the emulator: throttling and 5xx on every service icpilot writes to, SNS down,
+and the state table refusing writes. Real handlers, fired by the dispatcher on the emulator clock.
+
+The seed day: Monday 06:04Z, both components at 0 copies; the business-hours window opens at
+07:00Z (08:00 Berlin) with falcon-7b's floor 2 and flan-t5-xxl's floor 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import boto3
+import pytest
+
+from emulator import Emulator, FaultRule
+from emulator.stack import Stack
+
+REGION = "us-east-1"
+WRITES = "UpdateInferenceComponentRuntimeConfig"
+FAULTY_SERVICES = ("sagemaker", "application-autoscaling", "dynamodb", "sns")
+
+
+def desired(name: str) -> tuple[int, int]:
+    rc = boto3.client("sagemaker", region_name=REGION).describe_inference_component(InferenceComponentName=name)[
+        "RuntimeConfig"
+    ]
+    return rc["DesiredCopyCount"], rc["CurrentCopyCount"]
+
+
+def parked(stack: Stack) -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=stack.table)["Items"]
+    return [i for i in items if i["pk"]["S"].startswith("event#")]
+
+
+def dead_letters(stack: Stack) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.get_queue_url(QueueName=stack.dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
+    out = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for m in batch:
+            out.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def summaries(emu: Emulator) -> list[dict[str, Any]]:
+    return [i.result for i in emu.dispatcher.invocations if isinstance(i.result, dict) and "outcomes" in i.result]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_thirty_percent_faults_on_every_service_still_converge(stack: Stack, emu: Emulator, seed: int) -> None:
+    """30% of SageMaker, AAS, DynamoDB and SNS calls throttled or 5xx: the window's floors are
+    reached within bounded ticks, each copy count is written once, each failure said once, and
+    no event is lost."""
+    assert stack.invoke("configure-autoscaling", {"kind": "configure"})["ok"]
+    emu.dispatcher.raise_errors = False  # a crash is what Lambda would retry and dead-letter: counted below
+    emu.faults.configure([FaultRule(s, "*", 0.3, "mixed") for s in FAULTY_SERVICES], seed=seed)
+    emu.advance(56 * 60 + 20 * 60)  # to 07:20Z: the window opened at 07:00Z, four ticks ago
+    injected = sum(emu.faults.injected.values())
+    emu.faults.configure([])
+    emu.advance(120)  # two watcher minutes without faults: parked events go out
+
+    assert desired("falcon-7b") == (2, 2) and desired("flan-t5-xxl") == (1, 1)
+    # Nothing applied twice: one successful copy-count write per component (0->2, 0->1).
+    assert emu.faults.count("sagemaker", WRITES, "ok") == 2
+    events = stack.lifecycle_events()
+    scaled = [e for e in events if e["type"] == "Scaled"]
+    assert sorted((e["component"], e["from_copies"], e["to_copies"]) for e in scaled) == [
+        ("falcon-7b", 0, 2),
+        ("flan-t5-xxl", 0, 1),
+    ]
+    # No event lost or doubled: every id arrives once, nothing stays parked.
+    ids = Counter(e["id"] for e in events)
+    assert max(ids.values()) == 1 and parked(stack) == []
+    # Every failure reported once: each run that failed says so in one ActionFailed per reason.
+    failed_runs = [s for s in summaries(emu) if not s["ok"] and s["policy_error"] is None]
+    said = Counter((e["correlation_id"], e["reason"]) for e in events if e["type"] == "ActionFailed")
+    assert all(n == 1 for n in said.values())
+    reported = {cid for cid, _ in said}
+    assert all(
+        s["correlation_id"] in reported for s in failed_runs if any(o["result"] == "failed" for o in s["outcomes"])
+    )
+    # Crashes (the idempotency layer cannot reach DynamoDB) were retried, then dead-lettered.
+    crashed = [i for i in emu.dispatcher.invocations if i.error]
+    letters = dead_letters(stack)
+    assert all(letter["requestContext"]["condition"] == "RetriesExhausted" for letter in letters)
+    print(
+        f"seed {seed}: {injected} faults injected; {len(failed_runs)} runs reported failures; "
+        f"{len(said)} ActionFailed; {len(crashed)} crashed invocations; {len(letters)} dead letters"
+    )
+    assert injected > 50
