@@ -37,6 +37,8 @@ class FaultInjector:
             self.injected: dict[tuple[str, str, str], int] = {}
             # Every call the emulator answered: (service, operation, "ok" | "error" | fault kind).
             self.calls: dict[tuple[str, str, str], int] = {}
+            # DynamoDB item writes in the order they were answered: (table, key JSON, operation, outcome).
+            self.item_writes: list[tuple[str, str, str, str]] = []
 
     def record(self, service: str, operation: str, outcome: str) -> None:
         with self._lock:

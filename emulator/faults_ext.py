@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -21,6 +22,7 @@ class InjectedServerError(ServiceException):
 
 
 _original_call_action = BaseResponse.call_action
+ITEM_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 
 
 def _call_action(self: BaseResponse) -> Any:
@@ -32,7 +34,13 @@ def _call_action(self: BaseResponse) -> Any:
         kind = EMULATOR.faults.draw(service, operation) if EMULATOR.faults.rules else None
         if kind is None:
             response = _original_call_action(self)
-            EMULATOR.faults.record(service, operation, "ok" if int(response[0]) < 400 else "error")
+            outcome = "ok" if int(response[0]) < 400 else "error"
+            EMULATOR.faults.record(service, operation, outcome)
+            if service == "dynamodb" and operation in ITEM_WRITES:
+                raw = self.body
+                body = raw if isinstance(raw, dict) else json.loads(raw or "{}")
+                key = body.get("Key") or {"pk": (body.get("Item") or {}).get("pk")}
+                EMULATOR.faults.item_writes.append((body.get("TableName", ""), json.dumps(key), operation, outcome))
             return response
         EMULATOR.faults.record(service, operation, kind)
     error: ServiceException = InjectedThrottling() if kind == "throttle" else InjectedServerError()

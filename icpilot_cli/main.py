@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import boto3
 from icpilot.adapters.autoscaling import AutoScalingAdapter
-from icpilot.adapters.aws import RETRY_CONFIG
+from icpilot.adapters.aws import retry_config
 from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
@@ -44,7 +44,7 @@ errors = Console(stderr=True)
 
 
 def _client(args: argparse.Namespace, service: str) -> Any:
-    kwargs: dict[str, Any] = {"config": RETRY_CONFIG}
+    kwargs: dict[str, Any] = {"config": retry_config()}
     if args.endpoint_url:
         kwargs["endpoint_url"] = args.endpoint_url
     if args.region:

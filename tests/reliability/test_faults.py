@@ -8,14 +8,16 @@ The seed day: Monday 06:04Z, both components at 0 copies; the business-hours win
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 
 from emulator import Emulator, FaultRule
-from emulator.stack import Stack
+from emulator.stack import Stack, function_arn
 
 REGION = "us-east-1"
 WRITES = "UpdateInferenceComponentRuntimeConfig"
@@ -45,12 +47,28 @@ def dead_letters(stack: Stack) -> list[dict[str, Any]]:
     return out
 
 
+@pytest.fixture
+def few_retries(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Three attempts per AWS call (the deployed default is eight) so that a few faults get past
+    the SDK to the controller, and no real waiting between attempts: the emulator's clock is
+    virtual. Returns the backoff the SDK would have slept, in seconds."""
+    import botocore.endpoint
+
+    monkeypatch.setenv("ICPILOT_AWS_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("ICPILOT_AWS_RETRY_MODE", "standard")
+    slept: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=slept.append, time=time.time))
+    return slept
+
+
 def summaries(emu: Emulator) -> list[dict[str, Any]]:
     return [i.result for i in emu.dispatcher.invocations if isinstance(i.result, dict) and "outcomes" in i.result]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_thirty_percent_faults_on_every_service_still_converge(stack: Stack, emu: Emulator, seed: int) -> None:
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_thirty_percent_faults_on_every_service_still_converge(
+    stack: Stack, emu: Emulator, seed: int, few_retries: list[float]
+) -> None:
     """30% of SageMaker, AAS, DynamoDB and SNS calls throttled or 5xx: the window's floors are
     reached within bounded ticks, each copy count is written once, each failure said once, and
     no event is lost."""
@@ -88,6 +106,46 @@ def test_thirty_percent_faults_on_every_service_still_converge(stack: Stack, emu
     assert all(letter["requestContext"]["condition"] == "RetriesExhausted" for letter in letters)
     print(
         f"seed {seed}: {injected} faults injected; {len(failed_runs)} runs reported failures; "
-        f"{len(said)} ActionFailed; {len(crashed)} crashed invocations; {len(letters)} dead letters"
+        f"{len(said)} ActionFailed; {len(crashed)} crashed invocations; {len(letters)} dead letters; "
+        f"{len(few_retries)} SDK retries"
     )
     assert injected > 50
+
+
+def test_sns_down_the_action_still_happens_and_its_events_go_out_later(
+    stack: Stack, emu: Emulator, few_retries: list[float]
+) -> None:
+    emu.faults.configure([FaultRule("sns", "Publish", 1.0, "5xx")])
+    emu.advance(56 * 60)  # 07:00Z: the window opened while SNS refused every publish
+    assert desired("falcon-7b") == (2, 2) and desired("flan-t5-xxl") == (1, 1)  # the actions happened
+    assert stack.lifecycle_events() == []
+    waiting = parked(stack)
+    bodies = [json.loads(p["body"]["S"]) for p in waiting]
+    assert {"WarmUpStarted", "ScaleRequested", "Scaled", "WarmUpCompleted"} <= {b["type"] for b in bodies}
+    undelivered = sum(s["events_undelivered"] for s in summaries(emu))
+    assert undelivered == len(waiting)
+
+    emu.faults.configure([])
+    emu.advance(60)  # the watcher's next minute publishes them, oldest first, as they were
+    events = stack.lifecycle_events()
+    assert [e["id"] for e in events] == [b["id"] for b in sorted(bodies, key=lambda b: (b["time"], b["id"]))]
+    assert parked(stack) == []
+    falcon = [e for e in events if e["component"] == "falcon-7b" and e["type"] == "Scaled"]
+    assert falcon[0]["time"].startswith("2026-11-23T06:54")  # its original time, not the republish time
+    assert falcon[0]["_attributes"]["event_type"] == "Scaled"  # filterable as any other
+
+
+def test_a_crashing_handler_is_retried_then_dead_lettered(stack: Stack, emu: Emulator) -> None:
+    """The alarm function cannot reach its idempotency table: Lambda retries it once (its
+    EventInvokeConfig), then the on-failure queue holds the event with the error."""
+    emu.dispatcher.raise_errors = False
+    emu.faults.configure([FaultRule("dynamodb", "PutItem", 1.0, "5xx")])
+    event = stack.handler_event("alarm_scale_no_capacity.json")
+    emu.dispatcher.invoke_async(
+        stack.env["ICPILOT_SCHEDULE_FUNCTION_ARN"].replace("schedule-window", "alarm-scale"), event, "rule:test"
+    )
+    runs = [i for i in emu.dispatcher.invocations if i.function == "icpilot-alarm-scale"]
+    assert len(runs) == 2 and all(r.error for r in runs)
+    [letter] = dead_letters(stack)
+    assert letter["requestPayload"] == event and letter["requestContext"]["approximateInvokeCount"] == 2
+    assert "Idempotency" in letter["responsePayload"]["errorType"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import boto3
@@ -11,8 +12,26 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..errors import AwsCallError, ThrottledError
 
 # Adaptive mode adds client-side rate limiting on top of the standard retries; 8 attempts absorb
-# bursts of throttling without holding a Lambda for long.
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
+# bursts of throttling without holding a Lambda for long. ICPILOT_AWS_MAX_ATTEMPTS (total attempts,
+# 1..20) and ICPILOT_AWS_RETRY_MODE (standard | adaptive | legacy) change them: the fault suites
+# use few attempts so that failures reach the controller.
+DEFAULT_ATTEMPTS = 8
+RETRY_MODES = ("standard", "adaptive", "legacy")
+
+
+def retry_config() -> Config:
+    raw = os.environ.get("ICPILOT_AWS_MAX_ATTEMPTS", str(DEFAULT_ATTEMPTS))
+    mode = os.environ.get("ICPILOT_AWS_RETRY_MODE", "adaptive")
+    if not raw.isdigit() or not 1 <= int(raw) <= 20:
+        raise ValueError(f"ICPILOT_AWS_MAX_ATTEMPTS must be a whole number within 1..20, got {raw!r}")
+    if mode not in RETRY_MODES:
+        raise ValueError(f"ICPILOT_AWS_RETRY_MODE must be one of {', '.join(RETRY_MODES)}, got {mode!r}")
+    return Config(
+        retries={"mode": mode, "total_max_attempts": int(raw)},  # type: ignore[typeddict-item]
+        connect_timeout=5,
+        read_timeout=20,
+    )
+
 
 THROTTLING = {
     "ThrottlingException",
@@ -24,7 +43,7 @@ THROTTLING = {
 
 
 def make_client(service: str, client: Any | None = None) -> Any:
-    return client if client is not None else boto3.client(service, config=RETRY_CONFIG)
+    return client if client is not None else boto3.client(service, config=retry_config())
 
 
 def error_code(exc: ClientError) -> str:

@@ -1,0 +1,134 @@
+"""Twenty invocations for the same component at once: the schedule edge, alarms, the tick, the
+watcher and operators' CLI overrides. Real handlers on threads; the emulator answers one AWS call
+at a time (as DynamoDB serializes writes to one item), so conditional writes race as on AWS."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+import time_machine
+from icpilot.adapters.state import StateStore
+
+from emulator import Emulator
+from emulator.dispatcher import LambdaContext
+from emulator.stack import Stack, function_arn
+from icpilot_cli.main import main as cli
+
+REGION = "us-east-1"
+FALCON_KEY = json.dumps({"pk": {"S": "component#llm-endpoint#falcon-7b"}})
+
+
+def quiet_until_the_window(emu: Emulator) -> None:
+    """Delete the periodic schedules, then move to 07:00Z (08:00 Berlin, the window's start):
+    nothing has acted yet, so every racer below sees falcon-7b at 0 copies wanting 2."""
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    for name in ("icpilot-tick", "icpilot-watch", "icpilot-configure"):
+        scheduler.delete_schedule(Name=name)
+    emu.advance(56 * 60)
+
+
+def alarm_event(i: int) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": f"race-{i}",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": "2026-11-23T07:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:icpilot-falcon-7b-no-capacity"],
+        "detail": {
+            "alarmName": "icpilot-falcon-7b-no-capacity",
+            "state": {"value": "ALARM", "timestamp": f"2026-11-23T07:00:{i:02d}.000+0000"},
+            "previousState": {"value": "OK"},
+        },
+    }
+
+
+def race(emu: Emulator, calls: list[Callable[[], Any]]) -> list[Any]:
+    """Start every call at the same moment (a barrier), one thread each."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        start.wait()
+        return call()
+
+    with time_machine.travel(emu.now(), tick=True), ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def handler(function: str, event: dict[str, Any]) -> Callable[[], Any]:
+    """Call the deployed handler directly (the dispatcher is single-threaded; this is not)."""
+    from emulator import EMULATOR
+
+    fn = EMULATOR.dispatcher.handlers[f"icpilot-{function}"]
+    return lambda: fn(event, LambdaContext(function_name=function, invoked_function_arn=function_arn(function)))
+
+
+def falcon_writes(emu: Emulator, table: str) -> list[tuple[str, str, str, str]]:
+    return [w for w in emu.faults.item_writes if w[0] == table and w[1] == FALCON_KEY]
+
+
+def test_twenty_racers_one_write_wins_the_others_observe_it(stack: Stack, emu: Emulator) -> None:
+    quiet_until_the_window(emu)
+    open_edge = {"rule": "llm-endpoint/falcon-7b/business-hours", "edge": "open"}
+    calls = (
+        [handler("schedule-window", open_edge) for _ in range(6)]
+        + [handler("alarm-scale", alarm_event(i)) for i in range(6)]
+        + [handler("watch-tick", {"kind": "tick"}) for _ in range(4)]
+        + [handler("watch-warmups", {"kind": "watch"}) for _ in range(4)]
+    )
+    results = race(emu, calls)
+
+    writes = emu.faults.count("sagemaker", "UpdateInferenceComponentRuntimeConfig", "ok")
+    falcon = [o for r in results for o in r["outcomes"] if o["component"] == "falcon-7b"]
+    assert [o["result"] for o in falcon].count("scaled") == 1
+    assert {o["result"] for o in falcon} <= {"scaled", "superseded", "deferred", "unchanged", "waiting"}
+    # One copy-count write for falcon (0 -> 2); the ticks also opened flan's window (0 -> 1) once.
+    assert writes == 2
+    described = boto3.client("sagemaker", region_name=REGION).describe_inference_component(
+        InferenceComponentName="falcon-7b"
+    )
+    assert described["RuntimeConfig"]["DesiredCopyCount"] == 2
+    scaled = [e for e in stack.lifecycle_events() if e["type"] == "Scaled" and e["component"] == "falcon-7b"]
+    assert len(scaled) == 1
+    # No lost update: each accepted write moved the version by one, so the version counts them.
+    accepted = [w for w in falcon_writes(emu, stack.table) if w[3] == "ok"]
+    assert StateStore(stack.table).get("llm-endpoint", "falcon-7b").version == len(accepted)
+    refused = [w for w in falcon_writes(emu, stack.table) if w[3] == "error"]
+    results_seen = sorted({o["result"] for o in falcon})
+    print(f"20 racers: {len(accepted)} state writes accepted, {len(refused)} refused, outcomes {results_seen}")
+
+
+def test_operators_overrides_racing_the_controller_lose_nothing(
+    stack: Stack, emu: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quiet_until_the_window(emu)
+    open_edge = {"rule": "llm-endpoint/falcon-7b/business-hours", "edge": "open"}
+
+    def override(copies: int) -> Callable[[], Any]:
+        return lambda: cli(["scale", "falcon-7b", "--copies", str(copies), "--for", "2h", "--reason", f"race {copies}"])
+
+    calls = [override(3)] + [handler("schedule-window", open_edge) for _ in range(9)]
+    calls += [override(1)] + [handler("alarm-scale", alarm_event(i)) for i in range(9)]
+    race(emu, calls)
+    capsys.readouterr()
+
+    state = StateStore(stack.table).get("llm-endpoint", "falcon-7b")
+    assert state.state.override_copies in (1, 3)  # one operator's override is in force, whole
+    assert state.attributes["override_reason"] == f"race {state.state.override_copies}"
+    accepted = [w for w in falcon_writes(emu, stack.table) if w[3] == "ok"]
+    assert state.version == len(accepted)
+    events = stack.lifecycle_events()
+    assert [e["type"] for e in events].count("OverrideSet") == 2  # both commands were heard
+    # The state settles on the override in force: the next tick brings the copies to it.
+    stack.invoke("watch-tick", {"kind": "tick"})
+    emu.advance(600)
+    rc = boto3.client("sagemaker", region_name=REGION).describe_inference_component(InferenceComponentName="falcon-7b")
+    assert rc["RuntimeConfig"]["DesiredCopyCount"] == state.state.override_copies
