@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from emulator import Emulator, FaultRule
-from emulator.stack import Stack, function_arn
+from emulator.stack import Stack
 
 REGION = "us-east-1"
 WRITES = "UpdateInferenceComponentRuntimeConfig"
