@@ -53,9 +53,9 @@ def bounds_at(policy: ComponentPolicy, now: datetime) -> Bounds:
     if not active:
         floor, ceiling = policy.outside_bounds
         return Bounds(floor, ceiling, ())
-    floor = max(r.min_copies for r in active)
+    floor = max(max(r.min_copies for r in active), policy.min_copies)
     ceiling = max(r.max_copies if r.max_copies is not None else policy.max_copies for r in active)
-    return Bounds(max(floor, policy.min_copies), max(ceiling, floor), tuple(r.name for r in active))
+    return Bounds(floor, max(ceiling, floor), tuple(r.name for r in active))  # the floor wins a clash
 
 
 @dataclass(frozen=True)

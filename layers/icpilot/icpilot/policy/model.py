@@ -230,6 +230,11 @@ class ComponentPolicy(_Strict):
             raise ValueError(f"warmup_copies ({self.warmup_copies}) is above max_copies ({self.max_copies})")
         if self.outside is not None and self.outside.max_copies > self.max_copies:
             raise ValueError(f"outside.max_copies ({self.outside.max_copies}) exceeds max_copies ({self.max_copies})")
+        if self.outside is not None and self.outside.max_copies < self.min_copies:
+            raise ValueError(
+                f"outside.max_copies ({self.outside.max_copies}) is below min_copies ({self.min_copies}): "
+                "no copy count satisfies both while no window is open"
+            )
         names = [r.name for r in self.schedules]
         if len(names) != len(set(names)):
             raise ValueError(f"schedule names must be unique, got {names}")
@@ -238,6 +243,10 @@ class ComponentPolicy(_Strict):
             if rule.min_copies > self.max_copies or ceiling > self.max_copies:
                 raise ValueError(
                     f"schedule {rule.name!r}: copies {rule.min_copies}..{ceiling} exceed the component's max_copies ({self.max_copies})"
+                )
+            if ceiling < self.min_copies:
+                raise ValueError(
+                    f"schedule {rule.name!r}: max_copies {ceiling} is below the component's min_copies ({self.min_copies})"
                 )
         return self
 
