@@ -48,7 +48,7 @@ class Stack:
         with open(path, encoding="utf-8") as f:
             return dict(json.load(f))
 
-    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+    def invoke(self, function: str, event: Any) -> Any:
         return EMULATOR.dispatcher.invoke(function_arn(function), event, source="test")
 
     def lifecycle_events(self) -> list[dict[str, Any]]:
