@@ -1,11 +1,12 @@
 # icpilot — every target creates what it needs from nothing.
 #   make demo   a simulated day on the local emulator
-#   make test   ruff, mypy, pytest, sam validate --lint, sam build
+#   make test   ruff, mypy, pytest, sam validate --lint, cfn-lint, checkov, sam build
 #   make bench  benchmarks, figures in bench/results.json
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 SAMVENV := .venv-sam
+CHECKOVVENV := .venv-checkov
 PY := $(VENV)/bin/python
 SAM := $(SAMVENV)/bin/sam
 # sam build needs the Lambda runtime's interpreter (python3.13) on PATH.
@@ -16,7 +17,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint typecheck unit sam-validate sam-build bench clean
+.PHONY: demo test lint typecheck unit sam-validate security sam-build bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/icpilot/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,13 @@ $(SAMVENV)/.installed:
 	$(PYTHON) -m venv $(SAMVENV)
 	$(SAMVENV)/bin/pip install -q --upgrade pip
 	$(SAMVENV)/bin/pip install -q aws-sam-cli==1.170.0
+	touch $@
+
+# checkov in its own environment: its dependency pins would fight the project's.
+$(CHECKOVVENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOVVENV)
+	$(CHECKOVVENV)/bin/pip install -q --upgrade pip
+	$(CHECKOVVENV)/bin/pip install -q checkov==3.3.30
 	touch $@
 
 demo: $(VENV)/.installed
@@ -48,14 +56,18 @@ sam-validate: $(SAMVENV)/.installed $(VENV)/.installed
 	$(SAM) validate --lint
 	$(VENV)/bin/cfn-lint template.yaml
 
+# Offline (--skip-download): no guideline download, no upload; suppressions are inline in template.yaml.
+security: $(CHECKOVVENV)/.installed
+	$(CHECKOVVENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
+
 sam-build: $(SAMVENV)/.installed
 	@test -n "$(PY313_DIR)" || { echo "python3.13 not found (pyenv or PATH): sam build needs the Lambda runtime's interpreter"; exit 1; }
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
 
-test: lint typecheck unit sam-validate sam-build
+test: lint typecheck unit sam-validate security sam-build
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAMVENV) $(CHECKOVVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
