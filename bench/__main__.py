@@ -9,8 +9,10 @@
 - backtest: the example policy on the two Azure traces (conv -> falcon-7b at 09:00, code ->
   flan-t5-xxl at 14:00): accelerator-hours / oracle and % refused for icpilot, AAS-only, always-on,
   and the wall time of the 24 h simulation.
-- reconcile: AWS calls per component for one tick pass (and one configure pass) against the
-  emulator server, and the time of a pass over 200 components divided by the time over 20.
+- fleet: configure, window-opening tick, steady tick and watcher passes over 500 components on
+  50 endpoints (and 20 on 2) against the emulator server: seconds, AWS calls, busiest APIs.
+- reliability: the invariant property over 10,000 random histories, and the fault, concurrency
+  and fuzz suites with the figures they print.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from typing import Any
 import boto3
 from rich.console import Console
 from rich.table import Table
+
+from bench.fleet import fleet_pass
+from bench.reliability import reliability
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -120,109 +125,16 @@ def backtest_figures() -> dict[str, Any]:
     }
 
 
-def reconcile_pass(n: int) -> dict[str, Any]:
-    """One tick and one configure pass over ``n`` components on the emulator server."""
-    from datetime import UTC, datetime
-
-    import yaml
-    from icpilot.adapters.autoscaling import AutoScalingAdapter
-    from icpilot.adapters.cloudwatch import CloudWatchAdapter
-    from icpilot.adapters.sagemaker import SageMakerAdapter
-    from icpilot.adapters.sns import EventPublisher
-    from icpilot.adapters.state import StateStore
-    from icpilot.controller import Controller
-    from icpilot.policy import load_policy_text
-
-    from emulator.seed import ROLE
-    from tests.harness import ServerProcess
-
-    server = ServerProcess()
-    calls: list[str] = []
-    try:
-        session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
-        session.events.register("before-call", lambda model, **_: calls.append(model.name))
-
-        def client(service: str) -> Any:
-            return session.client(service, endpoint_url=server.url)
-
-        sm = client("sagemaker")
-        sm.create_endpoint_config(
-            EndpointConfigName="c",
-            ExecutionRoleArn=ROLE,
-            ProductionVariants=[
-                {
-                    "VariantName": "v",
-                    "InstanceType": "ml.m5.4xlarge",
-                    "InitialInstanceCount": 1,
-                    "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 50},
-                }
-            ],
-        )
-        sm.create_endpoint(EndpointName="ep", EndpointConfigName="c")
-        components = {}
-        for i in range(n):
-            name = f"model-{i:03d}"
-            sm.create_inference_component(
-                InferenceComponentName=name,
-                EndpointName="ep",
-                Specification={
-                    "Container": {"Image": "img"},
-                    "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
-                },
-                RuntimeConfig={"CopyCount": 0},
-            )
-            components[name] = {"max_copies": 2, "idle_scale_to_zero_after": "30m", "autoscaling": {"target": 10}}
-        ddb = client("dynamodb")
-        ddb.create_table(
-            TableName="state",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        policy = load_policy_text(yaml.safe_dump({"endpoints": {"ep": {"components": components}}}))
-        controller = Controller(
-            policy_source=lambda: policy,
-            sagemaker=SageMakerAdapter(sm),
-            autoscaling=AutoScalingAdapter(client("application-autoscaling")),
-            state=StateStore("state", ddb),
-            publisher=EventPublisher(None),
-            cloudwatch=CloudWatchAdapter(client("cloudwatch")),
-        )
-        calls.clear()
-        t0 = time.perf_counter()
-        controller.configure(datetime.now(UTC))
-        configure_seconds = time.perf_counter() - t0
-        configure_calls = len(calls)
-        calls.clear()
-        t0 = time.perf_counter()
-        controller.on_tick(datetime.now(UTC), reconcile=False)
-        tick_seconds = time.perf_counter() - t0
-        tick_calls = len(calls)
-    finally:
-        server.stop()
-    return {
-        "components": n,
-        "tick_seconds": round(tick_seconds, 2),
-        "tick_calls_per_component": round(tick_calls / n, 1),
-        "configure_seconds": round(configure_seconds, 2),
-        "configure_calls_per_component": round(configure_calls / n, 1),
-    }
-
-
 def main() -> int:
     console = Console()
-    small, large = reconcile_pass(20), reconcile_pass(200)
+    small, fleet = fleet_pass(20, 2), fleet_pass(500, 50)
     results = {
         "emulator_describe": describe_rate(),
         "simulated_day": simulated_day(),
         "cold_import": cold_imports(),
         "backtest": backtest_figures(),
-        "reconcile": {
-            "20": small,
-            "200": large,
-            "tick_200_over_20": round(large["tick_seconds"] / small["tick_seconds"], 1),
-            "configure_200_over_20": round(large["configure_seconds"] / small["configure_seconds"], 1),
-        },
+        "fleet": {"20": small, "500": fleet},
+        "reliability": reliability(),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     table = Table(title=f"icpilot benchmarks ({RESULTS.relative_to(ROOT)})")
@@ -246,25 +158,21 @@ def main() -> int:
             f"{st['ratio_to_oracle']}x, {st['refused_pct']}% ({st['accelerator_hours']} acc-h, ${st['cost_usd']})",
         )
     table.add_row("backtest: 24 h, two components, wall time", f"{results['backtest']['wall_seconds']} s")
-    r = results["reconcile"]
-    table.add_row(
-        "tick pass: AWS calls per component (20 / 200 components)",
-        f"{r['20']['tick_calls_per_component']} / {r['200']['tick_calls_per_component']}",
-    )
-    table.add_row(
-        "configure pass: AWS calls per component (20 / 200)",
-        f"{r['20']['configure_calls_per_component']} / {r['200']['configure_calls_per_component']}",
-    )
-    table.add_row(
-        "tick pass time, 200 components / 20",
-        f"{r['tick_200_over_20']}x ({r['200']['tick_seconds']} s / {r['20']['tick_seconds']} s)",
-    )
-    table.add_row(
-        "configure pass time, 200 components / 20",
-        f"{r['configure_200_over_20']}x ({r['200']['configure_seconds']} s / {r['20']['configure_seconds']} s)",
-    )
+    for label, p in fleet["passes"].items():
+        base = small["passes"][label]
+        table.add_row(
+            f"{label}: 500 components / 50 endpoints (20 / 2)",
+            f"{p['seconds']} s, {p['calls']} calls, {p['calls_per_component']}/component "
+            f"({base['seconds']} s, {base['calls_per_component']}/component)",
+        )
+    for name, r in results["reliability"].items():
+        table.add_row(
+            f"reliability: {name}", f"{'passed' if r['passed'] else 'FAILED'} in {r['seconds']} s: {r['result']}"
+        )
+        for figure in r["figures"]:
+            table.add_row("", figure)
     console.print(table)
-    return 0
+    return 0 if all(r["passed"] for r in results["reliability"].values()) else 1
 
 
 if __name__ == "__main__":

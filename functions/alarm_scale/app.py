@@ -75,7 +75,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         change = _change(event)
     except ValidationError as exc:
         logger.error("malformed alarm event", extra={"errors": exc.errors(include_input=False)})
-        controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id)
+        controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
         return controller.reject(
             f"malformed alarm event: {exc.errors(include_input=False)}", datetime.now(UTC), TriggerKind.ALARM
         ).to_dict()

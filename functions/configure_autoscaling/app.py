@@ -24,7 +24,7 @@ tracer = Tracer(service="icpilot")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id)
+    controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
     if cfn.is_custom_resource(event):
         return cfn.run_custom_resource(event, lambda: controller.configure(now))
     return controller.configure(now).to_dict()

@@ -29,7 +29,7 @@ class WindowEdge(BaseModel):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id)
+    controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
     try:
         edge = parse(event=event, model=WindowEdge)
     except ValidationError as exc:

@@ -24,4 +24,8 @@ tracer = Tracer(service="icpilot")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return build_controller(Settings.from_env(), correlation_id=context.aws_request_id).on_watch(now).to_dict()
+    return (
+        build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
+        .on_watch(now)
+        .to_dict()
+    )

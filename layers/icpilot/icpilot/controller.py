@@ -162,6 +162,7 @@ class Controller:
         correlation_id: str | None = None,
         cloudwatch: CloudWatchAdapter | None = None,
         runtime: RuntimeAdapter | None = None,
+        seconds_left: Callable[[], float] | None = None,
     ) -> None:
         self.policy_source = policy_source
         self.sagemaker = sagemaker
@@ -173,6 +174,7 @@ class Controller:
         self.runtime = runtime
         self._pending: dict[tuple[str, str], int | None] = {}
         self.correlation_id = correlation_id or str(uuid.uuid4())
+        self.seconds_left = seconds_left  # the Lambda's remaining time; None: no limit
 
     # ------------------------------------------------------------- entry points
     def on_schedule(self, rule_ref: str, edge: str, now: datetime) -> RunSummary:
@@ -227,7 +229,11 @@ class Controller:
         except IcpilotError as exc:  # evaluate on schedules alone; alarms are read again next tick
             self._fail(summary, f"reading alarm states failed (retried next tick): {exc}", trigger, now)
             triggers = {}
-        self._evaluate_components(policy, [(e, c) for e, c, _ in policy.components()], trigger, now, summary, triggers)
+        everyone = [(e, c) for e, c, _ in policy.components()]
+        # Start at a different component each minute: if a pass runs out of time (see
+        # TIME_MARGIN_SECONDS), the ones it postponed come early in a later pass.
+        offset = int(now.timestamp() // 60) % len(everyone) if everyone else 0
+        self._evaluate_components(policy, everyone[offset:] + everyone[:offset], trigger, now, summary, triggers)
         return self._finish(summary)
 
     def _alarm_triggers(self, policy: Policy, now: datetime) -> dict[str, Trigger]:
@@ -711,6 +717,9 @@ class Controller:
 
     # --------------------------------------------------------------- internals
     WRITE_ATTEMPTS = 5
+    # Stop starting components with this much of the Lambda's time left: one evaluation, retries
+    # included, finishes well within it, so a pass never times out between a write and its record.
+    TIME_MARGIN_SECONDS = 45.0
 
     def _write_latest(
         self, endpoint: str, component: str, when: Callable[[StoredState], bool] | None = None, **fields: Any
@@ -807,7 +816,15 @@ class Controller:
     ) -> None:
         observed: dict[str, EndpointObservation | IcpilotError] = {}
         self._pending = {}
-        for endpoint, component in targets:
+        for done, (endpoint, component) in enumerate(targets):
+            if self.seconds_left is not None and self.seconds_left() < self.TIME_MARGIN_SECONDS:
+                reason = (
+                    f"out of time after {done} of {len(targets)} components; the other "
+                    f"{len(targets) - done} are postponed to the next run (see README, operational limits)"
+                )
+                summary.outcomes += [ComponentOutcome(e, c, "postponed", reason) for e, c in targets[done:]]
+                self._fail(summary, reason, trigger, now)
+                return
             if endpoint not in observed:
                 try:
                     observed[endpoint] = self.sagemaker.observe_endpoint(endpoint)

@@ -3,6 +3,8 @@ so each stays a thin parse/clock/call/return."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .adapters.autoscaling import AutoScalingAdapter
 from .adapters.cloudwatch import CloudWatchAdapter
 from .adapters.runtime import RuntimeAdapter
@@ -15,7 +17,8 @@ from .policy.source import deployed_policy
 from .settings import Settings
 
 
-def build_controller(settings: Settings, correlation_id: str | None = None) -> Controller:
+def build_controller(settings: Settings, correlation_id: str | None = None, context: Any | None = None) -> Controller:
+    """``context``: the Lambda context; its remaining time bounds a pass over many components."""
     scheduler = None
     if settings.schedule_function_arn and settings.scheduler_role_arn:
         scheduler = SchedulerAdapter(
@@ -33,4 +36,5 @@ def build_controller(settings: Settings, correlation_id: str | None = None) -> C
         correlation_id=correlation_id,
         cloudwatch=CloudWatchAdapter(),
         runtime=RuntimeAdapter(),
+        seconds_left=(lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None,
     )

@@ -1,0 +1,128 @@
+"""Operational limits: icpilot's passes over a large fleet on the emulator server.
+
+``fleet_pass(components, endpoints)`` builds ``endpoints`` endpoints (ml.m5.4xlarge, managed
+instance scaling 0..10) with ``components`` CPU inference components spread evenly, a policy
+whose window holds every component at one copy now, and times four passes through the real
+controller: configure (AAS targets, policies, alarms), the tick that opens the window (every
+component scales 0 -> 1), a steady tick (nothing to do), and the watcher with every component in
+flight. For each pass: wall seconds on the emulator, AWS calls in all, per component and per API.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import yaml
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
+    import time
+
+    from icpilot.adapters.autoscaling import AutoScalingAdapter
+    from icpilot.adapters.cloudwatch import CloudWatchAdapter
+    from icpilot.adapters.sagemaker import SageMakerAdapter
+    from icpilot.adapters.sns import EventPublisher
+    from icpilot.adapters.state import INFLIGHT_INDEX, StateStore
+    from icpilot.controller import Controller
+    from icpilot.policy import load_policy_text
+
+    from emulator.seed import ROLE
+    from tests.harness import ServerProcess
+
+    server = ServerProcess()
+    calls: list[str] = []
+    try:
+        session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
+        session.events.register("before-call", lambda model, **_: calls.append(model.name))
+
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=server.url)
+
+        sm = client("sagemaker")
+        policy_endpoints: dict[str, Any] = {}
+        for e in range(endpoints):
+            endpoint = f"ep-{e:02d}"
+            sm.create_endpoint_config(
+                EndpointConfigName=f"{endpoint}-config",
+                ExecutionRoleArn=ROLE,
+                ProductionVariants=[
+                    {
+                        "VariantName": "v",
+                        "InstanceType": "ml.m5.4xlarge",
+                        "InitialInstanceCount": 1,
+                        "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 10},
+                    }
+                ],
+            )
+            sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
+            policy_endpoints[endpoint] = {"components": {}}
+        for i in range(components):
+            name, endpoint = f"model-{i:03d}", f"ep-{i % endpoints:02d}"
+            sm.create_inference_component(
+                InferenceComponentName=name,
+                EndpointName=endpoint,
+                Specification={
+                    "Container": {"Image": "img"},
+                    "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+                },
+                RuntimeConfig={"CopyCount": 0},
+            )
+            policy_endpoints[endpoint]["components"][name] = {
+                "max_copies": 2,
+                "idle_scale_to_zero_after": "30m",
+                "autoscaling": {"target": 10},
+                "schedules": [{"name": "day", "timezone": "UTC", "start": "06:00", "end": "20:00", "min_copies": 1}],
+            }
+        ddb = client("dynamodb")
+        ddb.create_table(
+            TableName="state",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "inflight", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": INFLIGHT_INDEX,
+                    "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
+        controller = Controller(
+            policy_source=lambda: policy,
+            sagemaker=SageMakerAdapter(sm),
+            autoscaling=AutoScalingAdapter(client("application-autoscaling")),
+            state=StateStore("state", ddb),
+            publisher=EventPublisher(None),
+            cloudwatch=CloudWatchAdapter(client("cloudwatch")),
+        )
+        passes: dict[str, Any] = {}
+        for label, run in (
+            ("configure", lambda: controller.configure(NOW)),
+            ("tick_window_opens", lambda: controller.on_tick(NOW, reconcile=False)),
+            ("tick_steady", lambda: controller.on_tick(NOW, reconcile=False)),
+            ("watch_all_in_flight", lambda: controller.on_watch(NOW)),
+        ):
+            calls.clear()
+            t0 = time.perf_counter()
+            summary = run()
+            seconds = time.perf_counter() - t0
+            per_api = Counter(calls)
+            passes[label] = {
+                "seconds": round(seconds, 2),
+                "calls": len(calls),
+                "calls_per_component": round(len(calls) / components, 2),
+                "busiest_api": dict(per_api.most_common(3)),
+                "outcomes": dict(Counter(o.result for o in summary.outcomes)),
+            }
+    finally:
+        server.stop()
+    return {"components": components, "endpoints": endpoints, "passes": passes}
