@@ -135,10 +135,6 @@ class StateStore:
             raise translate("dynamodb", "UpdateItem", exc) from exc
         return expected_version + 1
 
-    def in_flight(self) -> list[StoredState]:
-        """Components with a transition in flight (one query; see ``watch_items``)."""
-        return self.watch_items()[0]
-
     def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
         """Everything the watcher follows, in one query of the sparse ``inflight`` index:
         components with a transition in flight, and parked events (pk, body) SNS did not take."""
