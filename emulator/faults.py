@@ -39,6 +39,9 @@ class FaultInjector:
             self.calls: dict[tuple[str, str, str], int] = {}
             # DynamoDB item writes in the order they were answered: (table, key JSON, operation, outcome).
             self.item_writes: list[tuple[str, str, str, str]] = []
+            # Seconds every call waits before it is served (network latency): racing callers then
+            # interleave as they would against AWS instead of finishing one by one.
+            self.latency_seconds = 0.0
 
     def record(self, service: str, operation: str, outcome: str) -> None:
         with self._lock:

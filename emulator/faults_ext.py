@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -30,6 +31,8 @@ def _call_action(self: BaseResponse) -> Any:
     to one item), so conditional writes from racing threads behave as on AWS; moto alone does not
     lock. Calls are counted by outcome, and the fault injector may answer instead."""
     service, operation = self.service_name or "", self._get_action()
+    if EMULATOR.faults.latency_seconds:
+        time.sleep(EMULATOR.faults.latency_seconds)
     with EMULATOR.lock:
         kind = EMULATOR.faults.draw(service, operation) if EMULATOR.faults.rules else None
         if kind is None:

@@ -382,9 +382,11 @@ class Controller:
                 outcome = self._watch_one(policy, stored, endpoint, name, trigger, now)
             except StateConflictError as exc:
                 outcome = ComponentOutcome(endpoint, name, "superseded", str(exc))
-            except IcpilotError as exc:
+            except IcpilotError as exc:  # still in flight: the next minute looks again
+                reason = f"following the transition failed (retried next minute): {exc}"
                 logger.warning("watch failed", extra={"component": name, "error": str(exc)})
-                outcome = ComponentOutcome(endpoint, name, "failed", str(exc))
+                self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name)
+                outcome = ComponentOutcome(endpoint, name, "failed", reason)
             summary.outcomes.append(outcome)
             if outcome.result == "ready":
                 finished_warmups.append((endpoint, name))
@@ -642,6 +644,8 @@ class Controller:
                         self.state.forget_target(gone)
             except IcpilotError as exc:
                 change("-", gone, "component", "failed", [str(exc)])
+                reason = f"removing autoscaling of {gone} (left the policy) failed (retried next run): {exc}"
+                self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, None, gone)
         if apply:
             self._announce_configuration(changes, trigger, now)
         return self._finish(summary)

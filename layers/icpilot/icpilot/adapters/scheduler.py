@@ -88,8 +88,21 @@ class SchedulerAdapter:
         return target
 
     def put(self, spec: ScheduleSpec, exists: bool) -> None:
-        self._call(
-            "update_schedule" if exists else "create_schedule",
+        """Create or update. A racing run that created it first (ConflictException) or deleted
+        it meanwhile (ResourceNotFoundException) turns the call into the other one."""
+        first, other = ("update_schedule", "create_schedule") if exists else ("create_schedule", "update_schedule")
+        raced = "ResourceNotFoundException" if exists else "ConflictException"
+        try:
+            getattr(self.client, first)(**self._fields(spec))
+        except ClientError as exc:
+            if error_code(exc) != raced:
+                raise translate("scheduler", first, exc) from exc
+            self._call(other, **self._fields(spec))
+        except BotoCoreError as exc:
+            raise translate("scheduler", first, exc) from exc
+
+    def _fields(self, spec: ScheduleSpec) -> dict[str, Any]:
+        return dict(
             Name=spec.name,
             GroupName=self.group,
             ScheduleExpression=spec.expression,
