@@ -989,6 +989,12 @@ class Controller:
         def outcome(result: str, reason: str) -> ComponentOutcome:
             return ComponentOutcome(endpoint, name, result, reason, d.from_copies, d.target)
 
+        def say(kind: EventType, reason: str, details: dict[str, Any] | None = None) -> None:
+            draft = EventDraft(
+                type=kind, reason=reason, from_copies=d.from_copies, to_copies=d.target, details=details or {}
+            )
+            self._announce(draft, trigger, now, endpoint, name)
+
         def record(**fields: Any) -> int:
             return self.state.write(
                 endpoint, name, version, last_reason=d.reason, last_trigger=trigger.kind.value, updated_at=now, **fields
@@ -1015,48 +1021,23 @@ class Controller:
         except StateConflictError as exc:
             return outcome("superseded", f"another invocation acted first: {exc}")
 
-        self._announce(
-            EventDraft(type=EventType.SCALE_REQUESTED, reason=d.reason, from_copies=d.from_copies, to_copies=d.target),
-            trigger,
-            now,
-            endpoint,
-            name,
-        )
+        say(EventType.SCALE_REQUESTED, d.reason)
         try:
             self._sync_bounds(d, name)
             self.sagemaker.set_copy_count(name, d.target)
         except ComponentBusyError as exc:
             self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
-            self._announce(
-                EventDraft(
-                    type=EventType.SCALE_DEFERRED,
-                    reason=f"SageMaker refused the write: {exc}",
-                    from_copies=d.from_copies,
-                    to_copies=d.target,
-                ),
-                trigger,
-                now,
-                endpoint,
-                name,
-            )
+            say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
             return outcome("deferred", str(exc))
         except IcpilotError as exc:
             attempts = int(stored.attributes.get("attempts") or 0) + 1
             self._record_after_claim(
                 endpoint, name, version, last_action="failed", last_error=str(exc), attempts=attempts, updated_at=now
             )
-            self._announce(
-                EventDraft(
-                    type=EventType.ACTION_FAILED,
-                    reason=f"scaling to {d.target} failed (attempt {attempts}; retried on the next tick): {exc}",
-                    from_copies=d.from_copies,
-                    to_copies=d.target,
-                    details={"attempts": attempts},
-                ),
-                trigger,
-                now,
-                endpoint,
-                name,
+            say(
+                EventType.ACTION_FAILED,
+                f"scaling to {d.target} failed (attempt {attempts}; retried on the next tick): {exc}",
+                {"attempts": attempts},
             )
             return outcome("failed", str(exc))
         kind_of = "warm-up" if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
@@ -1090,27 +1071,15 @@ class Controller:
         if not recorded:
             # The copy count is written; only the record is missing. The next tick sees the component
             # at its target and settles the claim; this transition is not followed by the watcher.
-            self._announce(
-                EventDraft(
-                    type=EventType.ACTION_FAILED,
-                    reason=f"scaled to {d.target} but the state table did not take the record; the watcher will not follow this transition",
-                    from_copies=d.from_copies,
-                    to_copies=d.target,
-                ),
-                trigger,
-                now,
-                endpoint,
-                name,
+            say(
+                EventType.ACTION_FAILED,
+                f"scaled to {d.target} but the state table did not take the record; "
+                "the watcher will not follow this transition",
             )
-        kind = EventType.SCALED_TO_ZERO if d.target == 0 else EventType.SCALED
-        details = {"endpoint_held_by": held_by} if d.target == 0 else {}
-        self._announce(
-            EventDraft(type=kind, reason=d.reason, from_copies=d.from_copies, to_copies=d.target, details=details),
-            trigger,
-            now,
-            endpoint,
-            name,
-        )
+        if d.target == 0:
+            say(EventType.SCALED_TO_ZERO, d.reason, {"endpoint_held_by": held_by})
+        else:
+            say(EventType.SCALED, d.reason)
         if d.target == 0 and not held_by:
             reason = f"every component on {endpoint} is at zero copies: ManagedInstanceScaling releases its instances after its scale-in cooldown"
             self._announce(
