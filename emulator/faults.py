@@ -11,7 +11,11 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["throttle", "5xx", "mixed"]  # mixed: throttle or 5xx, half each
+# throttle / 5xx: the call fails before it has any effect; mixed: either, half each;
+# applied-5xx: the call takes effect, then the caller sees a 500 (as AWS can answer).
+FaultKind = Literal["throttle", "5xx", "mixed", "applied-5xx"]
+Drawn = Literal["throttle", "5xx", "applied-5xx"]
+KINDS = ("throttle", "5xx", "mixed", "applied-5xx")
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,8 @@ class FaultRule:
     operation: str
     rate: float
     kind: FaultKind = "throttle"
+    after: str | None = None  # "service:Operation": the rule waits for one successful such call
+    limit: int | None = None  # at most this many faults from this rule
 
     def matches(self, service: str, operation: str) -> bool:
         return self.service in ("*", service) and self.operation in ("*", operation)
@@ -33,6 +39,8 @@ class FaultInjector:
     def reset(self, seed: int = 0) -> None:
         with self._lock:
             self.rules: list[FaultRule] = []
+            self._armed: set[int] = set()
+            self._used: dict[int, int] = {}
             self._random = random.Random(seed)
             self.injected: dict[tuple[str, str, str], int] = {}
             # Every call the emulator answered: (service, operation, "ok" | "error" | fault kind).
@@ -47,6 +55,8 @@ class FaultInjector:
         with self._lock:
             key = (service, operation, outcome)
             self.calls[key] = self.calls.get(key, 0) + 1
+            if outcome == "ok":
+                self._armed |= {i for i, r in enumerate(self.rules) if r.after == f"{service}:{operation}"}
 
     def count(self, service: str = "*", operation: str = "*", outcome: str = "*") -> int:
         """How many calls matched (``"*"`` matches anything)."""
@@ -61,24 +71,27 @@ class FaultInjector:
         for rule in rules:
             if not 0.0 <= rule.rate <= 1.0:
                 raise ValueError(f"fault rate must be within 0..1, got {rule.rate}")
-            if rule.kind not in ("throttle", "5xx", "mixed"):
-                raise ValueError(f"fault kind must be 'throttle', '5xx' or 'mixed', got {rule.kind!r}")
+            if rule.kind not in KINDS:
+                raise ValueError(f"fault kind must be one of {', '.join(KINDS)}, got {rule.kind!r}")
         with self._lock:
             self.rules = list(rules)
             self._random = random.Random(seed)
             self.injected = {}
+            self._armed = {i for i, r in enumerate(self.rules) if r.after is None}
+            self._used = {}
 
-    def draw(self, service: str, operation: str) -> Literal["throttle", "5xx"] | None:
-        """Decide whether this call fails, and how (the first rule that matches decides)."""
+    def draw(self, service: str, operation: str) -> Drawn | None:
+        """Decide whether this call fails, and how (the first armed rule that matches decides)."""
         with self._lock:
-            for rule in self.rules:
+            for i, rule in enumerate(self.rules):
+                if i not in self._armed or (rule.limit is not None and self._used.get(i, 0) >= rule.limit):
+                    continue
                 if rule.matches(service, operation):
                     if self._random.random() >= rule.rate:
                         return None
+                    self._used[i] = self._used.get(i, 0) + 1
                     coin = self._random.random() < 0.5
-                    kind: Literal["throttle", "5xx"] = (
-                        rule.kind if rule.kind != "mixed" else ("throttle" if coin else "5xx")
-                    )
+                    kind: Drawn = rule.kind if rule.kind != "mixed" else ("throttle" if coin else "5xx")
                     key = (service, operation, kind)
                     self.injected[key] = self.injected.get(key, 0) + 1
                     return kind

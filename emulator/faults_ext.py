@@ -45,10 +45,12 @@ def _call_action(self: BaseResponse) -> Any:
                 key = body.get("Key") or {"pk": (body.get("Item") or {}).get("pk")}
                 EMULATOR.faults.item_writes.append((body.get("TableName", ""), json.dumps(key), operation, outcome))
             return response
+        if kind == "applied-5xx":
+            _original_call_action(self)  # it takes effect; the answer is lost
         EMULATOR.faults.record(service, operation, kind)
     error: ServiceException = InjectedThrottling() if kind == "throttle" else InjectedServerError()
     _status, headers, body = self.serialized(ActionResult(error))
-    return (500 if kind == "5xx" else 400), headers, body
+    return (400 if kind == "throttle" else 500), headers, body
 
 
 def install() -> None:

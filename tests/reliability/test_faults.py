@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from icpilot.adapters.state import StateStore
 
 from emulator import Emulator, FaultRule
 from emulator.stack import Stack
@@ -149,3 +150,41 @@ def test_a_crashing_handler_is_retried_then_dead_lettered(stack: Stack, emu: Emu
     [letter] = dead_letters(stack)
     assert letter["requestPayload"] == event and letter["requestContext"]["approximateInvokeCount"] == 2
     assert "Idempotency" in letter["responsePayload"]["errorType"]
+
+
+def test_copy_written_but_not_recorded_is_reported_and_settled_by_the_next_tick(
+    stack: Stack, emu: Emulator, few_retries: list[float]
+) -> None:
+    """The state table refuses the record right after the copy-count write (three attempts):
+    the action stands, Scaled is still said, ActionFailed says what is missing, and the next tick
+    finds the component at its target and clears the claim without writing again."""
+    emu.faults.configure([FaultRule("dynamodb", "UpdateItem", 1.0, "5xx", after=f"sagemaker:{WRITES}", limit=3)])
+    emu.advance(56 * 60)  # 07:00Z; flan-t5-xxl's edge fired first (06:52Z), so it is the one hit
+    assert desired("falcon-7b")[0] == 2 and desired("flan-t5-xxl")[0] == 1
+    events = stack.lifecycle_events()
+    missing = [e for e in events if e["type"] == "ActionFailed"]
+    assert len(missing) == 1 and "did not take the record" in missing[0]["reason"]
+    hit = missing[0]["component"]
+    assert [e["type"] for e in events if e["component"] == hit].count("Scaled") == 1
+    emu.advance(10 * 60)
+    assert StateStore(stack.table).get("llm-endpoint", hit).state.pending_target is None
+    assert emu.faults.count("sagemaker", WRITES, "ok") == 2  # one write per component: nothing twice
+
+
+def test_a_write_that_took_effect_but_answered_500_is_not_applied_twice(
+    stack: Stack, emu: Emulator, few_retries: list[float]
+) -> None:
+    """AWS can apply a write and still answer 500. The SDK retries it and SageMaker refuses the
+    retry (the component is now Updating); icpilot sees its own target already there and carries
+    on as applied: Scaled, followed by the watcher, never written twice."""
+    emu.faults.configure([FaultRule("sagemaker", WRITES, 1.0, "applied-5xx", limit=1)])
+    emu.advance(56 * 60 + 15 * 60)  # 07:15Z
+    assert desired("falcon-7b") == (2, 2) and desired("flan-t5-xxl") == (1, 1)
+    # The first write (flan-t5-xxl's, 06:52Z) took effect and answered 500; the SDK's retry was
+    # refused because the component was then Updating.
+    assert emu.faults.count("sagemaker", WRITES, "applied-5xx") == 1
+    assert emu.faults.count("sagemaker", WRITES, "ok") == 1  # falcon-7b's
+    flan = [e["type"] for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]
+    assert "ScaleDeferred" not in flan and flan.count("Scaled") == 1 and "WarmUpCompleted" in flan
+    for name in ("falcon-7b", "flan-t5-xxl"):
+        assert StateStore(stack.table).get("llm-endpoint", name).state.pending_target is None

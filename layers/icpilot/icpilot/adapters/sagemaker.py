@@ -112,7 +112,8 @@ class SageMakerAdapter:
         except ClientError as exc:
             message = error_message(exc)
             if error_code(exc) == "ValidationException" and "while it is in state" in message:
-                raise ComponentBusyError(message) from None
+                retries = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+                raise ComponentBusyError(message, after_retry=retries > 0) from None
             if error_code(exc) == "ValidationException" and "Could not find" in message:
                 raise UnknownComponentError(f"inference component {name!r} does not exist") from None
             raise translate("sagemaker", "UpdateInferenceComponentRuntimeConfig", exc) from exc

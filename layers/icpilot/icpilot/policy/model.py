@@ -23,17 +23,24 @@ _NAME = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 MAX_COPIES = 1000
 
 
+MAX_DURATION = timedelta(days=31)
+
+
 def parse_duration(value: str | int | float) -> timedelta:
-    """'90s', '15m', '1h30m' or a number of seconds."""
+    """'90s', '15m', '1h30m' or a number of seconds; at most 31 days."""
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
-    m = _DURATION.match(value.strip())
-    if not value.strip() or not m or not any(m.groups()):
-        raise ValueError(f"{value!r} is not a duration such as '90s', '15m' or '1h30m'")
-    h, mi, s = (int(g or 0) for g in m.groups())
-    return timedelta(hours=h, minutes=mi, seconds=s)
+        seconds = float(value)
+    else:
+        m = _DURATION.match(value.strip())
+        if not value.strip() or not m or not any(m.groups()):
+            raise ValueError(f"{value!r} is not a duration such as '90s', '15m' or '1h30m'")
+        h, mi, sec = (int(g or 0) for g in m.groups())
+        seconds = h * 3600.0 + mi * 60.0 + sec
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{value!r} is longer than {MAX_DURATION.days} days")
+    return timedelta(seconds=seconds)
 
 
 Duration = Annotated[str | int, Field(description="'90s', '15m', '1h30m' or seconds")]
