@@ -26,6 +26,4 @@ tracer = Tracer(service="icpilot")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
-    if cfn.is_custom_resource(event):
-        return cfn.run_custom_resource(event, lambda: controller.on_tick(now))
-    return controller.on_tick(now).to_dict()
+    return cfn.respond(event, lambda: controller.on_tick(now))

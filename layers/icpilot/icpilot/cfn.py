@@ -33,9 +33,12 @@ class CustomResourceRequest(BaseModel):
     PhysicalResourceId: str | None = None
 
 
-def is_custom_resource(event: object) -> bool:
-    """CloudFormation sends RequestType; periodic schedules send anything else."""
-    return isinstance(event, dict) and "RequestType" in event
+def respond(event: Any, work: Callable[[], Any]) -> dict[str, Any]:
+    """Run ``work`` (it returns a RunSummary) for a periodic schedule, whatever its input; for a
+    CloudFormation request (it carries RequestType) run it as a custom resource and answer."""
+    if isinstance(event, dict) and "RequestType" in event:
+        return run_custom_resource(event, work)
+    return dict(work().to_dict())
 
 
 def send(request: CustomResourceRequest, status: str, reason: str, data: dict[str, Any] | None = None) -> None:

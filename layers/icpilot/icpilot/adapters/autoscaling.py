@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .aws import make_client, translate
+from .aws import aws_call, make_client
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -39,12 +37,10 @@ class AutoScalingAdapter:
         self.client = make_client("application-autoscaling", client)
 
     def describe_target(self, component: str) -> ScalableTarget | None:
-        try:
+        with aws_call("application-autoscaling", "DescribeScalableTargets"):
             targets = self.client.describe_scalable_targets(
                 ServiceNamespace=NAMESPACE, ResourceIds=[resource_id(component)], ScalableDimension=DIMENSION
             )["ScalableTargets"]
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("application-autoscaling", "DescribeScalableTargets", exc) from exc
         if not targets:
             return None
         t = targets[0]
@@ -63,7 +59,7 @@ class AutoScalingAdapter:
         kwargs: dict[str, Any] = {}
         if suspended_state is not None:
             kwargs["SuspendedState"] = suspended_state
-        try:
+        with aws_call("application-autoscaling", "RegisterScalableTarget"):
             self.client.register_scalable_target(
                 ServiceNamespace=NAMESPACE,
                 ResourceId=resource_id(component),
@@ -72,24 +68,18 @@ class AutoScalingAdapter:
                 MaxCapacity=max_capacity,
                 **kwargs,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("application-autoscaling", "RegisterScalableTarget", exc) from exc
 
     def deregister_target(self, component: str) -> None:
-        try:
+        with aws_call("application-autoscaling", "DeregisterScalableTarget"):
             self.client.deregister_scalable_target(
                 ServiceNamespace=NAMESPACE, ResourceId=resource_id(component), ScalableDimension=DIMENSION
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("application-autoscaling", "DeregisterScalableTarget", exc) from exc
 
     def policies(self, component: str) -> dict[str, dict[str, Any]]:
-        try:
+        with aws_call("application-autoscaling", "DescribeScalingPolicies"):
             found = self.client.describe_scaling_policies(
                 ServiceNamespace=NAMESPACE, ResourceId=resource_id(component), ScalableDimension=DIMENSION
             )["ScalingPolicies"]
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("application-autoscaling", "DescribeScalingPolicies", exc) from exc
         return {p["PolicyName"]: p for p in found if p.get("ResourceId") == resource_id(component)}
 
     def put_policy(self, component: str, name: str, policy_type: str, configuration: dict[str, Any]) -> str:
@@ -98,7 +88,7 @@ class AutoScalingAdapter:
             if policy_type == "StepScaling"
             else "TargetTrackingScalingPolicyConfiguration"
         )
-        try:
+        with aws_call("application-autoscaling", "PutScalingPolicy"):
             return str(
                 self.client.put_scaling_policy(
                     PolicyName=name,
@@ -109,19 +99,15 @@ class AutoScalingAdapter:
                     **{key: configuration},
                 )["PolicyARN"]
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("application-autoscaling", "PutScalingPolicy", exc) from exc
 
     def delete_policy(self, component: str, name: str) -> None:
-        try:
+        with aws_call("application-autoscaling", "DeleteScalingPolicy"):
             self.client.delete_scaling_policy(
                 PolicyName=name,
                 ServiceNamespace=NAMESPACE,
                 ResourceId=resource_id(component),
                 ScalableDimension=DIMENSION,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("application-autoscaling", "DeleteScalingPolicy", exc) from exc
 
 
 def suspended(pin: bool, suspend_scale_out: bool = False) -> dict[str, bool]:

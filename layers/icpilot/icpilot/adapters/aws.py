@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -64,3 +66,21 @@ def translate(service: str, operation: str, exc: Exception) -> Exception:
     if isinstance(exc, BotoCoreError):
         return AwsCallError(service, operation, type(exc).__name__, str(exc))
     return exc
+
+
+@contextmanager
+def aws_call(
+    service: str, operation: str, known: Callable[[ClientError], Exception | None] | None = None
+) -> Iterator[None]:
+    """AWS calls inside leave only as icpilot errors: ``known`` maps the failures an adapter
+    recognizes (a missing component, a lost condition) to their own exception; the rest go
+    through ``translate``."""
+    try:
+        yield
+    except ClientError as exc:
+        specific = known(exc) if known is not None else None
+        if specific is not None:
+            raise specific from None
+        raise translate(service, operation, exc) from exc
+    except BotoCoreError as exc:
+        raise translate(service, operation, exc) from exc

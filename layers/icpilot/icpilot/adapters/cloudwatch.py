@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .aws import make_client, translate
+from .aws import aws_call, make_client
 
 PREFIX = "icpilot-"
 
@@ -32,26 +30,20 @@ class CloudWatchAdapter:
 
     def alarms(self, prefix: str = PREFIX) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        try:
+        with aws_call("cloudwatch", "DescribeAlarms"):
             for page in self.client.get_paginator("describe_alarms").paginate(
                 AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]
             ):
                 for alarm in page.get("MetricAlarms", []):
                     out[alarm["AlarmName"]] = alarm
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("cloudwatch", "DescribeAlarms", exc) from exc
         return out
 
     def put_alarm(self, spec: dict[str, Any]) -> None:
-        try:
+        with aws_call("cloudwatch", "PutMetricAlarm"):
             self.client.put_metric_alarm(**spec)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("cloudwatch", "PutMetricAlarm", exc) from exc
 
     def delete_alarms(self, names: list[str]) -> None:
         if not names:
             return
-        try:
+        with aws_call("cloudwatch", "DeleteAlarms"):
             self.client.delete_alarms(AlarmNames=names)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("cloudwatch", "DeleteAlarms", exc) from exc

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ..capacity import Reservation
 from ..decision import ComponentObservation, EndpointObservation
@@ -14,7 +15,7 @@ from ..errors import (
     UnknownComponentError,
     UnknownEndpointError,
 )
-from .aws import error_code, error_message, make_client, translate
+from .aws import aws_call, error_code, error_message, make_client
 
 
 def _reservation(spec: dict[str, Any]) -> Reservation:
@@ -31,14 +32,8 @@ class SageMakerAdapter:
         self.client = make_client("sagemaker", client)
 
     def describe_component(self, name: str) -> ComponentObservation:
-        try:
+        with aws_call("sagemaker", "DescribeInferenceComponent", _missing_component(name)):
             d = self.client.describe_inference_component(InferenceComponentName=name)
-        except ClientError as exc:
-            if error_code(exc) == "ValidationException" and "Could not find" in error_message(exc):
-                raise UnknownComponentError(f"inference component {name!r} does not exist") from None
-            raise translate("sagemaker", "DescribeInferenceComponent", exc) from exc
-        except BotoCoreError as exc:
-            raise translate("sagemaker", "DescribeInferenceComponent", exc) from exc
         runtime = d.get("RuntimeConfig") or {}
         return ComponentObservation(
             name=name,
@@ -51,13 +46,11 @@ class SageMakerAdapter:
 
     def component_names(self, endpoint: str) -> list[str]:
         names: list[str] = []
-        try:
+        with aws_call("sagemaker", "ListInferenceComponents"):
             for page in self.client.get_paginator("list_inference_components").paginate(
                 EndpointNameEquals=endpoint, PaginationConfig={"PageSize": 100}
             ):
                 names += [c["InferenceComponentName"] for c in page["InferenceComponents"]]
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("sagemaker", "ListInferenceComponents", exc) from exc
         return names
 
     def observe_endpoint(self, name: str) -> EndpointObservation:
@@ -65,15 +58,10 @@ class SageMakerAdapter:
 
         Raises NotAnInferenceComponentEndpointError for classic endpoints (variants naming a model).
         """
-        try:
+        missing = UnknownEndpointError(f"endpoint {name!r} does not exist")
+        with aws_call("sagemaker", "DescribeEndpoint", lambda exc: missing if _not_found(exc) else None):
             endpoint = self.client.describe_endpoint(EndpointName=name)
             config = self.client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-        except ClientError as exc:
-            if error_code(exc) == "ValidationException" and "Could not find" in error_message(exc):
-                raise UnknownEndpointError(f"endpoint {name!r} does not exist") from None
-            raise translate("sagemaker", "DescribeEndpoint", exc) from exc
-        except BotoCoreError as exc:
-            raise translate("sagemaker", "DescribeEndpoint", exc) from exc
         variants = config.get("ProductionVariants") or []
         hosting = [v for v in variants if "InstanceType" in v and "ModelName" not in v]
         if not hosting:
@@ -105,17 +93,26 @@ class SageMakerAdapter:
         )
 
     def set_copy_count(self, name: str, copies: int) -> None:
-        try:
+        missing = _missing_component(name)
+
+        def known(exc: ClientError) -> Exception | None:
+            if error_code(exc) == "ValidationException" and "while it is in state" in error_message(exc):
+                retries = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+                return ComponentBusyError(error_message(exc), after_retry=retries > 0)
+            return missing(exc)
+
+        with aws_call("sagemaker", "UpdateInferenceComponentRuntimeConfig", known):
             self.client.update_inference_component_runtime_config(
                 InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}
             )
-        except ClientError as exc:
-            message = error_message(exc)
-            if error_code(exc) == "ValidationException" and "while it is in state" in message:
-                retries = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
-                raise ComponentBusyError(message, after_retry=retries > 0) from None
-            if error_code(exc) == "ValidationException" and "Could not find" in message:
-                raise UnknownComponentError(f"inference component {name!r} does not exist") from None
-            raise translate("sagemaker", "UpdateInferenceComponentRuntimeConfig", exc) from exc
-        except BotoCoreError as exc:
-            raise translate("sagemaker", "UpdateInferenceComponentRuntimeConfig", exc) from exc
+
+
+def _not_found(exc: ClientError) -> bool:
+    """SageMaker says a resource is missing with a ValidationException, not a 404."""
+    return error_code(exc) == "ValidationException" and "Could not find" in error_message(exc)
+
+
+def _missing_component(name: str) -> Callable[[ClientError], Exception | None]:
+    return lambda exc: (
+        UnknownComponentError(f"inference component {name!r} does not exist") if _not_found(exc) else None
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .aws import error_code, make_client, translate
+from .aws import aws_call, error_code, make_client, translate
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,8 @@ class SchedulerAdapter:
         self.client = make_client("scheduler", client)
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
+        with aws_call("scheduler", operation):
             return getattr(self.client, operation)(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("scheduler", operation, exc) from exc
 
     def current(self) -> dict[str, dict[str, Any]]:
         """Every schedule in the group, in full (ListSchedules omits expressions)."""

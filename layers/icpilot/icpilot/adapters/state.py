@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ..decision import ComponentState
 from ..errors import StateConflictError
-from .aws import error_code, make_client, translate
+from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
 PARKED_PREFIX = "event#"  # events SNS did not take, waiting to be published again
@@ -72,18 +72,20 @@ def _from_attr(attr: dict[str, Any]) -> Any:
     return None
 
 
+def _condition_failed(exc: ClientError) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
 class StateStore:
     def __init__(self, table: str, client: Any | None = None) -> None:
         self.table = table
         self.client = make_client("dynamodb", client)
 
     def get(self, endpoint: str, component: str) -> StoredState:
-        try:
+        with aws_call("dynamodb", "GetItem"):
             item = self.client.get_item(TableName=self.table, Key=key(endpoint, component), ConsistentRead=True).get(
                 "Item"
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("dynamodb", "GetItem", exc) from exc
         if not item:
             return StoredState(ComponentState(), 0)
         attrs = {k: _from_attr(v) for k, v in item.items()}
@@ -116,7 +118,8 @@ class StateStore:
         else:
             condition = "#version = :expected"
             values[":expected"] = {"N": str(expected_version)}
-        try:
+        lost = StateConflictError(f"{endpoint}/{component}: state changed since version {expected_version}")
+        with aws_call("dynamodb", "UpdateItem", lambda exc: lost if _condition_failed(exc) else None):
             self.client.update_item(
                 TableName=self.table,
                 Key=key(endpoint, component),
@@ -125,14 +128,6 @@ class StateStore:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise StateConflictError(
-                    f"{endpoint}/{component}: state changed since version {expected_version}"
-                ) from None
-            raise translate("dynamodb", "UpdateItem", exc) from exc
-        except BotoCoreError as exc:
-            raise translate("dynamodb", "UpdateItem", exc) from exc
         return expected_version + 1
 
     def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
@@ -145,15 +140,13 @@ class StateStore:
             "KeyConditionExpression": "inflight = :yes",
             "ExpressionAttributeValues": {":yes": {"S": "1"}},
         }
-        try:
+        with aws_call("dynamodb", "Query"):
             while True:
                 page = self.client.query(**kwargs)
                 items += page.get("Items", [])
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("dynamodb", "Query", exc) from exc
         components, parked = [], []
         for item in items:
             attrs = {k: _from_attr(v) for k, v in item.items()}
@@ -176,31 +169,27 @@ class StateStore:
         )
 
     def drop_parked(self, pk: str) -> None:
-        try:
+        with aws_call("dynamodb", "DeleteItem"):
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}})
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("dynamodb", "DeleteItem", exc) from exc
 
     def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
         """Record the current policy problems; True when they differ from the last ones recorded."""
         digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
+        same = StateConflictError("these policy problems were recorded already")
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": {"S": "policy#status"},
-                    "problems_digest": {"S": digest},
-                    "updated_at": {"S": now.isoformat()},
-                },
-                ConditionExpression="attribute_not_exists(problems_digest) OR problems_digest <> :d",
-                ExpressionAttributeValues={":d": {"S": digest}},
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise translate("dynamodb", "PutItem", exc) from exc
-        except BotoCoreError as exc:
-            raise translate("dynamodb", "PutItem", exc) from exc
+            with aws_call("dynamodb", "PutItem", lambda exc: same if _condition_failed(exc) else None):
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        "pk": {"S": "policy#status"},
+                        "problems_digest": {"S": digest},
+                        "updated_at": {"S": now.isoformat()},
+                    },
+                    ConditionExpression="attribute_not_exists(problems_digest) OR problems_digest <> :d",
+                    ExpressionAttributeValues={":d": {"S": digest}},
+                )
+        except StateConflictError:
+            return False
         return True
 
     # Which scalable targets icpilot registered itself (only those are ever deregistered).
@@ -208,22 +197,16 @@ class StateStore:
         self._put({"pk": {"S": f"autoscaling#{component}"}, "created_target": {"BOOL": True}})
 
     def created_target(self, component: str) -> bool:
-        try:
+        with aws_call("dynamodb", "GetItem"):
             item = self.client.get_item(
                 TableName=self.table, Key={"pk": {"S": f"autoscaling#{component}"}}, ConsistentRead=True
             ).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("dynamodb", "GetItem", exc) from exc
         return bool(item and item.get("created_target", {}).get("BOOL"))
 
     def forget_target(self, component: str) -> None:
-        try:
+        with aws_call("dynamodb", "DeleteItem"):
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": f"autoscaling#{component}"}})
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("dynamodb", "DeleteItem", exc) from exc
 
     def _put(self, item: dict[str, Any]) -> None:
-        try:
+        with aws_call("dynamodb", "PutItem"):
             self.client.put_item(TableName=self.table, Item=item)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate("dynamodb", "PutItem", exc) from exc
