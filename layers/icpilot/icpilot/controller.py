@@ -25,7 +25,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from .adapters.autoscaling import AutoScalingAdapter
+from .adapters.autoscaling import AutoScalingAdapter, ScalableTarget
 from .adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
@@ -173,6 +173,7 @@ class Controller:
         self.cloudwatch = cloudwatch
         self.runtime = runtime
         self._pending: dict[tuple[str, str], int | None] = {}
+        self._targets: dict[str, ScalableTarget | None] = {}  # this run's batched AAS target reads
         self.correlation_id = correlation_id or str(uuid.uuid4())
         self.seconds_left = seconds_left  # the Lambda's remaining time; None: no limit
 
@@ -568,10 +569,13 @@ class Controller:
                 }
             )
 
-        for want in desired_autoscaling(policy, now, self._auto_idle_delays(policy)):
+        wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy))
+        self._targets = {}
+        self._read_targets([w.component for w in wants])
+        for want in wants:
             e, c = want.endpoint, want.component
             try:
-                if self.autoscaling.describe_target(c) is None:
+                if self._target(c) is None:
                     change(e, c, "scalable-target", "create")
                     if apply:
                         self.autoscaling.register_target(c, want.min_capacity, want.max_capacity)
@@ -827,6 +831,7 @@ class Controller:
     ) -> None:
         observed: dict[str, EndpointObservation | IcpilotError] = {}
         self._pending = {}
+        self._targets = {}
         for done, (endpoint, component) in enumerate(targets):
             if self.seconds_left is not None and self.seconds_left() < self.TIME_MARGIN_SECONDS:
                 reason = (
@@ -839,6 +844,7 @@ class Controller:
             if endpoint not in observed:
                 try:
                     observed[endpoint] = self.sagemaker.observe_endpoint(endpoint)
+                    self._read_targets([c for e, c in targets if e == endpoint])
                 except (UnknownEndpointError, NotAnInferenceComponentEndpointError, IcpilotError) as exc:
                     observed[endpoint] = exc
                     self._announce(
@@ -948,8 +954,22 @@ class Controller:
             )
         return lead_time(cp, stored.ready_history, needs_instance, endpoint_policy.provisioning)
 
+    def _read_targets(self, components: list[str]) -> None:
+        """AAS targets of this run's components on one endpoint, in a few batched calls; a
+        component left out (the read failed) is described on its own when it is evaluated."""
+        try:
+            self._targets.update(self.autoscaling.describe_targets(components))
+        except IcpilotError as exc:
+            logger.warning("batched target read failed", extra={"error": str(exc)})
+
+    def _target(self, component: str) -> ScalableTarget | None:
+        """The component's AAS target, from this run's batched read (used once) or described now."""
+        if component in self._targets:
+            return self._targets.pop(component)
+        return self.autoscaling.describe_target(component)
+
     def _sync_bounds(self, decision: Decision, component: str) -> None:
-        target = self.autoscaling.describe_target(component)
+        target = self._target(component)
         if target is None:
             return  # no AAS target: icpilot is the only writer
         have = (target.min_capacity, target.max_capacity, target.dynamic_suspended, target.scale_out_suspended)
@@ -962,6 +982,7 @@ class Controller:
     def _preempt(self, d: Decision, ep: EndpointObservation, trigger: Trigger, now: datetime) -> None:
         """Take copies from lower-priority preemptible components; AAS's max follows so it does not add them back."""
         for victim, copies in d.preempt:
+            self._targets.pop(victim, None)  # its bounds change here: its own evaluation must read them again
             observed = next((c for c in ep.components if c.name == victim), None)
             if observed is None or observed.status in ("Creating", "Updating", "Deleting"):
                 continue  # busy: the capacity cap already reported what could not be had

@@ -9,6 +9,7 @@ from .aws import aws_call, make_client
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+TARGETS_PER_CALL = 50
 
 
 def resource_id(component: str) -> str:
@@ -37,14 +38,22 @@ class AutoScalingAdapter:
         self.client = make_client("application-autoscaling", client)
 
     def describe_target(self, component: str) -> ScalableTarget | None:
-        with aws_call("application-autoscaling", "DescribeScalableTargets"):
-            targets = self.client.describe_scalable_targets(
-                ServiceNamespace=NAMESPACE, ResourceIds=[resource_id(component)], ScalableDimension=DIMENSION
-            )["ScalableTargets"]
-        if not targets:
-            return None
-        t = targets[0]
-        return ScalableTarget(int(t["MinCapacity"]), int(t["MaxCapacity"]), dict(t.get("SuspendedState") or {}))
+        return self.describe_targets([component])[component]
+
+    def describe_targets(self, components: list[str]) -> dict[str, ScalableTarget | None]:
+        """Each component's scalable target (None where it has none), 50 per call (the API's limit)."""
+        out: dict[str, ScalableTarget | None] = dict.fromkeys(components)
+        for i in range(0, len(components), TARGETS_PER_CALL):
+            chunk = components[i : i + TARGETS_PER_CALL]
+            with aws_call("application-autoscaling", "DescribeScalableTargets"):
+                for page in self.client.get_paginator("describe_scalable_targets").paginate(
+                    ServiceNamespace=NAMESPACE, ResourceIds=[resource_id(c) for c in chunk], ScalableDimension=DIMENSION
+                ):
+                    for t in page["ScalableTargets"]:
+                        out[t["ResourceId"].removeprefix("inference-component/")] = ScalableTarget(
+                            int(t["MinCapacity"]), int(t["MaxCapacity"]), dict(t.get("SuspendedState") or {})
+                        )
+        return out
 
     def set_bounds(
         self, component: str, min_capacity: int, max_capacity: int, pin: bool, suspend_scale_out: bool = False
