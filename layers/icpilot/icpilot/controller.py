@@ -760,13 +760,6 @@ class Controller:
             return False
         return True
 
-    def _landed(self, component: str, target: int) -> bool:
-        """Whether the component already wants ``target`` copies (our write took effect)."""
-        try:
-            return self.sagemaker.describe_component(component).desired == target
-        except IcpilotError:
-            return False
-
     def _fail(self, summary: RunSummary, reason: str, trigger: Trigger, now: datetime) -> None:
         """A failure outside any one component (the run goes on): logged, announced, in the summary."""
         logger.warning("run step failed", extra={"error": reason})
@@ -1054,13 +1047,9 @@ class Controller:
             self._sync_bounds(d, name)
             self.sagemaker.set_copy_count(name, d.target)
         except ComponentBusyError as exc:
-            if not (exc.after_retry and self._landed(name, d.target)):
-                self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
-                say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
-                return outcome("deferred", str(exc))
-            # The SDK retried this write and the retry found the component busy with our own
-            # target: the first attempt took effect and its answer was lost. Carry on as applied.
-            # (A refusal on the first attempt is someone else's change: deferred, as above.)
+            self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
+            say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
+            return outcome("deferred", str(exc))
         except IcpilotError as exc:
             attempts = int(stored.attributes.get("attempts") or 0) + 1
             self._record_after_claim(

@@ -29,14 +29,7 @@ class NotAnInferenceComponentEndpointError(IcpilotError):
 
 
 class ComponentBusyError(IcpilotError):
-    """SageMaker refused a write because the component is being created or updated; retry later.
-
-    ``after_retry``: the refusal answered an SDK retry, so the first attempt (which failed with a
-    retryable error) may have taken effect and made the component busy itself."""
-
-    def __init__(self, message: str, after_retry: bool = False) -> None:
-        super().__init__(message)
-        self.after_retry = after_retry
+    """SageMaker refused a write because the component is being created or updated; retry later."""
 
 
 class ThrottledError(IcpilotError):

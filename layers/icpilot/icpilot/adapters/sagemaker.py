@@ -11,6 +11,7 @@ from ..capacity import Reservation
 from ..decision import ComponentObservation, EndpointObservation
 from ..errors import (
     ComponentBusyError,
+    IcpilotError,
     NotAnInferenceComponentEndpointError,
     UnknownComponentError,
     UnknownEndpointError,
@@ -93,18 +94,34 @@ class SageMakerAdapter:
         )
 
     def set_copy_count(self, name: str, copies: int) -> None:
+        """Write the desired copy count; ComponentBusyError while the component is Creating or
+        Updating. A busy answer to an SDK retry, with the component already wanting ``copies``,
+        means the first attempt took effect and only its answer was lost: that is a success."""
         missing = _missing_component(name)
 
         def known(exc: ClientError) -> Exception | None:
-            if error_code(exc) == "ValidationException" and "while it is in state" in error_message(exc):
-                retries = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
-                return ComponentBusyError(error_message(exc), after_retry=retries > 0)
-            return missing(exc)
+            return ComponentBusyError(error_message(exc)) if _busy(exc) else missing(exc)
 
         with aws_call("sagemaker", "UpdateInferenceComponentRuntimeConfig", known):
-            self.client.update_inference_component_runtime_config(
-                InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}
-            )
+            try:
+                self.client.update_inference_component_runtime_config(
+                    InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}
+                )
+            except ClientError as exc:
+                retried = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
+                if _busy(exc) and retried and self._wants(name, copies):
+                    return
+                raise
+
+    def _wants(self, name: str, copies: int) -> bool:
+        try:
+            return self.describe_component(name).desired == copies
+        except IcpilotError:
+            return False  # cannot tell: report the refusal as it came
+
+
+def _busy(exc: ClientError) -> bool:
+    return error_code(exc) == "ValidationException" and "while it is in state" in error_message(exc)
 
 
 def _not_found(exc: ClientError) -> bool:
