@@ -10,6 +10,7 @@ flight. For each pass: wall seconds on the emulator, AWS calls in all, per compo
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +22,6 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
-    import time
-
     from icpilot.adapters.autoscaling import AutoScalingAdapter
     from icpilot.adapters.cloudwatch import CloudWatchAdapter
     from icpilot.adapters.sagemaker import SageMakerAdapter
