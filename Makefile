@@ -1,6 +1,6 @@
 # icpilot — every target creates what it needs from nothing.
 #   make demo   a simulated day on the local emulator
-#   make test   ruff, mypy, pytest, sam validate --lint, cfn-lint, checkov, sam build
+#   make test   ruff, mypy, pytest (and again with the real clock moved ±1 year), sam validate --lint, cfn-lint, checkov, sam build
 #   make bench  benchmarks, figures in bench/results.json
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -17,7 +17,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint typecheck unit sam-validate security sam-build bench clean
+.PHONY: demo test lint typecheck unit clock-guard sam-validate security sam-build bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/icpilot/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PY) -m pytest
 
+# The suites that meet time (SNS->SQS, idempotency, schedules, the demo) again with the real clock
+# a year ahead and a year back: nothing may depend on the date the tests run on (issue 11).
+CLOCK_SUITES := tests/integration tests/reliability
+clock-guard: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider $(CLOCK_SUITES) --real-clock-shift=+365d
+	$(PY) -m pytest -q -p no:cacheprovider $(CLOCK_SUITES) --real-clock-shift=-365d
+
 sam-validate: $(SAMVENV)/.installed $(VENV)/.installed
 	$(SAM) validate --lint
 	$(VENV)/bin/cfn-lint template.yaml
@@ -64,7 +71,7 @@ sam-build: $(SAMVENV)/.installed
 	@test -n "$(PY313_DIR)" || { echo "python3.13 not found (pyenv or PATH): sam build needs the Lambda runtime's interpreter"; exit 1; }
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
 
-test: lint typecheck unit sam-validate security sam-build
+test: lint typecheck unit clock-guard sam-validate security sam-build
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -69,15 +69,20 @@ def evaluate_alarms(now: datetime | None = None) -> list:  # type: ignore[type-a
 
 @contextmanager
 def emulated_aws(mode: ClockMode = "virtual", start: datetime | None = None) -> Iterator[Emulator]:
-    """moto's ``mock_aws`` plus the emulator, with fake credentials; state is fresh inside."""
+    """moto's ``mock_aws`` plus the emulator, with fake credentials; state is fresh inside.
+
+    Inside, the process clock follows the emulator clock (see ``emulator.clock``).
+    """
     install()
     saved = {k: os.environ.get(k) for k in FAKE_CREDENTIALS}
     os.environ.update(FAKE_CREDENTIALS)
     EMULATOR.reset(mode, start)
+    EMULATOR.clock.follow_process()
     try:
         with mock_aws():
             yield EMULATOR
     finally:
+        EMULATOR.clock.release_process()
         EMULATOR.reset()
         for key, value in saved.items():
             if value is None:

@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     if start is not None and start.tzinfo is None:
         parser.error("--start needs a time zone offset, e.g. 2026-11-23T06:00:00+00:00")
     EMULATOR.reset(args.clock, start)
+    EMULATOR.clock.follow_process()  # moto's own timestamps and expiries run on the emulator clock
     if args.model_load_seconds is not None:
         EMULATOR.settings.model_load_seconds = args.model_load_seconds
     # Handlers first: a signal that arrives right after the URL is printed must still stop cleanly.

@@ -4,8 +4,8 @@ moto stores schedules and rules but runs no targets (and raises for Lambda rule 
 dispatcher maps Lambda function ARNs (or names) to in-process handlers and, as the emulator clock
 advances, invokes them with the payload AWS would send: a schedule's ``Input`` (or ``{}``), an
 EventBridge event, or an alarm's direct payload. SQS targets of schedules receive the ``Input`` as
-a message. Handlers run with ``datetime.now()`` pinned to the emulator clock (time-machine), so the
-code under test reads the clock the normal way.
+a message. Handlers read the clock the normal way (``datetime.now()``): while the emulator is active
+the process clock follows the emulator's (``emulator.clock``).
 
 Schedules, rule targets and alarm actions invoke Lambda asynchronously, as AWS does: a handler
 that raises is retried (the function's ``retries``, as its EventInvokeConfig says) and then sent
@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import time_machine
 from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
@@ -151,8 +150,7 @@ class Dispatcher:
             return record
         context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
         try:
-            with time_machine.travel(self.emulator.now(), tick=True):
-                record.result = handler(event, context)
+            record.result = handler(event, context)
         except Exception as exc:  # a failed Lambda invocation is recorded, as AWS would log it
             record.error = f"{type(exc).__name__}: {exc}"
             log.error("handler %s failed: %s", name, traceback.format_exc())

@@ -8,7 +8,31 @@ import pytest
 
 from emulator import Emulator, emulated_aws
 from emulator.stack import Stack, deploy_stack
+from tests import real_clock
 from tests.harness import Harness, ServerProcess, create_seed
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--real-clock-shift",
+        default=None,
+        help="move the real clock by this much for the session (e.g. +365d, -365d): proves no test depends on the date",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    shift = config.getoption("--real-clock-shift")
+    if shift:
+        try:
+            delta = real_clock.parse_shift(shift)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--real-clock-shift: {exc}") from None
+        real_clock.start_shift(delta)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    shift = config.getoption("--real-clock-shift")
+    return f"real clock shifted by {shift}" if shift else None
 
 
 @pytest.fixture(scope="session")

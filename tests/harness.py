@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from emulator import EMULATOR, FaultRule, evaluate_alarms
 from emulator.seed import ROLE, create_seed  # noqa: F401 - re-exported for the tests
 from emulator.server import control
 from emulator.world import ComponentSettings
+from tests import real_clock
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -88,7 +88,7 @@ class ServerProcess:
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "icpilot")])}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "--port", "0"],
+            real_clock.command("emulator", "--port", "0"),
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
