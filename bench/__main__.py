@@ -6,9 +6,9 @@
   stack's tick and window schedules firing into the real handlers.
 - cold_import_ratio: time to import each handler module divided by ``import boto3`` alone, each
   measured in a fresh interpreter (median of 5).
-- backtest: the example policy on the two Azure traces (conv -> falcon-7b at 09:00, code ->
-  flan-t5-xxl at 14:00): accelerator-hours / oracle and % refused for icpilot, AAS-only, always-on,
-  and the wall time of the 24 h simulation.
+- backtest: the example policy on every scenario of ``simulator.scenarios`` (the two Azure traces,
+  the synthetic 28-day office month, bursts, trickle): total cost and its parts for icpilot,
+  AAS-only, always-on and both optima, ratios to the optima, and the wall time of each run.
 - fleet: configure, window-opening tick, steady tick and watcher passes over 500 components on
   50 endpoints (and 20 on 2) against the emulator server: seconds, AWS calls, busiest APIs.
 - reliability: the invariant property over 10,000 random histories, and the fault, concurrency
@@ -93,36 +93,43 @@ def cold_imports() -> dict[str, Any]:
 
 
 def backtest_figures() -> dict[str, Any]:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from icpilot.capacity import Reservation
+    """Every scenario (the Azure traces, the synthetic office month, bursts, trickle) under the example policy."""
     from icpilot.policy import load_policy
 
-    from simulator.backtest import TraceSpec, backtest
+    from simulator.scenarios import SCENARIOS, TRACES, build, report
 
-    traces = ROOT.parent / "shared" / "traces"
     policy = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
-    start = time.perf_counter()
-    report = backtest(
-        policy,
-        "llm-endpoint",
-        "ml.g5.24xlarge",
-        2,
-        {"falcon-7b": Reservation(1, 2, 8192), "flan-t5-xxl": Reservation(2, 2, 8192)},
-        [
-            TraceSpec(str(traces / "AzureLLMInferenceTrace_conv.csv"), "falcon-7b", 9 * 60),
-            TraceSpec(str(traces / "AzureLLMInferenceTrace_code.csv"), "flan-t5-xxl", 14 * 60),
-        ],
-        datetime(2026, 11, 23, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")),
-    )
-    elapsed = time.perf_counter() - start
-    report.pop("_series")
-    return {
-        "wall_seconds": round(elapsed, 2),
-        "oracle_accelerator_hours": report["oracle"]["accelerator_hours"],
-        "strategies": report["strategies"],
-    }
+    out: dict[str, Any] = {}
+    for name in SCENARIOS:
+        if name == "azure" and not TRACES.exists():
+            continue
+        start = time.perf_counter()
+        r = report(policy, build(name))
+        r.pop("_series")
+        out[name] = {
+            "wall_seconds": round(time.perf_counter() - start, 2),
+            "days": r["days"],
+            "strategies": r["strategies"],
+        }
+    return out
+
+
+def activator_figures() -> dict[str, Any]:
+    """Bursts under a purely reactive policy (no windows, idle 'auto'): the alarm path against the
+    demand signal, with clients that wait 1 minute and 12 (load time + provisioning)."""
+    from icpilot.policy import load_policy
+
+    from simulator.scenarios import build, report, without_windows
+
+    policy = without_windows(load_policy(ROOT / "layers" / "icpilot" / "policy.yaml"))
+    scenario = build("bursty")
+    out: dict[str, Any] = {}
+    for patience in (1, 12):
+        r = report(policy, scenario, patience=patience)
+        out[f"patience {patience} min"] = {
+            k: r["strategies"][k] for k in ("icpilot", "icpilot+demand", "aas-only", "reactive-optimum", "optimum")
+        }
+    return out
 
 
 def main() -> int:
@@ -133,6 +140,7 @@ def main() -> int:
         "simulated_day": simulated_day(),
         "cold_import": cold_imports(),
         "backtest": backtest_figures(),
+        "activator": activator_figures(),
         "fleet": {"20": small, "500": fleet},
         "reliability": reliability(),
     }
@@ -151,13 +159,21 @@ def main() -> int:
     for handler in ("functions.schedule_window.app", "functions.watch_tick.app"):
         r = results["cold_import"][handler]
         table.add_row(f"import {handler} / import boto3", f"{r['ratio_to_boto3']}x ({r['seconds']} s)")
-    oracle = results["backtest"]["oracle_accelerator_hours"]
-    for name, st in results["backtest"]["strategies"].items():
-        table.add_row(
-            f"backtest {name}: accelerator-hours / oracle ({oracle}), % refused",
-            f"{st['ratio_to_oracle']}x, {st['refused_pct']}% ({st['accelerator_hours']} acc-h, ${st['cost_usd']})",
-        )
-    table.add_row("backtest: 24 h, two components, wall time", f"{results['backtest']['wall_seconds']} s")
+    for scenario, figures in results["backtest"].items():
+        for name, st in figures["strategies"].items():
+            table.add_row(
+                f"backtest {scenario} ({figures['days']} d) {name}: total $ (x optimum, x reactive optimum)",
+                f"${st['total_usd']} ({st['ratio_to_optimum']}x, {st['ratio_to_reactive_optimum']}x): "
+                f"accelerators ${st['accelerator_usd']}, {st['refused']} refused, {st['delayed']} delayed",
+            )
+        table.add_row(f"backtest {scenario}: wall time, all strategies and both optima", f"{figures['wall_seconds']} s")
+    for patience, rows in results["activator"].items():
+        for name, st in rows.items():
+            table.add_row(
+                f"activator, bursty, reactive policy, {patience}: {name}",
+                f"${st['total_usd']} ({st['ratio_to_reactive_optimum']}x reactive optimum): {st['refused']} refused, "
+                f"{st['delayed']} delayed, first failure -> write {st['first_failure_to_write_minutes']} min",
+            )
     for label, p in fleet["passes"].items():
         base = small["passes"][label]
         table.add_row(

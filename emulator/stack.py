@@ -30,6 +30,11 @@ ALARM_EVENT_PATTERN = {
 }
 
 
+# The demand rule on the stack's bus: icpilot_client's Demand events go to the demand function.
+DEMAND_BUS = f"{STACK}-demand"
+DEMAND_EVENT_PATTERN = {"source": ["icpilot.client"], "detail-type": ["Demand"]}
+
+
 def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{name}"
 
@@ -42,6 +47,7 @@ class Stack:
     schedule_group: str
     dlq_arn: str
     env: dict[str, str]
+    demand_bus: str = DEMAND_BUS
 
     def handler_event(self, name: str) -> dict[str, Any]:
         path = os.path.join(os.path.dirname(__file__), "..", "events", name)
@@ -145,8 +151,17 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
     events = boto3.client("events", region_name=REGION)
     events.put_rule(Name=f"{STACK}-alarms", EventPattern=json.dumps(ALARM_EVENT_PATTERN))
     events.put_targets(Rule=f"{STACK}-alarms", Targets=[{"Id": "alarm-scale", "Arn": function_arn("alarm-scale")}])
+    # Clients' demand signals reach the demand function through the stack's own bus.
+    events.create_event_bus(Name=DEMAND_BUS)
+    events.put_rule(Name=f"{STACK}-demand", EventBusName=DEMAND_BUS, EventPattern=json.dumps(DEMAND_EVENT_PATTERN))
+    events.put_targets(
+        Rule=f"{STACK}-demand",
+        EventBusName=DEMAND_BUS,
+        Targets=[{"Id": "demand-signal", "Arn": function_arn("demand-signal")}],
+    )
     from functions.alarm_scale.app import lambda_handler as alarm_scale
     from functions.configure_autoscaling.app import lambda_handler as configure_autoscaling
+    from functions.demand_signal.app import lambda_handler as demand_signal
     from functions.schedule_window.app import lambda_handler as schedule_window
     from functions.watch_tick.app import lambda_handler as watch_tick
     from functions.watch_warmups.app import lambda_handler as watch_warmups
@@ -159,6 +174,7 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
         ("alarm-scale", alarm_scale, 1),
         ("configure-autoscaling", configure_autoscaling, 0),
         ("watch-warmups", watch_warmups, 0),
+        ("demand-signal", demand_signal, 1),
     ):
         EMULATOR.dispatcher.register(function_arn(function), handler, AsyncConfig(retries, dlq_arn))
     return Stack(table, topic, queue, group, dlq_arn, env)

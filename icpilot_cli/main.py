@@ -27,6 +27,7 @@ from icpilot.adapters.state import StateStore
 from icpilot.aws_cron import ScheduleExpression
 from icpilot.capacity import Reservation
 from icpilot.controller import Controller, RunSummary
+from icpilot.cost import CostModel, UnknownInstanceType
 from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
 from icpilot.errors import IcpilotError, PolicyError
 from icpilot.lint import lint, lint_live
@@ -132,7 +133,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             d = decide(
                 cp, component, endpoint, current_state, Trigger(TriggerKind.MANUAL, source="cli plan"), now, lead=lead
             )
-            idle = idle_delay(cp, endpoint.instance_type, component.reservation)
+            idle = idle_delay(cp, endpoint.instance_type, component.reservation, policy.cost_for(endpoint_name))
             rows.append(
                 {
                     "endpoint": endpoint_name,
@@ -315,21 +316,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     since = until - parse_duration(args.since)
     sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
     state = StateStore(args.table, _client(args, "dynamodb"))
+    refused = CloudWatchAdapter(_client(args, "cloudwatch")).component_sums(
+        "NoCapacityInvocationFailures", [name for _e, name, _cp in policy.components()], since, until
+    )
+    instance_types: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     for endpoint, name, cp in policy.components():
         try:
+            if endpoint not in instance_types:
+                instance_types[endpoint] = sagemaker.observe_endpoint(endpoint).instance_type
             c = sagemaker.describe_component(name)
             stored = state.get(endpoint, name)
-        except IcpilotError as exc:
+            prices = CostModel.for_endpoint(policy, endpoint, instance_types[endpoint])
+        except (IcpilotError, UnknownInstanceType) as exc:
             rows.append({"component": name, "error": str(exc)})
             continue
         transitions = json.loads(stored.attributes.get("transitions") or "[]")
         u = usage(name, transitions, since, until, c.desired, c.reservation.accelerators, cp.max_copies)
+        per_copy = prices.copy_per_hour(c.reservation)
+        accelerator_usd = u.copy_hours * per_copy
+        penalty_usd = prices.penalty(refused[name], 0.0)
         rows.append(
             {
                 "component": name,
                 "copy_hours": u.copy_hours,
                 "accelerator_hours": u.accelerator_hours,
+                "accelerator_usd": round(accelerator_usd, 2),
+                "refused": round(refused[name]),
+                "penalty_usd": round(penalty_usd, 2),
+                "total_usd": round(accelerator_usd + penalty_usd, 2),
+                "always_on_usd": round(u.always_on_copy_hours * per_copy, 2),
                 "always_on_accelerator_hours": u.always_on_accelerator_hours,
                 "saved": f"{u.saved_fraction:.0%}",
                 "changes": u.changes,
@@ -338,8 +354,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     _emit(
         args,
         rows,
-        f"usage {since.isoformat()} .. {until.isoformat()}",
-        ["component", "copy_hours", "accelerator_hours", "always_on_accelerator_hours", "saved", "changes"],
+        f"usage {since.isoformat()} .. {until.isoformat()} (refused: NoCapacityInvocationFailures)",
+        ["component", "copy_hours", "accelerator_usd", "refused", "penalty_usd", "total_usd", "always_on_usd", "saved"],
     )
     return 1 if any("error" in r for r in rows) else 0
 
@@ -363,23 +379,43 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     mapping = dict(m.split("=", 1) for m in args.map) if args.map else {}
     files = [f for f in args.trace.split(",") if f]
     names = list(policy.endpoints[endpoint].components)
+    unknown = sorted(set(mapping) - {Path(f).name for f in files} - set(files))
+    if unknown:
+        raise ValueError(f"--map names trace(s) not given with --trace: {', '.join(unknown)}")
     specs = []
     for i, path in enumerate(files):
         component = mapping.get(Path(path).name) or mapping.get(path) or (names[i] if i < len(names) else None)
         if component is None:
             raise ValueError(f"no component for trace {path}: add --map {Path(path).name}=COMPONENT")
-        offset = int(
-            parse_duration(args.offset[i] if args.offset and i < len(args.offset) else "0").total_seconds() // 60
-        )
-        specs.append(TraceSpec(path, component, offset, args.tile))
+        offset = args.offset[i] if args.offset and i < len(args.offset) else "0s"
+        offset_minutes = int(parse_duration(offset).total_seconds() // 60)
+        specs.append(TraceSpec(path, component, offset_minutes, args.tile, args.absolute))
     reservations = {n: _reservation(args.per_copy.get(n, "1,1,1024")) for n in names}
-    start = _when(args.start)
+    loads = {}
+    for item in args.load or []:
+        name, _, value = item.partition("=")
+        if name not in names or not value:
+            raise ValueError(f"--load {item!r}: expected COMPONENT=DURATION with a component of {endpoint}")
+        loads[name] = max(1, round(parse_duration(value).total_seconds() / 60))
+    minutes = args.days * 1440 if args.days else args.minutes
     report = backtest(
-        policy, endpoint, args.instance_type, args.max_instances, reservations, specs, start, args.minutes
+        policy,
+        endpoint,
+        args.instance_type,
+        args.max_instances,
+        reservations,
+        specs,
+        _when(args.start),
+        minutes,
+        load_minutes=loads,
+        patience=args.patience,
+        provisioning_minutes=int(parse_duration(args.provisioning).total_seconds() // 60),
+        min_instances=args.min_instances,
     )
     json_path, png_path = write(report, args.out)
-    rows = [{"strategy": "oracle", **report["oracle"]}] + [
-        {"strategy": k, **v} for k, v in report["strategies"].items()
+    rows = [
+        {"strategy": k, **{f: v for f, v in row.items() if f != "components"}}
+        for k, row in report["strategies"].items()
     ]
     if args.json:
         print(json.dumps({"report": str(json_path), "png": str(png_path), "strategies": rows}, indent=2, default=str))
@@ -387,8 +423,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _emit(
             args,
             rows,
-            f"backtest ({args.minutes} min) -> {json_path}, {png_path}",
-            ["strategy", "accelerator_hours", "cost_usd", "refused_pct", "cold_starts", "ratio_to_oracle"],
+            f"backtest ({report['days']} days) -> {json_path}, {png_path}",
+            [
+                "strategy",
+                "accelerator_usd",
+                "refused",
+                "delayed",
+                "penalty_usd",
+                "total_usd",
+                "ratio_to_optimum",
+                "ratio_to_reactive_optimum",
+            ],
         )
     return 0
 
@@ -410,6 +455,7 @@ def parser() -> argparse.ArgumentParser:
         prog="icpilot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = p.add_subparsers(dest="command", required=True)
+    default_policy = os.environ.get("ICPILOT_POLICY_PATH") or DEFAULT_POLICY_PATH
 
     v = sub.add_parser("validate", help="validate a policy file; every problem with its path, value and allowed range")
     v.add_argument("file")
@@ -420,7 +466,9 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_schema)
 
     def aws_options(cmd: argparse.ArgumentParser) -> None:
-        cmd.add_argument("--policy", default=DEFAULT_POLICY_PATH, help="policy file (default: the bundled one)")
+        cmd.add_argument(
+            "--policy", default=default_policy, help="policy file (default: $ICPILOT_POLICY_PATH or the bundled one)"
+        )
         cmd.add_argument("--endpoint-url", help="e.g. http://127.0.0.1:5055 for the emulator")
         cmd.add_argument("--region")
         cmd.add_argument("--table", help="icpilot's state table, to include its state")
@@ -471,9 +519,12 @@ def parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
 
     si = sub.add_parser(
-        "simulate", help="backtest the policy on request traces: icpilot vs AAS-only, always-on and the oracle"
+        "simulate",
+        help="backtest the policy on request traces: total cost of icpilot, AAS-only and always-on against both optima",
     )
-    si.add_argument("--policy", default=DEFAULT_POLICY_PATH)
+    si.add_argument(
+        "--policy", default=default_policy, help="policy file (default: $ICPILOT_POLICY_PATH or the bundled one)"
+    )
     si.add_argument("--trace", required=True, help="trace file(s) in the Azure format, comma-separated")
     si.add_argument("--map", action="append", help="TRACE_FILE_NAME=COMPONENT (default: in policy order)")
     si.add_argument(
@@ -490,7 +541,21 @@ def parser() -> argparse.ArgumentParser:
         help="COMPONENT=ACCELERATORS,CORES,MEMORY_MB;... (default 1,1,1024)",
     )
     si.add_argument("--start", default="2026-11-23T00:00:00+01:00", help="simulated start (ISO-8601 with offset)")
-    si.add_argument("--minutes", type=int, default=1440)
+    si.add_argument("--minutes", type=int, default=1440, help="simulated minutes (default a day)")
+    si.add_argument("--days", type=int, help="simulated days (overrides --minutes)")
+    si.add_argument(
+        "--absolute", action="store_true", help="place requests by their own timestamps from --start (multi-day CSVs)"
+    )
+    si.add_argument(
+        "--load",
+        action="append",
+        help="COMPONENT=DURATION: the run's model-load time (default 6m; same for every strategy)",
+    )
+    si.add_argument(
+        "--patience", type=int, default=1, help="minutes a request may wait before it is refused (default 1)"
+    )
+    si.add_argument("--provisioning", default="6m", help="time to add an instance (default 6m)")
+    si.add_argument("--min-instances", type=int, default=0, help="instances kept running at zero copies (default 0)")
     si.add_argument("--out", default="out/backtest", help="directory for backtest.json and backtest.png")
     si.add_argument("--json", action="store_true")
     si.set_defaults(func=cmd_simulate)

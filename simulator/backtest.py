@@ -1,22 +1,29 @@
-"""Run the four strategies on traces for one endpoint; write a JSON report and a PNG timeline."""
+"""Run every strategy and both optima on the same demand; a JSON report in dollars and a PNG timeline.
+
+Each strategy's row: accelerator-hours, accelerator $, refused, delayed (requests and
+request-minutes), penalty $, total $, and the ratio of its total to the penalty-aware optimum's
+and to the reactive optimum's, plus a per-component ledger. The run's rules (load time per
+component, patience, provisioning, capacity) are the same for every row (``engine.RunRules``).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from icpilot.capacity import Reservation
-from icpilot.instance_types import INSTANCE_TYPES
+from icpilot.cost import CostModel
 from icpilot.policy.model import Policy
 
-from .engine import Result, SimComponent, run
-from .oracle import slot_minutes
-from .traces import Throughput, read_trace
+from .engine import STRATEGIES, Ledger, Result, RunRules, SimComponent, run
+from .optimum import ComponentOptimum, SlotCosts, fits_together, optimum
+from .traces import MinuteDemand, Throughput, read_trace
 
-STRATEGIES = ("icpilot", "aas-only", "always-on")
+DEFAULT_LOAD_MINUTES = 6  # the emulator's model-load time (360 s) unless the run says otherwise
+OPTIMA = ("optimum", "reactive-optimum")
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,123 @@ class TraceSpec:
     component: str
     offset_minutes: int = 0
     tile: bool = False
+    absolute: bool = False  # place requests by their own timestamps (multi-day traces)
+
+
+def _round(x: float, digits: int = 2) -> float:
+    return round(x + 0.0, digits)
+
+
+def _row(ledgers: dict[str, Ledger], cost: CostModel, requests: dict[str, int]) -> dict[str, Any]:
+    def one(ledger: Ledger, total_requests: int) -> dict[str, Any]:
+        penalty = ledger.penalty(cost)
+        return {
+            "accelerator_hours": _round(ledger.accelerator_minutes / 60),
+            "accelerator_usd": _round(ledger.accelerator_usd),
+            "refused": round(ledger.refused),
+            "refused_pct": _round(100 * ledger.refused / total_requests if total_requests else 0.0),
+            "delayed": round(ledger.delayed),
+            "delayed_minutes": round(ledger.delayed_minutes),
+            "penalty_usd": _round(penalty),
+            "total_usd": _round(ledger.accelerator_usd + penalty),
+            "cold_starts": ledger.cold_starts,
+            "minutes_at_zero": ledger.minutes_at_zero,
+            "first_failure_to_write_minutes": (
+                _round(ledger.signal_minutes / ledger.signalled_starts) if ledger.signalled_starts else None
+            ),
+        }
+
+    total = Ledger()
+    for ledger in ledgers.values():
+        for key, value in vars(ledger).items():
+            setattr(total, key, getattr(total, key) + value)
+    row = one(total, sum(requests.values()))
+    row["components"] = {name: one(ledger, requests[name]) for name, ledger in ledgers.items()}
+    return row
+
+
+def _optimum_ledger(o: ComponentOptimum, c: SimComponent, cost: CostModel) -> Ledger:
+    minutes = o.copy_minutes
+    copies = o.copies
+    return Ledger(
+        copy_minutes=minutes,
+        accelerator_minutes=minutes * c.accelerators,
+        accelerator_usd=minutes * cost.copy_per_minute(c.reservation),
+        served=sum(c.demand.requests) - o.refused,
+        delayed_minutes=o.delayed_minutes,
+        refused=o.refused,
+        cold_starts=sum(1 for t, n in enumerate(copies) if n and (t == 0 or copies[t - 1] == 0)),
+        minutes_at_zero=sum(1 for n in copies if n == 0),
+    )
+
+
+def backtest_components(
+    components: list[SimComponent], rules: RunRules, start: datetime, minutes: int, endpoint: str = "sim"
+) -> dict[str, Any]:
+    """The report for demand already in minutes (the synthetic generator and the CLI both end here)."""
+    cost = rules.cost
+    requests = {c.name: sum(c.demand.requests) for c in components}
+    results: dict[str, Result] = {s: run(s, components, rules, start, minutes) for s in STRATEGIES}
+    rows: dict[str, dict[str, Any]] = {}
+    copies: dict[str, dict[str, list[int]]] = {}
+    capacity_bound: dict[str, bool] = {}
+    for name, reactive in (("optimum", False), ("reactive-optimum", True)):
+        optima = []
+        always_running = rules.min_instances * rules.accelerators_per_instance
+        for c in components:
+            slots = min(c.policy.max_copies, int(rules.total_accelerators // c.accelerators))
+            costs = [
+                SlotCosts(
+                    cost.copy_per_minute(c.reservation),
+                    cost.refusal_cost,
+                    cost.delay_cost_per_minute,
+                    c.load_minutes + (rules.provisioning_minutes if k * c.accelerators > always_running else 0),
+                    rules.patience,
+                )
+                for k in range(1, slots + 1)
+            ]
+            optima.append(optimum(c.name, c.demand, c.throughput, slots, costs, c.accelerators, reactive))
+        capacity_bound[name] = not fits_together(optima, rules.total_accelerators)
+        rows[name] = _row(
+            {c.name: _optimum_ledger(o, c, cost) for o, c in zip(optima, components, strict=True)}, cost, requests
+        )
+        copies[name] = {o.name: o.copies for o in optima}
+    for name, r in results.items():
+        rows[name] = _row(r.ledgers, cost, requests)
+        copies[name] = r.copies
+    best, reactive_best = rows["optimum"]["total_usd"], rows["reactive-optimum"]["total_usd"]
+    for row in rows.values():
+        row["ratio_to_optimum"] = _round(row["total_usd"] / best) if best else None
+        row["ratio_to_reactive_optimum"] = _round(row["total_usd"] / reactive_best) if reactive_best else None
+    order = [*STRATEGIES, *OPTIMA]
+    return {
+        "endpoint": endpoint,
+        "instance_type": rules.instance_type,
+        "max_instances": rules.max_instances,
+        "start": start.isoformat(),
+        "minutes": minutes,
+        "days": _round(minutes / 1440, 2),
+        "requests": requests,
+        "rules": {
+            "load_minutes": {c.name: c.load_minutes for c in components},
+            "patience_minutes": rules.patience,
+            "provisioning_minutes": rules.provisioning_minutes,
+            "min_instances": rules.min_instances,
+        },
+        "cost_model": {
+            "instance_price_per_hour": cost.instance_price_per_hour,
+            "refusal_cost": cost.refusal_cost,
+            "delay_cost_per_minute": cost.delay_cost_per_minute,
+            "copy_per_hour": {c.name: _round(cost.copy_per_hour(c.reservation), 4) for c in components},
+        },
+        "capacity_bound": capacity_bound,
+        "strategies": {name: rows[name] for name in order},
+        "_series": {
+            "traffic": {c.name: c.demand.requests for c in components},
+            "copies": {name: copies[name] for name in order},
+            "needed": {c.name: c.demand.copies_needed(c.throughput) for c in components},
+        },
+    }
 
 
 def backtest(
@@ -38,62 +162,53 @@ def backtest(
     minutes: int = 1440,
     load_minutes: dict[str, int] | None = None,
     throughput: Throughput | None = None,
+    patience: int = 1,
+    provisioning_minutes: int = 6,
+    min_instances: int = 0,
 ) -> dict[str, Any]:
+    """Read the traces onto the components of ``endpoint`` and run ``backtest_components``.
+
+    ``load_minutes`` is the run's (per component, default ``DEFAULT_LOAD_MINUTES``): never the
+    policy's ``expected_time_to_ready``, so a policy cannot "load faster" by declaring it.
+    """
     throughput = throughput or Throughput()
+    if endpoint not in policy.endpoints:
+        raise ValueError(f"endpoint {endpoint!r} is not in the policy (known: {', '.join(policy.endpoints)})")
     ep = policy.endpoints[endpoint]
-    components = []
+    demands: dict[str, MinuteDemand] = {}
     for spec in traces:
         if spec.component not in ep.components:
             raise ValueError(f"--map names {spec.component!r}, which is not a component of {endpoint}")
-        demand = read_trace(spec.path, throughput, minutes, spec.offset_minutes, spec.tile)
-        cp = ep.components[spec.component]
-        load = (load_minutes or {}).get(spec.component) or max(1, round(cp.time_to_ready.total_seconds() / 60))
-        components.append(SimComponent(spec.component, cp, reservations[spec.component], demand, throughput, load))
-    results: dict[str, Result] = {
-        s: run(s, components, instance_type, max_instances, start, minutes) for s in STRATEGIES
-    }
-    price_per_accel_hour = INSTANCE_TYPES[instance_type].price_per_hour / max(
-        1, INSTANCE_TYPES[instance_type].accelerators
+        demand = read_trace(
+            spec.path, throughput, minutes, spec.offset_minutes, spec.tile, start=start if spec.absolute else None
+        )
+        if spec.component in demands:  # several files for one component (one per day, say) add up
+            prev = demands[spec.component]
+            demand = MinuteDemand(
+                [a + b for a, b in zip(prev.requests, demand.requests, strict=True)],
+                [a + b for a, b in zip(prev.slot_seconds, demand.slot_seconds, strict=True)],
+            )
+        demands[spec.component] = demand
+    components = [
+        SimComponent(
+            name,
+            ep.components[name],
+            reservations[name],
+            demand,
+            throughput,
+            (load_minutes or {}).get(name, DEFAULT_LOAD_MINUTES),
+        )
+        for name, demand in demands.items()
+    ]
+    rules = RunRules(
+        instance_type,
+        max_instances,
+        CostModel.for_endpoint(policy, endpoint, instance_type),
+        min_instances=min_instances,
+        provisioning_minutes=provisioning_minutes,
+        patience=patience,
     )
-    oracle_minutes = sum(
-        slot_minutes(c.demand.copies_needed(throughput), c.load_minutes) * (c.reservation.accelerators or 1.0)
-        for c in components
-    )
-    requests = {c.name: sum(c.demand.requests) for c in components}
-    report: dict[str, Any] = {
-        "endpoint": endpoint,
-        "instance_type": instance_type,
-        "max_instances": max_instances,
-        "start": start.isoformat(),
-        "minutes": minutes,
-        "requests": requests,
-        "load_minutes": {c.name: c.load_minutes for c in components},
-        "oracle": {
-            "accelerator_hours": round(oracle_minutes / 60, 2),
-            "cost_usd": round(oracle_minutes / 60 * price_per_accel_hour, 2),
-        },
-        "strategies": {},
-    }
-    total_requests = sum(requests.values()) or 1
-    for name, r in results.items():
-        refused = sum(r.refused.values())
-        report["strategies"][name] = {
-            "accelerator_hours": round(r.accelerator_hours, 2),
-            "cost_usd": round(r.accelerator_hours * price_per_accel_hour, 2),
-            "served": sum(r.served.values()),
-            "delayed": sum(r.delayed.values()),
-            "refused": refused,
-            "refused_pct": round(100 * refused / total_requests, 2),
-            "cold_starts": r.cold_starts,
-            "minutes_at_zero": r.minutes_at_zero,
-            "ratio_to_oracle": round(r.accelerator_minutes / oracle_minutes, 2) if oracle_minutes else None,
-        }
-    report["_series"] = {
-        "traffic": {c.name: c.demand.requests for c in components},
-        "copies": {name: r.copies for name, r in results.items()},
-        "needed": {c.name: c.demand.copies_needed(throughput) for c in components},
-    }
-    return report
+    return backtest_components(components, rules, start, minutes, endpoint)
 
 
 def write(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
@@ -109,37 +224,57 @@ def write(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
 
 
 def plot(report: dict[str, Any], series: dict[str, Any], path: Path) -> None:
+    """Traffic, then copies per component under every strategy, then each strategy's total cost."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     components = list(series["traffic"])
-    fig, axes = plt.subplots(1 + len(components), 1, figsize=(12, 3 + 2.6 * len(components)), sharex=True)
-    hours = [m / 60 for m in range(report["minutes"])]
+    start = datetime.fromisoformat(report["start"])
+    times = [start + timedelta(minutes=m) for m in range(report["minutes"])]
+    fig, axes = plt.subplots(2 + len(components), 1, figsize=(13, 4 + 2.6 * len(components)))
     for name in components:
-        axes[0].plot(hours, series["traffic"][name], label=f"{name} requests/min", linewidth=0.8)
+        axes[0].plot(times, series["traffic"][name], label=f"{name} requests/min", linewidth=0.7)
     axes[0].set_ylabel("requests / min")
     axes[0].legend(loc="upper left", fontsize=8)
     axes[0].set_title(
-        f"Backtest on {report['endpoint']} ({report['instance_type']} x{report['max_instances']}) from {report['start']}"
+        f"Backtest on {report['endpoint']} ({report['instance_type']} x{report['max_instances']}), "
+        f"{report['days']} days from {start:%a %Y-%m-%d %H:%M %Z}"
     )
-    for ax, name in zip(axes[1:], components, strict=True):
-        ax.step(
-            hours, series["needed"][name], where="post", color="black", linewidth=0.8, label="needed (oracle demand)"
-        )
+    for ax, name in zip(axes[1:-1], components, strict=True):
+        ax.step(times, series["needed"][name], where="post", color="black", linewidth=0.8, label="copies needed")
         for strategy, copies in series["copies"].items():
-            s = report["strategies"][strategy]
+            s = report["strategies"][strategy]["components"][name]
             ax.step(
-                hours,
+                times,
                 copies[name],
                 where="post",
-                linewidth=1.2,
-                label=f"{strategy}: {s['accelerator_hours']} acc-h, {s['refused_pct']}% refused",
+                linewidth=1.0,
+                label=f"{strategy}: ${s['total_usd']:.0f} ({s['refused']} refused, {s['delayed']} delayed)",
             )
         ax.set_ylabel(f"{name}\ncopies")
+        ax.yaxis.get_major_locator().set_params(integer=True)
         ax.legend(loc="upper left", fontsize=7)
-    axes[-1].set_xlabel("hours since start")
+    for ax in axes[:-1]:
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=start.tzinfo))
+    names = list(report["strategies"])
+    accel = [report["strategies"][n]["accelerator_usd"] for n in names]
+    penalty = [report["strategies"][n]["penalty_usd"] for n in names]
+    bars = axes[-1].barh(names, accel, label="accelerators $")
+    axes[-1].barh(names, penalty, left=accel, label="refused + delayed $")
+    for bar, n in zip(bars, names, strict=True):
+        s = report["strategies"][n]
+        axes[-1].text(
+            s["total_usd"],
+            bar.get_y() + bar.get_height() / 2,
+            f" ${s['total_usd']:.0f} ({s['ratio_to_optimum']}x)",
+            va="center",
+            fontsize=8,
+        )
+    axes[-1].set_xlabel("total cost, USD (ratio to the penalty-aware optimum)")
+    axes[-1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

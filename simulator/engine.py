@@ -1,27 +1,42 @@
-"""A minute-by-minute model of one endpoint serving traces under four strategies.
+"""A minute-by-minute model of one endpoint serving demand under the online strategies.
 
 - ``icpilot``: the real ``decide()`` on every minute (schedule edges fall on minutes), the alarms
   icpilot configures (no-capacity, idle, high-load) as state transitions, and AAS target tracking
   between icpilot's bounds when the policy asks for it;
-- ``aas-only``: AWS's documented recipe alone: target tracking on invocations per copy (scale out
-  after 3 breaching minutes, in after 15, with the policy's cooldowns) plus the step policy that adds
-  one copy after a minute with NoCapacityInvocationFailures;
-- ``always-on``: ``max_copies`` loaded all day;
-- ``oracle``: perfect foresight, fewest accelerator-minutes that serve every request (see oracle.py).
+- ``aas-only``: AWS's documented recipe for inference components that scale to zero alone
+  (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html):
+  a scalable target with MinCapacity 0, a target-tracking policy on invocations per copy (which
+  scales in to zero when traffic stops: out after 3 breaching minutes, in after 15, with the
+  policy's cooldowns) and the step policy that adds one copy after a minute with
+  NoCapacityInvocationFailures (target tracking has no per-copy metric at zero copies);
+- ``always-on``: ``max_copies`` (what fits) loaded all the time, the first load paid like any other.
+- ``icpilot+demand``: icpilot with clients that send the demand signal (``icpilot_client``): the
+  scale-from-zero decision in the minute the first request fails (seconds), where the alarm path
+  acts a minute later (the NoCapacityInvocationFailures alarm needs its 60 s period to close and
+  then evaluates). Both keep the alarm; the ledger records the minutes from the first failed
+  request to the copy-count write of each cold start.
 
-A copy costs its accelerators from the minute it starts loading. Copies load in
-``load_minutes``; an endpoint holds at most ``max_instances x accelerators`` (copies beyond wait).
-A minute's requests are served in proportion to loaded slot capacity; the rest wait one minute and
-are served late (delayed) if there is room then, else refused.
+The rules every strategy shares (the run's, never a policy's): a copy is paid from the minute it
+starts loading and serves ``load_minutes`` later; a copy that needs an instance that is not running
+waits ``provisioning_minutes`` for it first (ManagedInstanceScaling, up to ``max_instances``; idle
+instances are released at once down to ``min_instances``); the endpoint holds at most
+``max_instances x accelerators`` of copies. A minute's requests are served in proportion to loaded
+capacity (slot-seconds, see ``traces``), the oldest waiting first; what cannot be served waits up
+to ``patience`` minutes (a client retrying; delayed, charged per minute waited) and is then refused.
+With no copy at all every attempt fails with NoCapacityInvocationFailures, which is what the
+no-capacity alarm counts. A minute is idle (for the idle alarm) only when no request arrived or
+waited in it: refused requests are demand, not idleness.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from icpilot.capacity import Reservation
+from icpilot.cost import CostModel
 from icpilot.decision import (
     Action,
     AlarmKind,
@@ -33,9 +48,13 @@ from icpilot.decision import (
     decide,
 )
 from icpilot.instance_types import INSTANCE_TYPES
-from icpilot.policy.model import ComponentPolicy
+from icpilot.policy.model import ComponentPolicy, parse_duration
+from icpilot.readiness import idle_delay, lead_time
+from icpilot.windows import bounds_at
 
 from .traces import MinuteDemand, Throughput
+
+STRATEGIES = ("icpilot", "icpilot+demand", "aas-only", "always-on")
 
 
 @dataclass
@@ -47,6 +66,30 @@ class SimComponent:
     throughput: Throughput
     load_minutes: int
 
+    @property
+    def accelerators(self) -> float:
+        return self.reservation.accelerators or 1.0
+
+
+@dataclass(frozen=True)
+class RunRules:
+    """What every strategy in one backtest shares."""
+
+    instance_type: str
+    max_instances: int
+    cost: CostModel
+    min_instances: int = 0
+    provisioning_minutes: int = 6
+    patience: int = 1
+
+    @property
+    def accelerators_per_instance(self) -> float:
+        return float(INSTANCE_TYPES[self.instance_type].accelerators or 1)
+
+    @property
+    def total_accelerators(self) -> float:
+        return self.accelerators_per_instance * self.max_instances
+
 
 @dataclass
 class Fleet:
@@ -56,70 +99,171 @@ class Fleet:
     loading: list[int] = field(default_factory=list)  # minute each loading copy is ready
     desired: int = 0
 
-    def set(self, n: int, t: int, load: int) -> None:
-        self.desired = n
-        while self.loaded + len(self.loading) > n:
-            if self.loading:
-                self.loading.pop()
-            else:
-                self.loaded -= 1
-        while self.loaded + len(self.loading) < n:
-            self.loading.append(t + load)
+    @property
+    def paid(self) -> int:
+        return self.loaded + len(self.loading)
 
     def step(self, t: int) -> None:
         ready = [r for r in self.loading if r <= t]
         self.loaded += len(ready)
         self.loading = [r for r in self.loading if r > t]
 
-    @property
-    def paid(self) -> int:
-        return self.loaded + len(self.loading)
+
+class Endpoint:
+    """The instances under the copies: provisioning when copies need more, release when they need fewer."""
+
+    def __init__(self, rules: RunRules, components: list[SimComponent]) -> None:
+        self.rules = rules
+        self.components = components
+        self.fleets = {c.name: Fleet() for c in components}
+        self.running = rules.min_instances
+        self.pending: list[int] = []  # minute each provisioning instance is ready
+
+    def used(self) -> float:
+        return sum(self.fleets[c.name].paid * c.accelerators for c in self.components)
+
+    def cap(self, c: SimComponent, n: int) -> int:
+        """``n`` copies of ``c``, or fewer so that every component's copies fit the endpoint."""
+        others = self.used() - self.fleets[c.name].paid * c.accelerators
+        return max(0, min(n, int((self.rules.total_accelerators - others + 1e-9) // c.accelerators)))
+
+    def set(self, c: SimComponent, n: int, t: int) -> None:
+        """Move ``c`` to ``n`` copies (capped to what fits): extra copies start loading now."""
+        fleet = self.fleets[c.name]
+        n = self.cap(c, n)
+        fleet.desired = n
+        while fleet.paid > n:
+            if fleet.loading:
+                fleet.loading.pop()
+            else:
+                fleet.loaded -= 1
+        per_instance = self.rules.accelerators_per_instance
+        while fleet.paid < n:
+            need = self.used() + c.accelerators
+            if need <= self.running * per_instance + 1e-9:
+                ready = t
+            else:
+                covered = self.running * per_instance
+                ready = t
+                for p in sorted(self.pending):
+                    covered += per_instance
+                    ready = p
+                    if need <= covered + 1e-9:
+                        break
+                if need > covered + 1e-9:
+                    self.pending.append(t + self.rules.provisioning_minutes)
+                    ready = t + self.rules.provisioning_minutes
+            fleet.loading.append(ready + c.load_minutes)
+        self._release()
+
+    def step(self, t: int) -> None:
+        self.running += sum(1 for p in self.pending if p <= t)
+        self.pending = [p for p in self.pending if p > t]
+        for fleet in self.fleets.values():
+            fleet.step(t)
+        self._release()
+
+    def _release(self) -> None:
+        needed = math.ceil(self.used() / self.rules.accelerators_per_instance - 1e-9)
+        needed = max(needed, self.rules.min_instances)
+        if self.running > needed:
+            self.running = needed
+            self.pending.clear()
+        elif self.running + len(self.pending) > needed:
+            self.pending = sorted(self.pending)[: needed - self.running]
+
+
+@dataclass
+class Waiting:
+    arrived: int
+    requests: float
+    seconds: float
+
+
+@dataclass
+class Ledger:
+    """What one component cost under one strategy."""
+
+    copy_minutes: int = 0
+    accelerator_minutes: float = 0.0
+    accelerator_usd: float = 0.0
+    served: float = 0.0
+    delayed: float = 0.0
+    delayed_minutes: float = 0.0
+    refused: float = 0.0
+    cold_starts: int = 0
+    minutes_at_zero: int = 0
+    signal_minutes: int = 0  # summed over cold starts: first failed request -> copy-count write
+    signalled_starts: int = 0
+
+    def penalty(self, cost: CostModel) -> float:
+        return cost.penalty(self.refused, self.delayed_minutes)
 
 
 @dataclass
 class Result:
     strategy: str
     copies: dict[str, list[int]]
-    served: dict[str, int]
-    delayed: dict[str, int]
-    refused: dict[str, int]
-    accelerator_minutes: float
-    cold_starts: int
-    minutes_at_zero: dict[str, int]
+    ledgers: dict[str, Ledger]
 
     @property
-    def accelerator_hours(self) -> float:
-        return self.accelerator_minutes / 60
+    def accelerator_minutes(self) -> float:
+        return sum(ledger.accelerator_minutes for ledger in self.ledgers.values())
 
 
-def _serve(
-    c: SimComponent, fleet: Fleet, t: int, waiting: tuple[int, float]
-) -> tuple[int, int, int, tuple[int, float]]:
-    """(served, delayed, refused, now waiting). Requests a busy minute cannot take wait one minute
-    (a client retry or queue) and are served late ("delayed") if the next minute has room; with no
-    copy at all they fail at once (NoCapacityInvocationFailures), as SageMaker does."""
-    late_requests, late_seconds = waiting
-    requests = c.demand.requests[t]
-    need = c.demand.slot_seconds[t]
-    capacity = fleet.loaded * c.throughput.slots_per_copy * 60.0
-    if fleet.loaded == 0:
-        return 0, 0, requests + late_requests, (0, 0.0)
-    delayed = (
-        late_requests
-        if capacity >= late_seconds
-        else int(late_requests * capacity / late_seconds)
-        if late_seconds
-        else 0
-    )
-    refused = late_requests - delayed
-    capacity = max(0.0, capacity - late_seconds * (delayed / late_requests if late_requests else 0))
-    served = requests if capacity >= need else int(requests * capacity / need) if need else requests
-    left = requests - served
-    return served, delayed, refused, (left, need * left / requests if requests else 0.0)
+class Queue:
+    """One component's requests: served in proportion to capacity, oldest first, within patience."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.waiting: deque[Waiting] = deque()
+
+    def serve(self, requests: float, seconds: float, capacity: float, t: int, ledger: Ledger) -> float:
+        """Serve minute ``t``; returns the requests that met no copy (what the no-capacity alarm counts)."""
+        while self.waiting and t - self.waiting[0].arrived > self.patience:
+            ledger.refused += self.waiting.popleft().requests
+        attempts = requests + sum(w.requests for w in self.waiting)
+        if capacity <= 0:
+            self._wait(requests, seconds, t, ledger)
+            return attempts
+        for w in list(self.waiting):
+            share = 1.0 if capacity >= w.seconds else capacity / w.seconds
+            served = w.requests * share
+            ledger.served += served
+            ledger.delayed += served
+            ledger.delayed_minutes += served * (t - w.arrived)
+            capacity -= w.seconds * share
+            w.requests -= served
+            w.seconds -= w.seconds * share
+            if w.requests <= 1e-9:
+                self.waiting.popleft()
+            else:
+                break
+        share = 1.0 if capacity >= seconds else (capacity / seconds if seconds else 1.0)
+        ledger.served += requests * share
+        self._wait(requests * (1 - share), seconds * (1 - share), t, ledger)
+        return 0.0
+
+    def _wait(self, requests: float, seconds: float, t: int, ledger: Ledger) -> None:
+        if requests <= 1e-9:
+            return
+        if self.patience <= 0:
+            ledger.refused += requests
+        else:
+            self.waiting.append(Waiting(t, requests, seconds))
+
+    def finish(self, ledger: Ledger) -> None:
+        """At the end of the run whatever still waits is refused."""
+        ledger.refused += sum(w.requests for w in self.waiting)
+        self.waiting.clear()
+
+    @property
+    def pending(self) -> float:
+        return sum(w.requests for w in self.waiting)
 
 
 class TargetTracking:
-    """AAS target tracking on invocations per copy per minute (3 minutes out, 15 in)."""
+    """AAS target tracking on invocations per copy per minute (3 minutes out, 15 in), between bounds."""
 
     def __init__(self, target: float, out_cooldown: int, in_cooldown: int) -> None:
         self.target, self.out_cooldown, self.in_cooldown = target, out_cooldown, in_cooldown
@@ -127,7 +271,7 @@ class TargetTracking:
         self.low = 0
         self.last = -(10**6)
 
-    def desired(self, fleet: Fleet, invocations: int, t: int, lo: int, hi: int) -> int | None:
+    def desired(self, fleet: Fleet, invocations: float, t: int, lo: int, hi: int) -> int | None:
         if fleet.loaded == 0:
             return None  # no per-copy metric at zero copies: target tracking cannot act
         per_copy = invocations / fleet.loaded
@@ -139,154 +283,156 @@ class TargetTracking:
             return want
         if self.low >= 15 and want < fleet.desired and t - self.last >= self.in_cooldown:
             self.last = t
-            return max(want, 1 if lo == 0 else lo)  # target tracking never scales in to zero
+            return want  # with MinCapacity 0 this reaches zero (AWS's scale-to-zero recipe)
         return None
 
 
-def _accel(c: SimComponent) -> float:
-    return c.reservation.accelerators or 1.0
+def _minutes(duration: str | int | None) -> int:
+    return int(parse_duration(duration or 0).total_seconds() // 60)
 
 
-def _capacity_ok(components: list[SimComponent], fleets: dict[str, Fleet], who: str, n: int, total: float) -> int:
-    """Cap ``who``'s copies so every component's copies fit the endpoint's accelerators."""
-    others = sum(fleets[c.name].paid * _accel(c) for c in components if c.name != who)
-    mine = next(c for c in components if c.name == who)
-    return max(0, min(n, int((total - others) // _accel(mine))))
+def _tracking(policy: ComponentPolicy) -> TargetTracking:
+    tt = policy.autoscaling
+    if tt is None:
+        return TargetTracking(20.0, 1, 5)
+    return TargetTracking(tt.target, _minutes(tt.scale_out_cooldown), _minutes(tt.scale_in_cooldown))
 
 
-def run(
-    strategy: str, components: list[SimComponent], instance_type: str, max_instances: int, start: datetime, minutes: int
-) -> Result:
-    total_accel = INSTANCE_TYPES[instance_type].accelerators * max_instances
-    fleets = {c.name: Fleet() for c in components}
-    states = {c.name: ComponentState() for c in components}
-    result = Result(
-        strategy,
-        {c.name: [] for c in components},
-        dict.fromkeys(fleets, 0),
-        dict.fromkeys(fleets, 0),
-        dict.fromkeys(fleets, 0),
-        0.0,
-        0,
-        dict.fromkeys(fleets, 0),
-    )
-    waiting: dict[str, tuple[int, float]] = {c.name: (0, 0.0) for c in components}
-    tt = {
-        c.name: TargetTracking(
-            c.policy.autoscaling.target if c.policy.autoscaling else 20.0,
-            int(_minutes(c.policy.autoscaling.scale_out_cooldown if c.policy.autoscaling else "1m")),
-            int(_minutes(c.policy.autoscaling.scale_in_cooldown if c.policy.autoscaling else "5m")),
+class _Icpilot:
+    """icpilot's alarms and ``decide()`` for one component, as the Lambdas would run them."""
+
+    def __init__(self, c: SimComponent, rules: RunRules, demand_signal: bool = False) -> None:
+        self.c = c
+        self.rules = rules
+        self.demand_signal = demand_signal
+        self.state = ComponentState()
+        self.no_capacity_alarm = False
+        self.last_no_capacity = 0.0  # the alarm sees a minute's failures once the minute is over
+        self.first_failure: int | None = None  # minute of the first failed request at zero copies
+        delay = idle_delay(c.policy, rules.instance_type, c.reservation, None, timedelta(minutes=c.load_minutes))
+        self.idle_minutes = None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
+        self.load_run = 0
+        self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
+
+    def minute(
+        self,
+        endpoint: Endpoint,
+        t: int,
+        now: datetime,
+        no_capacity: float,
+        idle_run: int,
+        invocations: float,
+        ledger: Ledger,
+    ) -> None:
+        c, fleet = self.c, endpoint.fleets[self.c.name]
+        if no_capacity > 0 and fleet.desired == 0 and self.first_failure is None:
+            self.first_failure = t
+        triggers = [Trigger(TriggerKind.TICK, source="minute")]
+        if self.demand_signal and no_capacity > 0 and fleet.desired == 0:
+            # The clients report how many requests wait (here: every request that failed this minute).
+            triggers.append(Trigger(TriggerKind.DEMAND, source="demand:icpilot.client", failed_requests=no_capacity))
+        seen = self.last_no_capacity
+        self.last_no_capacity = no_capacity
+        if (seen > 0) != self.no_capacity_alarm:
+            self.no_capacity_alarm = seen > 0
+            if seen > 0:
+                triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY, failed_requests=seen))
+        if self.idle_minutes is not None and idle_run >= self.idle_minutes and fleet.desired > 0:
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE))  # on the edge, and the tick in ALARM
+        hl = c.policy.high_load
+        per_copy = invocations / fleet.loaded if fleet.loaded else 0.0
+        self.load_run = self.load_run + 1 if hl and per_copy > hl.threshold else 0
+        if hl and self.load_run >= hl.minutes and self.load_run % max(1, hl.minutes) == 0:
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))
+        # The learned lead time: the measured time to ready (the run's load time, as the watcher would
+        # measure it) plus provisioning when no running instance has room for another copy.
+        free = endpoint.running * self.rules.accelerators_per_instance - endpoint.used()
+        lead = lead_time(
+            c.policy,
+            [c.load_minutes * 60.0],
+            free < c.accelerators,
+            timedelta(minutes=self.rules.provisioning_minutes),
         )
-        for c in components
-    }
-    alarm = {c.name: {"no-capacity": False} for c in components}
-    idle_run = dict.fromkeys(fleets, 0)
-    load_run = dict.fromkeys(fleets, 0)
-    last_refused = dict.fromkeys(fleets, 0)
-    step_cooldown = dict.fromkeys(fleets, -(10**6))
+        for trigger in triggers:
+            observation = ComponentObservation(
+                c.name, "Updating" if fleet.loading else "InService", fleet.desired, fleet.loaded, c.reservation
+            )
+            others = tuple(
+                ComponentObservation(o.name, "InService", f.desired, f.loaded, o.reservation)
+                for o in endpoint.components
+                for f in (endpoint.fleets[o.name],)
+            )
+            ep = EndpointObservation("sim", self.rules.instance_type, self.rules.max_instances, others)
+            d = decide(c.policy, observation, ep, self.state, trigger, now, lead=lead)
+            if d.action == Action.SCALE:
+                from_zero = fleet.desired == 0 and d.target > 0
+                started = now if from_zero else self.state.warmup_started_at
+                self.state = ComponentState(warmup_started_at=started)
+                endpoint.set(c, d.target, t)
+                if from_zero and self.first_failure is not None:
+                    ledger.signal_minutes += t - self.first_failure
+                    ledger.signalled_starts += 1
+                if from_zero:
+                    self.first_failure = None
+            elif d.action == Action.DEFER:
+                self.state = ComponentState(
+                    pending_target=d.target, pending_reason=d.reason, warmup_started_at=self.state.warmup_started_at
+                )
+        if self.tracking is not None and not fleet.loading:
+            b = bounds_at(c.policy, now)
+            if (want := self.tracking.desired(fleet, invocations, t, b.floor, b.ceiling)) is not None:
+                endpoint.set(c, want, t)
+
+
+def run(strategy: str, components: list[SimComponent], rules: RunRules, start: datetime, minutes: int) -> Result:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+    endpoint = Endpoint(rules, components)
+    ledgers = {c.name: Ledger() for c in components}
+    queues = {c.name: Queue(rules.patience) for c in components}
+    copies: dict[str, list[int]] = {c.name: [] for c in components}
+    idle_run = dict.fromkeys(ledgers, 0)
+    last_no_capacity = dict.fromkeys(ledgers, 0.0)
+    step_cooldown = dict.fromkeys(ledgers, -(10**6))
+    icpilot = (
+        {c.name: _Icpilot(c, rules, demand_signal=strategy == "icpilot+demand") for c in components}
+        if strategy.startswith("icpilot")
+        else {}
+    )
+    tracking = {c.name: _tracking(c.policy) for c in components}
     if strategy == "always-on":
-        for c in components:
-            fleets[c.name].set(_capacity_ok(components, fleets, c.name, c.policy.max_copies, total_accel), 0, 0)
+        for c in sorted(components, key=lambda c: -c.policy.priority):
+            endpoint.set(c, c.policy.max_copies, 0)
     for t in range(minutes):
         now = start + timedelta(minutes=t)
+        endpoint.step(t)
         for c in components:
-            fleets[c.name].step(t)
-        for c in components:
-            fleet = fleets[c.name]
-            served, delayed, refused, waiting[c.name] = _serve(c, fleet, t, waiting[c.name])
-            result.served[c.name] += served + delayed
-            result.delayed[c.name] += delayed
-            result.refused[c.name] += refused
-            invocations = served + delayed
-            if fleet.loaded == 0 and served == 0:
-                refused = max(refused, c.demand.requests[t])  # what the no-capacity alarm counts
-            idle_run[c.name] = idle_run[c.name] + 1 if invocations == 0 else 0
-            per_copy = invocations / fleet.loaded if fleet.loaded else 0
-            hl = c.policy.high_load
-            load_run[c.name] = load_run[c.name] + 1 if hl and per_copy > hl.threshold else 0
+            fleet, ledger, queue = endpoint.fleets[c.name], ledgers[c.name], queues[c.name]
+            requests, seconds = c.demand.requests[t], c.demand.slot_seconds[t]
+            served_before = ledger.served
+            busy = requests > 0 or queue.pending > 0
+            capacity = fleet.loaded * c.throughput.slots_per_copy * 60.0
+            no_capacity = queue.serve(requests, seconds, capacity, t, ledger)
+            invocations = ledger.served - served_before
+            idle_run[c.name] = 0 if busy else idle_run[c.name] + 1
             if strategy == "aas-only":
-                if last_refused[c.name] and t - step_cooldown[c.name] >= 1:
-                    fleet.set(
-                        _capacity_ok(
-                            components, fleets, c.name, min(c.policy.max_copies, fleet.desired + 1), total_accel
-                        ),
-                        t,
-                        c.load_minutes,
-                    )
+                if last_no_capacity[c.name] and t - step_cooldown[c.name] >= 1:
+                    endpoint.set(c, min(c.policy.max_copies, fleet.desired + 1), t)
                     step_cooldown[c.name] = t
-                elif (want := tt[c.name].desired(fleet, invocations, t, 0, c.policy.max_copies)) is not None:
-                    fleet.set(_capacity_ok(components, fleets, c.name, want, total_accel), t, c.load_minutes)
-            elif strategy == "icpilot":
-                triggers = [Trigger(TriggerKind.TICK, source="minute")]
-                if (refused > 0) != alarm[c.name]["no-capacity"]:
-                    alarm[c.name]["no-capacity"] = refused > 0
-                    if refused > 0:
-                        triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY))
-                idle_minutes = int(_minutes(c.policy.idle_scale_to_zero_after)) if c.policy.idle_delay else None
-                idle_now = idle_minutes is not None and idle_run[c.name] >= idle_minutes
-                if idle_now and fleet.desired > 0:  # on the transition, and from the tick while in ALARM
-                    triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE))
-                if hl and load_run[c.name] >= hl.minutes and load_run[c.name] % max(1, hl.minutes) == 0:
-                    triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))
-                for trigger in triggers:
-                    observation = ComponentObservation(
-                        c.name, "Updating" if fleet.loading else "InService", fleet.desired, fleet.loaded, c.reservation
-                    )
-                    endpoint = EndpointObservation(
-                        "sim",
-                        instance_type,
-                        max_instances,
-                        tuple(
-                            ComponentObservation(
-                                o.name, "InService", fleets[o.name].desired, fleets[o.name].loaded, o.reservation
-                            )
-                            for o in components
-                        ),
-                    )
-                    d = decide(
-                        c.policy,
-                        observation,
-                        endpoint,
-                        states[c.name],
-                        trigger,
-                        now,
-                        lead=timedelta(minutes=c.load_minutes),
-                    )
-                    if d.action == Action.SCALE:
-                        if fleet.desired == 0 and d.target > 0:
-                            states[c.name] = ComponentState(warmup_started_at=now)
-                        else:
-                            states[c.name] = ComponentState(warmup_started_at=states[c.name].warmup_started_at)
-                        fleet.set(_capacity_ok(components, fleets, c.name, d.target, total_accel), t, c.load_minutes)
-                    elif d.action == Action.DEFER:
-                        states[c.name] = ComponentState(
-                            pending_target=d.target,
-                            pending_reason=d.reason,
-                            warmup_started_at=states[c.name].warmup_started_at,
-                        )
-                if c.policy.autoscaling and not fleet.loading:
-                    from icpilot.windows import bounds_at
-
-                    b = bounds_at(c.policy, now)
-                    if (want := tt[c.name].desired(fleet, invocations, t, b.floor, b.ceiling)) is not None:
-                        fleet.set(_capacity_ok(components, fleets, c.name, want, total_accel), t, c.load_minutes)
-            last_refused[c.name] = refused
+                elif (want := tracking[c.name].desired(fleet, invocations, t, 0, c.policy.max_copies)) is not None:
+                    endpoint.set(c, want, t)
+            elif strategy.startswith("icpilot"):
+                icpilot[c.name].minute(endpoint, t, now, no_capacity, idle_run[c.name], invocations, ledger)
+            last_no_capacity[c.name] = no_capacity
         for c in components:
-            fleet = fleets[c.name]
-            if (
-                fleet.loading
-                and fleet.loaded == 0
-                and len(fleet.loading) == fleet.paid
-                and all(r == t + c.load_minutes for r in fleet.loading)
-            ):
-                result.cold_starts += 1
-            result.copies[c.name].append(fleet.paid)
-            result.minutes_at_zero[c.name] += fleet.paid == 0
-            result.accelerator_minutes += fleet.paid * _accel(c)
-    return result
-
-
-def _minutes(duration: str | int | None) -> float:
-    from icpilot.policy.model import parse_duration
-
-    return parse_duration(duration or 0).total_seconds() / 60
+            fleet, ledger = endpoint.fleets[c.name], ledgers[c.name]
+            if fleet.paid and (not copies[c.name] or copies[c.name][-1] == 0):
+                ledger.cold_starts += 1  # loading from zero copies
+            copies[c.name].append(fleet.paid)
+            ledger.minutes_at_zero += fleet.paid == 0
+            ledger.copy_minutes += fleet.paid
+            ledger.accelerator_minutes += fleet.paid * c.accelerators
+            ledger.accelerator_usd += fleet.paid * rules.cost.copy_per_minute(c.reservation)
+    for c in components:
+        queues[c.name].finish(ledgers[c.name])
+    return Result(strategy, copies, ledgers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -36,26 +36,50 @@ class MinuteDemand:
         ]
 
 
+def _stamp(text: str) -> float:
+    """A trace timestamp (7 fractional digits in the Azure files; naive means UTC) as POSIX seconds."""
+    head, _, frac = text.strip().partition(".")
+    digits = "".join(ch for ch in frac if ch.isdigit())
+    zone = frac[len(digits) :]
+    ts = datetime.fromisoformat(head + (f".{digits[:6]}" if digits else "") + zone)
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
+
+
 def read_trace(
-    path: str | Path, throughput: Throughput, minutes: int = 1440, offset_minutes: int = 0, tile: bool = False
+    path: str | Path,
+    throughput: Throughput,
+    minutes: int = 1440,
+    offset_minutes: int = 0,
+    tile: bool = False,
+    start: datetime | None = None,
 ) -> MinuteDemand:
-    """Bucket a trace into ``minutes`` minutes starting ``offset_minutes`` into the simulated day.
-    ``tile`` repeats the trace back to back until the day is full."""
+    """Bucket a trace into ``minutes`` minutes starting ``offset_minutes`` into the run.
+
+    Requests are placed relative to the trace's first request, or, given ``start``, by their own
+    timestamps relative to it (multi-day traces). ``tile`` repeats the trace back to back until the
+    run is full."""
     rows: list[tuple[float, int, int]] = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            ts = datetime.fromisoformat(row["TIMESTAMP"][:26])
-            rows.append((ts.timestamp(), int(row["ContextTokens"]), int(row["GeneratedTokens"])))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            for n, row in enumerate(csv.DictReader(f), start=2):
+                try:
+                    rows.append((_stamp(row["TIMESTAMP"]), int(row["ContextTokens"]), int(row["GeneratedTokens"])))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"{path}:{n}: not an Azure trace row (TIMESTAMP, ContextTokens, GeneratedTokens): {exc}"
+                    ) from None
+    except OSError as exc:
+        raise ValueError(f"cannot read trace {path}: {exc.strerror or exc}") from None
     if not rows:
         raise ValueError(f"{path}: no requests")
-    start = rows[0][0]
-    span = max(1, math.ceil((rows[-1][0] - start) / 60))
+    origin = start.timestamp() if start is not None else rows[0][0]
+    span = max(1, math.ceil((rows[-1][0] - origin) / 60))
     requests = [0] * minutes
     slots = [0.0] * minutes
     copies = range(0, minutes, span) if tile else [0]
     for base in copies:
         for t, ctx, gen in rows:
-            m = offset_minutes + base + int((t - start) // 60)
+            m = offset_minutes + base + int((t - origin) // 60)
             if 0 <= m < minutes:
                 requests[m] += 1
                 slots[m] += throughput.service_seconds(ctx, gen)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -10,6 +11,9 @@ from emulator import Emulator, emulated_aws
 from emulator.stack import Stack, deploy_stack
 from tests import real_clock
 from tests.harness import Harness, ServerProcess, create_seed
+
+# The policy every deployed test stack runs (see its header); the CLI follows it through ICPILOT_POLICY_PATH.
+INTEGRATION_POLICY = Path(__file__).resolve().parent / "policy.yaml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,15 +66,18 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     for key in list(os.environ):
         if key.startswith("ICPILOT_"):
             monkeypatch.delenv(key)
-    with emulated_aws() as emu:
-        emu.settings.model_load_seconds = 240
-        create_seed(boto3.client("sagemaker", region_name="us-east-1"), copies=0)
-        emu.advance(240)
-        deployed = deploy_stack()
-        for key in deployed.env:
-            monkeypatch.setenv(key, deployed.env[key])
-        emu.dispatcher.raise_errors = True  # a handler crash fails the test
-        yield deployed
+    saved = dict(os.environ)  # deploy_stack sets the functions' environment in os.environ
+    try:
+        with emulated_aws() as emu:
+            emu.settings.model_load_seconds = 240
+            create_seed(boto3.client("sagemaker", region_name="us-east-1"), copies=0)
+            emu.advance(240)
+            deployed = deploy_stack(policy_path=str(INTEGRATION_POLICY))
+            emu.dispatcher.raise_errors = True  # a handler crash fails the test
+            yield deployed
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_schema_is_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
 def test_plan_at_a_time_says_what_and_why(server: Harness, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--endpoint-url", str(server.url), "--at", "2026-11-23T09:00:00+01:00", "--json"]) == 0
     rows = {r["component"]: r for r in json.loads(capsys.readouterr().out)}
-    assert (rows["falcon-7b"]["action"], rows["falcon-7b"]["from"], rows["falcon-7b"]["to"]) == ("scale", 0, 2)
+    assert (rows["falcon-7b"]["action"], rows["falcon-7b"]["from"], rows["falcon-7b"]["to"]) == ("scale", 0, 1)
     assert "business-hours" in rows["falcon-7b"]["reason"]
     assert rows["flan-t5-xxl"]["to"] == 1
     # nothing changed

@@ -18,7 +18,7 @@ from emulator.stack import Stack
 
 REGION = "us-east-1"
 IC_DIM = "sagemaker:inference-component:DesiredCopyCount"
-EXAMPLE = Path(__file__).resolve().parents[2] / "layers" / "icpilot" / "policy.yaml"
+EXAMPLE = Path(__file__).resolve().parents[1] / "policy.yaml"  # the integration world's policy
 
 
 def copies(name: str) -> dict[str, Any]:

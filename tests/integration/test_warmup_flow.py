@@ -14,7 +14,7 @@ from emulator import Emulator
 from emulator.stack import Stack
 
 REGION = "us-east-1"
-EXAMPLE = Path(__file__).resolve().parents[2] / "layers" / "icpilot" / "policy.yaml"
+EXAMPLE = Path(__file__).resolve().parents[1] / "policy.yaml"  # the integration world's policy
 
 
 def sm() -> Any:

@@ -23,7 +23,7 @@ from emulator import Emulator
 from emulator.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_POLICY = (ROOT / "layers" / "icpilot" / "policy.yaml").read_text()
+EXAMPLE_POLICY = (ROOT / "tests" / "policy.yaml").read_text()
 EVENTS = {p.name: json.loads(p.read_text()) for p in sorted((ROOT / "events").glob("*.json"))}
 FUNCTIONS = {
     "schedule-window": ["schedule_window_open.json", "schedule_window_close.json"],
@@ -31,9 +31,10 @@ FUNCTIONS = {
     "watch-tick": ["watch_tick.json", "watch_tick_cfn_create.json"],
     "configure-autoscaling": ["configure_autoscaling.json"],
     "watch-warmups": ["watch_warmups.json"],
+    "demand-signal": ["demand_signal.json"],
 }
 # Functions that act only on what the event asks for: a bad event is rejected and reported.
-ACTS_ON_THE_EVENT = {"schedule-window", "alarm-scale"}
+ACTS_ON_THE_EVENT = {"schedule-window", "alarm-scale", "demand-signal"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -13,7 +13,7 @@ import yaml
 from emulator import Emulator
 from emulator.stack import Stack
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "layers" / "icpilot" / "policy.yaml"
+EXAMPLE = Path(__file__).resolve().parents[1] / "policy.yaml"  # the integration world's policy
 PROMPT = "PROMPT-MARKER-summarise the merger memo"
 SECRET = "SECRET-MARKER-wJalrXUtnFEMI"
 

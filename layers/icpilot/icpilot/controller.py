@@ -543,6 +543,60 @@ class Controller:
         self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
         return self._finish(summary)
 
+    # A client's demand signals for one component act at most once per this many seconds: a burst of
+    # cold requests (every thread, every process) is one warm-up, and a flood of forged events is cheap.
+    DEMAND_INTERVAL_SECONDS = 30
+
+    def on_demand(
+        self,
+        endpoint: str,
+        component: str,
+        now: datetime,
+        requested_at: datetime | None = None,
+        waiting: int | None = None,
+    ) -> RunSummary:
+        """A client found ``component`` without copies (icpilot_client's Demand event): scale from zero now.
+
+        Bounded like the no-capacity alarm (``warmup_copies``, or what the ``waiting`` requests the
+        client reports need at the autoscaling target; never above the bounds in force), a no-op
+        when copies exist or are loading, and rate-limited per component."""
+        trigger = Trigger(
+            TriggerKind.DEMAND, source="demand:icpilot.client", requested_at=requested_at, failed_requests=waiting
+        )
+        summary = RunSummary(trigger=f"demand {endpoint}/{component}", correlation_id=self.correlation_id)
+        policy, found = self._policy_component(summary, trigger, now, component)
+        if policy is None or found is None:
+            if policy is not None:
+                reason = f"demand signal for {component!r}, which is not in the policy; nothing done"
+                self._announce(
+                    EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, component
+                )
+            return self._finish(summary)
+        if found[0] != endpoint:
+            reason = f"demand signal names endpoint {endpoint!r}, but {component} is on {found[0]!r} in the policy"
+            self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, component)
+            summary.outcomes.append(ComponentOutcome(endpoint, component, "rejected", reason))
+            return self._finish(summary)
+        try:
+            stored = self.state.get(endpoint, component)
+            last = stored.attributes.get("last_demand_at")
+            if last is not None and now - datetime.fromisoformat(str(last)) < timedelta(
+                seconds=self.DEMAND_INTERVAL_SECONDS
+            ):
+                reason = f"demand signal rate-limited: the last one was handled at {last}"
+                summary.outcomes.append(ComponentOutcome(endpoint, component, "unchanged", reason))
+                return self._finish(summary)
+            self.state.write(endpoint, component, stored.version, last_demand_at=now)
+        except StateConflictError:
+            reason = "another invocation is handling this component's demand right now"
+            summary.outcomes.append(ComponentOutcome(endpoint, component, "unchanged", reason))
+            return self._finish(summary)
+        except (IcpilotError, ValueError) as exc:
+            self._fail(summary, f"demand signal for {component}: state unreadable: {exc}", trigger, now)
+            return self._finish(summary)
+        self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
+        return self._finish(summary)
+
     def configure(self, now: datetime, apply: bool = True) -> RunSummary:
         """Make AAS targets, policies and icpilot's alarms match the policy; report drift.
 
@@ -667,7 +721,7 @@ class Controller:
                 logger.warning("auto idle delay needs the endpoint", extra={"endpoint": e, "error": str(exc)})
                 continue
             component = next((x for x in ep.components if x.name == c), None)
-            derived = idle_delay(cp, ep.instance_type, component.reservation if component else None)
+            derived = idle_delay(cp, ep.instance_type, component.reservation if component else None, policy.cost_for(e))
             if derived is not None:
                 out[c] = derived.delay
         return out

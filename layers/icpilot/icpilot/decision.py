@@ -21,6 +21,7 @@ Rules, in order:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -39,6 +40,7 @@ class TriggerKind(StrEnum):
     TICK = "tick"
     ALARM = "alarm"
     MANUAL = "manual"
+    DEMAND = "demand"  # a client met a component at zero copies (icpilot_client's demand signal)
 
 
 class AlarmKind(StrEnum):
@@ -54,6 +56,8 @@ class Trigger:
     rule: str | None = None
     alarm: AlarmKind | None = None
     requested_at: datetime | None = None  # when the demand showed (an alarm's state change); default: now
+    # no-capacity alarm: requests that found no copy in its last period; demand signal: requests waiting
+    failed_requests: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,18 @@ def _warm_up_started(desired: int, target: int, now: datetime, ready: datetime, 
     )
 
 
+def _sized_warmup(policy: ComponentPolicy, failed_per_minute: float | None) -> int:
+    """Copies a scale-from-zero starts: ``warmup_copies``, or as many as the failed requests need at
+    the target-tracking target (invocations per copy per minute), whichever is more.
+
+    Worked example: 180 requests failed in the alarm's minute, target 55 per copy -> ceil(180 / 55) = 4
+    copies at once instead of 1 and three scale-outs a load time apart each."""
+    tracking = policy.autoscaling
+    if not failed_per_minute or tracking is None or tracking.metric != "invocations_per_copy":
+        return policy.warmup_copies
+    return max(policy.warmup_copies, math.ceil(failed_per_minute / tracking.target))
+
+
 def decide(
     policy: ComponentPolicy,
     component: ComponentObservation,
@@ -225,6 +241,8 @@ def decide(
         reason = f"override to {target} copies until {state.override_until.isoformat()}"
         if trigger.kind == TriggerKind.ALARM:
             reason = f"{trigger.alarm} alarm ignored: {reason}"
+        elif trigger.kind == TriggerKind.DEMAND:
+            reason = f"demand signal ignored: {reason}"
         action = Action.NONE if target == desired else (Action.DEFER if component.status in BUSY else Action.SCALE)
         from_zero = action == Action.SCALE and desired == 0 and target > 0
         ready_at = now + (lead if lead > timedelta(0) else policy.time_to_ready)
@@ -245,8 +263,20 @@ def decide(
 
     pending = state.pending_target
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY:
-        base = max(desired, policy.warmup_copies, pending or 0)
-        why = f"no-capacity alarm: requests failed at {desired} copies; warm up {base} at once"
+        base = max(desired, _sized_warmup(policy, trigger.failed_requests), pending or 0)
+        how_many = f"{trigger.failed_requests:.0f} requests" if trigger.failed_requests else "requests"
+        why = f"no-capacity alarm: {how_many} failed at {desired} copies; warm up {base} at once"
+    elif trigger.kind == TriggerKind.DEMAND:
+        # Like the no-capacity alarm, seconds earlier, sized by the requests the client says wait:
+        # the first write must be right, since SageMaker refuses a second one while copies load.
+        if desired > 0:
+            state_now = "warming" if component.current < desired else "ready"
+            return result(
+                Action.NONE, desired, f"demand signal: already {desired} copies ({state_now}); nothing to do", events
+            )
+        base = max(_sized_warmup(policy, trigger.failed_requests), pending or 0)
+        queued = f" ({trigger.failed_requests:.0f} requests waiting)" if trigger.failed_requests else ""
+        why = f"demand signal: a client found no copy{queued}; warm up {base} at once"
     elif trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.HIGH_LOAD:
         step = policy.high_load.step if policy.high_load else 1
         base = max(desired, pending or 0) + step
@@ -278,7 +308,7 @@ def decide(
         reason = f"{why + '; ' if why else ''}lowered to the ceiling {bounds.ceiling} ({window})"
     else:
         reason = f"{why} ({window})"
-    if trigger.kind == TriggerKind.ALARM and base > bounds.ceiling and target <= desired:
+    if trigger.kind in (TriggerKind.ALARM, TriggerKind.DEMAND) and base > bounds.ceiling and target <= desired:
         events.append(
             EventDraft(
                 type=EventType.CAPACITY_REFUSED,

@@ -10,7 +10,9 @@ price per hour; letting it go costs one cold start later. Keep it for as long as
 what a cold start costs, no longer:
     delay = cold_start_cost / copy_cost_per_hour
 Worked example: flan-t5-xxl holds 2 of ml.g5.24xlarge's 4 GPUs at $10.18/h -> $5.09/h per copy;
-with cold_start_cost $2.00 the delay is 2.00 / 5.09 h = 23.6 min. Clamped to 5 min .. 24 h.
+with cold_start_cost $2.00 the delay is 2.00 / 5.09 h = 23.6 min. Without one, the cost model's
+cold start: 8 min of loading ($0.68) + one refused request ($0.10) = $0.78 -> 9.2 min -> 10 min.
+Clamped to 5 min .. 24 h.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .capacity import Reservation
-from .instance_types import INSTANCE_TYPES
-from .policy.model import ComponentPolicy
+from .cost import CostModel, UnknownInstanceType
+from .policy.model import ComponentPolicy, CostPolicy
 
 HISTORY = 10
 MIN_IDLE = timedelta(minutes=5)
@@ -59,36 +61,53 @@ def lead_time(
 class IdleDelay:
     delay: timedelta
     copy_cost_per_hour: float | None
-    cold_start_cost: float
+    cold_start_cost: float | None
     explanation: str
 
 
-def idle_delay(policy: ComponentPolicy, instance_type: str, reservation: Reservation | None) -> IdleDelay | None:
-    """The idle scale-to-zero delay in force: fixed, derived ('auto'), or None (never)."""
+def idle_delay(
+    policy: ComponentPolicy,
+    instance_type: str,
+    reservation: Reservation | None,
+    cost: CostPolicy | None = None,
+    load: timedelta | None = None,
+) -> IdleDelay | None:
+    """The idle scale-to-zero delay in force: fixed, derived ('auto'), or None (never).
+
+    'auto' keeps an idle copy until holding it has cost one cold start (the deterministic
+    ski-rental rule, at most 2x the reactive optimum): the policy's ``cold_start_cost`` if given,
+    else the cost model's: the copy paid over its load time (``load``, default the expected time to
+    ready) plus one refused request.
+    """
     if policy.idle_scale_to_zero_after is None:
         return None
     if policy.idle_scale_to_zero_after != "auto":
         fixed = policy.idle_delay
         assert fixed is not None
         return IdleDelay(fixed, None, policy.cold_start_cost, f"fixed {policy.idle_scale_to_zero_after}")
-    itype = INSTANCE_TYPES.get(instance_type)
-    if (
-        itype is None
-        or reservation is None
-        or (itype.accelerators and not reservation.accelerators and not reservation.cores)
-    ):
+    try:
+        model = CostModel.of(cost or CostPolicy(), instance_type)
+    except UnknownInstanceType:
         return IdleDelay(
             MAX_IDLE, None, policy.cold_start_cost, f"auto: no price for {instance_type}; keeping {MAX_IDLE}"
         )
-    share = (reservation.accelerators / itype.accelerators) if itype.accelerators else (reservation.cores / itype.vcpus)
-    per_hour = itype.price_per_hour * share
+    if reservation is None or (model.instance_accelerators and not reservation.accelerators and not reservation.cores):
+        return IdleDelay(MAX_IDLE, None, policy.cold_start_cost, f"auto: no reservation known; keeping {MAX_IDLE}")
+    per_hour = model.copy_per_hour(reservation)
     if per_hour <= 0:
         return IdleDelay(MAX_IDLE, per_hour, policy.cold_start_cost, "auto: the copy costs nothing; keeping 24h")
-    raw = timedelta(hours=policy.cold_start_cost / per_hour)
+    load_minutes = (load or policy.time_to_ready).total_seconds() / 60
+    if policy.cold_start_cost is not None:
+        cold, source = policy.cold_start_cost, "cold_start_cost"
+    else:
+        cold = model.cold_start(reservation, load_minutes)
+        source = f"{load_minutes:.0f} min load + refusal ${model.refusal_cost:.2f}"
+    raw = timedelta(hours=cold / per_hour)
     delay = min(max(raw, MIN_IDLE), MAX_IDLE)
     delay = timedelta(minutes=math.ceil(delay.total_seconds() / 60))
     text = (
-        f"auto: cold start ${policy.cold_start_cost:.2f} / copy ${per_hour:.2f}/h "
-        f"({share:.0%} of {instance_type} at ${itype.price_per_hour:.2f}/h) = {raw.total_seconds() / 60:.1f} min -> {delay}"
+        f"auto: cold start ${cold:.2f} ({source}) / copy ${per_hour:.2f}/h "
+        f"({model.share(reservation):.0%} of {instance_type} at ${model.instance_price_per_hour:.2f}/h) "
+        f"= {raw.total_seconds() / 60:.1f} min -> {delay}"
     )
-    return IdleDelay(delay, per_hour, policy.cold_start_cost, text)
+    return IdleDelay(delay, per_hour, cold, text)

@@ -190,8 +190,11 @@ class ComponentPolicy(_Strict):
         default=None,
         description="idle delay before zero; 'auto' = break-even of copy cost and cold-start cost; none = never",
     )
-    cold_start_cost: float = Field(
-        default=2.0, ge=0, le=10_000, description="USD one cold start costs you (for 'auto' idle delay)"
+    cold_start_cost: float | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="USD one cold start costs you (for 'auto'); default: derived from the cost block",
     )
     probe: ReadinessProbe | None = Field(default=None, description="readiness probe for warm-ups")
     warmup_timeout: Duration | None = Field(
@@ -283,8 +286,32 @@ class ComponentPolicy(_Strict):
         return parse_duration(self.scale_to_zero_guard)
 
 
+class CostPolicy(_Strict):
+    """What accelerators, refused and delayed requests cost: the measure every strategy is judged by.
+
+    Total cost = accelerator-hours x price + refused requests x ``refusal_cost`` + delayed
+    request-minutes x ``delay_cost_per_minute``. Worked example (ml.g5.24xlarge, $10.18/h for 4
+    GPUs = $2.545 per GPU-hour): a day with 30 GPU-hours, 100 refused requests and 400 request-minutes
+    of waiting costs 30 x 2.545 + 100 x 0.10 + 400 x 0.01 = $76.35 + $10.00 + $4.00 = $90.35.
+    """
+
+    refusal_cost: float = Field(default=0.10, ge=0, le=1000, description="USD one refused request costs you")
+    delay_cost_per_minute: float = Field(
+        default=0.01, ge=0, le=1000, description="USD per request per minute it waits before it is served"
+    )
+    price_per_hour: float | None = Field(
+        default=None,
+        gt=0,
+        le=10_000,
+        description="USD per instance-hour; default: the built-in us-east-1 on-demand price of the instance type",
+    )
+
+
 class EndpointPolicy(_Strict):
     components: dict[str, ComponentPolicy] = Field(min_length=1)
+    cost: CostPolicy | None = Field(
+        default=None, description="overrides the top-level cost block for this endpoint (only the fields given)"
+    )
     instance_provisioning_time: Duration = Field(
         default="6m", description="time to add an instance (lead time from zero instances)"
     )
@@ -329,7 +356,17 @@ class EndpointPolicy(_Strict):
 
 class Policy(_Strict):
     version: Literal[1] = 1
+    cost: CostPolicy = Field(
+        default_factory=CostPolicy, description="the price of accelerators and of failing requests"
+    )
     endpoints: dict[str, EndpointPolicy] = Field(min_length=1)
+
+    def cost_for(self, endpoint: str) -> CostPolicy:
+        """The endpoint's cost block: the top-level one, with the fields the endpoint sets replaced."""
+        ep = self.endpoints.get(endpoint)
+        if ep is None or ep.cost is None:
+            return self.cost
+        return self.cost.model_copy(update={f: getattr(ep.cost, f) for f in ep.cost.model_fields_set})
 
     @model_validator(mode="after")
     def _unique_components(self) -> Policy:

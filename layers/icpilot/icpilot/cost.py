@@ -1,0 +1,69 @@
+"""The cost model: one place that prices accelerators, refused requests and waiting. Pure.
+
+Total cost = accelerator-hours x price + refused requests x ``refusal_cost`` + delayed
+request-minutes x ``delay_cost_per_minute`` (the policy's ``cost:`` block; see ``CostPolicy``).
+A copy's price is its share of the instance: accelerators it reserves / accelerators of the
+instance type (cores / vCPUs on CPU-only instances) x the instance price per hour (the policy's
+``price_per_hour``, else the built-in us-east-1 on-demand table in ``instance_types``).
+
+Worked example: flan-t5-xxl reserves 2 of ml.g5.24xlarge's 4 GPUs at $10.18/h -> $5.09 per copy-hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .capacity import Reservation
+from .instance_types import INSTANCE_TYPES
+from .policy.model import CostPolicy, Policy
+
+
+class UnknownInstanceType(ValueError):
+    """The instance type is not in the built-in table, so its accelerators (and price) are unknown."""
+
+
+@dataclass(frozen=True)
+class CostModel:
+    instance_price_per_hour: float
+    instance_accelerators: int
+    instance_vcpus: int
+    refusal_cost: float
+    delay_cost_per_minute: float
+
+    @classmethod
+    def of(cls, cost: CostPolicy, instance_type: str) -> CostModel:
+        itype = INSTANCE_TYPES.get(instance_type)
+        if itype is None:
+            raise UnknownInstanceType(
+                f"unknown instance type {instance_type!r} (known: ml.g5.*, ml.g6.*, ml.g6e.*, ml.p4d/p5.*, ml.inf2.*, ...)"
+            )
+        price = cost.price_per_hour if cost.price_per_hour is not None else itype.price_per_hour
+        return cls(price, itype.accelerators, itype.vcpus, cost.refusal_cost, cost.delay_cost_per_minute)
+
+    @classmethod
+    def for_endpoint(cls, policy: Policy, endpoint: str, instance_type: str) -> CostModel:
+        return cls.of(policy.cost_for(endpoint), instance_type)
+
+    def share(self, reservation: Reservation) -> float:
+        """The fraction of one instance a copy holds (accelerators, or cores on CPU-only instances)."""
+        if self.instance_accelerators:
+            return (reservation.accelerators or 0.0) / self.instance_accelerators
+        return reservation.cores / self.instance_vcpus if self.instance_vcpus else 0.0
+
+    def copy_per_hour(self, reservation: Reservation) -> float:
+        """USD per hour one copy costs while it is loading or loaded."""
+        return self.instance_price_per_hour * self.share(reservation)
+
+    def copy_per_minute(self, reservation: Reservation) -> float:
+        return self.copy_per_hour(reservation) / 60.0
+
+    def penalty(self, refused: float, delayed_minutes: float) -> float:
+        """USD the failed and the waiting requests cost."""
+        return refused * self.refusal_cost + delayed_minutes * self.delay_cost_per_minute
+
+    def cold_start(self, reservation: Reservation, load_minutes: float) -> float:
+        """What one cold start costs at least: the copy paid while it loads, plus the request that found it cold.
+
+        Worked example: flan-t5-xxl ($5.09/h) loading 8 minutes, refusal $0.10 -> 5.09 x 8/60 + 0.10 = $0.78.
+        """
+        return self.copy_per_hour(reservation) * load_minutes / 60.0 + self.refusal_cost

@@ -1,0 +1,122 @@
+"""The backtest scenarios ``make bench`` and the tests share: the example endpoint under each demand.
+
+The seed endpoint (ml.g5.24xlarge, up to 2 instances), falcon-7b (1 GPU per copy, 6 min load) and
+flan-t5-xxl (2 GPUs per copy, 8 min load), under the example policy or any other. Scenarios:
+``azure`` (the two real one-hour traces at 09:00 and 14:00 Berlin on one Monday), and the seeded
+synthetic ``office`` (28 days from Monday 2 Nov 2026 with a holiday on Wed 11 Nov and the peak
+drifting an hour later from week 3), ``bursty`` and ``trickle`` (both 7 days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icpilot.capacity import Reservation
+from icpilot.cost import CostModel
+from icpilot.policy.model import Policy
+
+from .backtest import backtest_components
+from .engine import RunRules, SimComponent
+from .synthetic import bursty, office, trickle
+from .traces import MinuteDemand, Throughput, read_trace
+
+BERLIN = ZoneInfo("Europe/Berlin")
+ENDPOINT = "llm-endpoint"
+INSTANCE_TYPE = "ml.g5.24xlarge"
+RESERVATIONS = {"falcon-7b": Reservation(1, 2, 8192), "flan-t5-xxl": Reservation(2, 2, 8192)}
+LOAD_MINUTES = {"falcon-7b": 6, "flan-t5-xxl": 8}
+TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+OFFICE_START = datetime(2026, 11, 2, tzinfo=BERLIN)
+HOLIDAY = date(2026, 11, 11)
+SCENARIOS = ("azure", "office", "bursty", "trickle")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    start: datetime
+    days: int
+    demand: dict[str, MinuteDemand]
+
+
+def build(name: str, throughput: Throughput | None = None) -> Scenario:
+    """The demand of one scenario for both components."""
+    tp = throughput or Throughput()
+    if name == "azure":
+        start = datetime(2026, 11, 23, tzinfo=BERLIN)
+        return Scenario(
+            name,
+            start,
+            1,
+            {
+                "falcon-7b": read_trace(TRACES / "AzureLLMInferenceTrace_conv.csv", tp, 1440, 9 * 60),
+                "flan-t5-xxl": read_trace(TRACES / "AzureLLMInferenceTrace_code.csv", tp, 1440, 14 * 60),
+            },
+        )
+    if name == "office":
+        days = 28
+        return Scenario(
+            name,
+            OFFICE_START,
+            days,
+            {
+                "falcon-7b": office(
+                    OFFICE_START, days, seed=1, throughput=tp, holidays=(HOLIDAY,), drift_from_week=3
+                ).demand(),
+                "flan-t5-xxl": office(
+                    OFFICE_START, days, seed=5, throughput=tp, peak_requests=25, peak_hour=11, holidays=(HOLIDAY,)
+                ).demand(),
+            },
+        )
+    if name == "bursty":
+        return Scenario(
+            name,
+            OFFICE_START,
+            7,
+            {
+                "falcon-7b": bursty(OFFICE_START, 7, seed=2, throughput=tp).demand(),
+                "flan-t5-xxl": bursty(OFFICE_START, 7, seed=7, throughput=tp, per_day=2).demand(),
+            },
+        )
+    if name == "trickle":
+        return Scenario(
+            name,
+            OFFICE_START,
+            7,
+            {
+                "falcon-7b": trickle(OFFICE_START, 7, seed=3, throughput=tp).demand(),
+                "flan-t5-xxl": trickle(OFFICE_START, 7, seed=9, throughput=tp).demand(),
+            },
+        )
+    raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+
+
+def report(
+    policy: Policy, scenario: Scenario, patience: int = 1, throughput: Throughput | None = None
+) -> dict[str, Any]:
+    """Every strategy and both optima on one scenario under ``policy``'s components and cost block."""
+    tp = throughput or Throughput()
+    ep = policy.endpoints[ENDPOINT]
+    components = [
+        SimComponent(name, ep.components[name], RESERVATIONS[name], demand, tp, LOAD_MINUTES[name])
+        for name, demand in scenario.demand.items()
+    ]
+    rules = RunRules(INSTANCE_TYPE, 2, CostModel.for_endpoint(policy, ENDPOINT, INSTANCE_TYPE), patience=patience)
+    return backtest_components(components, rules, scenario.start, scenario.days * 1440, ENDPOINT)
+
+
+def without_windows(policy: Policy) -> Policy:
+    """The policy with every schedule and ``outside`` bound removed: icpilot purely reactive
+    (scale from zero on demand, idle delay ``auto``), the shape the activator is measured in."""
+    endpoints = {}
+    for name, ep in policy.endpoints.items():
+        components = {
+            c: cp.model_copy(update={"schedules": [], "outside": None, "idle_scale_to_zero_after": "auto"})
+            for c, cp in ep.components.items()
+        }
+        endpoints[name] = ep.model_copy(update={"components": components})
+    return policy.model_copy(update={"endpoints": endpoints})

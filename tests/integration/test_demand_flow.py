@@ -1,0 +1,139 @@
+"""The activator: a client meets a component at zero copies, signals demand, waits, and is served.
+
+Handlers run in-process against the emulator; the client's sleep advances the emulator clock (a
+virtual sleep), so a cold start of minutes takes a moment.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from icpilot_client import ColdStartTimeout, WarmAwareClient, is_no_capacity
+from icpilot_client.client import _Signals
+
+from emulator import Emulator
+from emulator.stack import Stack
+
+REGION = "us-east-1"
+
+
+class VirtualSleep:
+    """``sleep(s)`` advances the emulator to the caller's wake time (threads share one clock)."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu, self.lock = emu, threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self.lock:
+            wake = self.emu.now() + timedelta(seconds=seconds)
+            if wake > self.emu.now():
+                self.emu.advance((wake - self.emu.now()).total_seconds())
+
+
+@pytest.fixture
+def client(stack: Stack, emu: Emulator) -> WarmAwareClient:
+    _Signals.sent.clear()
+    return WarmAwareClient(
+        event_bus=stack.demand_bus,
+        state_table=stack.table,
+        runtime=boto3.client("sagemaker-runtime", region_name=REGION),
+        events=boto3.client("events", region_name=REGION),
+        dynamodb=boto3.client("dynamodb", region_name=REGION),
+        sagemaker=boto3.client("sagemaker", region_name=REGION),
+        sleep=VirtualSleep(emu),
+        clock=lambda: emu.now().timestamp(),
+    )
+
+
+def invoke(client: WarmAwareClient, component: str = "flan-t5-xxl", **kw: Any) -> dict[str, Any]:
+    return client.invoke(EndpointName="llm-endpoint", InferenceComponentName=component, Body=b'{"inputs": "hi"}', **kw)
+
+
+def desired(name: str) -> int:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    return int(sm.describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]["DesiredCopyCount"])
+
+
+def demand_runs(emu: Emulator) -> list[Any]:
+    return [i for i in emu.dispatcher.invocations if i.function == "icpilot-demand-signal"]
+
+
+def test_first_request_at_zero_starts_the_copy_in_seconds_and_is_served(
+    stack: Stack, emu: Emulator, client: WarmAwareClient
+) -> None:
+    first = emu.now()  # 06:04Z: flan-t5-xxl at zero, no window (bounds 0..2)
+    assert desired("flan-t5-xxl") == 0
+    response = invoke(client)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+    runs = demand_runs(emu)
+    assert len(runs) == 1 and runs[0].error is None
+    assert (runs[0].time - first).total_seconds() < 5  # the alarm path needs a 60 s period first
+    assert runs[0].result["outcomes"][0]["result"] == "scaled"
+    events = [e for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]
+    started = next(e for e in events if e["type"] == "WarmUpStarted")
+    assert started["trigger"]["kind"] == "demand"
+    # Served once the copy loaded (the fixture's 240 s), not refused.
+    assert 240 <= (emu.now() - first).total_seconds() < 240 + 60
+
+
+def test_fifty_concurrent_callers_make_one_demand_event_and_one_warm_up(
+    stack: Stack, emu: Emulator, client: WarmAwareClient
+) -> None:
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(lambda _: invoke(client), range(50)))
+    assert all(r["ResponseMetadata"]["HTTPStatusCode"] == 200 for r in results)
+    assert len(demand_runs(emu)) == 1
+    events = [e for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]
+    assert [e["type"] for e in events].count("WarmUpStarted") == 1
+    assert desired("flan-t5-xxl") == 1
+
+
+def test_a_demand_signal_is_bounded_rate_limited_and_checked(stack: Stack, emu: Emulator) -> None:
+    event = stack.handler_event("demand_signal.json")
+    first = stack.invoke("demand-signal", event)
+    assert first["outcomes"][0]["result"] == "scaled" and desired("flan-t5-xxl") == 1  # warmup_copies, no more
+    again = stack.invoke("demand-signal", event)
+    assert "rate-limited" in again["outcomes"][0]["reason"]
+    emu.advance(31)
+    present = stack.invoke("demand-signal", event)
+    assert present["outcomes"][0]["result"] == "unchanged" and "already 1 copies" in present["outcomes"][0]["reason"]
+    # falcon-7b at night: the policy's ceiling outside office hours is 0 -> refused, with the reason.
+    night = stack.handler_event("demand_signal.json")
+    night["detail"]["component"] = "falcon-7b"
+    refused = stack.invoke("demand-signal", night)
+    assert refused["outcomes"][0]["result"] == "unchanged" and desired("falcon-7b") == 0
+    events = stack.lifecycle_events()
+    assert any(e["type"] == "CapacityRefused" and e["component"] == "falcon-7b" for e in events)
+    # Unknown components, wrong endpoints and malformed events are rejected, never retried.
+    unknown = stack.handler_event("demand_signal.json")
+    unknown["detail"]["component"] = "ghost"
+    assert stack.invoke("demand-signal", unknown)["outcomes"][0]["result"] == "rejected"
+    elsewhere = stack.handler_event("demand_signal.json")
+    elsewhere["detail"]["endpoint"] = "other-endpoint"
+    assert stack.invoke("demand-signal", elsewhere)["outcomes"][0]["result"] == "rejected"
+    stack.invoke("demand-signal", stack.handler_event("demand_signal_malformed.json"))
+    rejected = [e for e in stack.lifecycle_events() if e["type"] == "TriggerRejected"]
+    assert len(rejected) == 3 and any("malformed demand event" in e["reason"] for e in rejected)
+
+
+def test_beyond_patience_the_client_raises_with_the_eta(stack: Stack, emu: Emulator, client: WarmAwareClient) -> None:
+    start = emu.now()
+    with pytest.raises(ColdStartTimeout) as exc:
+        invoke(client, patience=60)
+    assert exc.value.availability == "warming" and exc.value.eta is not None
+    assert exc.value.eta > start and 60 <= exc.value.waited < 90
+
+
+def test_model_errors_and_other_client_errors_are_not_retried(
+    stack: Stack, emu: Emulator, client: WarmAwareClient
+) -> None:
+    with pytest.raises(ClientError) as exc:
+        invoke(client, component="not-a-component")
+    assert not is_no_capacity(exc.value)
+    assert demand_runs(emu) == []

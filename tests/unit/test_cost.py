@@ -1,0 +1,84 @@
+"""The cost block: validated with path, value and range; merged per endpoint; priced in one place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from icpilot.capacity import Reservation
+from icpilot.cost import CostModel, UnknownInstanceType
+from icpilot.errors import PolicyError
+from icpilot.policy import load_policy_text, policy_json_schema
+from icpilot.readiness import idle_delay
+
+ONE = "endpoints:\n  ep:\n    components:\n      m: {max_copies: 2, idle_scale_to_zero_after: auto, expected_time_to_ready: 8m}\n"
+
+
+@pytest.mark.parametrize(
+    ("block", "path", "fragment"),
+    [
+        ("cost: {refusal_cost: -1}\n", "cost.refusal_cost", "greater than or equal to 0"),
+        ("cost: {delay_cost_per_minute: 5000}\n", "cost.delay_cost_per_minute", "less than or equal to 1000"),
+        ("cost: {price_per_hour: 0}\n", "cost.price_per_hour", "greater than 0"),
+        ("cost: {refusal: 1}\n", "cost.refusal", "Extra inputs"),
+    ],
+)
+def test_cost_errors_name_path_value_and_range(block: str, path: str, fragment: str) -> None:
+    with pytest.raises(PolicyError) as exc:
+        load_policy_text(block + ONE)
+    assert any(path in p and fragment.lower() in p.lower() for p in exc.value.problems), exc.value.problems
+
+
+def test_an_endpoint_overrides_only_the_fields_it_sets() -> None:
+    policy = load_policy_text(
+        "cost: {refusal_cost: 0.5, delay_cost_per_minute: 0.02}\n"
+        "endpoints:\n  ep:\n    cost: {price_per_hour: 9.5}\n    components:\n      m: {max_copies: 1}\n"
+        "  other:\n    components:\n      n: {max_copies: 1}\n"
+    )
+    ep = policy.cost_for("ep")
+    assert (ep.refusal_cost, ep.delay_cost_per_minute, ep.price_per_hour) == (0.5, 0.02, 9.5)
+    assert policy.cost_for("other").price_per_hour is None
+
+
+def test_the_schema_documents_the_cost_block() -> None:
+    schema = policy_json_schema()
+    assert "cost" in schema["properties"]
+    assert "refusal_cost" in schema["$defs"]["CostPolicy"]["properties"]
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "reservation", "price", "per_hour"),
+    [
+        ("ml.g5.24xlarge", Reservation(2, 2, 8192), None, 5.09),  # 2 of 4 GPUs at $10.18/h
+        ("ml.g5.24xlarge", Reservation(1, 2, 8192), 8.0, 2.0),  # the policy's price wins
+        ("ml.c5.xlarge", Reservation(0, 2, 2048), None, None),  # CPU-only: cores / vCPUs
+    ],
+)
+def test_copy_prices(instance_type: str, reservation: Reservation, price: float | None, per_hour: float | None) -> None:
+    policy = load_policy_text((f"cost: {{price_per_hour: {price}}}\n" if price else "") + ONE)
+    try:
+        model = CostModel.for_endpoint(policy, "ep", instance_type)
+    except UnknownInstanceType:
+        assert per_hour is None
+        return
+    expected = per_hour if per_hour is not None else model.instance_price_per_hour * 2 / model.instance_vcpus
+    assert model.copy_per_hour(reservation) == pytest.approx(expected)
+
+
+def test_total_cost_worked_example() -> None:
+    """The README's example: 30 GPU-hours, 100 refused, 400 request-minutes of waiting = $90.35."""
+    model = CostModel.for_endpoint(load_policy_text(ONE), "ep", "ml.g5.24xlarge")
+    gpu_hour = model.copy_per_hour(Reservation(1, 1, 1024))
+    assert 30 * gpu_hour + model.penalty(100, 400) == pytest.approx(90.35)
+
+
+def test_auto_idle_delay_comes_from_the_cost_block() -> None:
+    """flan-t5-xxl: 8 min load at $5.09/h ($0.68) + one refusal ($0.10) = $0.78 -> 9.2 min -> 10 min;
+    a dearer refusal keeps the copy longer."""
+    policy = load_policy_text(ONE)
+    cp = policy.endpoints["ep"].components["m"]
+    derived = idle_delay(cp, "ml.g5.24xlarge", Reservation(2, 2, 8192), policy.cost_for("ep"))
+    assert derived is not None and derived.delay == timedelta(minutes=10)
+    dear = load_policy_text("cost: {refusal_cost: 2.0}\n" + ONE)
+    longer = idle_delay(cp, "ml.g5.24xlarge", Reservation(2, 2, 8192), dear.cost_for("ep"))
+    assert longer is not None and longer.delay == timedelta(minutes=32)  # (0.68 + 2.00) / 5.09 h = 31.6 -> 32
