@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,85 @@ def backtest_figures() -> dict[str, Any]:
     return out
 
 
+def learned_demand_figures() -> dict[str, Any]:
+    """Learned demand against reactive icpilot, both without hand-written windows: the office month
+    (scored on weeks 2-4, the first is history), bursts and a trickle (nothing to predict)."""
+    from icpilot.policy import load_policy
+
+    from simulator.scenarios import build, predictive, report, without_windows
+
+    base = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
+    out: dict[str, Any] = {}
+    for name, score_from in (("office", 7), ("bursty", 0), ("trickle", 0)):
+        scenario = build(name)
+        rows = {}
+        for label, policy in (("reactive", without_windows(base)), ("predictive", predictive(base))):
+            r = report(policy, scenario, score_from_day=score_from)
+            rows[label] = r["strategies"]["icpilot"]
+            rows["optimum"], rows["reactive-optimum"] = r["strategies"]["optimum"], r["strategies"]["reactive-optimum"]
+            rows["aas-only"] = r["strategies"]["aas-only"]
+        out[name] = {"scored_from_day": score_from, "rows": rows}
+    plot_forecast_week(base, ROOT / "docs" / "forecast-week.png")
+    return out
+
+
+def plot_forecast_week(base: Any, path: Path) -> Path:
+    """falcon-7b in week 4 of the office month: the forecast learned online against the actual traffic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    from icpilot.cost import CostModel
+    from icpilot.forecast import HoldingPrices, learn
+    from matplotlib.ticker import MaxNLocator
+
+    from simulator.scenarios import BERLIN, ENDPOINT, INSTANCE_TYPE, LOAD_MINUTES, RESERVATIONS, build, predictive
+
+    scenario = build("office")
+    policy = predictive(base)
+    cp = policy.endpoints[ENDPOINT].components["falcon-7b"]
+    prices = HoldingPrices.of(
+        cp,
+        CostModel.for_endpoint(policy, ENDPOINT, INSTANCE_TYPE),
+        RESERVATIONS["falcon-7b"],
+        LOAD_MINUTES["falcon-7b"],
+    )
+    counts = [float(r) for r in scenario.demand["falcon-7b"].requests]
+    week4 = 21 * 1440
+    times: list[Any] = []  # datetimes (matplotlib's stubs want numbers)
+    expected: list[float] = []
+    floors: list[int] = []
+    actual: list[float] = []
+    forecast = None
+    for m in range(week4, week4 + 7 * 1440, 15):
+        when = scenario.start + timedelta(minutes=m)
+        if forecast is None or when.astimezone(BERLIN).date() != forecast.generated_at.astimezone(BERLIN).date():
+            day = when.astimezone(BERLIN).replace(hour=0, minute=0)
+            forecast = learn(counts, scenario.start, day, "Europe/Berlin", prices)
+        assert forecast is not None
+        times.append(when)
+        expected.append(forecast.expected_at(when))
+        floors.append(forecast.floor_at(when))
+        actual.append(max(counts[m : m + 15]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(12, 3.6))
+    ax.plot(times, actual, linewidth=0.7, color="grey", label="actual busiest minute (requests)")
+    ax.plot(times, expected, linewidth=1.0, label="forecast (learned online from the days before)")
+    twin = ax.twinx()
+    twin.step(times, floors, where="post", color="tab:red", linewidth=1.0, label="copies the forecast holds")
+    twin.set_ylim(0, max([*floors, 1]) + 1)
+    twin.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=BERLIN))
+    ax.set_title("falcon-7b, week 4 of the synthetic office month (peak drifted an hour later from week 3)")
+    ax.legend(loc="upper left", fontsize=8)
+    twin.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def activator_figures() -> dict[str, Any]:
     """Bursts under a purely reactive policy (no windows, idle 'auto'): the alarm path against the
     demand signal, with clients that wait 1 minute and 12 (load time + provisioning)."""
@@ -141,6 +221,7 @@ def main() -> int:
         "cold_import": cold_imports(),
         "backtest": backtest_figures(),
         "activator": activator_figures(),
+        "learned_demand": learned_demand_figures(),
         "fleet": {"20": small, "500": fleet},
         "reliability": reliability(),
     }
@@ -167,6 +248,12 @@ def main() -> int:
                 f"accelerators ${st['accelerator_usd']}, {st['refused']} refused, {st['delayed']} delayed",
             )
         table.add_row(f"backtest {scenario}: wall time, all strategies and both optima", f"{figures['wall_seconds']} s")
+    for scenario, figures in results["learned_demand"].items():
+        for name, st in figures["rows"].items():
+            table.add_row(
+                f"learned demand, {scenario} (from day {figures['scored_from_day']}), no windows: {name}",
+                f"${st['total_usd']} ({st['ratio_to_optimum']}x optimum), {st['refused_pct']}% refused",
+            )
     for patience, rows in results["activator"].items():
         for name, st in rows.items():
             table.add_row(

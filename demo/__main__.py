@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         start = emu.now()
         end = start + timedelta(hours=args.hours)
+        night_request = start.astimezone(BERLIN).replace(hour=22, minute=0) if args.hours >= 15.5 else None
         timeline: dict[str, list[tuple[float, int, int]]] = {n: [] for n in COMPONENTS}
         served = Counter[str]()
         refused = Counter[str]()
@@ -94,19 +96,16 @@ def main(argv: list[str] | None = None) -> int:
                     ok, no = invoke_component(ACCOUNT, REGION, name, series[minute])
                     served[name] += ok
                     refused[name] += no
+            if night_request is not None and emu.now() >= night_request:
+                night_request = None
+                waited = night_client(emu, stack, console)
+                served["flan-t5-xxl"] += 1
+                console.print(
+                    f"{emu.now().astimezone(BERLIN):%H:%M} [cyan]client[/]  served after waiting {waited:.0f} s"
+                )
             emu.advance(60)
             local = emu.now().astimezone(BERLIN)
-            for event in stack.lifecycle_events():
-                events += 1
-                change = (
-                    f"{event['from_copies']}→{event['to_copies']}"
-                    if event.get("to_copies") is not None and event.get("from_copies") is not None
-                    else ""
-                )
-                colour = {"info": "green", "warning": "yellow", "error": "red"}[event["severity"]]
-                console.print(
-                    f"{local:%H:%M} [{colour}]{event['type']:<21}[/] {event.get('component') or '-':<12} {change:<5} ({event['trigger']['kind']}) {event['reason'][:110]}"
-                )
+            events += print_events(stack, console, local)
             hours = (emu.now() - start).total_seconds() / 3600
             for name in COMPONENTS:
                 rc = sm.describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]
@@ -142,6 +141,65 @@ def main(argv: list[str] | None = None) -> int:
             f"handler invocations: {len(invocations)} ({len(failed)} failed); lifecycle events: {events}; timeline: {png}"
         )
         return 1 if failed else 0
+
+
+def print_events(stack: Any, console: Console, local: datetime) -> int:
+    """Print the lifecycle events published since the last call, stamped ``local``; how many."""
+    count = 0
+    for event in stack.lifecycle_events():
+        count += 1
+        change = (
+            f"{event['from_copies']}→{event['to_copies']}"
+            if event.get("to_copies") is not None and event.get("from_copies") is not None
+            else ""
+        )
+        colour = {"info": "green", "warning": "yellow", "error": "red"}[event["severity"]]
+        console.print(
+            f"{local:%H:%M} [{colour}]{event['type']:<21}[/] {event.get('component') or '-':<12} {change:<5} ({event['trigger']['kind']}) {event['reason'][:110]}"
+        )
+    return count
+
+
+def night_client(emu: Any, stack: Any, console: Console) -> float:
+    """22:00: an application asks flan-t5-xxl (at zero copies) through icpilot_client and waits
+    through the cold start instead of failing; its log lines are printed on the emulator clock."""
+    import logging
+    import threading
+
+    from icpilot_client import WarmAwareClient
+
+    lock = threading.Lock()
+
+    def virtual_sleep(seconds: float) -> None:  # the client's sleep moves the emulator clock
+        with lock:
+            print_events(stack, console, emu.now().astimezone(BERLIN))  # what the demand signal set off
+            emu.advance(seconds)
+
+    class ToConsole(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            console.print(f"{emu.now().astimezone(BERLIN):%H:%M} [cyan]client[/]  {record.getMessage()}")
+
+    log = logging.getLogger("icpilot_client")
+    handler = ToConsole()
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    client = WarmAwareClient(
+        event_bus=stack.demand_bus,
+        state_table=stack.table,
+        runtime=boto3.client("sagemaker-runtime", region_name=REGION),
+        events=boto3.client("events", region_name=REGION),
+        dynamodb=boto3.client("dynamodb", region_name=REGION),
+        sleep=virtual_sleep,
+        clock=lambda: emu.now().timestamp(),
+    )
+    began = emu.now()
+    console.print(f"{began.astimezone(BERLIN):%H:%M} [cyan]client[/]  a night request to flan-t5-xxl (0 copies)")
+    try:
+        client.invoke(EndpointName="llm-endpoint", InferenceComponentName="flan-t5-xxl", Body=b'{"inputs": "hi"}')
+    finally:
+        log.removeHandler(handler)
+    print_events(stack, console, emu.now().astimezone(BERLIN))
+    return (emu.now() - began).total_seconds()
 
 
 def plot(timeline: dict[str, list[tuple[float, int, int]]], traffic: dict[str, list[int]], out: Path) -> Path:

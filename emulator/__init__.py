@@ -50,9 +50,10 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import aas_ext, dispatcher, faults_ext, sagemaker_ext
+    from . import aas_ext, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext
 
     sagemaker_ext.install()
+    cloudwatch_ext.install()
     aas_ext.install()
     dispatcher.install()
     faults_ext.install()

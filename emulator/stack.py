@@ -136,6 +136,7 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
         ("tick", "rate(5 minutes)", "watch-tick", "tick"),
         ("configure", "rate(15 minutes)", "configure-autoscaling", "configure"),
         ("watch", "rate(1 minute)", "watch-warmups", "watch"),
+        ("forecast", "rate(1 hour)", "forecast", "forecast"),
     ):
         scheduler.create_schedule(
             Name=f"{STACK}-{name}",
@@ -162,6 +163,7 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
     from functions.alarm_scale.app import lambda_handler as alarm_scale
     from functions.configure_autoscaling.app import lambda_handler as configure_autoscaling
     from functions.demand_signal.app import lambda_handler as demand_signal
+    from functions.forecast.app import lambda_handler as forecast
     from functions.schedule_window.app import lambda_handler as schedule_window
     from functions.watch_tick.app import lambda_handler as watch_tick
     from functions.watch_warmups.app import lambda_handler as watch_warmups
@@ -175,6 +177,7 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
         ("configure-autoscaling", configure_autoscaling, 0),
         ("watch-warmups", watch_warmups, 0),
         ("demand-signal", demand_signal, 1),
+        ("forecast", forecast, 0),
     ):
         EMULATOR.dispatcher.register(function_arn(function), handler, AsyncConfig(retries, dlq_arn))
     return Stack(table, topic, queue, group, dlq_arn, env)

@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,13 +29,15 @@ from icpilot.aws_cron import ScheduleExpression
 from icpilot.capacity import Reservation
 from icpilot.controller import Controller, RunSummary
 from icpilot.cost import CostModel, UnknownInstanceType
-from icpilot.decision import ComponentState, Trigger, TriggerKind, decide
+from icpilot.decision import ComponentState, Trigger, TriggerKind
 from icpilot.errors import IcpilotError, PolicyError
+from icpilot.forecast import Forecast
+from icpilot.inputs import build_inputs, stored_forecast
 from icpilot.lint import lint, lint_live
 from icpilot.policy import load_policy, policy_json_schema
 from icpilot.policy.model import Policy, parse_duration
-from icpilot.readiness import idle_delay, lead_time
-from icpilot.report import usage
+from icpilot.readiness import idle_delay
+from icpilot.report import copy_hours, usage
 from icpilot.settings import DEFAULT_POLICY_PATH
 from icpilot.windows import edges
 from rich.console import Console
@@ -104,6 +107,13 @@ def _load(args: argparse.Namespace) -> Policy:
     return load_policy(args.policy)
 
 
+def _pending_reader(state: StateStore | None, endpoint: str) -> Callable[[str], int | None] | None:
+    """Other components' pending intents from the state table (None without a table)."""
+    if state is None:
+        return None
+    return lambda other: state.get(endpoint, other).state.pending_target
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     policy = _load(args)
     now = _when(args.at)
@@ -127,12 +137,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 )
                 continue
             stored = state.get(endpoint_name, name) if state else None
-            current_state = stored.state if stored else ComponentState()
             history = stored.ready_history if stored else []
-            lead = lead_time(cp, history, False, ep_policy.provisioning)
-            d = decide(
-                cp, component, endpoint, current_state, Trigger(TriggerKind.MANUAL, source="cli plan"), now, lead=lead
+            # The same inputs the Lambda builds (peers, lead time, forecast floor), and a tick's trigger:
+            # the plan says what the next tick would do.
+            inputs = build_inputs(
+                policy,
+                endpoint,
+                component,
+                stored.state if stored else ComponentState(),
+                history,
+                stored.attributes if stored else {},
+                now,
+                _pending_reader(state, endpoint_name),
             )
+            d = inputs.decide(Trigger(TriggerKind.TICK, source="cli plan"), now)
+            lead = inputs.lead
             idle = idle_delay(cp, endpoint.instance_type, component.reservation, policy.cost_for(endpoint_name))
             rows.append(
                 {
@@ -220,6 +239,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             row["last_action"] = stored.attributes.get("last_action", "-")
             row["last_reason"] = stored.attributes.get("last_reason", "-")
             row["pending"] = stored.state.pending_target if stored.state.pending_target is not None else "-"
+            learned = stored_forecast(stored.attributes)
+            row["forecast_floor"] = (
+                f"{learned.floor_at(now)} ({cp.predictive.mode})" if learned is not None else cp.predictive.mode
+            )
             attrs = stored.attributes
             row["availability"] = attrs.get("availability", "-")
             if attrs.get("inflight") and attrs.get("expected_ready_at"):
@@ -358,6 +381,88 @@ def cmd_report(args: argparse.Namespace) -> int:
         ["component", "copy_hours", "accelerator_usd", "refused", "penalty_usd", "total_usd", "always_on_usd", "saved"],
     )
     return 1 if any("error" in r for r in rows) else 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """Each predictive component's learned profile, the floor it implies over the next 48 hours, and
+    (forecast-only) what icpilot would have held against what it ran over the last 48 hours."""
+    policy = _load(args)
+    now = datetime.now(UTC)
+    state = StateStore(args.table, _client(args, "dynamodb"))
+    wanted = [(e, c, cp) for e, c, cp in policy.components() if not args.component or c == args.component]
+    if args.component and not wanted:
+        raise ValueError(f"{args.component!r} is not in the policy")
+    rows: list[dict[str, Any]] = []
+    learned: dict[str, Forecast] = {}
+    for endpoint, name, cp in wanted:
+        row: dict[str, Any] = {"component": name, "mode": cp.predictive.mode}
+        stored = state.get(endpoint, name)
+        forecast = stored_forecast(stored.attributes)
+        if forecast is None:
+            row["forecast"] = "none yet (mode off, or less than min_history of traffic)"
+            rows.append(row)
+            continue
+        learned[name] = forecast
+        hourly = [forecast.floor_at(now + timedelta(hours=h)) for h in range(48)]
+        past = [forecast.floor_at(now - timedelta(hours=48) + timedelta(minutes=m)) for m in range(0, 48 * 60, 15)]
+        transitions = json.loads(stored.attributes.get("transitions") or "[]")
+        ran, _ = copy_hours(transitions, now - timedelta(hours=48), now, 0)
+        row.update(
+            learned_from_days=forecast.history_days,
+            updated=forecast.generated_at.isoformat(timespec="minutes"),
+            held_copy_hours_per_week=round(forecast.held_copy_hours_per_week(), 1),
+            next_48h=" ".join("".join(str(min(f, 9)) for f in hourly[d : d + 24]) for d in (0, 24)),
+            would_hold_last_48h=round(sum(past) * 15 / 60, 1),
+            ran_last_48h=round(ran, 1),
+        )
+        rows.append(row)
+    if args.png and learned:
+        path = _plot_forecast(learned, now, Path(args.png))
+        errors.print(f"forecast picture: {path}")
+    _emit(
+        args,
+        rows,
+        "learned demand (next_48h: the floor per hour from now, two days)",
+        [
+            "component",
+            "mode",
+            "learned_from_days",
+            "held_copy_hours_per_week",
+            "next_48h",
+            "would_hold_last_48h",
+            "ran_last_48h",
+        ],
+    )
+    return 0
+
+
+def _plot_forecast(learned: dict[str, Forecast], now: datetime, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(len(learned), 1, figsize=(12, 2.8 * len(learned)), squeeze=False)
+    times = [now + timedelta(minutes=m) for m in range(0, 7 * 1440, 15)]
+    for ax, (name, forecast) in zip(axes[:, 0], learned.items(), strict=True):
+        zone = ZoneInfo(forecast.timezone)
+        ax.plot(
+            times, [forecast.expected_at(t) for t in times], linewidth=0.8, label="expected busiest minute (requests)"
+        )
+        twin = ax.twinx()
+        twin.step(times, [forecast.floor_at(t) for t in times], where="post", color="tab:red", label="copies held")
+        twin.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylabel(name)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=zone))
+        ax.legend(loc="upper left", fontsize=7)
+        twin.legend(loc="upper right", fontsize=7)
+    axes[0, 0].set_title("icpilot forecast: the next 7 days")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def _reservation(text: str) -> Reservation:
@@ -510,6 +615,12 @@ def parser() -> argparse.ArgumentParser:
     )
     li.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     li.set_defaults(func=cmd_lint)
+
+    fc = sub.add_parser("forecast", help="learned demand: the profile, the floor over the next 48 h, would vs did")
+    writer_options(fc)
+    fc.add_argument("component", nargs="?", help="one component (default: every one in the policy)")
+    fc.add_argument("--png", help="also draw the next 7 days to this PNG file")
+    fc.set_defaults(func=cmd_forecast)
 
     rp = sub.add_parser(
         "report", help="copy-hours and accelerator-hours per component, against always-on at max_copies"

@@ -83,12 +83,20 @@ def _optimum_ledger(o: ComponentOptimum, c: SimComponent, cost: CostModel) -> Le
 
 
 def backtest_components(
-    components: list[SimComponent], rules: RunRules, start: datetime, minutes: int, endpoint: str = "sim"
+    components: list[SimComponent],
+    rules: RunRules,
+    start: datetime,
+    minutes: int,
+    endpoint: str = "sim",
+    score_from: int = 0,
 ) -> dict[str, Any]:
-    """The report for demand already in minutes (the synthetic generator and the CLI both end here)."""
+    """The report for demand already in minutes (the synthetic generator and the CLI both end here).
+
+    ``score_from``: count costs from this minute on (every strategy runs from the start; a learner's
+    first weeks are its history)."""
     cost = rules.cost
-    requests = {c.name: sum(c.demand.requests) for c in components}
-    results: dict[str, Result] = {s: run(s, components, rules, start, minutes) for s in STRATEGIES}
+    requests = {c.name: sum(c.demand.requests[score_from:]) for c in components}
+    results: dict[str, Result] = {s: run(s, components, rules, start, minutes, score_from) for s in STRATEGIES}
     rows: dict[str, dict[str, Any]] = {}
     copies: dict[str, dict[str, list[int]]] = {}
     capacity_bound: dict[str, bool] = {}
@@ -107,7 +115,11 @@ def backtest_components(
                 )
                 for k in range(1, slots + 1)
             ]
-            optima.append(optimum(c.name, c.demand, c.throughput, slots, costs, c.accelerators, reactive))
+            solved = optimum(c.name, c.demand, c.throughput, slots, costs, c.accelerators, reactive)
+            if score_from:
+                scored = [o.scored_from(score_from, rules.patience) for o in solved.slots]
+                solved = ComponentOptimum(solved.name, scored, solved.accelerators_per_copy)
+            optima.append(solved)
         capacity_bound[name] = not fits_together(optima, rules.total_accelerators)
         rows[name] = _row(
             {c.name: _optimum_ledger(o, c, cost) for o, c in zip(optima, components, strict=True)}, cost, requests
@@ -128,6 +140,7 @@ def backtest_components(
         "start": start.isoformat(),
         "minutes": minutes,
         "days": _round(minutes / 1440, 2),
+        "scored_from_minute": score_from,
         "requests": requests,
         "rules": {
             "load_minutes": {c.name: c.load_minutes for c in components},

@@ -34,6 +34,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from icpilot.capacity import Reservation
 from icpilot.cost import CostModel
@@ -47,6 +48,7 @@ from icpilot.decision import (
     TriggerKind,
     decide,
 )
+from icpilot.forecast import Forecast, HoldingPrices, forecast_floor, learn
 from icpilot.instance_types import INSTANCE_TYPES
 from icpilot.policy.model import ComponentPolicy, parse_duration
 from icpilot.readiness import idle_delay, lead_time
@@ -313,6 +315,29 @@ class _Icpilot:
         self.idle_minutes = None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
         self.load_run = 0
         self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
+        self.predictive = c.policy.predictive
+        self.prices = HoldingPrices.of(c.policy, rules.cost, c.reservation, c.load_minutes)
+        self.forecast: Forecast | None = None
+        self.learned_on: object = None
+        self.zone = ZoneInfo(self.predictive.timezone)
+
+    def relearn(self, now: datetime, start: datetime) -> None:
+        """Learn online, once a local day: the forecast for day d sees only the days before d."""
+        if self.predictive.mode == "off":
+            return
+        today = now.astimezone(self.zone).date()
+        if today == self.learned_on:
+            return
+        self.learned_on = today
+        self.forecast = learn(
+            [float(r) for r in self.c.demand.requests],
+            start,
+            now,
+            self.predictive.timezone,
+            self.prices,
+            self.predictive.history_span,
+            self.predictive.min_history_span,
+        )
 
     def minute(
         self,
@@ -363,32 +388,36 @@ class _Icpilot:
                 for f in (endpoint.fleets[o.name],)
             )
             ep = EndpointObservation("sim", self.rules.instance_type, self.rules.max_instances, others)
-            d = decide(c.policy, observation, ep, self.state, trigger, now, lead=lead)
+            floor = forecast_floor(self.predictive.mode, self.prices.max_copies, self.forecast, now, lead)
+            d = decide(c.policy, observation, ep, self.state, trigger, now, lead=lead, forecast_floor=floor)
+            self.state = d.next_state  # the decision says what its state becomes; nothing is derived here
             if d.action == Action.SCALE:
-                from_zero = fleet.desired == 0 and d.target > 0
-                started = now if from_zero else self.state.warmup_started_at
-                self.state = ComponentState(warmup_started_at=started)
                 endpoint.set(c, d.target, t)
-                if from_zero and self.first_failure is not None:
+                if d.starts_warmup and self.first_failure is not None:
                     ledger.signal_minutes += t - self.first_failure
                     ledger.signalled_starts += 1
-                if from_zero:
+                if d.starts_warmup:
                     self.first_failure = None
-            elif d.action == Action.DEFER:
-                self.state = ComponentState(
-                    pending_target=d.target, pending_reason=d.reason, warmup_started_at=self.state.warmup_started_at
-                )
         if self.tracking is not None and not fleet.loading:
             b = bounds_at(c.policy, now)
-            if (want := self.tracking.desired(fleet, invocations, t, b.floor, b.ceiling)) is not None:
+            # AAS's MinCapacity is the decision's floor: the forecast's too.
+            learned = forecast_floor(self.predictive.mode, self.prices.max_copies, self.forecast, now, timedelta(0))
+            lo = min(max(b.floor, learned or 0), b.ceiling)
+            if (want := self.tracking.desired(fleet, invocations, t, lo, b.ceiling)) is not None:
                 endpoint.set(c, want, t)
 
 
-def run(strategy: str, components: list[SimComponent], rules: RunRules, start: datetime, minutes: int) -> Result:
+def run(
+    strategy: str, components: list[SimComponent], rules: RunRules, start: datetime, minutes: int, score_from: int = 0
+) -> Result:
+    """Simulate ``minutes`` minutes; the ledgers count from minute ``score_from`` on (a learner's
+    first weeks are history, not the score)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
     endpoint = Endpoint(rules, components)
-    ledgers = {c.name: Ledger() for c in components}
+    scored = {c.name: Ledger() for c in components}
+    unscored = {c.name: Ledger() for c in components}
+    ledgers = unscored if score_from > 0 else scored
     queues = {c.name: Queue(rules.patience) for c in components}
     copies: dict[str, list[int]] = {c.name: [] for c in components}
     idle_run = dict.fromkeys(ledgers, 0)
@@ -404,6 +433,8 @@ def run(strategy: str, components: list[SimComponent], rules: RunRules, start: d
         for c in sorted(components, key=lambda c: -c.policy.priority):
             endpoint.set(c, c.policy.max_copies, 0)
     for t in range(minutes):
+        if t == score_from:
+            ledgers = scored
         now = start + timedelta(minutes=t)
         endpoint.step(t)
         for c in components:
@@ -422,6 +453,7 @@ def run(strategy: str, components: list[SimComponent], rules: RunRules, start: d
                 elif (want := tracking[c.name].desired(fleet, invocations, t, 0, c.policy.max_copies)) is not None:
                     endpoint.set(c, want, t)
             elif strategy.startswith("icpilot"):
+                icpilot[c.name].relearn(now, start)
                 icpilot[c.name].minute(endpoint, t, now, no_capacity, idle_run[c.name], invocations, ledger)
             last_no_capacity[c.name] = no_capacity
         for c in components:
@@ -434,5 +466,5 @@ def run(strategy: str, components: list[SimComponent], rules: RunRules, start: d
             ledger.accelerator_minutes += fleet.paid * c.accelerators
             ledger.accelerator_usd += fleet.paid * rules.cost.copy_per_minute(c.reservation)
     for c in components:
-        queues[c.name].finish(ledgers[c.name])
-    return Result(strategy, copies, ledgers)
+        queues[c.name].finish(scored[c.name])
+    return Result(strategy, copies, scored)

@@ -41,7 +41,7 @@ is never above what a strategy simulated under the same rules can reach.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .traces import MinuteDemand, Throughput
 
@@ -65,6 +65,13 @@ class SlotOutcome:
     on: list[bool]  # per minute: loaded and serving
     refused: float
     delayed_minutes: float
+    demand: list[float] = field(default_factory=list)  # the slot's requests per minute
+
+    def scored_from(self, minute: int, patience: int) -> SlotOutcome:
+        """The same schedule, counted from ``minute`` on (paid minutes and requests arriving from then)."""
+        demand = [0.0] * minute + self.demand[minute:]
+        refused, delayed = evaluate(self.on, demand, patience) if self.demand else (self.refused, self.delayed_minutes)
+        return SlotOutcome([False] * minute + self.paid[minute:], self.on, refused, delayed, demand)
 
     def cost(self, costs: SlotCosts) -> float:
         return (
@@ -191,7 +198,7 @@ def solve_slot(demand: list[float], costs: SlotCosts, reactive: bool = False) ->
                 paid[m] = True
         kind, t, c = prev_kind, prev_t, prev_c
     refused, delayed = evaluate(on, demand, patience)
-    return SlotOutcome(paid, on, refused, delayed)
+    return SlotOutcome(paid, on, refused, delayed, demand)
 
 
 @dataclass(frozen=True)

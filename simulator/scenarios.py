@@ -96,9 +96,14 @@ def build(name: str, throughput: Throughput | None = None) -> Scenario:
 
 
 def report(
-    policy: Policy, scenario: Scenario, patience: int = 1, throughput: Throughput | None = None
+    policy: Policy,
+    scenario: Scenario,
+    patience: int = 1,
+    throughput: Throughput | None = None,
+    score_from_day: int = 0,
 ) -> dict[str, Any]:
-    """Every strategy and both optima on one scenario under ``policy``'s components and cost block."""
+    """Every strategy and both optima on one scenario under ``policy``'s components and cost block,
+    counted from day ``score_from_day`` on."""
     tp = throughput or Throughput()
     ep = policy.endpoints[ENDPOINT]
     components = [
@@ -106,7 +111,9 @@ def report(
         for name, demand in scenario.demand.items()
     ]
     rules = RunRules(INSTANCE_TYPE, 2, CostModel.for_endpoint(policy, ENDPOINT, INSTANCE_TYPE), patience=patience)
-    return backtest_components(components, rules, scenario.start, scenario.days * 1440, ENDPOINT)
+    return backtest_components(
+        components, rules, scenario.start, scenario.days * 1440, ENDPOINT, score_from=score_from_day * 1440
+    )
 
 
 def without_windows(policy: Policy) -> Policy:
@@ -120,3 +127,18 @@ def without_windows(policy: Policy) -> Policy:
         }
         endpoints[name] = ep.model_copy(update={"components": components})
     return policy.model_copy(update={"endpoints": endpoints})
+
+
+def predictive(policy: Policy, mode: str = "scale", timezone: str = "Europe/Berlin") -> Policy:
+    """The policy without windows (``without_windows``) and with learned demand in ``mode``."""
+    bare = without_windows(policy)
+    endpoints = {}
+    for name, ep in bare.endpoints.items():
+        components = {
+            c: cp.model_copy(
+                update={"predictive": cp.predictive.model_copy(update={"mode": mode, "timezone": timezone})}
+            )
+            for c, cp in ep.components.items()
+        }
+        endpoints[name] = ep.model_copy(update={"components": components})
+    return bare.model_copy(update={"endpoints": endpoints})

@@ -23,6 +23,7 @@ STAR_ONLY = {
     "application-autoscaling:DescribeScalingPolicies",
     "cloudwatch:DescribeAlarms",
     "scheduler:ListSchedules",
+    "cloudwatch:GetMetricData",  # no resource-level permissions (the forecast reads traffic history)
 }
 WRITE_PREFIXES = ("Update", "Register", "Deregister", "Put", "Delete", "Invoke", "Create")
 

@@ -389,3 +389,41 @@ def test_a_capacity_refusal_is_said_once() -> None:
     assert first.refusal == "capacity:6" and [e.type for e in first.events].count(EventType.CAPACITY_REFUSED) == 1
     again = decide(policy, observe(0), endpoint(flan), ComponentState(last_refusal="capacity:6"), SCHEDULE, MONDAY_NOON)
     assert again.target == 6 and EventType.CAPACITY_REFUSED not in [e.type for e in again.events]
+
+
+# ------------------------------------------------------------ next state
+@pytest.mark.parametrize(
+    ("desired", "status", "state", "when", "expected"),
+    [
+        # from zero: a scale settles the intent and starts the warm-up clock now
+        (
+            0,
+            "InService",
+            ComponentState(pending_target=2, pending_reason="x"),
+            MONDAY_NOON,
+            ("scaled", None, MONDAY_NOON),
+        ),
+        # busy: the intent is kept for the tick
+        (0, "Updating", ComponentState(), MONDAY_NOON, ("defer", 2, None)),
+        # a pending intent that is met is settled
+        (2, "InService", ComponentState(pending_target=2, pending_reason="x"), MONDAY_NOON, ("settled", None, None)),
+        # nothing to do, nothing pending: the state stays
+        (0, "InService", ComponentState(last_action="scaled"), SATURDAY_NOON, ("scaled", None, None)),
+    ],
+)
+def test_the_decision_carries_the_state_it_leads_to(
+    desired: int, status: str, state: ComponentState, when: datetime, expected: tuple[object, ...]
+) -> None:
+    d = decide(FALCON, observe(desired, status=status), endpoint(), state, Trigger(TriggerKind.TICK), when)
+    n = d.next_state
+    assert (n.last_action, n.pending_target, n.warmup_started_at) == expected
+    assert n.override_copies == state.override_copies  # the operator's, passed through
+
+
+def test_the_simulator_derives_no_state_of_its_own() -> None:
+    """The simulator applies Decision.next_state: the only ComponentState it builds is the empty start."""
+    import inspect
+
+    from simulator import engine
+
+    assert inspect.getsource(engine).count("ComponentState(") == 1

@@ -42,17 +42,14 @@ from .autoscaling_plan import (
     differences,
     parse_alarm_name,
 )
-from .capacity import copies_that_fit
+from .cost import CostModel, UnknownInstanceType
 from .decision import (
     Action,
     AlarmKind,
-    ComponentObservation,
     Decision,
     EndpointObservation,
-    Peer,
     Trigger,
     TriggerKind,
-    decide,
 )
 from .errors import (
     ComponentBusyError,
@@ -64,9 +61,10 @@ from .errors import (
     UnknownEndpointError,
 )
 from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
-from .instance_types import INSTANCE_TYPES
+from .forecast import Forecast, HoldingPrices, learn
+from .inputs import build_inputs, stored_forecast
 from .policy.model import ComponentPolicy, Policy, parse_duration
-from .readiness import idle_delay, lead_time, remember
+from .readiness import idle_delay, lead_time, remember, time_to_ready
 from .windows import bounds_at, edges
 
 logger = Logger(service="icpilot", child=True)
@@ -543,6 +541,113 @@ class Controller:
         self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
         return self._finish(summary)
 
+    def on_forecast(self, now: datetime) -> RunSummary:
+        """Learn each predictive component's demand from CloudWatch and store its forecast.
+
+        Demand = Invocations + NoCapacityInvocationFailures per minute over ``predictive.history``
+        (GetMetricData, batched). A component with less than ``min_history`` of traffic stays
+        reactive and says so. ``ForecastUpdated`` is published when the floors change."""
+        trigger = Trigger(TriggerKind.FORECAST, source="forecast")
+        summary = RunSummary(trigger="forecast", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        if policy is None or self.cloudwatch is None:
+            return self._finish(summary)
+        wanted = [(e, c, cp) for e, c, cp in policy.components() if cp.predictive.mode != "off"]
+        if not wanted:
+            return self._finish(summary)
+        longest = max(cp.predictive.history_span for _e, _c, cp in wanted)
+        since = (now - longest).replace(second=0, microsecond=0)
+        try:
+            series = self.cloudwatch.component_series(
+                ["Invocations", "NoCapacityInvocationFailures"], [c for _e, c, _cp in wanted], since, now
+            )
+        except IcpilotError as exc:  # the next hourly run reads again; the stored forecasts stand
+            self._fail(summary, f"reading traffic history failed (retried next hour): {exc}", trigger, now)
+            return self._finish(summary)
+        observed: dict[str, EndpointObservation | IcpilotError] = {}
+        for endpoint, name, cp in wanted:
+            try:
+                if endpoint not in observed:
+                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint)
+                ep = observed[endpoint]
+                if isinstance(ep, IcpilotError):
+                    raise ep
+                component = next((c for c in ep.components if c.name == name), None)
+                if component is None:
+                    raise UnknownComponentError(f"inference component {name!r} is not on endpoint {endpoint!r}")
+                stored = self.state.get(endpoint, name)
+                load = time_to_ready(cp, stored.ready_history)
+                prices = HoldingPrices.of(
+                    cp,
+                    CostModel.for_endpoint(policy, endpoint, ep.instance_type),
+                    component.reservation,
+                    load.total_seconds() / 60,
+                )
+                learned = learn(
+                    series[name],
+                    since,
+                    now,
+                    cp.predictive.timezone,
+                    prices,
+                    cp.predictive.history_span,
+                    cp.predictive.min_history_span,
+                )
+                summary.outcomes.append(self._store_forecast(endpoint, name, cp, stored, learned, trigger, now))
+            except (IcpilotError, UnknownInstanceType) as exc:  # one component's failure never stops the others
+                if isinstance(exc, IcpilotError) and endpoint not in observed:
+                    observed[endpoint] = exc
+                reason = f"forecast for {name} failed (retried next hour): {exc}"
+                self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name)
+                summary.outcomes.append(ComponentOutcome(endpoint, name, "failed", reason))
+        return self._finish(summary)
+
+    def _store_forecast(
+        self,
+        endpoint: str,
+        name: str,
+        cp: ComponentPolicy,
+        stored: StoredState,
+        learned: Forecast | None,
+        trigger: Trigger,
+        now: datetime,
+    ) -> ComponentOutcome:
+        if learned is None:
+            reason = f"less than {cp.predictive.min_history} of traffic history: staying reactive"
+            if stored.attributes.get("forecast"):
+                self.state.write(endpoint, name, stored.version, forecast=None)
+            return ComponentOutcome(endpoint, name, "unchanged", reason)
+        previous = stored_forecast(stored.attributes)
+        changed = learned.changed_from(previous)
+        item = json.dumps(learned.to_item())
+        try:
+            self.state.write(endpoint, name, stored.version, forecast=item, forecast_at=now)
+        except StateConflictError:  # a tick or an alarm wrote meanwhile: the forecast is ours alone, write again
+            latest = self.state.get(endpoint, name)
+            self.state.write(endpoint, name, latest.version, forecast=item, forecast_at=now)
+        held = learned.held_copy_hours_per_week()
+        acting = "holds" if cp.predictive.mode == "scale" else "would hold (forecast-only)"
+        reason = (
+            f"learned from {learned.history_days} days: the forecast {acting} {held:.1f} copy-hours a week; "
+            f"{changed} of {2 * len(learned.floors['weekday'])} slot floors changed"
+        )
+        if changed:
+            ahead = [learned.floor_at(now + timedelta(hours=h)) for h in range(48)]
+            details = {
+                "mode": cp.predictive.mode,
+                "history_days": learned.history_days,
+                "changed_slots": changed,
+                "held_copy_hours_per_week": round(held, 1),
+                "next_48h_hourly_floor": ahead,
+            }
+            self._announce(
+                EventDraft(type=EventType.FORECAST_UPDATED, reason=reason, details=details),
+                trigger,
+                now,
+                endpoint,
+                name,
+            )
+        return ComponentOutcome(endpoint, name, "forecast", reason)
+
     # A client's demand signals for one component act at most once per this many seconds: a burst of
     # cold requests (every thread, every process) is one warm-up, and a flood of forged events is cheap.
     DEMAND_INTERVAL_SECONDS = 30
@@ -930,13 +1035,10 @@ class Controller:
         until = stored.state.override_until
         if until is not None and now >= until:
             stored = self._clear_override(ep.name, name, stored, "expired", trigger, now)
-        peers = tuple(
-            self._peer(policy, ep, c, now, cp.priority)
-            for c in ep.components
-            if c.name != name and policy.component(c.name)
+        inputs = build_inputs(
+            policy, ep, component, stored.state, stored.ready_history, stored.attributes, now, self._pending_of(ep.name)
         )
-        lead = self._lead(policy, ep, component, stored)
-        decision = decide(cp, component, ep, stored.state, trigger, now, peers, lead)
+        decision = inputs.decide(trigger, now)
         logger.info(
             "decision",
             extra={
@@ -963,43 +1065,16 @@ class Controller:
             ep = replace(ep, components=updated)
         return outcome, ep
 
-    def _peer(
-        self, policy: Policy, ep: EndpointObservation, observed: ComponentObservation, now: datetime, me: int
-    ) -> Peer:
-        _, cp = policy.component(observed.name)  # type: ignore[misc]
-        # Only a higher-priority peer's pending intent is ever reserved (decide's rule 5): read
-        # just those, once per run, so a pass stays linear in the number of components.
-        pending = None
-        if cp.priority > me:
-            key = (ep.name, observed.name)
-            if key not in self._pending:
-                self._pending[key] = self.state.get(ep.name, observed.name).state.pending_target
-            pending = self._pending[key]
-        return Peer(
-            observed.name,
-            cp.priority,
-            cp.preemptible,
-            bounds_at(cp, now).floor,
-            pending,
-            ready=observed.status == "InService" and observed.current > 0,
-            copies=observed.desired,
-            after=tuple(cp.after),
-        )
+    def _pending_of(self, endpoint: str) -> Callable[[str], int | None]:
+        """Another component's pending intent, read once per run (a pass stays linear in components)."""
 
-    def _lead(
-        self, policy: Policy, ep: EndpointObservation, component: ComponentObservation, stored: StoredState
-    ) -> timedelta:
-        """Learned time to ready, plus provisioning when the warm-up copies will not fit on running instances."""
-        endpoint_policy = policy.endpoints[ep.name]
-        cp = endpoint_policy.components[component.name]
-        itype = INSTANCE_TYPES.get(ep.instance_type)
-        needs_instance = False
-        if itype is not None and ep.current_instances is not None:
-            others = [(c.reservation, c.desired) for c in ep.components if c.name != component.name]
-            needs_instance = (
-                copies_that_fit(itype, ep.current_instances, component.reservation, others) < cp.warmup_copies
-            )
-        return lead_time(cp, stored.ready_history, needs_instance, endpoint_policy.provisioning)
+        def pending(name: str) -> int | None:
+            key = (endpoint, name)
+            if key not in self._pending:
+                self._pending[key] = self.state.get(endpoint, name).state.pending_target
+            return self._pending[key]
+
+        return pending
 
     def _read_targets(self, components: list[str]) -> None:
         """AAS targets of this run's components on one endpoint, in a few batched calls; a

@@ -22,7 +22,7 @@ Rules, in order:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -41,6 +41,7 @@ class TriggerKind(StrEnum):
     ALARM = "alarm"
     MANUAL = "manual"
     DEMAND = "demand"  # a client met a component at zero copies (icpilot_client's demand signal)
+    FORECAST = "forecast"  # the hourly forecast run (learned demand)
 
 
 class AlarmKind(StrEnum):
@@ -130,6 +131,33 @@ class Decision:
     expected_ready_at: datetime | None = None
     refusal: str | None = None  # "<limit>:<granted>" of a capacity refusal, for de-duplication
     events: tuple[EventDraft, ...] = field(default_factory=tuple)
+    next_state: ComponentState = field(default_factory=lambda: ComponentState())  # once carried out
+
+
+def next_state(
+    state: ComponentState,
+    action: Action,
+    target: int,
+    reason: str,
+    now: datetime,
+    starts_warmup: bool,
+    refusal: str | None,
+) -> ComponentState:
+    """The state a decision leads to once it is carried out (Instance Scheduler's rule: the decision
+    returns the new stored state). SCALE settles any pending intent (and starts a warm-up clock
+    from zero); DEFER keeps the intent for the tick; NONE settles a pending intent that is met;
+    BLOCKED remembers that it said so. Overrides are the operator's and pass through."""
+    state = replace(state, last_refusal=refusal)
+    if action == Action.SCALE:
+        started = now if starts_warmup else state.warmup_started_at
+        return replace(state, pending_target=None, pending_reason=None, last_action="scaled", warmup_started_at=started)
+    if action == Action.DEFER:
+        return replace(state, pending_target=target, pending_reason=reason, last_action=Action.DEFER.value)
+    if action == Action.BLOCKED:
+        return replace(state, last_action=Action.BLOCKED.value)
+    if state.pending_target is not None:
+        return replace(state, pending_target=None, pending_reason=None, last_action="settled")
+    return state
 
 
 def _others(
@@ -192,13 +220,19 @@ def decide(
     now: datetime,
     peers: tuple[Peer, ...] = (),
     lead: timedelta = timedelta(0),
+    forecast_floor: int | None = None,
 ) -> Decision:
     """``lead``: how long a warm-up takes (learned time to ready, plus provisioning when no
-    instance is free); windows opening within it already count, so copies are ready at the start."""
+    instance is free); windows opening within it already count, so copies are ready at the start.
+    ``forecast_floor``: the copies learned demand holds from now to ``now + lead`` (predictive
+    mode ``scale``, see ``forecast.forecast_floor``): one more floor, below any window's ceiling."""
     bounds = bounds_with_lead(policy, now, lead)
     peer_by_name = {p.name: p for p in peers}
     desired = component.desired
     window = f"windows {', '.join(bounds.active_rules)} active" if bounds.active_rules else "no window active"
+    if forecast_floor is not None and min(forecast_floor, bounds.ceiling) > bounds.floor:
+        bounds = Bounds(min(forecast_floor, bounds.ceiling), bounds.ceiling, bounds.active_rules)
+        window += f"; forecast floor {bounds.floor} (learned demand)"
     warming = (
         state.warmup_started_at is not None
         and (component.status in BUSY or component.current < desired)
@@ -212,6 +246,7 @@ def decide(
         signature = f"{refused.details.get('limit')}:{refused.details.get('granted')}" if refused else None
         if signature is not None and signature == state.last_refusal:
             events = [e for e in events if e.type != EventType.CAPACITY_REFUSED]  # said already
+        starts = bool(values.get("starts_warmup"))
         return Decision(
             component=component.name,
             action=action,
@@ -221,6 +256,7 @@ def decide(
             bounds=bounds,
             events=tuple(events),
             refusal=signature,
+            next_state=next_state(state, action, target, reason, now, starts, signature),
             **values,  # type: ignore[arg-type]
         )
 

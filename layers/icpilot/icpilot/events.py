@@ -37,6 +37,7 @@ class EventType(StrEnum):
     ENDPOINT_IDLE = "EndpointIdle"
     OVERRIDE_SET = "OverrideSet"
     OVERRIDE_ENDED = "OverrideEnded"
+    FORECAST_UPDATED = "ForecastUpdated"
 
 
 class Severity(StrEnum):
@@ -65,6 +66,7 @@ SEVERITY = {
     EventType.ENDPOINT_IDLE: Severity.INFO,
     EventType.OVERRIDE_SET: Severity.WARNING,
     EventType.OVERRIDE_ENDED: Severity.INFO,
+    EventType.FORECAST_UPDATED: Severity.INFO,
 }
 
 

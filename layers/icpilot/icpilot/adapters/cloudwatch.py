@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .aws import aws_call, make_client
@@ -52,11 +52,19 @@ class CloudWatchAdapter:
     def component_sums(
         self, metric: str, components: list[str], since: datetime, until: datetime, period: int = 3600
     ) -> dict[str, float]:
-        """The Sum of an AWS/SageMaker per-component metric over [since, until], per component.
+        """The Sum of an AWS/SageMaker per-component metric over [since, until], per component."""
+        series = self.component_series([metric], components, since, until, period)
+        return {name: float(sum(values)) for name, values in series.items()}
 
-        One GetMetricData query per component, at most 500 per call (the API's limit)."""
-        sums = dict.fromkeys(components, 0.0)
-        ids = {f"m{i}": name for i, name in enumerate(components)}
+    def component_series(
+        self, metrics: list[str], components: list[str], since: datetime, until: datetime, period: int = 60
+    ) -> dict[str, list[float]]:
+        """Per component, the Sum of ``metrics`` (added together) in each ``period`` from ``since``
+        (dense: periods without data are 0). One query per component and metric, at most 500 per
+        GetMetricData call (the API's limit); pages followed."""
+        width = int((until - since).total_seconds() // period)
+        series = {name: [0.0] * width for name in components}
+        ids = {f"q{i}": (name, metric) for i, (name, metric) in enumerate((n, m) for n in components for m in metrics)}
         items = list(ids.items())
         for first in range(0, len(items), 500):
             queries = [
@@ -73,12 +81,20 @@ class CloudWatchAdapter:
                     },
                     "ReturnData": True,
                 }
-                for qid, name in items[first : first + 500]
+                for qid, (name, metric) in items[first : first + 500]
             ]
             with aws_call("cloudwatch", "GetMetricData"):
                 for page in self.client.get_paginator("get_metric_data").paginate(
-                    MetricDataQueries=queries, StartTime=since, EndTime=until
+                    MetricDataQueries=queries, StartTime=since, EndTime=until, ScanBy="TimestampAscending"
                 ):
                     for result in page.get("MetricDataResults", []):
-                        sums[ids[result["Id"]]] += float(sum(result.get("Values", [])))
-        return sums
+                        values = series[ids[result["Id"]][0]]
+                        for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                            index = int((_aware(stamp) - since).total_seconds() // period)
+                            if 0 <= index < width:
+                                values[index] += float(value)
+        return series
+
+
+def _aware(stamp: datetime) -> datetime:
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)

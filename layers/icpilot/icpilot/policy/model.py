@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..aws_cron import ScheduleExpression, ScheduleExpressionError
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _NAME = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 MAX_COPIES = 1000
 
@@ -27,7 +27,7 @@ MAX_DURATION = timedelta(days=31)
 
 
 def parse_duration(value: str | int | float) -> timedelta:
-    """'90s', '15m', '1h30m' or a number of seconds; at most 31 days."""
+    """'90s', '15m', '1h30m', '14d' or a number of seconds; at most 31 days."""
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
@@ -35,9 +35,9 @@ def parse_duration(value: str | int | float) -> timedelta:
     else:
         m = _DURATION.match(value.strip())
         if not value.strip() or not m or not any(m.groups()):
-            raise ValueError(f"{value!r} is not a duration such as '90s', '15m' or '1h30m'")
-        h, mi, sec = (int(g or 0) for g in m.groups())
-        seconds = h * 3600.0 + mi * 60.0 + sec
+            raise ValueError(f"{value!r} is not a duration such as '90s', '15m', '1h30m' or '14d'")
+        d, h, mi, sec = (int(g or 0) for g in m.groups())
+        seconds = d * 86400.0 + h * 3600.0 + mi * 60.0 + sec
     if seconds > MAX_DURATION.total_seconds():
         raise ValueError(f"{value!r} is longer than {MAX_DURATION.days} days")
     return timedelta(seconds=seconds)
@@ -181,6 +181,52 @@ class ReadinessProbe(_Strict):
     max_latency_ms: int = Field(default=5000, ge=1, le=60_000)
 
 
+class PredictiveScaling(_Strict):
+    """Learned demand (icpilot.forecast): warm copies up ahead of the traffic this component had before.
+
+    ``forecast-only`` computes and publishes the forecast and what it would hold, and changes
+    nothing (judge it before it acts); ``scale`` makes the forecast floor one more floor of the
+    decision. Windows and overrides still win.
+    """
+
+    mode: Literal["off", "forecast-only", "scale"] = "off"
+    history: Duration = Field(default="14d", description="how much traffic history to learn from")
+    min_history: Duration = Field(default="3d", description="below this much history stay reactive")
+    max_copies: int | None = Field(default=None, ge=0, le=MAX_COPIES, description="the most copies a forecast may hold")
+    timezone: str = Field(default="UTC", description="the zone whose days and hours the traffic follows")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin')") from None
+        return v
+
+    @field_validator("history", "min_history")
+    @classmethod
+    def _span(cls, v: str | int) -> str | int:
+        d = parse_duration(v)
+        if not timedelta(hours=1) <= d <= timedelta(days=15):  # CloudWatch keeps 1-minute data 15 days
+            raise ValueError(f"{v!r} must be between 1h and 15 days (CloudWatch keeps 1-minute data 15 days)")
+        return v
+
+    @model_validator(mode="after")
+    def _order(self) -> PredictiveScaling:
+        if parse_duration(self.min_history) > parse_duration(self.history):
+            raise ValueError(f"min_history ({self.min_history}) is longer than history ({self.history})")
+        return self
+
+    @property
+    def history_span(self) -> timedelta:
+        return parse_duration(self.history)
+
+    @property
+    def min_history_span(self) -> timedelta:
+        return parse_duration(self.min_history)
+
+
 class ComponentPolicy(_Strict):
     min_copies: int = Field(default=0, ge=0, le=MAX_COPIES, description="floor outside every window")
     max_copies: int = Field(ge=1, le=MAX_COPIES, description="hard ceiling, never exceeded")
@@ -215,6 +261,9 @@ class ComponentPolicy(_Strict):
     )
     preemptible: bool = Field(
         default=False, description="higher-priority components may take this one's copies above its floor"
+    )
+    predictive: PredictiveScaling = Field(
+        default_factory=PredictiveScaling, description="learned demand: warm up ahead of past traffic"
     )
 
     @field_validator("idle_scale_to_zero_after", "expected_time_to_ready", "scale_to_zero_guard", "warmup_timeout")

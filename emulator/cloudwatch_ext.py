@@ -1,0 +1,114 @@
+"""CloudWatch in the emulator: GetMetricData fast over weeks of 1-minute data, and history seeding.
+
+moto 5.2.5 answers GetMetricData by scanning every stored datapoint once per period: 14 days at a
+60 s period over two weeks of per-minute data is 20,160 periods x tens of thousands of points, which
+takes minutes. The forecast function reads exactly that, so the emulator answers metric-stat
+queries in one pass, bucketing datapoints by period (moto's own ``Statistics`` computes each
+bucket, so the figures are moto's). Expression queries still go to moto. ``seed_history`` writes
+per-minute history straight into moto's store (the way the emulator's invocations are recorded).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moto.cloudwatch import models as cw_models
+from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, Statistics, cloudwatch_backends
+
+_original_get_metric_data = CloudWatchBackend.get_metric_data
+
+
+def _dims(dimensions: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((d.name, d.value) for d in dimensions))
+
+
+def _get_metric_data(
+    self: CloudWatchBackend,
+    queries: list[dict[str, Any]],
+    start_time: datetime,
+    end_time: datetime,
+    scan_by: str = "TimestampAscending",
+) -> list[dict[str, Any]]:
+    if any("MetricStat" not in q for q in queries):
+        return _original_get_metric_data(self, queries, start_time, end_time, scan_by)
+    start_time = start_time.replace(microsecond=0)
+    end_time = end_time.replace(microsecond=0)
+    if start_time >= end_time:  # moto's own validation and messages
+        return _original_get_metric_data(self, queries, start_time, end_time, scan_by)
+    wanted: dict[tuple[str, str, tuple[tuple[str, str], ...]], None] = {}
+    for q in queries:
+        metric = q["MetricStat"]["Metric"]
+        dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+        wanted[(metric["Namespace"], metric["MetricName"], dims)] = None
+    by_metric: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Any]] = defaultdict(list)
+    for md in self.get_all_metrics():
+        if start_time <= md.timestamp < end_time:
+            key = (md.namespace, md.name, _dims(md.dimensions))
+            if key in wanted:
+                by_metric[key].append(md)
+    results = []
+    for q in queries:
+        stat_q = q["MetricStat"]
+        metric = stat_q["Metric"]
+        dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+        period = int(stat_q["Period"])
+        unit = stat_q.get("Unit")
+        buckets: dict[int, list[Any]] = defaultdict(list)
+        for md in by_metric.get((metric["Namespace"], metric["MetricName"], dims), []):
+            if unit and md.unit != unit:
+                continue
+            buckets[int((md.timestamp - start_time).total_seconds() // period)].append(md)
+        values, stamps = [], []
+        for index in sorted(buckets):
+            stats = Statistics([stat_q["Stat"]], start_time + timedelta(seconds=index * period))
+            stats.metric_data = buckets[index]
+            values.append(stats.get_statistics_for_type(stat_q["Stat"]))
+            stamps.append(stats.timestamp)
+        if scan_by == "TimestampDescending":
+            values.reverse()
+            stamps.reverse()
+        if q.get("ReturnData", True):
+            results.append(
+                {
+                    "id": q["Id"],
+                    "label": q.get("Label") or f"{metric['MetricName']} {stat_q['Stat']}",
+                    "values": values,
+                    "timestamps": stamps,
+                    "status_code": "Complete",
+                }
+            )
+    return results
+
+
+def seed_history(
+    account_id: str,
+    region: str,
+    component: str,
+    counts: list[float],
+    start: datetime,
+    metric: str = "Invocations",
+    namespace: str = "AWS/SageMaker",
+) -> int:
+    """Store ``counts[i]`` requests of ``component`` at ``start + i minutes`` (Sum per minute); returns
+    the datapoints written. For tests and demos that need days of history in an instant."""
+    cw = cloudwatch_backends[account_id][region]
+    dims = [{"Name": "InferenceComponentName", "Value": component}]
+    base = start.astimezone(UTC).replace(tzinfo=None)  # moto keeps metric timestamps as naive UTC
+    written = 0
+    for i, count in enumerate(counts):
+        if count > 0:
+            stamp = base + timedelta(minutes=i)
+            cw.metric_data.append(
+                MetricAggregatedDatum(namespace, metric, 1.0, 1.0, int(count), float(count), dims, stamp)
+            )
+            written += 1
+    return written
+
+
+def install() -> None:
+    if getattr(cw_models, "_icpilot_fast_get_metric_data", False):
+        return
+    CloudWatchBackend.get_metric_data = _get_metric_data  # type: ignore[method-assign]
+    cw_models._icpilot_fast_get_metric_data = True  # type: ignore[attr-defined]
