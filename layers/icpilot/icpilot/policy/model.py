@@ -13,7 +13,7 @@ from datetime import time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..aws_cron import ScheduleExpression, ScheduleExpressionError
 
@@ -46,6 +46,18 @@ def parse_duration(value: str | int | float) -> timedelta:
 Duration = Annotated[str | int, Field(description="'90s', '15m', '1h30m' or seconds")]
 
 
+def iana_zone(v: str) -> str:
+    """``v`` if it names an IANA time zone; else a ValueError that says what was expected."""
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin')") from None
+    return v
+
+
+Zone = Annotated[str, AfterValidator(iana_zone), Field(description="an IANA time zone, e.g. Europe/Berlin")]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,7 +70,7 @@ class ScheduleRule(_Strict):
     """
 
     name: str = Field(pattern=_NAME.pattern, max_length=40)
-    timezone: str = "UTC"
+    timezone: Zone = "UTC"
     days: list[Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]] | None = None
     start: time | None = None
     end: time | None = None
@@ -66,15 +78,6 @@ class ScheduleRule(_Strict):
     duration: Duration | None = None
     min_copies: int = Field(ge=0, le=MAX_COPIES)
     max_copies: int | None = Field(default=None, ge=0, le=MAX_COPIES)
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin')") from None
-        return v
 
     @field_validator("duration")
     @classmethod
@@ -193,16 +196,7 @@ class PredictiveScaling(_Strict):
     history: Duration = Field(default="14d", description="how much traffic history to learn from")
     min_history: Duration = Field(default="3d", description="below this much history stay reactive")
     max_copies: int | None = Field(default=None, ge=0, le=MAX_COPIES, description="the most copies a forecast may hold")
-    timezone: str = Field(default="UTC", description="the zone whose days and hours the traffic follows")
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin')") from None
-        return v
+    timezone: Zone = Field(default="UTC", description="the zone whose days and hours the traffic follows")
 
     @field_validator("history", "min_history")
     @classmethod
