@@ -107,6 +107,13 @@ def _load(args: argparse.Namespace) -> Policy:
     return load_policy(args.policy)
 
 
+def _copy_price(policy: Policy, endpoint: str, instance_type: str, reservation: Reservation) -> float | None:
+    try:
+        return round(CostModel.for_endpoint(policy, endpoint, instance_type).copy_per_hour(reservation), 3)
+    except UnknownInstanceType:
+        return None
+
+
 def _pending_reader(state: StateStore | None, endpoint: str) -> Callable[[str], int | None] | None:
     """Other components' pending intents from the state table (None without a table)."""
     if state is None:
@@ -167,6 +174,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
                     "lead": f"{lead.total_seconds() / 60:.0f} min"
                     + (f" (p90 of {len(history)} measured)" if history else " (policy estimate)"),
                     "idle": idle.explanation if idle else "never",
+                    "forecast_floor": inputs.forecast_floor,
+                    # what a copy serves (the autoscaling target: README, "Picking autoscaling targets")
+                    "per_copy_capacity": f"{cp.autoscaling.target:g} {cp.autoscaling.metric}"
+                    if cp.autoscaling
+                    else "-",
+                    "copy_per_hour_usd": _copy_price(
+                        policy, endpoint_name, endpoint.instance_type, component.reservation
+                    ),
                 }
             )
     failed = any(r["action"] == "error" for r in rows)

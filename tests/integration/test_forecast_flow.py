@@ -17,6 +17,7 @@ from emulator import Emulator
 from emulator.cloudwatch_ext import seed_history
 from emulator.sagemaker_ext import invoke_component
 from emulator.stack import ACCOUNT, REGION, Stack
+from icpilot_cli.main import main
 
 BERLIN = ZoneInfo("Europe/Berlin")
 INTEGRATION_POLICY = Path(__file__).resolve().parents[1] / "policy.yaml"
@@ -78,6 +79,24 @@ def test_the_forecast_warms_up_before_the_predicted_morning(predictive_stack: St
     assert datetime.fromisoformat(completed["time"]) <= datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     served, refused = invoke_component(ACCOUNT, REGION, "flan-t5-xxl", 8)
     assert (served, refused) == (8, 0)
+
+
+def test_the_cli_shows_the_forecast_and_draws_it(
+    predictive_stack: Stack, emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start, counts = office_history(emu.now())
+    seed_history(ACCOUNT, REGION, "flan-t5-xxl", counts, start)
+    predictive_stack.invoke("forecast", {"kind": "forecast"})
+    capsys.readouterr()
+    png = tmp_path / "forecast.png"
+    assert main(["forecast", "flan-t5-xxl", "--table", predictive_stack.table, "--json", "--png", str(png)]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["mode"] == "scale" and row["learned_from_days"] >= 12
+    # from 07:04 Berlin on Monday: held from 09:00 to 17:00 today and tomorrow
+    today, tomorrow = row["next_48h"].split()
+    assert today == "00" + "1" * 8 + "0" * 14 and tomorrow.startswith("00" + "1" * 8)
+    assert png.stat().st_size > 10_000
+    assert main(["forecast", "nope", "--table", predictive_stack.table]) == 2
 
 
 def test_below_min_history_it_stays_reactive_and_says_so(predictive_stack: Stack, emu: Emulator) -> None:

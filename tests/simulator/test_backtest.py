@@ -33,7 +33,9 @@ def synthetic(tmp_path: Path, minutes_with_requests: list[int], per_minute: int 
     return path
 
 
-def run_burst(tmp_path: Path, policy_text: str, minutes_with_requests: list[int], **kwargs: object) -> dict:
+def run_burst(
+    tmp_path: Path, policy_text: str, minutes_with_requests: list[int], offset: int = 60, **kwargs: object
+) -> dict:
     trace = synthetic(tmp_path, minutes_with_requests)
     options: dict = {"minutes": 180, "load_minutes": {"m": 2}, "throughput": Throughput(slots_per_copy=8)} | kwargs
     return backtest(
@@ -42,7 +44,7 @@ def run_burst(tmp_path: Path, policy_text: str, minutes_with_requests: list[int]
         "ml.g5.xlarge",
         1,
         {"m": Reservation(1, 1, 1024)},
-        [TraceSpec(str(trace), "m", offset_minutes=60)],
+        [TraceSpec(str(trace), "m", offset_minutes=offset)],
         START,
         **options,
     )
@@ -109,10 +111,13 @@ def test_aas_only_scales_in_to_zero_as_aws_documents(tmp_path: Path) -> None:
 
 def test_always_on_pays_its_first_load(tmp_path: Path) -> None:
     """Before: always-on started loaded for free. Now its first copy loads like any other."""
-    report = run_burst(tmp_path, BASE + "idle_scale_to_zero_after: 5m}\n", [0])
+    report = run_burst(
+        tmp_path, BASE + "idle_scale_to_zero_after: 5m}\n", [0, 1, 2], offset=0, patience=0, provisioning_minutes=0
+    )
     always_on = report["strategies"]["always-on"]
     assert always_on["cold_starts"] == 1
-    assert report["_series"]["copies"]["always-on"]["m"][0] == 1  # paid from minute 0, loaded from minute 2
+    assert report["_series"]["copies"]["always-on"]["m"][0] == 1  # paid from minute 0 ...
+    assert always_on["refused"] == 2 * 6  # ... but loaded only from minute 2: minutes 0 and 1 find no copy
 
 
 def test_load_time_is_the_runs_not_the_policys(tmp_path: Path) -> None:

@@ -1039,6 +1039,8 @@ class Controller:
             policy, ep, component, stored.state, stored.ready_history, stored.attributes, now, self._pending_of(ep.name)
         )
         decision = inputs.decide(trigger, now)
+        if inputs.forecast_floor is not None:  # the dashboard draws it against the copies that ran
+            metric("ForecastFloor", inputs.forecast_floor, MetricUnit.Count, ep.name, name)
         logger.info(
             "decision",
             extra={
