@@ -129,7 +129,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for endpoint_name, ep_policy in policy.endpoints.items():
         try:
-            endpoint = sagemaker.observe_endpoint(endpoint_name)
+            endpoint = sagemaker.observe_endpoint(endpoint_name, policy.component_names())
         except IcpilotError as exc:
             rows += [
                 {"endpoint": endpoint_name, "component": n, "action": "error", "reason": str(exc)}
@@ -362,7 +362,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for endpoint, name, cp in policy.components():
         try:
             if endpoint not in instance_types:
-                instance_types[endpoint] = sagemaker.observe_endpoint(endpoint).instance_type
+                instance_types[endpoint] = sagemaker.observe_endpoint(endpoint, policy.component_names()).instance_type
             c = sagemaker.describe_component(name)
             stored = state.get(endpoint, name)
             prices = CostModel.for_endpoint(policy, endpoint, instance_types[endpoint])

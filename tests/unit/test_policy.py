@@ -125,3 +125,21 @@ def test_auto_idle_and_probe_are_accepted() -> None:
     )
     cp = policy.endpoints["ep"].components["a"]
     assert cp.idle_delay is None and cp.probe is not None and cp.warmup_deadline.total_seconds() == 720
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a: &a [*a]\nendpoints: {ep: {components: {m: {max_copies: 1, schedules: *a}}}}\n", "contains itself"),
+        (
+            "endpoints: &e {ep: {components: {m: {max_copies: 1, probe: {payload: *e}}}}}\n",
+            "probe.payload contains itself",
+        ),
+        ("version: 1\nendpoints: " + "{x: " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply"),
+        ("# " + "x" * 300_000 + "\nendpoints: {}\n", "larger than a policy may be"),
+    ],
+    ids=["recursive-anchor", "recursive-payload", "deep-nesting", "oversized"],
+)
+def test_hostile_documents_are_policy_errors_not_crashes(text: str, fragment: str) -> None:
+    """Issue 14: a recursive anchor raised ValueError in the handler (retried, then dead-lettered)."""
+    assert any(fragment in p for p in problems(text)), problems(text)

@@ -83,3 +83,9 @@ def test_every_checkov_suppression_says_why() -> None:
     for name, resource in RESOURCES.items():
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert len(skip.get("comment", "")) > 40, f"{name}: suppression {skip['id']} needs a reason"
+
+
+@pytest.mark.parametrize("parameter", ["EndpointNamePattern", "ComponentNamePattern"])
+def test_name_patterns_have_no_wide_default(parameter: str) -> None:
+    """Issue 14: defaulting to "*" let a stack write the copy count of every component in the account."""
+    assert "Default" not in TEMPLATE["Parameters"][parameter]

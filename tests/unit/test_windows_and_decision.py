@@ -427,3 +427,28 @@ def test_the_simulator_derives_no_state_of_its_own() -> None:
     from simulator import engine
 
     assert inspect.getsource(engine).count("ComponentState(") == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "open_utc", "close_utc"),
+    [
+        ((2, 30), (3, 30), (7, 0), (7, 30)),  # starts in the gap: opens when the gap ends (03:00 EDT)
+        ((1, 30), (2, 30), (6, 30), (7, 0)),  # ends in the gap: closes there
+        ((2, 10), (2, 50), None, None),  # wholly inside the gap: empty that day
+    ],
+)
+def test_a_window_in_a_spring_forward_gap(
+    start: tuple[int, int], end: tuple[int, int], open_utc: tuple[int, int] | None, close_utc: tuple[int, int] | None
+) -> None:
+    """Issue 14: 02:30-03:30 America/New_York on 8 March 2026 (02:00 -> 03:00) opened and closed at once."""
+    from datetime import time
+
+    rule = ScheduleRule(name="gap", timezone="America/New_York", start=time(*start), end=time(*end), min_copies=1)
+    minutes = [datetime(2026, 3, 8, 5, 0, tzinfo=UTC) + timedelta(minutes=m) for m in range(4 * 60)]
+    active = [t for t in minutes if rule_active(rule, t)]
+    if open_utc is None:
+        assert active == []
+        return
+    assert close_utc is not None
+    assert active[0] == datetime(2026, 3, 8, *open_utc, tzinfo=UTC)
+    assert active[-1] + timedelta(minutes=1) == datetime(2026, 3, 8, *close_utc, tzinfo=UTC)

@@ -568,7 +568,7 @@ class Controller:
         for endpoint, name, cp in wanted:
             try:
                 if endpoint not in observed:
-                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint)
+                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
                 ep = observed[endpoint]
                 if isinstance(ep, IcpilotError):
                     raise ep
@@ -821,7 +821,7 @@ class Controller:
             if cp.idle_scale_to_zero_after != "auto":
                 continue
             try:
-                ep = observed.setdefault(e, self.sagemaker.observe_endpoint(e))
+                ep = observed.setdefault(e, self.sagemaker.observe_endpoint(e, policy.component_names()))
             except IcpilotError as exc:
                 logger.warning("auto idle delay needs the endpoint", extra={"endpoint": e, "error": str(exc)})
                 continue
@@ -995,7 +995,7 @@ class Controller:
                 return
             if endpoint not in observed:
                 try:
-                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint)
+                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
                     self._read_targets([c for e, c in targets if e == endpoint])
                 except (UnknownEndpointError, NotAnInferenceComponentEndpointError, IcpilotError) as exc:
                     observed[endpoint] = exc
@@ -1035,28 +1035,38 @@ class Controller:
         until = stored.state.override_until
         if until is not None and now >= until:
             stored = self._clear_override(ep.name, name, stored, "expired", trigger, now)
-        inputs = build_inputs(
-            policy, ep, component, stored.state, stored.ready_history, stored.attributes, now, self._pending_of(ep.name)
-        )
-        decision = inputs.decide(trigger, now)
+        held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
+        for attempt in range(self.CLAIM_ATTEMPTS):
+            inputs = build_inputs(
+                policy,
+                ep,
+                component,
+                stored.state,
+                stored.ready_history,
+                stored.attributes,
+                now,
+                self._pending_of(ep.name),
+            )
+            decision = inputs.decide(trigger, now)
+            logger.info(
+                "decision",
+                extra={
+                    "component": name,
+                    "action": decision.action.value,
+                    "from": decision.from_copies,
+                    "to": decision.target,
+                    "reason": decision.reason,
+                    "attempt": attempt + 1,
+                },
+            )
+            outcome = self._act(decision, ep, stored, trigger, now, held_by)
+            if outcome.result != "superseded":
+                break
+            # Lost the conditional claim to another write (the watcher closing a transition, a racing
+            # trigger): decide again on the state as it is now, so this trigger's intent is not lost.
+            stored = self.state.get(ep.name, name)
         if inputs.forecast_floor is not None:  # the dashboard draws it against the copies that ran
             metric("ForecastFloor", inputs.forecast_floor, MetricUnit.Count, ep.name, name)
-        logger.info(
-            "decision",
-            extra={
-                "component": name,
-                "action": decision.action.value,
-                "from": decision.from_copies,
-                "to": decision.target,
-                "reason": decision.reason,
-            },
-        )
-        for draft in decision.events:
-            self._announce(draft, trigger, now, ep.name, name)
-        if decision.action == Action.SCALE and decision.preempt:
-            self._preempt(decision, ep, trigger, now)
-        held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
-        outcome = self._act(decision, ep.name, stored, trigger, now, held_by)
         if decision.refusal != stored.state.last_refusal:
             latest = self.state.get(ep.name, name)
             # A racing write or a failed one: the refusal may then be said once more, which is harmless.
@@ -1125,21 +1135,32 @@ class Controller:
                 updated_at=now,
             )
 
+    # A trigger whose claim is lost to another write decides again on the fresh state, this often.
+    CLAIM_ATTEMPTS = 3
+
     def _act(
         self,
         d: Decision,
-        endpoint: str,
+        ep: EndpointObservation,
         stored: StoredState,
         trigger: Trigger,
         now: datetime,
         held_by: list[str] | None = None,
     ) -> ComponentOutcome:
+        """Carry out a decision. A scale claims the component first (conditional write) and only then
+        says what it decided and takes copies from preempted peers: a lost claim announces nothing."""
         held_by = held_by or []
+        endpoint = ep.name
         name = d.component
         version = stored.version
 
         def outcome(result: str, reason: str) -> ComponentOutcome:
             return ComponentOutcome(endpoint, name, result, reason, d.from_copies, d.target)
+
+        def announced(result: str, reason: str) -> ComponentOutcome:
+            for draft in d.events:  # recorded: now it may be said
+                self._announce(draft, trigger, now, endpoint, name)
+            return outcome(result, reason)
 
         def say(kind: EventType, reason: str, details: dict[str, Any] | None = None) -> None:
             draft = EventDraft(
@@ -1156,22 +1177,26 @@ class Controller:
             if d.action == Action.BLOCKED:
                 if stored.state.last_action != Action.BLOCKED.value:
                     record(last_action=Action.BLOCKED.value)
-                return outcome("blocked", d.reason)
+                return announced("blocked", d.reason)
             if d.action == Action.NONE:
                 self._sync_bounds(d, name)
                 if stored.state.pending_target is not None:
                     record(last_action="settled", pending_target=None, pending_reason=None)
-                return outcome("unchanged", d.reason)
+                return announced("unchanged", d.reason)
             if d.action == Action.DEFER:
                 self._sync_bounds(d, name)
                 record(
                     last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
                 )
-                return outcome("deferred", d.reason)
+                return announced("deferred", d.reason)
             # SCALE: claim first, so a racing invocation cannot act too.
             version = record(last_action="scaling", pending_target=d.target, pending_reason=d.reason, pending_since=now)
         except StateConflictError as exc:
             return outcome("superseded", f"another invocation acted first: {exc}")
+        for draft in d.events:  # the claim stands: now it may be said
+            self._announce(draft, trigger, now, endpoint, name)
+        if d.preempt:
+            self._preempt(d, ep, trigger, now)
 
         say(EventType.SCALE_REQUESTED, d.reason)
         try:

@@ -78,6 +78,9 @@ class EndpointObservation:
     max_instances: int
     components: tuple[ComponentObservation, ...] = ()
     current_instances: int | None = None
+    # Components on the endpoint that are not the policy's and could not be described (deleted
+    # between List and Describe, or outside icpilot's IAM scope): left out, never a hard dependency.
+    unobserved: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -46,3 +46,14 @@ class AwsCallError(IcpilotError):
 
 class StateConflictError(IcpilotError):
     """Another invocation changed the component's state first (conditional write lost)."""
+
+
+class CorruptStateError(IcpilotError):
+    """A component's state item holds a value icpilot cannot read (names the attribute and value).
+
+    Reported as that component's ActionFailed; the other components of the run go on."""
+
+    def __init__(self, endpoint: str, component: str, attribute: str, value: object, why: str) -> None:
+        self.attribute, self.value = attribute, value
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        super().__init__(f"state of {endpoint}/{component}: attribute {attribute!r} = {shown} is unreadable: {why}")

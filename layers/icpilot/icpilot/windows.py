@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .aws_cron import ScheduleExpression
@@ -20,9 +20,27 @@ class Bounds:
 
 
 def _local(day: date, minutes: timedelta, tz: ZoneInfo) -> datetime:
-    # Wall-clock arithmetic: 08:00 + 11 h is 19:00 local whatever DST does in between.
-    # A wall time inside a spring-forward gap maps forward (fold=0), as zoneinfo defines.
-    return (datetime(day.year, day.month, day.day) + minutes).replace(tzinfo=tz)
+    """The instant of a wall time: 08:00 + 11 h is 19:00 local whatever DST does in between.
+
+    DST rules: a wall time inside a spring-forward gap (02:30 in New York on the second Sunday of
+    March does not exist) is the first valid instant after the gap (03:00 EDT), so a window that
+    starts in the gap opens when the gap ends and one that ends in it closes there; a window inside
+    the gap is empty. A repeated wall time in the fall-back night is its first occurrence (fold=0).
+    """
+    wall = datetime(day.year, day.month, day.day) + minutes
+    when = wall.replace(tzinfo=tz)
+    if when.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall:
+        return when
+    # In a gap: search the first instant whose local wall time is at or after `wall`.
+    lo, hi = when.replace(fold=1).astimezone(UTC), when.replace(fold=0).astimezone(UTC)
+    lo, hi = min(lo, hi), max(lo, hi)
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0).astimezone(tz)
 
 
 def rule_active(rule: ScheduleRule, now: datetime) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -54,10 +54,13 @@ class SageMakerAdapter:
                 names += [c["InferenceComponentName"] for c in page["InferenceComponents"]]
         return names
 
-    def observe_endpoint(self, name: str) -> EndpointObservation:
+    def observe_endpoint(self, name: str, owned: Collection[str] | None = None) -> EndpointObservation:
         """The endpoint's instance type, instance ceiling and every component on it.
 
-        Raises NotAnInferenceComponentEndpointError for classic endpoints (variants naming a model).
+        A component outside ``owned`` (the policy's) that cannot be described is left out and named
+        in ``unobserved``: someone else's component must not stop icpilot's (its capacity then goes
+        uncounted, which SageMaker's own placement still enforces). Raises
+        NotAnInferenceComponentEndpointError for classic endpoints (variants naming a model).
         """
         missing = UnknownEndpointError(f"endpoint {name!r} does not exist")
         with aws_call("sagemaker", "DescribeEndpoint", lambda exc: missing if _not_found(exc) else None):
@@ -84,13 +87,22 @@ class SageMakerAdapter:
             max_instances = int(scaling.get("MaxInstanceCount", 1))
         else:
             max_instances = int(live.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1)
-        components = tuple(self.describe_component(c) for c in self.component_names(name))
+        components: list[ComponentObservation] = []
+        unobserved: list[str] = []
+        for component in self.component_names(name):
+            try:
+                components.append(self.describe_component(component))
+            except IcpilotError:
+                if owned is None or component in owned:
+                    raise
+                unobserved.append(component)
         return EndpointObservation(
             name=name,
             instance_type=variant["InstanceType"],
             max_instances=max_instances,
-            components=components,
+            components=tuple(components),
             current_instances=int(live["CurrentInstanceCount"]) if "CurrentInstanceCount" in live else None,
+            unobserved=tuple(unobserved),
         )
 
     def set_copy_count(self, name: str, copies: int) -> None:

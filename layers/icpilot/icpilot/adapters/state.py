@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..decision import ComponentState
-from ..errors import StateConflictError
+from ..errors import CorruptStateError, StateConflictError
 from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
@@ -45,8 +45,50 @@ class StoredState:
         return [float(x) for x in json.loads(raw)] if raw else []
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+class _Reader:
+    """Typed reads of a state item: a value of the wrong shape is a CorruptStateError naming it,
+    never a bare Python error that would stop a whole run."""
+
+    def __init__(self, endpoint: str, component: str, attrs: dict[str, Any]) -> None:
+        self.endpoint, self.component, self.attrs = endpoint, component, attrs
+
+    def _bad(self, name: str, why: str) -> CorruptStateError:
+        return CorruptStateError(self.endpoint, self.component, name, self.attrs.get(name), why)
+
+    def integer(self, name: str) -> int | None:
+        value = self.attrs.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._bad(name, "expected a whole number")
+        return value
+
+    def text(self, name: str) -> str | None:
+        value = self.attrs.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        raise self._bad(name, "expected text")
+
+    def instant(self, name: str) -> datetime | None:
+        value = self.attrs.get(name)
+        if not value:
+            return None
+        try:
+            when = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise self._bad(name, "expected an ISO-8601 time") from None
+        if when.tzinfo is None:
+            raise self._bad(name, "expected a time with a zone offset")
+        return when
+
+    def history(self, name: str) -> None:
+        raw = self.attrs.get(name)
+        if not raw:
+            return
+        try:
+            [float(x) for x in json.loads(str(raw))]
+        except (ValueError, TypeError):
+            raise self._bad(name, "expected a JSON list of seconds") from None
 
 
 def _to_attr(value: Any) -> dict[str, Any]:
@@ -89,16 +131,19 @@ class StateStore:
         if not item:
             return StoredState(ComponentState(), 0)
         attrs = {k: _from_attr(v) for k, v in item.items()}
+        read = _Reader(endpoint, component, attrs)
         state = ComponentState(
-            pending_target=attrs.get("pending_target"),
-            pending_reason=attrs.get("pending_reason"),
-            override_copies=attrs.get("override_copies"),
-            override_until=_dt(attrs.get("override_until")),
-            last_action=attrs.get("last_action"),
-            warmup_started_at=_dt(attrs.get("warmup_started_at")),
-            last_refusal=attrs.get("last_refusal"),
+            pending_target=read.integer("pending_target"),
+            pending_reason=read.text("pending_reason"),
+            override_copies=read.integer("override_copies"),
+            override_until=read.instant("override_until"),
+            last_action=read.text("last_action"),
+            warmup_started_at=read.instant("warmup_started_at"),
+            last_refusal=read.text("last_refusal"),
         )
-        return StoredState(state, int(attrs.get("version", 0)), attrs)
+        version = read.integer("version") or 0
+        read.history("ready_history")
+        return StoredState(state, version, attrs)
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (None removes one) if the item is still at ``expected_version``; returns the new version."""

@@ -34,7 +34,10 @@ def _problems(exc: ValidationError) -> list[str]:
     problems = []
     for err in exc.errors():
         value = err.get("input")
-        shown = json.dumps(value, default=str) if not isinstance(value, dict) else "{…}"
+        try:
+            shown = json.dumps(value, default=str) if not isinstance(value, dict) else "{…}"
+        except (ValueError, RecursionError):  # a recursive anchor: the value contains itself
+            shown = "(a value that contains itself: a recursive YAML anchor)"
         if len(shown) > 80:
             shown = shown[:77] + "..."
         allowed = ""
@@ -56,18 +59,53 @@ def _problems(exc: ValidationError) -> list[str]:
     return problems
 
 
+MAX_POLICY_BYTES = 256 * 1024  # far above any real policy; an SSM advanced parameter holds 8 KB
+
+
 def load_policy_text(text: str, source: str = "policy") -> Policy:
-    """Parse and validate YAML text. Raises PolicyError with every problem at once."""
+    """Parse and validate YAML text. Raises PolicyError with every problem at once.
+
+    Hostile documents are policy errors too, never a crash: one larger than MAX_POLICY_BYTES, a
+    recursive anchor (``a: &a [*a]``, which YAML builds into a cycle) and nesting too deep to walk."""
+    if len(text.encode("utf-8", "replace")) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            [f"{source}: {len(text):,} characters is larger than a policy may be ({MAX_POLICY_BYTES:,} bytes)"]
+        )
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError([f"{source}: not valid YAML: {exc}"]) from None
+    except RecursionError:
+        raise PolicyError([f"{source}: nested too deeply to read"]) from None
     if not isinstance(data, dict):
         raise PolicyError([f"{source}: the policy must be a mapping with 'version' and 'endpoints'"])
+    cycle = _cycle(data)
+    if cycle is not None:
+        raise PolicyError([f"{source}: {cycle or '(top level)'} contains itself (a recursive YAML anchor)"])
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(_problems(exc)) from None
+    except ValueError as exc:  # pydantic: "Circular reference detected" for a recursive anchor
+        raise PolicyError([f"{source}: {exc} (a YAML anchor that contains itself?)"]) from None
+    except RecursionError:
+        raise PolicyError([f"{source}: nested too deeply to validate"]) from None
+
+
+def _cycle(data: Any) -> str | None:
+    """The path of the first value that contains itself (YAML anchors can build cycles), or None."""
+    stack: list[tuple[Any, str, frozenset[int]]] = [(data, "", frozenset())]
+    while stack:
+        value, path, above = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if id(value) in above:
+            return path
+        inner = above | {id(value)}
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in items:
+            stack.append((child, f"{path}[{key}]" if isinstance(value, list) else f"{path}.{key}".lstrip("."), inner))
+    return None
 
 
 def load_policy(path: str | Path) -> Policy:

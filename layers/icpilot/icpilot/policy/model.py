@@ -429,5 +429,8 @@ class Policy(_Strict):
                 return endpoint, ep.components[name]
         return None
 
+    def component_names(self) -> frozenset[str]:
+        return frozenset(n for ep in self.endpoints.values() for n in ep.components)
+
     def components(self) -> list[tuple[str, str, ComponentPolicy]]:
         return [(e, n, c) for e, ep in self.endpoints.items() for n, c in ep.components.items()]
