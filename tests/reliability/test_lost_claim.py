@@ -17,7 +17,7 @@ def test_a_lost_claim_is_decided_again_and_announced_once(
     stack: Stack, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_write = StateStore.write
-    raced = []
+    raced: list[int] = []
 
     def write_losing_the_first_claim(
         self: StateStore, endpoint: str, component: str, expected: int, **fields: Any
