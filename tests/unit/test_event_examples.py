@@ -19,3 +19,30 @@ def test_every_event_type_has_a_valid_example() -> None:
         assert doc["MessageAttributes"] == event.message_attributes()
         seen.add(event.type)
     assert seen == {t.value for t in EventType}
+
+
+def test_events_are_bounded_and_the_full_one_is_logged(caplog) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: a 272 KB PolicyInvalid was refused by SNS and re-published every minute forever."""
+    import logging
+    from datetime import UTC, datetime
+
+    from icpilot.events import MAX_DETAILS_BYTES, MAX_REASON, EventDraft, TriggerInfo
+
+    draft = EventDraft(
+        type=EventType.POLICY_INVALID,
+        reason="x" * 300_000,
+        details={"problems": ["p" * 1000] * 300},
+    )
+    with caplog.at_level(logging.WARNING, logger="icpilot.events"):
+        event = LifecycleEvent.from_draft(
+            draft,
+            time=datetime(2026, 11, 23, tzinfo=UTC),
+            endpoint=None,
+            component=None,
+            trigger=TriggerInfo(kind="tick", source="tick"),
+            correlation_id="c",
+        )
+    assert len(event.reason) == MAX_REASON and event.details["truncated"] is True
+    assert event.details["keys"] == ["problems"] and event.details["size_bytes"] > MAX_DETAILS_BYTES
+    assert len(event.model_dump_json().encode()) < 32 * 1024  # far inside SNS's 256 KB and DynamoDB's 400 KB
+    assert any(r.getMessage() == "lifecycle event in full" for r in caplog.records)

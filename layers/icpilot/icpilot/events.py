@@ -7,6 +7,8 @@ to_copies, trigger, reason, correlation_id and type-specific ``details``. SNS me
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -70,6 +72,17 @@ SEVERITY = {
 }
 
 
+MAX_REASON = 2_000  # characters
+MAX_DETAILS_BYTES = 16 * 1024
+
+
+log = logging.getLogger("icpilot.events")  # a child of Powertools' "icpilot" logger in the Lambdas
+
+
+def _log_in_full(event: LifecycleEvent) -> None:
+    log.warning("lifecycle event in full", extra={"lifecycle_event": event.model_dump(mode="json")})
+
+
 class EventDraft(BaseModel):
     """What the decision wants said; the controller stamps id, time and correlation id."""
 
@@ -118,7 +131,7 @@ class LifecycleEvent(BaseModel):
         trigger: TriggerInfo,
         correlation_id: str,
     ) -> LifecycleEvent:
-        return cls(
+        event = cls(
             time=time,
             type=draft.type,
             severity=SEVERITY[draft.type],
@@ -131,6 +144,27 @@ class LifecycleEvent(BaseModel):
             correlation_id=correlation_id,
             details=draft.details,
         )
+        return event.bounded()
+
+    def bounded(self) -> LifecycleEvent:
+        """The event within SNS's and DynamoDB's limits (256 KB a message, 400 KB an item; the
+        outbox parks events in the state table): a reason over MAX_REASON characters is cut, and
+        details over MAX_DETAILS_BYTES are replaced by a summary (their keys and size) pointing to the
+        function's log, where the full event is written once under ``lifecycle event in full``."""
+        reason = self.reason if len(self.reason) <= MAX_REASON else self.reason[: MAX_REASON - 1] + "…"
+        size = len(json.dumps(self.details, default=str).encode())
+        if reason == self.reason and size <= MAX_DETAILS_BYTES:
+            return self
+        details = self.details
+        if size > MAX_DETAILS_BYTES:
+            _log_in_full(self)
+            details = {
+                "truncated": True,
+                "size_bytes": size,
+                "keys": sorted(self.details)[:50],
+                "full_detail": f"in the function's log: 'lifecycle event in full', id {self.id}",
+            }
+        return self.model_copy(update={"reason": reason, "details": details})
 
     def subject(self) -> str:
         """A readable SNS Subject (≤100 characters, no line breaks)."""
