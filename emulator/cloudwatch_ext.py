@@ -20,8 +20,17 @@ from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, Sta
 _original_get_metric_data = CloudWatchBackend.get_metric_data
 
 
-def _dims(dimensions: Any) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((d.name, d.value) for d in dimensions))
+Key = tuple[str, str, tuple[tuple[str, str], ...]]  # namespace, metric name, sorted dimensions
+
+
+def _stored_key(md: Any) -> Key:
+    return (md.namespace, md.name, tuple(sorted((d.name, d.value) for d in md.dimensions)))
+
+
+def _query_key(query: dict[str, Any]) -> Key:
+    metric = query["MetricStat"]["Metric"]
+    dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+    return (metric["Namespace"], metric["MetricName"], dims)
 
 
 def _get_metric_data(
@@ -37,26 +46,19 @@ def _get_metric_data(
     end_time = end_time.replace(microsecond=0)
     if start_time >= end_time:  # moto's own validation and messages
         return _original_get_metric_data(self, queries, start_time, end_time, scan_by)
-    wanted: dict[tuple[str, str, tuple[tuple[str, str], ...]], None] = {}
-    for q in queries:
-        metric = q["MetricStat"]["Metric"]
-        dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
-        wanted[(metric["Namespace"], metric["MetricName"], dims)] = None
-    by_metric: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Any]] = defaultdict(list)
+    wanted = {_query_key(q) for q in queries}
+    by_metric: dict[Key, list[Any]] = defaultdict(list)
     for md in self.get_all_metrics():
-        if start_time <= md.timestamp < end_time:
-            key = (md.namespace, md.name, _dims(md.dimensions))
-            if key in wanted:
-                by_metric[key].append(md)
+        if start_time <= md.timestamp < end_time and (key := _stored_key(md)) in wanted:
+            by_metric[key].append(md)
     results = []
     for q in queries:
         stat_q = q["MetricStat"]
         metric = stat_q["Metric"]
-        dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
         period = int(stat_q["Period"])
         unit = stat_q.get("Unit")
         buckets: dict[int, list[Any]] = defaultdict(list)
-        for md in by_metric.get((metric["Namespace"], metric["MetricName"], dims), []):
+        for md in by_metric.get(_query_key(q), []):
             if unit and md.unit != unit:
                 continue
             buckets[int((md.timestamp - start_time).total_seconds() // period)].append(md)

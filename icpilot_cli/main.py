@@ -610,6 +610,11 @@ def parser() -> argparse.ArgumentParser:
         cmd.set_defaults(table=os.environ.get("ICPILOT_STATE_TABLE", "icpilot-state"))
         cmd.add_argument("--topic-arn", default=os.environ.get("ICPILOT_TOPIC_ARN"), help="announce on this SNS topic")
 
+    def reader_options(cmd: argparse.ArgumentParser) -> None:
+        """For commands that read icpilot's state table and write nothing."""
+        aws_options(cmd)
+        cmd.set_defaults(table=os.environ.get("ICPILOT_STATE_TABLE", "icpilot-state"))
+
     sc = sub.add_parser("scale", help="override: pin a component's copies for a while (automatic changes pause)")
     writer_options(sc)
     sc.add_argument("component")
@@ -632,7 +637,7 @@ def parser() -> argparse.ArgumentParser:
     li.set_defaults(func=cmd_lint)
 
     fc = sub.add_parser("forecast", help="learned demand: the profile, the floor over the next 48 h, would vs did")
-    writer_options(fc)
+    reader_options(fc)
     fc.add_argument("component", nargs="?", help="one component (default: every one in the policy)")
     fc.add_argument("--png", help="also draw the next 7 days to this PNG file")
     fc.set_defaults(func=cmd_forecast)
@@ -640,7 +645,7 @@ def parser() -> argparse.ArgumentParser:
     rp = sub.add_parser(
         "report", help="copy-hours and accelerator-hours per component, against always-on at max_copies"
     )
-    writer_options(rp)
+    reader_options(rp)
     rp.add_argument("--since", default="24h", help="period to report, e.g. 24h, 7d as 168h (default 24h)")
     rp.set_defaults(func=cmd_report)
 

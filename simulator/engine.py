@@ -319,6 +319,7 @@ class _Icpilot:
         self.prices = HoldingPrices.of(c.policy, rules.cost, c.reservation, c.load_minutes)
         self.forecast: Forecast | None = None
         self.learned_on: object = None
+        self.counts = [float(r) for r in c.demand.requests]  # what CloudWatch would hold, per minute
         self.zone = ZoneInfo(self.predictive.timezone)
 
     def relearn(self, now: datetime, start: datetime) -> None:
@@ -330,7 +331,7 @@ class _Icpilot:
             return
         self.learned_on = today
         self.forecast = learn(
-            [float(r) for r in self.c.demand.requests],
+            self.counts,
             start,
             now,
             self.predictive.timezone,
@@ -388,7 +389,7 @@ class _Icpilot:
                 for f in (endpoint.fleets[o.name],)
             )
             ep = EndpointObservation("sim", self.rules.instance_type, self.rules.max_instances, others)
-            floor = forecast_floor(self.predictive.mode, self.prices.max_copies, self.forecast, now, lead)
+            floor = forecast_floor(self.predictive.mode, self.c.policy.forecast_cap, self.forecast, now, lead)
             d = decide(c.policy, observation, ep, self.state, trigger, now, lead=lead, forecast_floor=floor)
             self.state = d.next_state  # the decision says what its state becomes; nothing is derived here
             if d.action == Action.SCALE:
@@ -401,7 +402,7 @@ class _Icpilot:
         if self.tracking is not None and not fleet.loading:
             b = bounds_at(c.policy, now)
             # AAS's MinCapacity is the decision's floor: the forecast's too.
-            learned = forecast_floor(self.predictive.mode, self.prices.max_copies, self.forecast, now, timedelta(0))
+            learned = forecast_floor(self.predictive.mode, self.c.policy.forecast_cap, self.forecast, now, timedelta(0))
             lo = min(max(b.floor, learned or 0), b.ceiling)
             if (want := self.tracking.desired(fleet, invocations, t, lo, b.ceiling)) is not None:
                 endpoint.set(c, want, t)

@@ -566,9 +566,12 @@ class Controller:
             return self._finish(summary)
         observed: dict[str, EndpointObservation | IcpilotError] = {}
         for endpoint, name, cp in wanted:
-            try:
-                if endpoint not in observed:
+            if endpoint not in observed:  # once per endpoint, success or failure
+                try:
                     observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
+                except IcpilotError as exc:
+                    observed[endpoint] = exc
+            try:
                 ep = observed[endpoint]
                 if isinstance(ep, IcpilotError):
                     raise ep
@@ -594,8 +597,6 @@ class Controller:
                 )
                 summary.outcomes.append(self._store_forecast(endpoint, name, cp, stored, learned, trigger, now))
             except (IcpilotError, UnknownInstanceType) as exc:  # one component's failure never stops the others
-                if isinstance(exc, IcpilotError) and endpoint not in observed:
-                    observed[endpoint] = exc
                 reason = f"forecast for {name} failed (retried next hour): {exc}"
                 self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name)
                 summary.outcomes.append(ComponentOutcome(endpoint, name, "failed", reason))

@@ -99,14 +99,13 @@ class HoldingPrices:
             if tracking is not None and tracking.metric == "invocations_per_copy"
             else DEFAULT_PER_COPY_PER_MINUTE
         )
-        cap = policy.predictive.max_copies if policy.predictive.max_copies is not None else policy.max_copies
         return cls(
             cost.copy_per_minute(reservation),
             cost.refusal_cost,
             cost.delay_cost_per_minute,
             load_minutes,
             per_copy,
-            cap,
+            policy.forecast_cap,
         )
 
     def worth_holding(self, peak: float, occurrence: float) -> int:

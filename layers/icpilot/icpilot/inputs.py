@@ -109,6 +109,7 @@ def build_inputs(
         higher = found[1].priority > cp.priority
         peers.append(peer(policy, other, now, pending_of(other.name) if higher and pending_of else None))
     lead = lead_time(cp, ready_history, needs_new_instance(cp, endpoint, component), endpoint_policy.provisioning)
-    cap = cp.predictive.max_copies if cp.predictive.max_copies is not None else cp.max_copies
-    floor = forecast_floor(cp.predictive.mode, cap, stored_forecast(attributes), now, lead + FORECAST_MARGIN)
+    floor = forecast_floor(
+        cp.predictive.mode, cp.forecast_cap, stored_forecast(attributes), now, lead + FORECAST_MARGIN
+    )
     return DecisionInputs(cp, component, endpoint, state, tuple(peers), lead, floor)

@@ -325,6 +325,11 @@ class ComponentPolicy(_Strict):
         return parse_duration(self.expected_time_to_ready)
 
     @property
+    def forecast_cap(self) -> int:
+        """The most copies learned demand may hold: ``predictive.max_copies``, else ``max_copies``."""
+        return self.predictive.max_copies if self.predictive.max_copies is not None else self.max_copies
+
+    @property
     def guard(self) -> timedelta:
         return parse_duration(self.scale_to_zero_guard)
 
