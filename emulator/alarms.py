@@ -200,6 +200,26 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmChange]:
     return changes
 
 
+def put_alarm_in_state(
+    name: str, value: str, reason: str = "set by a test", account_id: str = "123456789012", region: str = "us-east-1"
+) -> dict[str, Any]:
+    """Move an existing alarm to ``value`` now (emulator clock), as SetAlarmState does, and return the
+    ``CloudWatch Alarm State Change`` detail CloudWatch would send. No event is emitted and no action
+    runs: the caller delivers the detail itself (a test invoking the alarm handler directly)."""
+    alarm = cloudwatch_backends[account_id][region].alarms.get(name)
+    if alarm is None:
+        raise KeyError(f"no alarm {name!r} in {account_id}/{region} (has configure-autoscaling run?)")
+    old = {
+        "value": alarm.state_value,
+        "reason": alarm.state_reason,
+        "timestamp": alarm.state_updated_timestamp.isoformat(),
+    }
+    now = EMULATOR.now()
+    alarm.update_state(reason, json.dumps({"version": "1.0", "queryDate": now.isoformat()}), value)
+    alarm.state_updated_timestamp = now
+    return _event_detail(alarm, old, now)
+
+
 def _emit_state_change(alarm: Alarm, old: dict[str, Any], account_id: str, region: str, now: datetime) -> None:
     events_backends[account_id][region].put_events(
         [

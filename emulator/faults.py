@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 # throttle / 5xx: the call fails before it has any effect; mixed: either, half each;
-# applied-5xx: the call takes effect, then the caller sees a 500 (as AWS can answer).
-FaultKind = Literal["throttle", "5xx", "mixed", "applied-5xx"]
-Drawn = Literal["throttle", "5xx", "applied-5xx"]
-KINDS = ("throttle", "5xx", "mixed", "applied-5xx")
+# applied-5xx: the call takes effect, then the caller sees a 500 (as AWS can answer);
+# refused: a 400 InvalidParameter, a refusal that no retry can change (e.g. SNS and a message it
+# will never take).
+FaultKind = Literal["throttle", "5xx", "mixed", "applied-5xx", "refused"]
+Drawn = Literal["throttle", "5xx", "applied-5xx", "refused"]
+KINDS = ("throttle", "5xx", "mixed", "applied-5xx", "refused")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,11 @@ class InjectedServerError(ServiceException):
     message = "We encountered an internal error. Please try again. (injected by the icpilot emulator)"
 
 
+class InjectedRefusal(ServiceException):
+    code = "InvalidParameter"
+    message = "Invalid parameter: the request is refused (injected by the icpilot emulator)"
+
+
 _original_call_action = BaseResponse.call_action
 ITEM_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 
@@ -48,9 +53,11 @@ def _call_action(self: BaseResponse) -> Any:
         if kind == "applied-5xx":
             _original_call_action(self)  # it takes effect; the answer is lost
         EMULATOR.faults.record(service, operation, kind)
-    error: ServiceException = InjectedThrottling() if kind == "throttle" else InjectedServerError()
+    error: ServiceException = {"throttle": InjectedThrottling, "refused": InjectedRefusal}.get(
+        kind, InjectedServerError
+    )()
     _status, headers, body = self.serialized(ActionResult(error))
-    return (400 if kind == "throttle" else 500), headers, body
+    return (400 if kind in ("throttle", "refused") else 500), headers, body
 
 
 def install() -> None:

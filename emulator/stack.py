@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from .alarms import put_alarm_in_state
 from .core import EMULATOR
 from .dispatcher import AsyncConfig
 
@@ -53,6 +54,25 @@ class Stack:
         path = os.path.join(os.path.dirname(__file__), "..", "events", name)
         with open(path, encoding="utf-8") as f:
             return dict(json.load(f))
+
+    def alarm_event(self, sample: str, alarm: str | None = None, state: str | None = None) -> dict[str, Any]:
+        """A sample alarm event (``events/<sample>``) made true: the alarm it names (or ``alarm``) is put
+        in its state (or ``state``) now, and the event carries that moment, as CloudWatch would send it."""
+        event = self.handler_event(sample)
+        body = event["alarmData"] if "alarmData" in event else event["detail"]
+        name = alarm or body["alarmName"]
+        if not boto3.client("cloudwatch", region_name=REGION).describe_alarms(AlarmNames=[name])["MetricAlarms"]:
+            # The deploy's custom resource configures the alarms; a test may come before the first
+            # configure run of the emulated schedule.
+            self.invoke("configure-autoscaling", self.handler_event("configure_autoscaling.json"))
+        detail = put_alarm_in_state(name, state or body["state"]["value"])
+        if "alarmData" in event:
+            event["alarmData"].update(alarmName=name, state=detail["state"])
+            event["alarmArn"] = f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{name}"
+        else:
+            event["detail"] = detail
+            event["resources"] = [f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{name}"]
+        return event
 
     def invoke(self, function: str, event: Any) -> Any:
         return EMULATOR.dispatcher.invoke(function_arn(function), event, source="test")
@@ -121,6 +141,7 @@ def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = 
         "ICPILOT_SCHEDULE_FUNCTION_ARN": function_arn("schedule-window"),
         "ICPILOT_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{STACK}-scheduler",
         "ICPILOT_SCHEDULE_DLQ_ARN": dlq_arn,
+        "ICPILOT_DEAD_LETTER_QUEUE_URL": dlq,
         "ICPILOT_IDEMPOTENCY_TABLE": idempotency,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),

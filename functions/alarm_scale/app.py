@@ -1,7 +1,8 @@
 """An icpilot alarm changed state: scale from zero, scale out under load, or scale to zero when idle.
 
 Accepts the EventBridge ``CloudWatch Alarm State Change`` event and the payload CloudWatch sends
-when an alarm invokes Lambda directly. Duplicate deliveries act once (Powertools idempotency on
+when an alarm invokes Lambda directly. The payload is a claim: the controller confirms the alarm's
+state and transition time with DescribeAlarms before acting. Duplicate deliveries act once (Powertools idempotency on
 DynamoDB, keyed on the alarm and its state-change time). Bad or foreign events are reported and
 returned, never raised (no retry storm).
 """
@@ -52,11 +53,17 @@ def _change(event: Any) -> dict[str, str]:
     if isinstance(event, dict) and "alarmData" in event:
         direct = parse(event=event, model=DirectAlarmInvocation)
         d = direct.alarmData
-        return {"alarm": d.alarmName, "state": d.state.value, "key": f"{direct.alarmArn}@{d.state.timestamp}"}
+        return {
+            "alarm": d.alarmName,
+            "state": d.state.value,
+            "changed_at": d.state.timestamp,
+            "key": f"{direct.alarmArn}@{d.state.timestamp}",
+        }
     change = parse(event=event, model=AlarmStateChange)
     return {
         "alarm": change.detail.alarmName,
         "state": change.detail.state.value,
+        "changed_at": change.detail.state.timestamp,
         "key": f"{change.detail.alarmName}@{change.detail.state.timestamp or change.id}",
     }
 
@@ -64,7 +71,17 @@ def _change(event: Any) -> dict[str, str]:
 @idempotent_function(data_keyword_argument="change", config=config, persistence_store=persistence)
 def act(change: dict[str, str], request_id: str) -> dict[str, Any]:
     controller = build_controller(Settings.from_env(), correlation_id=request_id)
-    return controller.on_alarm(change["alarm"], change["state"], datetime.now(UTC)).to_dict()
+    changed_at = _stamp(change["changed_at"])
+    return controller.on_alarm(change["alarm"], change["state"], datetime.now(UTC), changed_at).to_dict()
+
+
+def _stamp(text: str) -> datetime | None:
+    """The event's state timestamp ("2026-11-23T20:01:00.000+0000"); None when absent or unreadable."""
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else None
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -193,17 +193,17 @@ def test_scale_from_zero_warms_up_several_copies_at_once(
     configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_policy(tmp_path, monkeypatch, lambda comps: comps["flan-t5-xxl"].update(warmup_copies=2))
-    configured.invoke("alarm-scale", configured.handler_event("alarm_scale_no_capacity.json"))
+    configured.invoke("alarm-scale", configured.alarm_event("alarm_scale_no_capacity.json"))
     assert desired("flan-t5-xxl") == 2
 
 
 def test_direct_alarm_payload_is_accepted(configured: Stack) -> None:
-    summary = configured.invoke("alarm-scale", configured.handler_event("alarm_scale_direct.json"))
+    summary = configured.invoke("alarm-scale", configured.alarm_event("alarm_scale_direct.json"))
     assert summary["outcomes"][0]["result"] == "scaled" and desired("flan-t5-xxl") == 1
 
 
 def test_duplicate_delivery_acts_once(configured: Stack) -> None:
-    event = configured.handler_event("alarm_scale_no_capacity.json")
+    event = configured.alarm_event("alarm_scale_no_capacity.json")
     first = configured.invoke("alarm-scale", event)
     second = configured.invoke("alarm-scale", event)
     assert first == second
@@ -221,11 +221,10 @@ def test_idle_scales_to_zero_after_the_delay_but_not_right_after_a_warm_up(confi
     zero = [e for e in configured.lifecycle_events() if e["type"] == "ScaledToZero" and e["component"] == "flan-t5-xxl"]
     assert zero and zero[0]["trigger"]["kind"] == "alarm" and "idle" in zero[0]["reason"]
     # A request brings it back; an idle alarm right after is ignored (guard).
-    configured.invoke("alarm-scale", configured.handler_event("alarm_scale_no_capacity.json"))
+    configured.invoke("alarm-scale", configured.alarm_event("alarm_scale_no_capacity.json"))
     assert desired("flan-t5-xxl") == 1
-    idle = configured.handler_event("alarm_scale_no_capacity.json")
-    idle["detail"]["alarmName"] = "icpilot-flan-t5-xxl-idle"
-    idle["detail"]["state"]["timestamp"] = "2026-11-23T20:05:00.000+0000"
+    emu.advance(60)  # the idle alarm goes to ALARM again a minute later (a new transition)
+    idle = configured.alarm_event("alarm_scale_idle.json", alarm="icpilot-flan-t5-xxl-idle")
     summary = configured.invoke("alarm-scale", idle)
     assert summary["outcomes"][0]["result"] == "unchanged" and "guard" in summary["outcomes"][0]["reason"]
     assert desired("flan-t5-xxl") == 1
@@ -238,8 +237,7 @@ def test_aas_does_not_bring_a_copy_back_after_icpilot_scales_to_zero(configured:
     emu.advance(600)
     assert desired("flan-t5-xxl") == 1
     emu.advance(16 * 60)  # past the guard
-    idle = configured.handler_event("alarm_scale_no_capacity.json")
-    idle["detail"]["alarmName"] = "icpilot-flan-t5-xxl-idle"
+    idle = configured.alarm_event("alarm_scale_idle.json", alarm="icpilot-flan-t5-xxl-idle")
     configured.invoke("alarm-scale", idle)
     assert desired("flan-t5-xxl") == 0
     for _ in range(5):  # past the step policy's cooldown, alarms re-evaluated each minute
@@ -279,8 +277,7 @@ def test_foreign_unknown_and_malformed_alarms_are_rejected(configured: Stack) ->
 
 
 def test_ok_state_changes_do_nothing(configured: Stack) -> None:
-    ok = configured.handler_event("alarm_scale_no_capacity.json")
-    ok["detail"]["state"]["value"] = "OK"
+    ok = configured.alarm_event("alarm_scale_no_capacity.json", state="OK")
     assert configured.invoke("alarm-scale", ok)["outcomes"][0]["result"] == "unchanged"
     assert desired("flan-t5-xxl") == 0
 
@@ -292,7 +289,7 @@ def test_racing_alarm_and_schedule_end_the_same_whatever_the_order(
     boto3.client("scheduler", region_name=REGION).delete_schedule(Name="icpilot-tick")
     emu.advance(3600)  # 08:04 Berlin: flan's window is open (floor 1); no tick ran
     flan_open = {"rule": "llm-endpoint/flan-t5-xxl/business-hours", "edge": "open"}
-    alarm = configured.handler_event("alarm_scale_no_capacity.json")
+    alarm = configured.alarm_event("alarm_scale_no_capacity.json")
     calls = [("alarm-scale", alarm), ("schedule-window", flan_open)]
     for function, event in calls if order == "alarm-first" else reversed(calls):
         configured.invoke(function, event)
@@ -310,9 +307,9 @@ def test_capacity_is_shared_by_priority_and_preemption(
 
     use_policy(tmp_path, monkeypatch, edit)
     configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
-    configured.invoke("alarm-scale", configured.handler_event("alarm_scale_no_capacity.json"))  # flan 1 copy = 2 GPUs
+    configured.invoke("alarm-scale", configured.alarm_event("alarm_scale_no_capacity.json"))  # flan 1 copy = 2 GPUs
     emu.advance(600)
-    falcon_load = configured.handler_event("alarm_scale_high_load.json")
+    falcon_load = configured.alarm_event("alarm_scale_high_load.json")
     summary = configured.invoke("alarm-scale", falcon_load)
     assert summary["outcomes"][0]["to_copies"] == 6  # 8 GPUs on 2 instances, 2 held by flan
     refused = [e for e in configured.lifecycle_events() if e["type"] == "CapacityRefused"]
@@ -322,9 +319,7 @@ def test_capacity_is_shared_by_priority_and_preemption(
         and refused[0]["details"]["granted"] == 6
     )
     emu.advance(900)
-    flan_load = configured.handler_event("alarm_scale_high_load.json")
-    flan_load["detail"]["alarmName"] = "icpilot-flan-t5-xxl-high-load"
-    flan_load["detail"]["state"]["timestamp"] = "2026-11-23T21:00:00.000+0000"
+    flan_load = configured.alarm_event("alarm_scale_high_load.json", alarm="icpilot-flan-t5-xxl-high-load")
     summary = configured.invoke("alarm-scale", flan_load)
     assert summary["outcomes"][0]["to_copies"] == 2  # higher priority: falcon gives up 2 copies
     assert desired("falcon-7b") == 4

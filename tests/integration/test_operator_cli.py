@@ -83,8 +83,7 @@ def test_override_pins_copies_and_aas_until_it_expires(
     events = stack.lifecycle_events()
     assert [e["type"] for e in events if e["component"] == "flan-t5-xxl"][:1] == ["OverrideSet"]
     # An idle alarm during the override does nothing.
-    idle = stack.handler_event("alarm_scale_idle.json")
-    idle["detail"]["alarmName"] = "icpilot-flan-t5-xxl-idle"
+    idle = stack.alarm_event("alarm_scale_idle.json", alarm="icpilot-flan-t5-xxl-idle")
     summary = stack.invoke("alarm-scale", idle)
     assert "override" in summary["outcomes"][0]["reason"] and desired("flan-t5-xxl") == 2
     emu.advance(35 * 60)  # the tick sees it expired, announces it and hands back to AAS

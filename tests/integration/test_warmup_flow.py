@@ -48,7 +48,7 @@ def no_tick() -> None:
 
 def test_warm_up_completes_with_the_measured_time_to_ready(stack: Stack, emu: Emulator) -> None:
     emu.configure_component("flan-t5-xxl", model_load_seconds=420)
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_no_capacity.json"))  # 06:04Z
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_no_capacity.json"))  # 06:04Z
     state = StoreView(stack).get("flan-t5-xxl")
     assert state["availability"] == "warming" and state["expected_ready_at"].startswith(
         "2026-11-23T06:12"
@@ -66,7 +66,7 @@ def test_warm_up_completes_with_the_measured_time_to_ready(stack: Stack, emu: Em
 def test_a_failed_deployment_publishes_component_failed(stack: Stack, emu: Emulator) -> None:
     reason = "Container failed health check: CUDA out of memory while loading weights"
     emu.configure_component("flan-t5-xxl", fail_load_with=reason)
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_no_capacity.json"))
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_no_capacity.json"))
     assert copies("flan-t5-xxl")["status"] == "Failed"
     emu.advance(60)
     failed = of(stack.lifecycle_events(), "ComponentFailed", "flan-t5-xxl")
@@ -117,7 +117,7 @@ def test_a_slow_probe_does_not_mark_the_component_ready(
             probe={"payload": {"inputs": "ping"}, "max_latency_ms": 100}, warmup_timeout="6m"
         ),
     )
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_no_capacity.json"))
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_no_capacity.json"))
     emu.advance(5 * 60)
     events = stack.lifecycle_events()
     assert copies("flan-t5-xxl")["current"] == 1 and not of(events, "WarmUpCompleted")
@@ -140,7 +140,7 @@ def test_a_fast_probe_marks_the_component_ready(
             probe={"payload": {"inputs": "ping"}, "max_latency_ms": 2000}
         ),
     )
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_no_capacity.json"))
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_no_capacity.json"))
     emu.advance(4 * 60)
     done = of(stack.lifecycle_events(), "WarmUpCompleted", "flan-t5-xxl")
     assert len(done) == 1 and done[0]["details"]["probe_latency_ms"] < 2000
@@ -183,13 +183,12 @@ def test_scale_down_runs_in_reverse_dependency_order(
             InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": n}
         )
     emu.advance(600)
-    flan_idle = stack.handler_event("alarm_scale_idle.json")
-    flan_idle["detail"]["alarmName"] = "icpilot-flan-t5-xxl-idle"
+    flan_idle = stack.alarm_event("alarm_scale_idle.json", alarm="icpilot-flan-t5-xxl-idle")
     summary = stack.invoke("alarm-scale", flan_idle)  # falcon still runs and depends on flan
     assert summary["outcomes"][0]["result"] == "deferred"
     assert "falcon-7b depend on it" in of(stack.lifecycle_events(), "ScaleDeferred", "flan-t5-xxl")[0]["reason"]
     assert copies("flan-t5-xxl")["desired"] == 1
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_idle.json"))  # falcon goes first
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_idle.json"))  # falcon goes first
     assert copies("falcon-7b")["desired"] == 0
     stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))  # the deferred intent follows
     assert copies("flan-t5-xxl")["desired"] == 0
@@ -202,20 +201,19 @@ def test_endpoint_idle_only_when_every_component_is_at_zero(stack: Stack, emu: E
             InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": 1}
         )
     emu.advance(600)
-    idle = stack.handler_event("alarm_scale_idle.json")
+    idle = stack.alarm_event("alarm_scale_idle.json")
     stack.invoke("alarm-scale", idle)  # falcon -> 0; flan still holds the endpoint
     events = stack.lifecycle_events()
     zero = of(events, "ScaledToZero", "falcon-7b")[0]
     assert zero["details"]["endpoint_held_by"] == ["flan-t5-xxl (1)"] and not of(events, "EndpointIdle")
-    idle["detail"]["alarmName"] = "icpilot-flan-t5-xxl-idle"
-    stack.invoke("alarm-scale", idle)
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_idle.json", alarm="icpilot-flan-t5-xxl-idle"))
     endpoint_idle = of(stack.lifecycle_events(), "EndpointIdle")
     assert len(endpoint_idle) == 1 and endpoint_idle[0]["endpoint"] == "llm-endpoint"
 
 
 def test_learned_lead_time_moves_the_opening_edge(stack: Stack, emu: Emulator) -> None:
     emu.configure_component("flan-t5-xxl", model_load_seconds=660)  # 11 min, slower than the 8 min estimate
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_no_capacity.json"))
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_no_capacity.json"))
     emu.advance(13 * 60)
     assert of(stack.lifecycle_events(), "WarmUpCompleted", "flan-t5-xxl")
     stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
@@ -254,7 +252,7 @@ def test_time_to_ready_and_actions_are_emitted_as_emf_metrics(
     import json as _json
 
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_no_capacity.json"))
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_no_capacity.json"))
     emu.advance(10 * 60)
     emitted = []
     for line in capsys.readouterr().out.splitlines():

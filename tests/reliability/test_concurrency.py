@@ -33,22 +33,11 @@ def quiet_until_the_window(emu: Emulator) -> None:
     emu.advance(56 * 60)
 
 
-def alarm_event(i: int) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": f"race-{i}",
-        "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch",
-        "account": "123456789012",
-        "time": "2026-11-23T07:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:icpilot-falcon-7b-no-capacity"],
-        "detail": {
-            "alarmName": "icpilot-falcon-7b-no-capacity",
-            "state": {"value": "ALARM", "timestamp": f"2026-11-23T07:00:{i:02d}.000+0000"},
-            "previousState": {"value": "OK"},
-        },
-    }
+def racing_alarm(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """falcon's no-capacity alarm, really in ALARM now. Every racer delivers this same event; with
+    idempotency off each is a separate invocation (as distinct alarm transitions would be)."""
+    monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
+    return stack.alarm_event("alarm_scale_no_capacity.json", alarm="icpilot-falcon-7b-no-capacity")
 
 
 def race(emu: Emulator, calls: list[Callable[[], Any]]) -> list[Any]:
@@ -80,12 +69,15 @@ def falcon_writes(emu: Emulator, table: str) -> list[tuple[str, str, str, str]]:
     return [w for w in emu.faults.item_writes if w[0] == table and w[1] == FALCON_KEY]
 
 
-def test_twenty_racers_one_write_wins_the_others_observe_it(stack: Stack, emu: Emulator) -> None:
+def test_twenty_racers_one_write_wins_the_others_observe_it(
+    stack: Stack, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     quiet_until_the_window(emu)
+    alarm = racing_alarm(stack, monkeypatch)
     open_edge = {"rule": "llm-endpoint/falcon-7b/business-hours", "edge": "open"}
     calls = (
         [handler("schedule-window", open_edge) for _ in range(6)]
-        + [handler("alarm-scale", alarm_event(i)) for i in range(6)]
+        + [handler("alarm-scale", alarm) for _ in range(6)]
         + [handler("watch-tick", {"kind": "tick"}) for _ in range(4)]
         + [handler("watch-warmups", {"kind": "watch"}) for _ in range(4)]
     )
@@ -116,16 +108,17 @@ def test_twenty_racers_one_write_wins_the_others_observe_it(stack: Stack, emu: E
 
 
 def test_operators_overrides_racing_the_controller_lose_nothing(
-    stack: Stack, emu: Emulator, capsys: pytest.CaptureFixture[str]
+    stack: Stack, emu: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     quiet_until_the_window(emu)
+    alarm = racing_alarm(stack, monkeypatch)
     open_edge = {"rule": "llm-endpoint/falcon-7b/business-hours", "edge": "open"}
 
     def override(copies: int) -> Callable[[], Any]:
         return lambda: cli(["scale", "falcon-7b", "--copies", str(copies), "--for", "2h", "--reason", f"race {copies}"])
 
     calls = [override(3)] + [handler("schedule-window", open_edge) for _ in range(9)]
-    calls += [override(1)] + [handler("alarm-scale", alarm_event(i)) for i in range(9)]
+    calls += [override(1)] + [handler("alarm-scale", alarm) for _ in range(9)]
     race(emu, calls)
     capsys.readouterr()
 
@@ -136,8 +129,10 @@ def test_operators_overrides_racing_the_controller_lose_nothing(
     assert state.version == len(accepted)
     events = stack.lifecycle_events()
     assert [e["type"] for e in events].count("OverrideSet") == 2  # both commands were heard
-    # The state settles on the override in force: the next tick brings the copies to it.
-    stack.invoke("watch-tick", {"kind": "tick"})
-    emu.advance(600)
+    # The state settles on the override in force: a tick brings the copies to it (one that meets the
+    # racers' warm-up still Updating defers, and the next one, after the copies loaded, writes).
+    for _ in range(2):
+        stack.invoke("watch-tick", {"kind": "tick"})
+        emu.advance(600)
     rc = boto3.client("sagemaker", region_name=REGION).describe_inference_component(InferenceComponentName="falcon-7b")
     assert rc["RuntimeConfig"]["DesiredCopyCount"] == state.state.override_copies

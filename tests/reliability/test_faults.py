@@ -136,12 +136,53 @@ def test_sns_down_the_action_still_happens_and_its_events_go_out_later(
     assert falcon[0]["_attributes"]["event_type"] == "Scaled"  # filterable as any other
 
 
+def test_an_event_sns_refuses_for_good_is_dead_lettered_and_announced_once(stack: Stack, emu: Emulator) -> None:
+    """One publish answered 400 InvalidParameter (a message SNS will never take): it is not parked
+    and retried every minute, but kept on the dead-letter queue, and one ActionFailed says so."""
+    emu.faults.configure([FaultRule("sns", "Publish", 1.0, "refused", limit=1)])
+    emu.advance(56 * 60)  # 07:00Z: the window opens; the first event of the morning is refused
+    assert desired("falcon-7b") == (2, 2)  # the action stands
+    assert parked(stack) == []
+    [letter] = [d for d in dead_letters(stack) if d.get("kind") == "lifecycle-event-undeliverable"]
+    assert "InvalidParameter" in letter["why"]
+    refused_id = letter["event"]["id"]
+    events = stack.lifecycle_events()
+    assert refused_id not in {e["id"] for e in events}  # never delivered, never retried
+    notices = [e for e in events if e["details"].get("undeliverable_event_id") == refused_id]
+    assert len(notices) == 1 and notices[0]["type"] == "ActionFailed"
+    assert "dead-letter queue" in notices[0]["reason"]
+    emu.advance(10 * 60)
+    assert [e for e in stack.lifecycle_events() if e["details"].get("undeliverable_event_id")] == []
+
+
+def test_a_parked_event_is_dead_lettered_after_a_day_not_retried_forever(
+    stack: Stack, emu: Emulator, few_retries: list[float]
+) -> None:
+    emu.faults.configure([FaultRule("sns", "Publish", 1.0, "5xx")])
+    emu.advance(56 * 60)
+    waiting = {json.loads(p["body"]["S"])["id"] for p in parked(stack)}
+    assert waiting
+    for name in ("icpilot-tick", "icpilot-watch", "icpilot-configure", "icpilot-forecast"):
+        boto3.client("scheduler", region_name=REGION).delete_schedule(Name=name)  # a quiet day, fast
+    emu.advance(23 * 3600)  # 06:00Z next day: the events of 06:04-07:00 are not yet a day old
+    stack.invoke("watch-warmups", {"kind": "watch"})  # SNS still down
+    assert waiting <= {json.loads(p["body"]["S"])["id"] for p in parked(stack)}  # and the day's own events
+    emu.faults.configure([])
+    emu.advance(70 * 60)
+    stack.invoke("watch-warmups", {"kind": "watch"})  # 07:10Z, SNS is back: the morning's events are over a day old
+    assert parked(stack) == []  # the day's younger events went out late, the morning's were given up
+    letters = [d for d in dead_letters(stack) if d.get("kind") == "lifecycle-event-undeliverable"]
+    assert {d["event"]["id"] for d in letters} == waiting and all("in 24 h of retries" in d["why"] for d in letters)
+    notices = [e for e in stack.lifecycle_events() if e["details"].get("undeliverable_event_id")]
+    assert {n["details"]["undeliverable_event_id"] for n in notices} == waiting  # each said once
+
+
 def test_a_crashing_handler_is_retried_then_dead_lettered(stack: Stack, emu: Emulator) -> None:
     """The alarm function cannot reach its idempotency table: Lambda retries it once (its
     EventInvokeConfig), then the on-failure queue holds the event with the error."""
     emu.dispatcher.raise_errors = False
+    event = stack.alarm_event("alarm_scale_no_capacity.json")
     emu.faults.configure([FaultRule("dynamodb", "PutItem", 1.0, "5xx")])
-    event = stack.handler_event("alarm_scale_no_capacity.json")
     emu.dispatcher.invoke_async(
         stack.env["ICPILOT_SCHEDULE_FUNCTION_ARN"].replace("schedule-window", "alarm-scale"), event, "rule:test"
     )

@@ -63,7 +63,7 @@ def test_no_payload_or_secret_reaches_the_logs(
     monkeypatch.setenv("ICPILOT_POLICY_PATH", str(path))
     emu.configure_component("flan-t5-xxl", model_load_seconds=120)
 
-    stack.invoke("alarm-scale", stack.handler_event("alarm_scale_no_capacity.json"))
+    stack.invoke("alarm-scale", stack.alarm_event("alarm_scale_no_capacity.json"))
     emu.advance(4 * 60)  # loaded, probed with the payload, WarmUpCompleted
     stack.invoke("schedule-window", {"rule": f"llm-endpoint/{PROMPT}/x", "edge": "open", "extra": SECRET})
     logs = "\n".join(debug_logs.lines)

@@ -29,7 +29,7 @@ def test_a_lost_claim_is_decided_again_and_announced_once(
 
     monkeypatch.setattr(StateStore, "write", write_losing_the_first_claim)
     stack.lifecycle_events()
-    alarm = stack.handler_event("alarm_scale_no_capacity.json")  # flan-t5-xxl, at zero copies
+    alarm = stack.alarm_event("alarm_scale_no_capacity.json")  # flan-t5-xxl, at zero copies
     summary = stack.invoke("alarm-scale", alarm)
     assert raced, "the race was not staged"
     assert summary["outcomes"][0]["result"] == "scaled", summary

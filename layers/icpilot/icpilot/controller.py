@@ -69,6 +69,8 @@ from .windows import bounds_at, edges
 
 logger = Logger(service="icpilot", child=True)
 TRANSITIONS_KEPT = 2000
+# An alarm event's state.timestamp has milliseconds; DescribeAlarms may round them.
+ALARM_CLOCK_TOLERANCE_SECONDS = 1.0
 
 
 def metric(name: str, value: float, unit: MetricUnit, endpoint: str, component: str) -> None:
@@ -368,7 +370,7 @@ class Controller:
         except IcpilotError as exc:  # the next minute's run looks again; nothing is lost
             self._fail(summary, f"reading transitions in flight failed (retried next minute): {exc}", trigger, now)
             return self._finish(summary)
-        self._republish(parked, summary)
+        self._republish(parked, summary, now)
         if not flights:
             return self._finish(summary)
         policy = self._policy(summary, trigger, now)
@@ -402,11 +404,12 @@ class Controller:
             )
         return self._finish(summary)
 
-    def _republish(self, parked: list[dict[str, str]], summary: RunSummary) -> None:
-        """Events SNS did not take earlier go out again, oldest first; what fails stays parked."""
+    def _republish(self, parked: list[dict[str, str]], summary: RunSummary, now: datetime) -> None:
+        """Events SNS did not take earlier go out again, oldest first; what fails stays parked
+        (until SNS refuses it for good or it is a day old: then it is dead-lettered)."""
         for item in parked:
             try:
-                if self.publisher.publish_parked(item):
+                if self.publisher.publish_parked(item, now):
                     summary.events_republished += 1
             except IcpilotError as exc:  # published, but still parked: it will go out once more
                 logger.warning("parked event not dropped", extra={"pk": item["pk"], "error": str(exc)})
@@ -517,8 +520,10 @@ class Controller:
             return finish("timed-out", reason, availability="partial" if c.current else "cold")
         return ComponentOutcome(endpoint, name, "waiting", f"{c.current} of {c.desired} copies loaded ({c.status})")
 
-    def on_alarm(self, alarm: str, state_value: str, now: datetime) -> RunSummary:
-        """A CloudWatch alarm changed state. Only icpilot's alarms for policy components in ALARM act."""
+    def on_alarm(self, alarm: str, state_value: str, now: datetime, changed_at: datetime | None = None) -> RunSummary:
+        """A CloudWatch alarm changed state. Only icpilot's alarms for policy components in ALARM act,
+        and only once CloudWatch confirms the event: the alarm exists, is in ALARM now, and went there
+        at the event's ``changed_at`` (a forged or replayed event is ``TriggerRejected``)."""
         trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}")
         summary = RunSummary(trigger=f"alarm {alarm} -> {state_value}", correlation_id=self.correlation_id)
         policy = self._policy(summary, trigger, now)
@@ -537,9 +542,44 @@ class Controller:
                 ComponentOutcome(endpoint, component, "unchanged", f"{kind} alarm went to {state_value}: nothing to do")
             )
             return self._finish(summary)
+        mismatch = self._unconfirmed(alarm, changed_at, trigger, now, summary)
+        if mismatch is not None:
+            self._announce(
+                EventDraft(type=EventType.TRIGGER_REJECTED, reason=mismatch), trigger, now, endpoint, component
+            )
+            summary.outcomes.append(ComponentOutcome(endpoint, component, "rejected", mismatch))
+            return self._finish(summary)
         trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}", alarm=kind)
         self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
         return self._finish(summary)
+
+    def _unconfirmed(
+        self, alarm: str, changed_at: datetime | None, trigger: Trigger, now: datetime, summary: RunSummary
+    ) -> str | None:
+        """Why CloudWatch does not confirm that ``alarm`` went to ALARM at ``changed_at`` (None: it does).
+
+        The function may be invoked by anyone allowed to, so the payload is a claim, not a fact.
+        When CloudWatch cannot be asked, the failure is reported and raised: the invocation is
+        retried (EventInvokeConfig), then dead-lettered; nothing acts on an unconfirmed claim."""
+        if self.cloudwatch is None:
+            return None
+        if changed_at is None:
+            return f"alarm event for {alarm!r} carries no state timestamp, so it cannot be confirmed; nothing done"
+        try:
+            held = self.cloudwatch.alarm_state(alarm)
+        except IcpilotError as exc:
+            self._fail(summary, f"confirming alarm {alarm!r} with CloudWatch failed (retried): {exc}", trigger, now)
+            raise
+        if held is None:
+            return f"alarm {alarm!r} does not exist in CloudWatch; the event is not acted on"
+        if held.value != "ALARM":
+            return f"alarm {alarm!r} is {held.value} in CloudWatch, not ALARM as the event says; nothing done"
+        if abs((held.changed_at - changed_at).total_seconds()) > ALARM_CLOCK_TOLERANCE_SECONDS:
+            return (
+                f"alarm {alarm!r} went to ALARM at {held.changed_at.isoformat()}, not at {changed_at.isoformat()} "
+                "as the event says (a replayed or forged event); nothing done"
+            )
+        return None
 
     def on_forecast(self, now: datetime) -> RunSummary:
         """Learn each predictive component's demand from CloudWatch and store its forecast.

@@ -11,6 +11,7 @@ from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter, ScheduleTarget
 from .adapters.sns import EventPublisher
+from .adapters.sqs import DeadLetterQueue
 from .adapters.state import StateStore
 from .controller import Controller
 from .policy.source import deployed_policy
@@ -26,12 +27,13 @@ def build_controller(settings: Settings, correlation_id: str | None = None, cont
             ScheduleTarget(settings.schedule_function_arn, settings.scheduler_role_arn, settings.schedule_dlq_arn),
         )
     state = StateStore(settings.state_table)
+    dead_letters = DeadLetterQueue(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
     return Controller(
         policy_source=lambda: deployed_policy(settings.policy_path, settings.policy_parameter),
         sagemaker=SageMakerAdapter(),
         autoscaling=AutoScalingAdapter(),
         state=state,
-        publisher=EventPublisher(settings.topic_arn, outbox=state),
+        publisher=EventPublisher(settings.topic_arn, outbox=state, dead_letters=dead_letters),
         scheduler=scheduler,
         correlation_id=correlation_id,
         cloudwatch=CloudWatchAdapter(),

@@ -19,6 +19,7 @@ class Settings:
     schedule_function_arn: str | None
     scheduler_role_arn: str | None
     schedule_dlq_arn: str | None
+    dead_letter_queue_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -32,4 +33,5 @@ class Settings:
             schedule_function_arn=env.get("ICPILOT_SCHEDULE_FUNCTION_ARN") or None,
             scheduler_role_arn=env.get("ICPILOT_SCHEDULER_ROLE_ARN") or None,
             schedule_dlq_arn=env.get("ICPILOT_SCHEDULE_DLQ_ARN") or None,
+            dead_letter_queue_url=env.get("ICPILOT_DEAD_LETTER_QUEUE_URL") or None,
         )

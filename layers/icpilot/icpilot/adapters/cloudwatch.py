@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,12 @@ ALARM_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class AlarmState:
+    value: str  # OK | ALARM | INSUFFICIENT_DATA
+    changed_at: datetime
+
+
 class CloudWatchAdapter:
     def __init__(self, client: Any | None = None) -> None:
         self.client = make_client("cloudwatch", client)
@@ -38,6 +45,18 @@ class CloudWatchAdapter:
                 for alarm in page.get("MetricAlarms", []):
                     out[alarm["AlarmName"]] = alarm
         return out
+
+    def alarm_state(self, name: str) -> AlarmState | None:
+        """The alarm's state as CloudWatch holds it now (None: no such metric alarm)."""
+        with aws_call("cloudwatch", "DescribeAlarms"):
+            found = self.client.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"]).get("MetricAlarms", [])
+        if not found:
+            return None
+        alarm = found[0]
+        # StateTransitionedTimestamp is when StateValue last changed (the event's state.timestamp);
+        # StateUpdatedTimestamp also moves when only the evaluation state does.
+        changed = alarm.get("StateTransitionedTimestamp") or alarm["StateUpdatedTimestamp"]
+        return AlarmState(alarm["StateValue"], _aware(changed))
 
     def put_alarm(self, spec: dict[str, Any]) -> None:
         with aws_call("cloudwatch", "PutMetricAlarm"):
