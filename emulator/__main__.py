@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--start", help="virtual clock start, ISO-8601 with offset (default 2026-11-23T06:00Z)")
     parser.add_argument("--model-load-seconds", type=float, help="default model-load time per copy")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="COPIES",
+        help="create the seed endpoint llm-endpoint (flan-t5-xxl, falcon-7b) with this many copies each, "
+        "so the operator CLI has something to show",
+    )
     args = parser.parse_args(argv)
     start = datetime.fromisoformat(args.start) if args.start else None
     if start is not None and start.tzinfo is None:
@@ -34,14 +41,40 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     server = EmulatorServer(args.host, args.port).start()
+    if args.seed is not None:
+        _seed(server.url, args.seed)
     print(
         f"icpilot emulator listening on {server.url} (clock: {args.clock}, now {EMULATOR.now().isoformat()})",
         flush=True,
     )
+    if args.seed is not None:
+        print(
+            f"seeded llm-endpoint; try: AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            f".venv/bin/icpilot status --endpoint-url {server.url} --region us-east-1",
+            flush=True,
+        )
     stop.wait()
     server.stop()
     print("icpilot emulator stopped", flush=True)
     return 0
+
+
+def _seed(url: str, copies: int) -> None:
+    """The seed scenario through the server's own API, then the clock past the copies' load."""
+    import boto3
+
+    from .seed import create_seed
+
+    sm = boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    create_seed(sm, copies=copies)
+    if EMULATOR.clock.mode == "virtual":
+        EMULATOR.advance(EMULATOR.settings.model_load_seconds + 60)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
 from icpilot.adapters.autoscaling import AutoScalingAdapter
 from icpilot.adapters.aws import retry_config
 from icpilot.adapters.cloudwatch import CloudWatchAdapter
@@ -44,7 +52,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one error, one line: terminals wrap, greps match
 
 
 def _client(args: argparse.Namespace, service: str) -> Any:
@@ -56,9 +64,22 @@ def _client(args: argparse.Namespace, service: str) -> Any:
     return boto3.client(service, **kwargs)
 
 
-def _when(text: str | None) -> datetime:
+def _now(args: argparse.Namespace) -> datetime:
+    """Now: the emulator's clock when ``--endpoint-url`` points at the emulator (its control API
+    answers ``GET /_emulator/clock``), else the wall clock."""
+    url = getattr(args, "endpoint_url", None)
+    if url:
+        try:
+            with urllib.request.urlopen(f"{url.rstrip('/')}/_emulator/clock", timeout=2) as answer:
+                return datetime.fromisoformat(json.load(answer)["now"])
+        except (OSError, ValueError, KeyError):
+            pass  # not the emulator: an AWS-compatible endpoint keeps the wall clock
+    return datetime.now(UTC)
+
+
+def _when(text: str | None, args: argparse.Namespace | None = None) -> datetime:
     if not text:
-        return datetime.now(UTC)
+        return _now(args) if args is not None else datetime.now(UTC)
     when = datetime.fromisoformat(text)
     if when.tzinfo is None:
         raise argparse.ArgumentTypeError(f"--at needs a time zone offset, e.g. {text}+01:00")
@@ -71,7 +92,8 @@ def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str, colu
         return
     table = Table(title=title)
     for c in columns:
-        table.add_column(c)
+        # names and reasons fold onto more lines rather than lose the part that identifies them
+        table.add_column(c, overflow="fold", min_width=min(len(c), 12))
     for r in rows:
         table.add_row(*(str(r.get(c, "")) for c in columns))
     console.print(table)
@@ -123,7 +145,7 @@ def _pending_reader(state: StateStore | None, endpoint: str) -> Callable[[str], 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     policy = _load(args)
-    now = _when(args.at)
+    now = _when(args.at, args)
     sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
     state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
     rows: list[dict[str, Any]] = []
@@ -204,12 +226,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
             )
         )
         return 1 if failed else 0
-    _emit(
-        args,
-        rows,
-        f"icpilot plan at {now.isoformat()} (nothing is changed)",
-        ["endpoint", "component", "status", "action", "from", "to", "aas", "reason"],
-    )
+    for row in rows:
+        row["copies"] = f"{row['from']} → {row['to']}" if "from" in row else "-"
+    columns = ["component", "action", "copies", "aas", "reason"]
+    if len(policy.endpoints) > 1 or args.wide:
+        columns.insert(0, "endpoint")
+    if args.wide:
+        columns[2:2] = ["status"]
+    _emit(args, rows, f"icpilot plan at {now.isoformat(timespec='seconds')} (nothing is changed)", columns)
+    for row in rows:
+        if "lead" in row:
+            price = f" · a copy ${row['copy_per_hour_usd']}/h" if row.get("copy_per_hour_usd") is not None else ""
+            console.print(f"{row['component']}: lead {row['lead']} · idle {row['idle']}{price}", soft_wrap=True)
     if args.autoscaling:
         shown = [{**ch, "fields": ", ".join(ch["fields"])} for ch in changes]
         _emit(
@@ -223,12 +251,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     policy = _load(args)
-    now = datetime.now(UTC)
+    now = _now(args)
     sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
     aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
     state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
     from icpilot.windows import bounds_at
 
+    if args.endpoint and args.endpoint not in policy.endpoints:
+        raise IcpilotError(
+            f"endpoint {args.endpoint!r} is not in the policy {args.policy} "
+            f"(its endpoints: {', '.join(policy.endpoints) or 'none'})"
+        )
     rows: list[dict[str, Any]] = []
     for endpoint_name, name, cp in policy.components():
         if args.endpoint and endpoint_name != args.endpoint:
@@ -269,24 +302,20 @@ def cmd_status(args: argparse.Namespace) -> int:
             else:
                 row["override"] = "-"
         rows.append(row)
-    _emit(
-        args,
-        rows,
-        "icpilot status",
-        [
-            "endpoint",
-            "component",
-            "status",
-            "desired",
-            "current",
-            "aas",
-            "window",
-            "next_change",
-            "availability",
-            "override",
-            "last_action",
-        ],
-    )
+    for row in rows:
+        row["copies"] = f"{row.get('desired', '?')}/{row.get('current', '?')}"
+    columns = ["component", "status", "copies", "aas", "window", "availability", "last_action"]
+    if args.wide:
+        columns = ["endpoint", *columns, "bounds", "next_change", "override", "pending", "last_reason"]
+    else:  # 80 columns: what an operator reads first; --wide or --json for the rest
+        if len(policy.endpoints) > 1:
+            columns.insert(0, "endpoint")
+        if any(r.get("override", "-") != "-" for r in rows):
+            columns.append("override")
+    _emit(args, rows, f"icpilot status at {now:%Y-%m-%d %H:%M %Z} (copies: desired/current)", columns)
+    for row in rows:
+        if row.get("status") == "error" and not args.json:
+            errors.print(f"[red]✗[/] {row['component']}: {row.get('reason', '')}", highlight=False, soft_wrap=True)
     return 1 if any(r.get("status") == "error" for r in rows) else 0
 
 
@@ -301,38 +330,54 @@ def _controller(args: argparse.Namespace, policy: Policy) -> Controller:
     )
 
 
-def _summary(args: argparse.Namespace, summary: RunSummary, title: str) -> int:
+def _summary(args: argparse.Namespace, summary: RunSummary, title: str, refused_title: str) -> int:
+    """The outcomes under ``title``, or ``refused_title`` (exit 1) when the command did not take."""
     rows = [
         {"component": o.component, "result": o.result, "from": o.from_copies, "to": o.to_copies, "reason": o.reason}
         for o in summary.outcomes
     ]
-    _emit(args, rows, title, ["component", "result", "from", "to", "reason"])
-    return 0 if summary.ok else 1
+    refused = not summary.ok or any(o.result in ("rejected", "failed") for o in summary.outcomes)
+    _emit(args, rows, refused_title if refused else title, ["component", "result", "from", "to", "reason"])
+    for problem in summary.errors + (summary.policy_error or []):
+        errors.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+    if not args.json and not args.topic_arn:
+        errors.print("not announced: no --topic-arn (or $ICPILOT_TOPIC_ARN) given", soft_wrap=True)
+    return 1 if refused else 0
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
     policy = _load(args)
-    now = datetime.now(UTC)
+    now = _now(args)
     until = now + parse_duration(args.duration)
     summary = _controller(args, policy).set_override(args.component, args.copies, until, args.reason, now)
-    return _summary(args, summary, f"override {args.component} to {args.copies} copies until {until.isoformat()}")
+    return _summary(
+        args,
+        summary,
+        f"override {args.component} to {args.copies} copies until {until.isoformat()}",
+        f"override of {args.component} NOT set",
+    )
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     policy = _load(args)
-    summary = _controller(args, policy).end_override(args.component, datetime.now(UTC))
-    return _summary(args, summary, f"{args.component}: automatic scaling resumed")
+    controller = _controller(args, policy)
+    found = policy.component(args.component)
+    if found is not None and controller.state.get(found[0], args.component).state.override_copies is None:
+        console.print(f"{args.component} has no override in force: nothing to resume", soft_wrap=True)
+        return 0
+    summary = controller.end_override(args.component, _now(args))
+    return _summary(args, summary, f"{args.component}: automatic scaling resumed", f"{args.component}: resume NOT done")
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
     policy = _load(args)
-    findings = [f.__dict__ for f in lint(policy, datetime.now(UTC))]
+    findings = [f.__dict__ for f in lint(policy, _now(args))]
     if args.endpoint_url or args.live:
         aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
         state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
         from icpilot.windows import bounds_at
 
-        now = datetime.now(UTC)
+        now = _now(args)
         for endpoint, name, cp in policy.components():
             try:
                 target = aas.describe_target(name)
@@ -350,7 +395,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     policy = _load(args)
-    until = datetime.now(UTC)
+    until = _now(args)
     since = until - parse_duration(args.since)
     sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
     state = StateStore(args.table, _client(args, "dynamodb"))
@@ -402,7 +447,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     """Each predictive component's learned profile, the floor it implies over the next 48 hours, and
     (forecast-only) what icpilot would have held against what it ran over the last 48 hours."""
     policy = _load(args)
-    now = datetime.now(UTC)
+    now = _now(args)
     state = StateStore(args.table, _client(args, "dynamodb"))
     wanted = [(e, c, cp) for e, c, cp in policy.components() if not args.component or c == args.component]
     if args.component and not wanted:
@@ -570,19 +615,24 @@ def next_change(cp: Any, now: datetime) -> str:
     return soonest[1] if soonest else "-"
 
 
+def _command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` opens with the line ``icpilot --help`` shows for it."""
+    return sub.add_parser(name, help=help, description=help)  # type: ignore[no-any-return]
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="icpilot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     default_policy = os.environ.get("ICPILOT_POLICY_PATH") or DEFAULT_POLICY_PATH
 
-    v = sub.add_parser("validate", help="validate a policy file; every problem with its path, value and allowed range")
-    v.add_argument("file")
+    v = _command(sub, "validate", help="validate a policy file; every problem with its path, value and allowed range")
+    v.add_argument("file", help="the policy file (YAML or JSON)")
     v.set_defaults(func=cmd_validate)
 
-    s = sub.add_parser("schema", help="print the policy's JSON Schema (for editors)")
-    s.add_argument("--output", "-o")
+    s = _command(sub, "schema", help="print the policy's JSON Schema (for editors)")
+    s.add_argument("--output", "-o", help="write to this file instead of standard output")
     s.set_defaults(func=cmd_schema)
 
     def aws_options(cmd: argparse.ArgumentParser) -> None:
@@ -590,19 +640,24 @@ def parser() -> argparse.ArgumentParser:
             "--policy", default=default_policy, help="policy file (default: $ICPILOT_POLICY_PATH or the bundled one)"
         )
         cmd.add_argument("--endpoint-url", help="e.g. http://127.0.0.1:5055 for the emulator")
-        cmd.add_argument("--region")
-        cmd.add_argument("--table", help="icpilot's state table, to include its state")
+        cmd.add_argument("--region", help="AWS region (default: the profile's or $AWS_DEFAULT_REGION)")
+        cmd.add_argument(
+            "--table",
+            help="icpilot's state table (the stack's StateTable output; default $ICPILOT_STATE_TABLE)",
+        )
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
-    pl = sub.add_parser("plan", help="what the controller would do now (or --at TIME) and why; changes nothing")
+    pl = _command(sub, "plan", help="what the controller would do now (or --at TIME) and why; changes nothing")
     aws_options(pl)
     pl.add_argument("--at", help="ISO-8601 time with offset, e.g. 2026-11-23T08:00:00+01:00")
     pl.add_argument("--autoscaling", action="store_true", help="also list the AAS/alarm changes configure would make")
+    pl.add_argument("--wide", action="store_true", help="also the endpoint and SageMaker status columns")
     pl.set_defaults(func=cmd_plan)
 
-    st = sub.add_parser("status", help="per component: SageMaker status, copies, AAS bounds, window, last action")
+    st = _command(sub, "status", help="per component: SageMaker status, copies, AAS bounds, window, last action")
     aws_options(st)
-    st.add_argument("--endpoint")
+    st.add_argument("--endpoint", help="only this endpoint of the policy")
+    st.add_argument("--wide", action="store_true", help="every column (bounds, next change, override, reason)")
     st.set_defaults(func=cmd_status)
 
     def writer_options(cmd: argparse.ArgumentParser) -> None:
@@ -615,20 +670,20 @@ def parser() -> argparse.ArgumentParser:
         aws_options(cmd)
         cmd.set_defaults(table=os.environ.get("ICPILOT_STATE_TABLE", "icpilot-state"))
 
-    sc = sub.add_parser("scale", help="override: pin a component's copies for a while (automatic changes pause)")
+    sc = _command(sub, "scale", help="override: pin a component's copies for a while (automatic changes pause)")
     writer_options(sc)
-    sc.add_argument("component")
-    sc.add_argument("--copies", type=int, required=True)
+    sc.add_argument("component", help="an inference component named in the policy")
+    sc.add_argument("--copies", type=int, required=True, help="the copy count to hold (0 allowed)")
     sc.add_argument("--for", dest="duration", default="1h", help="how long, e.g. 30m, 2h (default 1h)")
     sc.add_argument("--reason", required=True, help="why (announced on SNS and kept in the state table)")
     sc.set_defaults(func=cmd_scale)
 
-    rs = sub.add_parser("resume", help="end a component's override now")
+    rs = _command(sub, "resume", help="end a component's override now")
     writer_options(rs)
-    rs.add_argument("component")
+    rs.add_argument("component", help="an inference component named in the policy")
     rs.set_defaults(func=cmd_resume)
 
-    li = sub.add_parser("lint", help="conflicts between schedules, bounds, alarms and overrides")
+    li = _command(sub, "lint", help="conflicts between schedules, bounds, alarms and overrides")
     aws_options(li)
     li.add_argument(
         "--live", action="store_true", help="also compare with AAS and icpilot's state (needs AWS or --endpoint-url)"
@@ -636,20 +691,19 @@ def parser() -> argparse.ArgumentParser:
     li.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     li.set_defaults(func=cmd_lint)
 
-    fc = sub.add_parser("forecast", help="learned demand: the profile, the floor over the next 48 h, would vs did")
+    fc = _command(sub, "forecast", help="learned demand: the profile, the floor over the next 48 h, would vs did")
     reader_options(fc)
     fc.add_argument("component", nargs="?", help="one component (default: every one in the policy)")
     fc.add_argument("--png", help="also draw the next 7 days to this PNG file")
     fc.set_defaults(func=cmd_forecast)
 
-    rp = sub.add_parser(
-        "report", help="copy-hours and accelerator-hours per component, against always-on at max_copies"
-    )
+    rp = _command(sub, "report", help="copy-hours and accelerator-hours per component, against always-on at max_copies")
     reader_options(rp)
-    rp.add_argument("--since", default="24h", help="period to report, e.g. 24h, 7d as 168h (default 24h)")
+    rp.add_argument("--since", default="24h", help="period to report, e.g. 24h or 7d (default 24h)")
     rp.set_defaults(func=cmd_report)
 
-    si = sub.add_parser(
+    si = _command(
+        sub,
         "simulate",
         help="backtest the policy on request traces: total cost of icpilot, AAS-only and always-on against both optima",
     )
@@ -662,9 +716,9 @@ def parser() -> argparse.ArgumentParser:
         "--offset", action="append", help="per trace, where it starts in the day, e.g. 9h (repeat per trace)"
     )
     si.add_argument("--tile", action="store_true", help="repeat each trace to fill the day")
-    si.add_argument("--endpoint")
-    si.add_argument("--instance-type", default="ml.g5.24xlarge")
-    si.add_argument("--max-instances", type=int, default=2)
+    si.add_argument("--endpoint", help="the policy's endpoint to simulate (default: the first)")
+    si.add_argument("--instance-type", default="ml.g5.24xlarge", help="the endpoint's instance type (prices it)")
+    si.add_argument("--max-instances", type=int, default=2, help="ManagedInstanceScaling's maximum (default 2)")
     si.add_argument(
         "--per-copy",
         type=lambda v: dict(x.split("=", 1) for x in v.split(";")),
@@ -688,7 +742,7 @@ def parser() -> argparse.ArgumentParser:
     si.add_argument("--provisioning", default="6m", help="time to add an instance (default 6m)")
     si.add_argument("--min-instances", type=int, default=0, help="instances kept running at zero copies (default 0)")
     si.add_argument("--out", default="out/backtest", help="directory for backtest.json and backtest.png")
-    si.add_argument("--json", action="store_true")
+    si.add_argument("--json", action="store_true", help="machine-readable output")
     si.set_defaults(func=cmd_simulate)
     return p
 
@@ -702,6 +756,21 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # piped into head: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except NoRegionError:
+        errors.print("[red]no AWS region: pass --region or set AWS_DEFAULT_REGION (or --endpoint-url for the emulator)")
+        return 2
+    except NoCredentialsError:
+        errors.print("[red]no AWS credentials: configure a profile, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+        return 2
+    except EndpointConnectionError as exc:
+        errors.print(f"[red]cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}: is it running?")
+        return 1
+    except (BotoCoreError, ClientError) as exc:
+        errors.print(f"[red]AWS call failed: {exc}")
+        return 1
     except PolicyError as exc:
         for problem in exc.problems:
             errors.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)

@@ -85,10 +85,10 @@ class Harness:
 class ServerProcess:
     """``python -m emulator --port 0`` in a subprocess; its first line names the URL."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "icpilot")])}
         self.proc = subprocess.Popen(
-            real_clock.command("emulator", "--port", "0"),
+            real_clock.command("emulator", "--port", "0", *extra),
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -102,7 +102,7 @@ def test_a_demand_signal_is_bounded_rate_limited_and_checked(stack: Stack, emu: 
     assert "rate-limited" in again["outcomes"][0]["reason"]
     emu.advance(31)
     present = stack.invoke("demand-signal", event)
-    assert present["outcomes"][0]["result"] == "unchanged" and "already 1 copies" in present["outcomes"][0]["reason"]
+    assert present["outcomes"][0]["result"] == "unchanged" and "already 1 copy" in present["outcomes"][0]["reason"]
     # falcon-7b at night: the policy's ceiling outside office hours is 0 -> refused, with the reason.
     night = stack.handler_event("demand_signal.json")
     night["detail"]["component"] = "falcon-7b"

@@ -51,6 +51,7 @@ from .decision import (
     Trigger,
     TriggerKind,
 )
+from .decision import copies as n_copies
 from .errors import (
     ComponentBusyError,
     IcpilotError,
@@ -347,7 +348,7 @@ class Controller:
         self._announce(
             EventDraft(
                 type=EventType.OVERRIDE_ENDED,
-                reason=f"override to {stored.state.override_copies} copies ended: {why}; automatic scaling resumes",
+                reason=f"override to {n_copies(stored.state.override_copies)} ended: {why}; automatic scaling resumes",
             ),
             trigger,
             now,
@@ -482,7 +483,7 @@ class Controller:
                 self._announce(
                     EventDraft(
                         type=EventType.WARM_UP_COMPLETED,
-                        reason=f"{c.current} copies ready after {ttr / 60:.1f} min",
+                        reason=f"{n_copies(c.current)} ready after {ttr / 60:.1f} min",
                         to_copies=c.current,
                         details=details,
                     ),
@@ -501,10 +502,10 @@ class Controller:
                 )
         elif loaded:
             return finish(
-                "done", f"{kind} to {c.desired} copies complete", availability="ready" if c.desired else "cold"
+                "done", f"{kind} to {n_copies(c.desired)} complete", availability="ready" if c.desired else "cold"
             )
         if now - accepted > (deadline if kind == "warm-up" else 3 * deadline):
-            reason = f"{kind} to {target} copies not done after {(now - accepted).total_seconds() / 60:.0f} min: {c.current} of {c.desired} copies loaded ({c.status})"
+            reason = f"{kind} to {n_copies(target)} not done after {(now - accepted).total_seconds() / 60:.0f} min: {c.current} of {c.desired} copies loaded ({c.status})"
             self._announce(
                 EventDraft(
                     type=EventType.WARM_UP_TIMED_OUT,

@@ -35,6 +35,11 @@ from .windows import Bounds, bounds_with_lead
 BUSY = ("Creating", "Updating", "Deleting")
 
 
+def copies(n: int | None) -> str:
+    """'1 copy', '3 copies': reasons are read by people."""
+    return f"{n} copy" if n == 1 else f"{n} copies"
+
+
 class TriggerKind(StrEnum):
     SCHEDULE = "schedule"
     TICK = "tick"
@@ -192,7 +197,7 @@ def _fit(component: ComponentObservation, endpoint: EndpointObservation, held: d
 def _warm_up_started(desired: int, target: int, now: datetime, ready: datetime, what: str) -> EventDraft:
     return EventDraft(
         type=EventType.WARM_UP_STARTED,
-        reason=f"{what} {target} copies; expected ready at {ready.isoformat()}",
+        reason=f"{what} {copies(target)}; expected ready at {ready.isoformat(timespec='seconds')}",
         from_copies=desired,
         to_copies=target,
         details={
@@ -277,7 +282,7 @@ def decide(
     if overridden:
         assert state.override_copies is not None and state.override_until is not None
         target = min(max(state.override_copies, 0), policy.max_copies)
-        reason = f"override to {target} copies until {state.override_until.isoformat()}"
+        reason = f"override to {copies(target)} until {state.override_until.isoformat(timespec='seconds')}"
         if trigger.kind == TriggerKind.ALARM:
             reason = f"{trigger.alarm} alarm ignored: {reason}"
         elif trigger.kind == TriggerKind.DEMAND:
@@ -304,14 +309,14 @@ def decide(
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY:
         base = max(desired, _sized_warmup(policy, trigger.failed_requests), pending or 0)
         how_many = f"{trigger.failed_requests:.0f} requests" if trigger.failed_requests else "requests"
-        why = f"no-capacity alarm: {how_many} failed at {desired} copies; warm up {base} at once"
+        why = f"no-capacity alarm: {how_many} failed at {copies(desired)}; warm up {base} at once"
     elif trigger.kind == TriggerKind.DEMAND:
         # Like the no-capacity alarm, seconds earlier, sized by the requests the client says wait:
         # the first write must be right, since SageMaker refuses a second one while copies load.
         if desired > 0:
             state_now = "warming" if component.current < desired else "ready"
             return result(
-                Action.NONE, desired, f"demand signal: already {desired} copies ({state_now}); nothing to do", events
+                Action.NONE, desired, f"demand signal: already {copies(desired)} ({state_now}); nothing to do", events
             )
         base = max(_sized_warmup(policy, trigger.failed_requests), pending or 0)
         queued = f" ({trigger.failed_requests:.0f} requests waiting)" if trigger.failed_requests else ""
@@ -340,7 +345,7 @@ def decide(
 
     target = min(max(base, bounds.floor), bounds.ceiling)
     if target == base == desired and not why:
-        reason = f"{desired} copies within [{bounds.floor}, {bounds.ceiling}] ({window})"
+        reason = f"{copies(desired)} within [{bounds.floor}, {bounds.ceiling}] ({window})"
     elif target > base:
         reason = f"raise to the floor {bounds.floor} ({window})"
     elif target < base:
@@ -380,7 +385,7 @@ def decide(
             events.append(
                 EventDraft(
                     type=EventType.CAPACITY_REFUSED,
-                    reason=f"asked {target} copies, the endpoint hosts {fits} beside the other components",
+                    reason=f"asked {copies(target)}, the endpoint hosts {fits} beside the other components",
                     from_copies=desired,
                     to_copies=granted,
                     details={
@@ -403,13 +408,13 @@ def decide(
             reason += f"; capped at {granted} by endpoint capacity"
             target = granted
             lo = min(lo, target)  # AAS must not push past what fits either
-        for name, copies in preempt:
+        for name, kept in preempt:
             events.append(
                 EventDraft(
                     type=EventType.PREEMPTED,
-                    reason=f"{name} reduced to {copies} copies for higher-priority {component.name}",
-                    to_copies=copies,
-                    details={"victim": name, "for": component.name, "copies": copies},
+                    reason=f"{name} reduced to {copies(kept)} for higher-priority {component.name}",
+                    to_copies=kept,
+                    details={"victim": name, "for": component.name, "copies": kept},
                 )
             )
 

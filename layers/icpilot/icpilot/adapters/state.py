@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..decision import ComponentState
-from ..errors import CorruptStateError, StateConflictError
+from ..errors import AwsCallError, CorruptStateError, StateConflictError
 from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
@@ -123,8 +125,21 @@ class StateStore:
         self.table = table
         self.client = make_client("dynamodb", client)
 
+    def _call(
+        self, operation: str, known: Callable[[ClientError], Exception | None] | None = None
+    ) -> AbstractContextManager[None]:
+        """``aws_call`` for this table: a missing table is named, not "Requested resource not found"."""
+
+        def mapped(exc: ClientError) -> Exception | None:
+            if error_code(exc) == "ResourceNotFoundException":
+                why = f"table {self.table!r} does not exist (--table / ICPILOT_STATE_TABLE: the stack's StateTable output)"
+                return AwsCallError("dynamodb", operation, "ResourceNotFoundException", why)
+            return known(exc) if known is not None else None
+
+        return aws_call("dynamodb", operation, mapped)
+
     def get(self, endpoint: str, component: str) -> StoredState:
-        with aws_call("dynamodb", "GetItem"):
+        with self._call("GetItem"):
             item = self.client.get_item(TableName=self.table, Key=key(endpoint, component), ConsistentRead=True).get(
                 "Item"
             )
@@ -164,7 +179,7 @@ class StateStore:
             condition = "#version = :expected"
             values[":expected"] = {"N": str(expected_version)}
         lost = StateConflictError(f"{endpoint}/{component}: state changed since version {expected_version}")
-        with aws_call("dynamodb", "UpdateItem", lambda exc: lost if _condition_failed(exc) else None):
+        with self._call("UpdateItem", lambda exc: lost if _condition_failed(exc) else None):
             self.client.update_item(
                 TableName=self.table,
                 Key=key(endpoint, component),
@@ -185,7 +200,7 @@ class StateStore:
             "KeyConditionExpression": "inflight = :yes",
             "ExpressionAttributeValues": {":yes": {"S": "1"}},
         }
-        with aws_call("dynamodb", "Query"):
+        with self._call("Query"):
             while True:
                 page = self.client.query(**kwargs)
                 items += page.get("Items", [])
@@ -214,7 +229,7 @@ class StateStore:
         )
 
     def drop_parked(self, pk: str) -> None:
-        with aws_call("dynamodb", "DeleteItem"):
+        with self._call("DeleteItem"):
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}})
 
     def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
@@ -222,7 +237,7 @@ class StateStore:
         digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
         same = StateConflictError("these policy problems were recorded already")
         try:
-            with aws_call("dynamodb", "PutItem", lambda exc: same if _condition_failed(exc) else None):
+            with self._call("PutItem", lambda exc: same if _condition_failed(exc) else None):
                 self.client.put_item(
                     TableName=self.table,
                     Item={
@@ -242,16 +257,16 @@ class StateStore:
         self._put({"pk": {"S": f"autoscaling#{component}"}, "created_target": {"BOOL": True}})
 
     def created_target(self, component: str) -> bool:
-        with aws_call("dynamodb", "GetItem"):
+        with self._call("GetItem"):
             item = self.client.get_item(
                 TableName=self.table, Key={"pk": {"S": f"autoscaling#{component}"}}, ConsistentRead=True
             ).get("Item")
         return bool(item and item.get("created_target", {}).get("BOOL"))
 
     def forget_target(self, component: str) -> None:
-        with aws_call("dynamodb", "DeleteItem"):
+        with self._call("DeleteItem"):
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": f"autoscaling#{component}"}})
 
     def _put(self, item: dict[str, Any]) -> None:
-        with aws_call("dynamodb", "PutItem"):
+        with self._call("PutItem"):
             self.client.put_item(TableName=self.table, Item=item)
