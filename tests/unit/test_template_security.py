@@ -89,3 +89,14 @@ def test_every_checkov_suppression_says_why() -> None:
 def test_name_patterns_have_no_wide_default(parameter: str) -> None:
     """Issue 14: defaulting to "*" let a stack write the copy count of every component in the account."""
     assert "Default" not in TEMPLATE["Parameters"][parameter]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_logs_to_its_own_encrypted_log_group_with_retention(name: str) -> None:
+    group_ref = FUNCTIONS[name]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    group = RESOURCES[group_ref]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    key_statements = RESOURCES["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert any("logs." in str(s["Principal"]) for s in key_statements), "CloudWatch Logs may not use the key"

@@ -33,11 +33,12 @@ class CustomResourceRequest(BaseModel):
     PhysicalResourceId: str | None = None
 
 
-def respond(event: Any, work: Callable[[], Any]) -> dict[str, Any]:
+def respond(event: Any, work: Callable[[], Any], on_delete: Callable[[], Any] | None = None) -> dict[str, Any]:
     """Run ``work`` (it returns a RunSummary) for a periodic schedule, whatever its input; for a
-    CloudFormation request (it carries RequestType) run it as a custom resource and answer."""
+    CloudFormation request (it carries RequestType) run it as a custom resource and answer:
+    ``work`` on Create/Update, ``on_delete`` (if any) on Delete."""
     if isinstance(event, dict) and "RequestType" in event:
-        return run_custom_resource(event, work)
+        return run_custom_resource(event, work, on_delete)
     return dict(work().to_dict())
 
 
@@ -60,11 +61,16 @@ def send(request: CustomResourceRequest, status: str, reason: str, data: dict[st
         pass
 
 
-def run_custom_resource(event: dict[str, Any], work: Callable[[], Any]) -> dict[str, Any]:
-    """Run ``work`` for Create/Update (Delete leaves clean-up to the stack) and always answer.
+def run_custom_resource(
+    event: dict[str, Any], work: Callable[[], Any], on_delete: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """Run ``work`` for Create/Update and ``on_delete`` for Delete, and always answer.
 
     ``work`` returns a RunSummary; a policy error answers FAILED so the deploy stops and rolls back.
-    A request too broken to answer is logged and returned (retrying it cannot help).
+    Delete always answers SUCCESS (a clean-up that fails must not leave the stack stuck in
+    DELETE_FAILED): what could not be removed is in the Reason and the log. Building the controller
+    belongs inside ``work``/``on_delete``, so that even a crash there is answered. A request too
+    broken to answer is logged and returned (retrying it cannot help).
     """
     try:
         request = CustomResourceRequest.model_validate(event)
@@ -73,8 +79,18 @@ def run_custom_resource(event: dict[str, Any], work: Callable[[], Any]) -> dict[
         logger.error("malformed custom-resource request", extra={"error": reason})
         return {"ok": False, "rejected": reason}
     if request.RequestType == "Delete":
-        send(request, "SUCCESS", "nothing to do on delete")
-        return {"deleted": True}
+        if on_delete is None:
+            send(request, "SUCCESS", "nothing to do on delete")
+            return {"deleted": True}
+        try:
+            cleaned = on_delete()
+        except Exception as exc:
+            logger.exception("clean-up on delete failed")
+            send(request, "SUCCESS", f"deleted, but the clean-up failed (see the log): {exc}")
+            return {"deleted": True, "errors": [str(exc)]}
+        left = "; ".join(cleaned.errors)
+        send(request, "SUCCESS", f"cleaned up; could not remove: {left}" if left else "cleaned up")
+        return dict(cleaned.to_dict())
     try:
         summary = work()
     except Exception as exc:  # answer CloudFormation whatever happens, or the deploy hangs for an hour

@@ -13,6 +13,7 @@ The controller is the only place that sequences AWS calls. Per component it:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -853,6 +854,55 @@ class Controller:
                 self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, None, gone)
         if apply:
             self._announce_configuration(changes, trigger, now)
+        return self._finish(summary)
+
+    def unconfigure(self, now: datetime) -> RunSummary:
+        """Remove what ``configure`` made, whatever the policy says now (the stack is being deleted):
+        every ``icpilot-`` alarm, the ``icpilot-`` scaling policies of the components they or the
+        state table name, and the scalable targets icpilot registered itself. Nothing else: a target
+        someone else registered keeps its own policies. Each failure is reported and the rest goes on."""
+        assert self.cloudwatch is not None
+        trigger = Trigger(TriggerKind.TICK, source="stack delete")
+        summary = RunSummary(trigger="unconfigure", correlation_id=self.correlation_id)
+        removed: list[str] = []
+
+        def attempt(what: str, step: Callable[[], None]) -> None:
+            try:
+                step()
+                removed.append(what)
+            except IcpilotError as exc:
+                summary.errors.append(f"{what}: {exc}")
+
+        owners: set[str] = set()
+        registered: set[str] = set()
+        try:
+            alarms = sorted(self.cloudwatch.alarms(PREFIX))
+            owners |= {alarm_owner(n) for n in alarms} - {"-"}
+            attempt(f"{len(alarms)} alarms", functools.partial(self.cloudwatch.delete_alarms, alarms))
+        except IcpilotError as exc:
+            summary.errors.append(f"listing icpilot's alarms: {exc}")
+        try:
+            registered = set(self.state.created_targets())
+        except IcpilotError as exc:
+            summary.errors.append(f"reading which scalable targets icpilot registered: {exc}")
+        for component in sorted(owners | registered):
+            try:
+                names = [n for n in self.autoscaling.policies(component) if n.startswith(PREFIX)]
+            except IcpilotError as exc:
+                summary.errors.append(f"scaling policies of {component}: {exc}")
+                continue
+            for name in names:
+                attempt(f"{component}/{name}", functools.partial(self.autoscaling.delete_policy, component, name))
+            if component in registered:
+
+                def deregister(c: str = component) -> None:
+                    self.autoscaling.deregister_target(c)
+                    self.state.forget_target(c)
+
+                attempt(f"{component} scalable target", deregister)
+        reason = "icpilot's autoscaling removed (stack deleted): " + (", ".join(removed) or "nothing was left")
+        logger.info("unconfigured", extra={"removed": removed, "errors": summary.errors})
+        self._announce(EventDraft(type=EventType.AUTOSCALING_CONFIGURED, reason=reason), trigger, now, None, None)
         return self._finish(summary)
 
     def _auto_idle_delays(self, policy: Policy) -> dict[str, timedelta]:
