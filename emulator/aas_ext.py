@@ -1,15 +1,31 @@
-"""Application Auto Scaling additions: the IC scalable dimension and step-policy execution.
+"""Application Auto Scaling additions: the IC scalable dimension, and AAS acting as AWS documents.
 
-moto validates dimensions against a module-level enum read at call time, so the emulator widens
-that enum in both modules that hold it. Step-scaling policies are executed when an alarm action
-names them (see alarms.py), as AAS does: within the target's Min/Max, honouring SuspendedState and
-the policy's cooldown, and retried at the next evaluation while the component is busy.
+- moto validates dimensions against a module-level enum read at call time, so the emulator widens
+  that enum in both modules that hold it.
+- Step-scaling policies run when an alarm action names them (see alarms.py): within Min/Max,
+  honouring SuspendedState and the policy's cooldown, retried at the next evaluation while the
+  component is busy. Step intervals follow the PutScalingPolicy reference: above the threshold the
+  lower bound is inclusive and the upper exclusive; below it, the lower exclusive and the upper
+  inclusive.
+- Target tracking runs: PutScalingPolicy creates the two alarms AAS makes for a policy,
+  ``TargetTracking-<resource id>-AlarmHigh-<uuid>`` (metric > target, 3 of 3 one-minute periods) and
+  ``...-AlarmLow-<uuid>`` (metric < 90% of target, 15 of 15), described "DO NOT EDIT OR DELETE", whose
+  action is the policy. In ALARM the policy sets ``ceil(copies x metric / target)``: scale-out at once
+  (and again after ScaleOutCooldown while the alarm holds), scale-in only after ScaleInCooldown since
+  the last scale-in and never when DisableScaleIn; neither from zero copies (a per-copy metric has no
+  value there), nor while the component is Creating/Updating/Deleting.
+- RegisterScalableTarget (and a scheduled action) that puts the bounds around a count outside them
+  writes the count into range itself, as AAS does, with its own scaling activity.
+- DeregisterScalableTarget deletes the target's scaling policies and their alarms.
+- DescribeScalingActivities lists every activity with its cause.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -43,6 +59,21 @@ class ScalingActivity:
     old: int
     new: int
     cause: str
+    activity_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def to_api(self, account_id: str) -> dict[str, Any]:
+        return {
+            "ActivityId": self.activity_id,
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": f"{IC_PREFIX}{self.component}",
+            "ScalableDimension": IC_DIMENSION,
+            "Description": f"Setting desired copy count to {self.new}.",
+            "Cause": self.cause,
+            "StartTime": self.time.timestamp(),
+            "EndTime": self.time.timestamp(),
+            "StatusCode": "Successful",
+            "StatusMessage": f"Successfully set desired copy count to {self.new}. Change successfully fulfilled by sagemaker.",
+        }
 
 
 def find_policy(account_id: str, region: str, action_arn: str) -> Any | None:
@@ -60,13 +91,16 @@ def _target(account_id: str, region: str, policy: Any) -> Any | None:
 
 
 def _step_adjustment(config: dict[str, Any], breach: float) -> int | None:
-    """The ScalingAdjustment of the step whose interval holds ``breach`` (metric - threshold)."""
+    """The ScalingAdjustment of the step whose interval holds ``breach`` (metric - threshold).
+
+    At or above the threshold an interval is [lower, upper); below it, (lower, upper]."""
     for step in config.get("StepAdjustments", []):
         lower = step.get("MetricIntervalLowerBound")
         upper = step.get("MetricIntervalUpperBound")
         lo = -math.inf if lower is None else float(lower)
         hi = math.inf if upper is None else float(upper)
-        if lo <= breach < hi or (hi == math.inf and breach >= lo):
+        inside = (lo <= breach < hi) if breach >= 0 else (lo < breach <= hi)
+        if inside or (hi == math.inf and breach >= lo):
             return int(step["ScalingAdjustment"])
     return None
 
@@ -123,5 +157,161 @@ def execute_step_policy(
     return activity
 
 
+# ------------------------------------------------------------------ target tracking
+# The metric each predefined type tracks for an inference component (AWS/SageMaker, Sum per minute).
+TRACKED_METRICS = {
+    "SageMakerInferenceComponentInvocationsPerCopy": "InvocationsPerCopy",
+    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": "ConcurrentRequestsPerCopy",
+}
+HIGH_PERIODS, LOW_PERIODS, LOW_FRACTION = 3, 15, 0.9
+
+
+def _ic_target_tracking_alarms(policy: Any) -> list[Any]:
+    """The two alarms AAS creates for a target-tracking policy on an inference component."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    config = policy.target_tracking_scaling_policy_configuration or {}
+    kind = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType", "")
+    custom = config.get("CustomizedMetricSpecification") or {}
+    metric = TRACKED_METRICS.get(kind) or custom.get("MetricName") or "InvocationsPerCopy"
+    target = float(config.get("TargetValue", 0))
+    component = policy.resource_id.removeprefix(IC_PREFIX)
+    cloudwatch = cloudwatch_backends[policy.account_id][policy.region_name]
+    action = f"{policy.policy_arn}:createdBy/{uuid.uuid4()}"
+    made = []
+    for side, operator, threshold, periods in (
+        ("AlarmHigh", "GreaterThanThreshold", target, HIGH_PERIODS),
+        ("AlarmLow", "LessThanThreshold", target * LOW_FRACTION, LOW_PERIODS),
+    ):
+        made.append(
+            cloudwatch.put_metric_alarm(
+                name=f"TargetTracking-{policy.resource_id}-{side}-{uuid.uuid4()}",
+                namespace="AWS/SageMaker",
+                metric_name=metric,
+                metric_data_queries=[],
+                comparison_operator=operator,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                period=60,
+                threshold=threshold,
+                statistic="Sum",
+                description=f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {action}",
+                dimensions=[{"Name": "InferenceComponentName", "Value": component}],
+                alarm_actions=[action],
+            )
+        )
+    return made
+
+
+_original_create_alarms = aas_models.FakeApplicationAutoscalingPolicy.create_alarms
+
+
+def _create_alarms(self: Any) -> None:
+    if self.policy_type == "TargetTrackingScaling" and self.scalable_dimension == IC_DIMENSION:
+        self.alarms.extend(_ic_target_tracking_alarms(self))
+        return
+    _original_create_alarms(self)
+
+
+def execute_target_tracking(
+    account_id: str, region: str, policy: Any, alarm_name: str, metric_value: float | None, now: datetime
+) -> ScalingActivity | None:
+    """One evaluation of a target-tracking policy whose alarm is in ALARM."""
+    if metric_value is None:
+        return None
+    config = policy.target_tracking_scaling_policy_configuration or {}
+    target = _target(account_id, region, policy)
+    target_value = float(config.get("TargetValue", 0))
+    if target is None or target_value <= 0:
+        return None
+    scale_in = "-AlarmLow-" in alarm_name
+    if scale_in and config.get("DisableScaleIn"):
+        return None
+    world = EMULATOR.world_for(account_id, region)
+    name = policy.resource_id.removeprefix(IC_PREFIX)
+    component = world.components.get(name)
+    if component is None or component.status in ("Creating", "Updating", "Deleting") or component.desired == 0:
+        return None
+    current = component.desired
+    wanted = max(0, math.ceil(current * metric_value / target_value - 1e-9))
+    lo = target.min_capacity if target.min_capacity is not None else 0
+    hi = target.max_capacity if target.max_capacity is not None else wanted
+    new = max(lo, min(hi, wanted))
+    suspended = target.suspended_state or {}
+    if scale_in:
+        last = getattr(policy, "_emulator_last_scale_in", None)
+        cooldown = timedelta(seconds=int(config.get("ScaleInCooldown", 300)))
+        if new >= current or suspended.get("DynamicScalingInSuspended") or (last and now < last + cooldown):
+            return None
+        policy._emulator_last_scale_in = now
+    else:
+        last = getattr(policy, "_emulator_last_scale_out", None)
+        cooldown = timedelta(seconds=int(config.get("ScaleOutCooldown", 300)))
+        if new <= current or suspended.get("DynamicScalingOutSuspended") or (last and now < last + cooldown):
+            return None
+        policy._emulator_last_scale_out = now
+        policy._emulator_last_scale_in = None  # a scale-out ends the scale-in cooldown (AAS docs)
+    world.set_copy_count(component, new, now, "UPDATE_RC_IN_PROGRESS")
+    cause = f"monitor alarm {alarm_name} in state ALARM triggered policy {policy.policy_name}"
+    activity = ScalingActivity(now, policy.policy_name, name, current, new, cause)
+    EMULATOR.dispatcher.scaling_activities.append(activity)
+    return activity
+
+
+# ------------------------------------------------------------------ registration
+_original_register = aas_models.ApplicationAutoscalingBackend.register_scalable_target
+_original_deregister = aas_models.ApplicationAutoscalingBackend.deregister_scalable_target
+
+
+def clamp_into_bounds(account_id: str, region: str, target: Any, why: str) -> ScalingActivity | None:
+    """AAS writes a count that the bounds now exclude into range (no-op while the component is busy)."""
+    if target.scalable_dimension != IC_DIMENSION:
+        return None
+    world = EMULATOR.world_for(account_id, region)
+    name = target.resource_id.removeprefix(IC_PREFIX)
+    component = world.components.get(name)
+    if component is None or component.status in ("Creating", "Updating", "Deleting"):
+        return None
+    lo = target.min_capacity if target.min_capacity is not None else component.desired
+    hi = target.max_capacity if target.max_capacity is not None else component.desired
+    new = max(lo, min(hi, component.desired))
+    if new == component.desired:
+        return None
+    now = EMULATOR.now()
+    old = component.desired
+    world.set_copy_count(component, new, now, "UPDATE_RC_IN_PROGRESS")
+    activity = ScalingActivity(now, why, name, old, new, f"{why}: the count {old} was outside [{lo}, {hi}]")
+    EMULATOR.dispatcher.scaling_activities.append(activity)
+    return activity
+
+
+def _register(self: Any, *args: Any, **kwargs: Any) -> Any:
+    target = _original_register(self, *args, **kwargs)
+    clamp_into_bounds(self.account_id, self.region_name, target, "scalable target registered or its bounds moved")
+    return target
+
+
+def _deregister(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+    _original_deregister(self, namespace, r_id, dimension)
+    for key, policy in list(self.policies.items()):
+        if policy.resource_id == r_id and policy.scalable_dimension == dimension:
+            policy.delete_alarms(self.account_id, self.region_name)
+            del self.policies[key]
+
+
+def _describe_scaling_activities(self: Any) -> str:
+    resource_id = self._get_param("ResourceId")
+    found = [
+        a.to_api(self.current_account)
+        for a in reversed(EMULATOR.dispatcher.scaling_activities)
+        if resource_id in (None, f"{IC_PREFIX}{a.component}")
+    ]
+    return json.dumps({"ScalingActivities": found[: self._get_int_param("MaxResults") or 50]})
+
+
 def install() -> None:
     _widen_dimension_enum()
+    aas_models.FakeApplicationAutoscalingPolicy.create_alarms = _create_alarms  # type: ignore[method-assign]
+    aas_models.ApplicationAutoscalingBackend.register_scalable_target = _register  # type: ignore[method-assign]
+    aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = _deregister  # type: ignore[method-assign]
+    aas_responses.ApplicationAutoScalingResponse.describe_scaling_activities = _describe_scaling_activities  # type: ignore[attr-defined]

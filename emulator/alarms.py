@@ -19,7 +19,7 @@ from typing import Any
 from moto.cloudwatch.models import Alarm, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 from moto.events.models import events_backends
 
-from .aas_ext import execute_step_policy, find_policy
+from .aas_ext import execute_step_policy, execute_target_tracking, find_policy
 from .core import EMULATOR
 
 _COMPARE = {
@@ -253,7 +253,9 @@ def _run_actions(
     for action in actions or []:
         if ":autoscaling:" in action:
             policy = find_policy(account_id, region, action)
-            if policy is not None:
+            if policy is not None and policy.policy_type == "TargetTrackingScaling":
+                execute_target_tracking(account_id, region, policy, alarm.name, value, now)
+            elif policy is not None:
                 metric = value if value is not None else alarm.threshold
                 execute_step_policy(account_id, region, policy, metric, alarm.threshold, now)
         elif not changed:

@@ -109,8 +109,33 @@ def seed_history(
     return written
 
 
+_original_put_metric_alarm = CloudWatchBackend.put_metric_alarm
+
+
+def _put_metric_alarm(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """As CloudWatch: a new alarm starts in INSUFFICIENT_DATA ("Unchecked: Initial alarm creation");
+    an update overwrites the configuration and keeps the state (moto resets both to OK)."""
+    before = self.alarms.get(name)
+    alarm = _original_put_metric_alarm(self, name, *args, **kwargs)
+    if before is None:
+        alarm.state_value = "INSUFFICIENT_DATA"
+        alarm.state_reason = "Unchecked: Initial alarm creation"
+        alarm.state_reason_data = "{}"
+        from .core import EMULATOR
+
+        alarm.state_updated_timestamp = EMULATOR.now()
+    else:
+        alarm.state_value, alarm.state_reason = before.state_value, before.state_reason
+        alarm.state_reason_data, alarm.state_updated_timestamp = (
+            before.state_reason_data,
+            before.state_updated_timestamp,
+        )
+    return alarm
+
+
 def install() -> None:
     if getattr(cw_models, "_icpilot_fast_get_metric_data", False):
         return
     CloudWatchBackend.get_metric_data = _get_metric_data  # type: ignore[method-assign]
+    CloudWatchBackend.put_metric_alarm = _put_metric_alarm  # type: ignore[method-assign]
     cw_models._icpilot_fast_get_metric_data = True  # type: ignore[attr-defined]

@@ -449,10 +449,15 @@ def invoke_component(
 
 def _invoke_endpoint(self: Any) -> Any:
     component_name = self.headers.get("X-Amzn-SageMaker-Inference-Component")
-    if not component_name:
-        return _original["invoke_endpoint"](self)
     endpoint_name = self.path.split("/")[2] if self.path.count("/") >= 2 else self._get_param("EndpointName")
     world = EMULATOR.world_for(self.current_account, self.region)
+    if not component_name:
+        if endpoint_name in world.endpoints:  # an IC endpoint: SageMaker refuses a call without a component
+            raise RuntimeValidationError(
+                "Inference Component Name header is required for endpoints to which you plan to deploy inference "
+                "components. Please include Inference Component Name header or consider using SageMaker models."
+            )
+        return _original["invoke_endpoint"](self)
     component = world.components.get(component_name)
     if component is None or component.endpoint.name != endpoint_name:
         raise RuntimeValidationError(f"Inference Component {component_name} not found for endpoint {endpoint_name}.")

@@ -57,14 +57,15 @@ def _change(event: Any) -> dict[str, str]:
             "alarm": d.alarmName,
             "state": d.state.value,
             "changed_at": d.state.timestamp,
-            "key": f"{direct.alarmArn}@{d.state.timestamp}",
+            "key": f"{direct.alarmArn}@{d.state.value}@{d.state.timestamp}",
         }
     change = parse(event=event, model=AlarmStateChange)
     return {
         "alarm": change.detail.alarmName,
         "state": change.detail.state.value,
         "changed_at": change.detail.state.timestamp,
-        "key": f"{change.detail.alarmName}@{change.detail.state.timestamp or change.id}",
+        # the state too: two transitions stamped the same millisecond are two changes, not a duplicate
+        "key": f"{change.detail.alarmName}@{change.detail.state.value}@{change.detail.state.timestamp or change.id}",
     }
 
 

@@ -185,7 +185,9 @@ def test_auto_alarm_evaluation_while_advancing(emulator: Emulator) -> None:
         ComparisonOperator="LessThanThreshold",
         TreatMissingData="breaching",
     )
-    assert cw.describe_alarms(AlarmNames=["idle"])["MetricAlarms"][0]["StateValue"] == "OK"
+    assert (
+        cw.describe_alarms(AlarmNames=["idle"])["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
+    )  # as CloudWatch: a new alarm is unchecked
     emulator.advance(60)  # nobody calls evaluate_alarms: the advance loop does, every 60 s
     alarm = cw.describe_alarms(AlarmNames=["idle"])["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM"

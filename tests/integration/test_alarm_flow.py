@@ -247,22 +247,30 @@ def test_aas_does_not_bring_a_copy_back_after_icpilot_scales_to_zero(configured:
 
 
 def test_sustained_load_scales_out_to_the_ceiling(configured: Stack, emu: Emulator) -> None:
+    """Target tracking (executed by the emulator's AAS) and icpilot's high-load alarm both add
+    copies; whoever writes, the count climbs to the ceiling and never past it."""
+    from emulator.sagemaker_ext import invoke_component
+
     emu.advance(60 * 60)  # 08:04 Berlin, falcon at its floor 2
     emu.advance(10 * 60)
     assert desired("falcon-7b") == 2
+    seen = []
     for _ in range(30):  # 30 minutes of heavy traffic: 200 requests a minute
         emu.advance(60)
-        from emulator.sagemaker_ext import invoke_component
-
         invoke_component("123456789012", REGION, "falcon-7b", 200)
         evaluate_alarms()
-    assert desired("falcon-7b") == 4  # the ceiling
-    scaled = [
+        seen.append(desired("falcon-7b"))
+    assert desired("falcon-7b") == 4 and max(seen) == 4  # the ceiling, never more
+    activities = aas().describe_scaling_activities(
+        ServiceNamespace="sagemaker", ResourceId="inference-component/falcon-7b"
+    )["ScalingActivities"]
+    assert any("TargetTracking-inference-component/falcon-7b-AlarmHigh-" in a["Cause"] for a in activities)
+    icpilot = [
         e
         for e in configured.lifecycle_events()
         if e["component"] == "falcon-7b" and e["type"] == "Scaled" and e["trigger"]["kind"] == "alarm"
     ]
-    assert len(scaled) >= 2
+    assert all(e["to_copies"] <= 4 for e in icpilot)
 
 
 def test_foreign_unknown_and_malformed_alarms_are_rejected(configured: Stack) -> None:

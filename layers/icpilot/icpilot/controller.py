@@ -17,6 +17,8 @@ import functools
 import hashlib
 import json
 import os
+import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -780,7 +782,13 @@ class Controller:
                 if self._target(c) is None:
                     change(e, c, "scalable-target", "create")
                     if apply:
-                        self.autoscaling.register_target(c, want.min_capacity, want.max_capacity)
+                        # Bounds that hold today's count: registering a range that excludes it makes
+                        # AAS write the count itself, at once, past icpilot's ordering (after:) and
+                        # events. The next evaluation moves count and bounds together.
+                        now_copies = self.sagemaker.describe_component(c).desired
+                        self.autoscaling.register_target(
+                            c, min(want.min_capacity, now_copies), max(want.max_capacity, now_copies)
+                        )
                         self.state.remember_target(c)
                 have_policies = self.autoscaling.policies(c)
                 step_arn = have_policies.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN)
@@ -975,7 +983,10 @@ class Controller:
         return counts
 
     # --------------------------------------------------------------- internals
-    WRITE_ATTEMPTS = 5
+    WRITE_ATTEMPTS = 8
+    # Between lost races: full jitter, doubling from 20 ms to at most 0.5 s (at most ~2 s in all), so
+    # racers that collided once do not collide again in lockstep.
+    WRITE_BACKOFF_SECONDS = (0.02, 0.5)
     # Stop starting components with this much of the Lambda's time left: one evaluation, retries
     # included, finishes well within it, so a pass never times out between a write and its record.
     TIME_MARGIN_SECONDS = 45.0
@@ -986,7 +997,10 @@ class Controller:
         """Write ``fields`` on top of whatever version is current (re-read on conflict), for writes
         that must not be lost to a racing one: overrides and the record of an applied action.
         ``when`` is re-checked on each read; False means the write is no longer wanted."""
-        for _ in range(self.WRITE_ATTEMPTS):
+        base, cap = self.WRITE_BACKOFF_SECONDS
+        for attempt in range(self.WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, min(cap, base * 2**attempt)))
             latest = self.state.get(endpoint, component)
             if when is not None and not when(latest):
                 return False
@@ -1194,16 +1208,20 @@ class Controller:
             return self._targets.pop(component)
         return self.autoscaling.describe_target(component)
 
-    def _sync_bounds(self, decision: Decision, component: str) -> None:
+    def _sync_bounds(self, decision: Decision, component: str, holding: int | None) -> None:
+        """AAS's bounds from the decision, widened to hold ``holding`` (the count the component has
+        or was just given): bounds that exclude the count make AAS write it into range at once
+        (RegisterScalableTarget), and a deferred or blocked change must not happen that way."""
         target = self._target(component)
         if target is None:
             return  # no AAS target: icpilot is the only writer
+        lo, hi = decision.aas_min, decision.aas_max
+        if holding is not None:
+            lo, hi = min(lo, holding), max(hi, holding)
         have = (target.min_capacity, target.max_capacity, target.dynamic_suspended, target.scale_out_suspended)
-        want = (decision.aas_min, decision.aas_max, decision.pin_aas, decision.pin_aas or decision.suspend_scale_out)
+        want = (lo, hi, decision.pin_aas, decision.pin_aas or decision.suspend_scale_out)
         if have != want:
-            self.autoscaling.set_bounds(
-                component, decision.aas_min, decision.aas_max, decision.pin_aas, decision.suspend_scale_out
-            )
+            self.autoscaling.set_bounds(component, lo, hi, decision.pin_aas, decision.suspend_scale_out)
 
     def _preempt(self, d: Decision, ep: EndpointObservation, trigger: Trigger, now: datetime) -> None:
         """Take copies from lower-priority preemptible components; AAS's max follows so it does not add them back."""
@@ -1213,9 +1231,9 @@ class Controller:
             if observed is None or observed.status in ("Creating", "Updating", "Deleting"):
                 continue  # busy: the capacity cap already reported what could not be had
             target = self.autoscaling.describe_target(victim)
+            self.sagemaker.set_copy_count(victim, copies)  # the count first (see _apply), then AAS's max
             if target is not None and target.max_capacity > copies:
                 self.autoscaling.set_bounds(victim, min(target.min_capacity, copies), copies, pin=False)
-            self.sagemaker.set_copy_count(victim, copies)
             stored = self.state.get(ep.name, victim)
             self.state.write(
                 ep.name,
@@ -1271,12 +1289,12 @@ class Controller:
                     record(last_action=Action.BLOCKED.value)
                 return announced("blocked", d.reason)
             if d.action == Action.NONE:
-                self._sync_bounds(d, name)
+                self._sync_bounds(d, name, holding=d.from_copies)
                 if stored.state.pending_target is not None:
                     record(last_action="settled", pending_target=None, pending_reason=None)
                 return announced("unchanged", d.reason)
             if d.action == Action.DEFER:
-                self._sync_bounds(d, name)
+                self._sync_bounds(d, name, holding=d.from_copies)
                 record(
                     last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
                 )
@@ -1292,7 +1310,10 @@ class Controller:
 
         say(EventType.SCALE_REQUESTED, d.reason)
         try:
-            self._sync_bounds(d, name)
+            # The count first, then AAS's bounds: RegisterScalableTarget writes a count its new bounds
+            # exclude into range itself (AWS: "changes the resource's current capacity to a value
+            # inside this range"), which would make the component Updating and refuse this write.
+            # Once the component is Updating, moving the bounds changes nothing.
             self.sagemaker.set_copy_count(name, d.target)
         except ComponentBusyError as exc:
             self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
@@ -1309,6 +1330,13 @@ class Controller:
                 {"attempts": attempts},
             )
             return outcome("failed", str(exc))
+        try:
+            self._sync_bounds(d, name, holding=d.target)
+        except IcpilotError as exc:  # the copies are written; the next tick moves the bounds again
+            say(
+                EventType.ACTION_FAILED,
+                f"scaled to {d.target}, but moving AAS's bounds failed (retried next tick): {exc}",
+            )
         kind_of = "warm-up" if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
         flight: dict[str, Any] = {
             "inflight": "1",
