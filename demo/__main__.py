@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         served = Counter[str]()
         refused = Counter[str]()
         events = 0
+        aas_seen = 0
         while emu.now() < end:
             local = emu.now().astimezone(BERLIN)
             for name, (_file, hour) in REPLAY.items():
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             emu.advance(60)
             local = emu.now().astimezone(BERLIN)
             events += print_events(stack, console, local)
+            aas_seen = print_aas_activities(emu, console, local, aas_seen)
             hours = (emu.now() - start).total_seconds() / 3600
             for name in COMPONENTS:
                 rc = sm.describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             "refused (cold)",
             "copy-hours",
             "always-on copy-hours",
+            "AAS out / in",
             "final copies",
         ):
             table.add_column(col)
@@ -131,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(refused[name]),
                 f"{copy_hours:.1f}",
                 f"{limit * args.hours:.0f}",
+                aas_counts(emu, name),
                 str(timeline[name][-1][1]),
             )
         console.print(table)
@@ -141,6 +145,23 @@ def main(argv: list[str] | None = None) -> int:
             f"handler invocations: {len(invocations)} ({len(failed)} failed); lifecycle events: {events}; timeline: {png}"
         )
         return 1 if failed else 0
+
+
+def print_aas_activities(emu: Any, console: Console, local: datetime, seen: int) -> int:
+    """Print what Application Auto Scaling itself did since the last call (its scaling activities:
+    target tracking, the scale-from-zero step policy, bounds that clamped a count); the new total."""
+    activities = emu.dispatcher.scaling_activities
+    for a in activities[seen:]:
+        console.print(
+            f"{local:%H:%M} [blue]{'AAS scaling activity':<21}[/] {a.component:<12} {a.old}→{a.new:<3} {a.cause[:110]}"
+        )
+    return len(activities)
+
+
+def aas_counts(emu: Any, name: str) -> str:
+    """How many times AAS scaled a component out and in during the run."""
+    mine = [a for a in emu.dispatcher.scaling_activities if a.component == name]
+    return f"{sum(a.new > a.old for a in mine)} / {sum(a.new < a.old for a in mine)}"
 
 
 def print_events(stack: Any, console: Console, local: datetime) -> int:

@@ -16,6 +16,8 @@
   value there), nor while the component is Creating/Updating/Deleting.
 - RegisterScalableTarget (and a scheduled action) that puts the bounds around a count outside them
   writes the count into range itself, as AAS does, with its own scaling activity.
+- Scheduled actions run on the emulator clock (``run_scheduled_actions``): the target takes the
+  action's bounds, and a count outside them is written into range.
 - DeregisterScalableTarget deletes the target's scaling policies and their alarms.
 - DescribeScalingActivities lists every activity with its cause.
 """
@@ -297,6 +299,58 @@ def _deregister(self: Any, namespace: str, r_id: str, dimension: str) -> None:
         if policy.resource_id == r_id and policy.scalable_dimension == dimension:
             policy.delete_alarms(self.account_id, self.region_name)
             del self.policies[key]
+
+
+# ------------------------------------------------------------------ scheduled actions
+def run_scheduled_actions(now: datetime) -> list[ScalingActivity]:
+    """Scheduled actions on inference components that fell due since the last look (emulator
+    clock): the target takes the action's Min/Max, and a count outside them is written into range
+    (PutScheduledAction: "if the current capacity is below the minimum capacity, Application Auto
+    Scaling scales out to the minimum capacity"). An action is first looked at when it is seen; its
+    StartTime/EndTime bound it."""
+    from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
+
+    done: list[ScalingActivity] = []
+    for account_id, regions in list(applicationautoscaling_backends.items()):
+        for region, backend in list(regions.items()):
+            action: Any
+            for action in list(backend.scheduled_actions):
+                if action.scalable_dimension != IC_DIMENSION:
+                    continue
+                seen = getattr(action, "_emulator_seen", None)
+                action._emulator_seen = now
+                if seen is None:
+                    continue
+                try:
+                    expr = ScheduleExpression.parse(action.schedule, action.timezone or "UTC")
+                except ScheduleExpressionError:
+                    continue
+                due = expr.next_after(seen, anchor=getattr(action, "_emulator_anchor", seen))
+                action._emulator_anchor = getattr(action, "_emulator_anchor", seen)
+                if due is None or due > now or not _within(action, due):
+                    continue
+                target = backend.targets.get(IC_DIMENSION, {}).get(action.resource_id)
+                if target is None:
+                    continue
+                bounds: dict[str, Any] = dict(action.scalable_target_action or {})
+                target.update(bounds.get("MinCapacity"), bounds.get("MaxCapacity"), None)  # type: ignore[arg-type]
+                why = f"scheduled action {action.scheduled_action_name}"
+                if (activity := clamp_into_bounds(account_id, region, target, why)) is not None:
+                    done.append(activity)
+    return done
+
+
+def _within(action: Any, when: datetime) -> bool:
+    def stamp(value: Any) -> datetime | None:
+        if value in (None, ""):
+            return None
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(float(value), tz=when.tzinfo)
+        parsed = datetime.fromisoformat(str(value))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=when.tzinfo)
+
+    start, end = stamp(action.start_time), stamp(action.end_time)
+    return (start is None or when >= start) and (end is None or when <= end)
 
 
 def _describe_scaling_activities(self: Any) -> str:

@@ -110,6 +110,9 @@ class Emulator:
             self.clock.set(t)
         for world in self.worlds():
             world.sync(t)
+        from .aas_ext import run_scheduled_actions  # aas_ext reads EMULATOR: imported late
+
+        run_scheduled_actions(t)
         self.dispatcher.fire_due(t)
         if self.alarm_evaluation_interval:
             due = (

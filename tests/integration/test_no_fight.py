@@ -105,3 +105,30 @@ def test_registering_a_target_holds_the_running_count(stack: Stack, emu: Emulato
     assert desired("falcon-7b") == 0
     zero = [e for e in stack.lifecycle_events() if e["type"] == "ScaledToZero" and e["component"] == "falcon-7b"]
     assert zero and activities("falcon-7b") == []
+
+
+def test_a_users_scheduled_action_raises_the_count_and_icpilot_does_not_take_it_back(
+    stack: Stack, emu: Emulator
+) -> None:
+    """Someone left a scheduled action on falcon (Min 3 at 09:00 Berlin). AAS runs it; icpilot's next
+    ticks find 3 copies inside the window's [2, 4] and write no count (AAS's raise stands). icpilot
+    owns the bounds, so it puts MinCapacity back to the window's 2 (README: one owner per target)."""
+    configured(stack)
+    emu.advance(60 * 60 + 10 * 60)  # 07:10Z: falcon at the window's floor 2
+    boto3.client("application-autoscaling", region_name=REGION).put_scheduled_action(
+        ServiceNamespace="sagemaker",
+        ScheduledActionName="team-morning-boost",
+        ResourceId="inference-component/falcon-7b",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        Schedule="cron(0 9 * * ? *)",
+        Timezone="Europe/Berlin",
+        ScalableTargetAction={"MinCapacity": 3, "MaxCapacity": 4},
+    )
+    stack.lifecycle_events()
+    emu.advance(55 * 60)  # 08:05Z = 09:05 Berlin: the action ran
+    assert any(a["Cause"].startswith("scheduled action team-morning-boost") for a in activities("falcon-7b"))
+    emu.advance(10 * 60)  # ten ticks later
+    assert desired("falcon-7b") == 3
+    falcon = [e for e in stack.lifecycle_events() if e["component"] == "falcon-7b"]
+    assert [e for e in falcon if e["type"] in ("Scaled", "ScaleRequested", "ScaledToZero")] == []
+    assert target("falcon-7b")["MinCapacity"] == 2
