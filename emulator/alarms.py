@@ -74,17 +74,25 @@ def _period_statistic(data: list[Any], statistic: str) -> float | None:
     return total / count if count else None  # Average
 
 
-def _period_values(alarm: Alarm, metric_data: list[Any], now: datetime) -> list[float | None]:
+MetricKey = tuple[str, str, frozenset[tuple[str, str]]]
+
+
+def _by_metric(metric_data: list[Any]) -> dict[MetricKey, list[Any]]:
+    """Datapoints grouped by (namespace, metric, dimensions): built once per evaluation, not per alarm."""
+    out: dict[MetricKey, list[Any]] = {}
+    for d in metric_data:
+        out.setdefault((d.namespace, d.name, _dims(d.dimensions)), []).append(d)
+    return out
+
+
+def _period_values(alarm: Alarm, metric_data: dict[MetricKey, list[Any]], now: datetime) -> list[float | None]:
     """The statistic of each evaluated period, oldest first (None where no data)."""
     period = int(alarm.period)
     epoch = int(now.timestamp())
     end = epoch - epoch % period  # the last complete period ends at this boundary
-    want = _dims(alarm.dimensions)
     start = end - period * int(alarm.evaluation_periods)
     buckets: list[list[Any]] = [[] for _ in range(int(alarm.evaluation_periods))]
-    for d in metric_data:
-        if d.namespace != alarm.namespace or d.name != alarm.metric_name or _dims(d.dimensions) != want:
-            continue
+    for d in metric_data.get((alarm.namespace, alarm.metric_name, _dims(alarm.dimensions)), []):
         ts = d.timestamp if d.timestamp.tzinfo else d.timestamp.replace(tzinfo=UTC)
         t = ts.timestamp()
         if start <= t < end:
@@ -167,10 +175,11 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmChange]:
     changes: list[AlarmChange] = []
     for account_id, regions in list(cloudwatch_backends.items()):
         for region, cw in list(regions.items()):
+            grouped = _by_metric(cw.metric_data) if cw.alarms else {}
             for alarm in list(cw.alarms.values()):
                 if not alarm.metric_name or alarm.comparison_operator not in _COMPARE or alarm.rule:
                     continue  # metric-math, anomaly and composite alarms are not evaluated
-                values = _period_values(alarm, cw.metric_data, now)
+                values = _period_values(alarm, grouped, now)
                 new, value = _decide(alarm, values)
                 if new is not None and new != alarm.state_value:
                     old = {
