@@ -34,6 +34,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 COMPONENTS = ("falcon-7b", "flan-t5-xxl")
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
 REPLAY = {"falcon-7b": ("AzureLLMInferenceTrace_conv.csv", 9), "flan-t5-xxl": ("AzureLLMInferenceTrace_code.csv", 14)}
+# After falcon's morning burst, the office's background chatter until 18:00 Berlin: light enough
+# (a few requests per copy a minute) that AAS target tracking takes falcon back toward its floor.
+BACKGROUND = {"falcon-7b": (18, 12)}  # until this hour, requests a minute
 
 
 def per_minute(path: Path) -> list[int]:
@@ -93,8 +96,12 @@ def main(argv: list[str] | None = None) -> int:
                     (local - local.replace(hour=hour, minute=0, second=0, microsecond=0)).total_seconds() // 60
                 )
                 series = traffic.get(name, [])
-                if 0 <= minute < len(series) and series[minute]:
-                    ok, no = invoke_component(ACCOUNT, REGION, name, series[minute])
+                count = series[minute] if 0 <= minute < len(series) else 0
+                until, background = BACKGROUND.get(name, (0, 0))
+                if series and minute >= len(series) and local.hour < until:
+                    count = background
+                if count:
+                    ok, no = invoke_component(ACCOUNT, REGION, name, count)
                     served[name] += ok
                     refused[name] += no
             if night_request is not None and emu.now() >= night_request:
