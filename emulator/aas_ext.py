@@ -287,8 +287,34 @@ def clamp_into_bounds(account_id: str, region: str, target: Any, why: str) -> Sc
     return activity
 
 
-def _register(self: Any, *args: Any, **kwargs: Any) -> Any:
-    target = _original_register(self, *args, **kwargs)
+def _register(
+    self: Any,
+    namespace: str,
+    r_id: str,
+    dimension: str,
+    min_capacity: int | None,
+    max_capacity: int | None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """RegisterScalableTarget with the validation AAS applies, then the clamp."""
+    from moto.applicationautoscaling.exceptions import AWSValidationException
+
+    if dimension == IC_DIMENSION:
+        existing = self.targets.get(dimension, {}).get(r_id)
+        lo = min_capacity if min_capacity is not None else getattr(existing, "min_capacity", None)
+        hi = max_capacity if max_capacity is not None else getattr(existing, "max_capacity", None)
+        if lo is not None and hi is not None and lo > hi:
+            raise AWSValidationException("Minimum capacity cannot be greater than maximum capacity")
+        if (
+            existing is None
+            and r_id.removeprefix(IC_PREFIX) not in EMULATOR.world_for(self.account_id, self.region_name).components
+        ):
+            raise AWSValidationException(
+                f"Unable to find the inference component {r_id.removeprefix(IC_PREFIX)}: register a scalable "
+                "target only for an inference component that exists"
+            )
+    target = _original_register(self, namespace, r_id, dimension, min_capacity, max_capacity, *args, **kwargs)
     clamp_into_bounds(self.account_id, self.region_name, target, "scalable target registered or its bounds moved")
     return target
 

@@ -180,6 +180,10 @@ def create_inference_component(self: Any) -> ActionResult:
     variant = self._get_param("VariantName") or endpoint.variant_name
     if variant != endpoint.variant_name:
         raise ValidationError(message=f"Variant {variant} not found on endpoint {endpoint_name}.")
+    model = spec.get("ModelName")
+    if model and model not in sm_models.sagemaker_backends[self.current_account][self.region]._models:
+        arn = arn_formatter("model", model, self.current_account, self.region)
+        raise ValidationError(message=f'Could not find model "{arn}".')
     component = Component(
         name=name,
         arn=arn_formatter("inference-component", name, self.current_account, self.region),

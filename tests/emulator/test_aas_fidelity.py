@@ -173,3 +173,35 @@ def test_a_scheduled_action_runs_on_the_emulator_clock_and_clamps_the_count(aws:
     aws.advance(2 * 60)  # 07:31 Berlin: Min 3 now, and the count follows
     assert desired(aws) == 3
     assert activities(aws)[0]["Cause"].startswith("scheduled action morning")
+
+
+def test_registering_is_validated_as_aas_does(aws: Harness) -> None:
+    create_seed(aws.client("sagemaker"), copies=1)
+    aas = aws.client("application-autoscaling")
+    with pytest.raises(ClientError) as exc:
+        register(aws, 3, 2)
+    assert exc.value.response["Error"]["Code"] == "ValidationException" and "greater than maximum" in str(exc.value)
+    with pytest.raises(ClientError) as exc:
+        aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId="inference-component/no-such-ic",
+            ScalableDimension=IC_DIM,
+            MinCapacity=0,
+            MaxCapacity=1,
+        )
+    assert "Unable to find the inference component no-such-ic" in str(exc.value)
+
+
+def test_a_component_naming_an_unknown_model_is_refused(aws: Harness) -> None:
+    create_seed(aws.client("sagemaker"), copies=0)
+    with pytest.raises(ClientError) as exc:
+        aws.client("sagemaker").create_inference_component(
+            InferenceComponentName="ghost",
+            EndpointName="llm-endpoint",
+            Specification={
+                "ModelName": "no-such-model",
+                "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024},
+            },
+            RuntimeConfig={"CopyCount": 1},
+        )
+    assert 'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/no-such-model"' in str(exc.value)

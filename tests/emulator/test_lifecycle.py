@@ -116,7 +116,7 @@ def test_a_copy_that_can_never_fit_fails_with_a_reason(aws: Harness) -> None:
         InferenceComponentName="llama-70b",
         EndpointName="llm-endpoint",
         Specification={
-            "ModelName": "m",
+            "ModelName": "falcon-7b-model",
             "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 8, "MinMemoryRequiredInMb": 4096},
         },
         RuntimeConfig={"CopyCount": 1},
