@@ -107,6 +107,26 @@ def _step_adjustment(config: dict[str, Any], breach: float) -> int | None:
     return None
 
 
+BUSY = ("Creating", "Updating", "Deleting")
+
+
+def _free_component(account_id: str, region: str, resource_id: str) -> Any | None:
+    """The inference component AAS may write now: it exists and is not Creating/Updating/Deleting
+    (AAS retries at its next evaluation; RegisterScalableTarget leaves a busy resource alone)."""
+    component = EMULATOR.world_for(account_id, region).components.get(resource_id.removeprefix(IC_PREFIX))
+    return None if component is None or component.status in BUSY else component
+
+
+def _aas_writes(
+    account_id: str, region: str, component: Any, new: int, now: datetime, policy: str, cause: str
+) -> ScalingActivity:
+    """AAS sets the copy count and records the scaling activity with its cause."""
+    activity = ScalingActivity(now, policy, component.name, component.desired, new, cause)
+    EMULATOR.world_for(account_id, region).set_copy_count(component, new, now, "UPDATE_RC_IN_PROGRESS")
+    EMULATOR.dispatcher.scaling_activities.append(activity)
+    return activity
+
+
 def execute_step_policy(
     account_id: str, region: str, policy: Any, metric_value: float, threshold: float, now: datetime
 ) -> ScalingActivity | None:
@@ -124,10 +144,8 @@ def execute_step_policy(
     adjustment = _step_adjustment(config, metric_value - threshold)
     if adjustment is None:
         return None
-    world = EMULATOR.world_for(account_id, region)
-    name = policy.resource_id.removeprefix(IC_PREFIX)
-    component = world.components.get(name)
-    if component is None or component.status in ("Creating", "Updating", "Deleting"):
+    component = _free_component(account_id, region, policy.resource_id)
+    if component is None:
         return None  # AAS retries on the next evaluation while the alarm stays in ALARM
     current = component.desired
     kind = config.get("AdjustmentType", "ChangeInCapacity")
@@ -152,11 +170,8 @@ def execute_step_policy(
         return None
     if new == current:
         return None
-    world.set_copy_count(component, new, now, "UPDATE_RC_IN_PROGRESS")
     policy._emulator_last_activity = now
-    activity = ScalingActivity(now, policy.policy_name, name, current, new, f"step policy {policy.policy_name}")
-    EMULATOR.dispatcher.scaling_activities.append(activity)
-    return activity
+    return _aas_writes(account_id, region, component, new, now, policy.policy_name, f"step policy {policy.policy_name}")
 
 
 # ------------------------------------------------------------------ target tracking
@@ -229,10 +244,8 @@ def execute_target_tracking(
     scale_in = "-AlarmLow-" in alarm_name
     if scale_in and config.get("DisableScaleIn"):
         return None
-    world = EMULATOR.world_for(account_id, region)
-    name = policy.resource_id.removeprefix(IC_PREFIX)
-    component = world.components.get(name)
-    if component is None or component.status in ("Creating", "Updating", "Deleting") or component.desired == 0:
+    component = _free_component(account_id, region, policy.resource_id)
+    if component is None or component.desired == 0:
         return None
     current = component.desired
     wanted = max(0, math.ceil(current * metric_value / target_value - 1e-9))
@@ -253,11 +266,8 @@ def execute_target_tracking(
             return None
         policy._emulator_last_scale_out = now
         policy._emulator_last_scale_in = None  # a scale-out ends the scale-in cooldown (AAS docs)
-    world.set_copy_count(component, new, now, "UPDATE_RC_IN_PROGRESS")
     cause = f"monitor alarm {alarm_name} in state ALARM triggered policy {policy.policy_name}"
-    activity = ScalingActivity(now, policy.policy_name, name, current, new, cause)
-    EMULATOR.dispatcher.scaling_activities.append(activity)
-    return activity
+    return _aas_writes(account_id, region, component, new, now, policy.policy_name, cause)
 
 
 # ------------------------------------------------------------------ registration
@@ -269,22 +279,16 @@ def clamp_into_bounds(account_id: str, region: str, target: Any, why: str) -> Sc
     """AAS writes a count that the bounds now exclude into range (no-op while the component is busy)."""
     if target.scalable_dimension != IC_DIMENSION:
         return None
-    world = EMULATOR.world_for(account_id, region)
-    name = target.resource_id.removeprefix(IC_PREFIX)
-    component = world.components.get(name)
-    if component is None or component.status in ("Creating", "Updating", "Deleting"):
+    component = _free_component(account_id, region, target.resource_id)
+    if component is None:
         return None
     lo = target.min_capacity if target.min_capacity is not None else component.desired
     hi = target.max_capacity if target.max_capacity is not None else component.desired
     new = max(lo, min(hi, component.desired))
     if new == component.desired:
         return None
-    now = EMULATOR.now()
-    old = component.desired
-    world.set_copy_count(component, new, now, "UPDATE_RC_IN_PROGRESS")
-    activity = ScalingActivity(now, why, name, old, new, f"{why}: the count {old} was outside [{lo}, {hi}]")
-    EMULATOR.dispatcher.scaling_activities.append(activity)
-    return activity
+    cause = f"{why}: the count {component.desired} was outside [{lo}, {hi}]"
+    return _aas_writes(account_id, region, component, new, EMULATOR.now(), why, cause)
 
 
 def _register(

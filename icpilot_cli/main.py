@@ -68,13 +68,13 @@ def _now(args: argparse.Namespace) -> datetime:
     """Now: the emulator's clock when ``--endpoint-url`` points at the emulator (its control API
     answers ``GET /_emulator/clock``), else the wall clock."""
     url = getattr(args, "endpoint_url", None)
-    if url:
-        try:
-            with urllib.request.urlopen(f"{url.rstrip('/')}/_emulator/clock", timeout=2) as answer:
-                return datetime.fromisoformat(json.load(answer)["now"])
-        except (OSError, ValueError, KeyError):
-            pass  # not the emulator: an AWS-compatible endpoint keeps the wall clock
-    return datetime.now(UTC)
+    if not url:
+        return datetime.now(UTC)
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_emulator/clock", timeout=2) as answer:
+            return datetime.fromisoformat(json.load(answer)["now"])
+    except (OSError, ValueError, KeyError):  # not the emulator: an AWS-compatible endpoint
+        return datetime.now(UTC)
 
 
 def _when(text: str | None, args: argparse.Namespace | None = None) -> datetime:

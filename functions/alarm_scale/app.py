@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot.decision import TriggerKind
-from icpilot.runtime import build_controller
+from icpilot.runtime import build_controller, controller_for
 from icpilot.settings import Settings
 from pydantic import BaseModel
 
@@ -93,7 +93,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         change = _change(event)
     except ValidationError as exc:
         logger.error("malformed alarm event", extra={"errors": exc.errors(include_input=False)})
-        controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
+        controller = controller_for(context)
         return controller.reject(
             f"malformed alarm event: {exc.errors(include_input=False)}", datetime.now(UTC), TriggerKind.ALARM
         ).to_dict()

@@ -13,9 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot import cfn
-from icpilot.controller import Controller
-from icpilot.runtime import build_controller
-from icpilot.settings import Settings
+from icpilot.runtime import controller_for
 
 logger = Logger(service="icpilot")
 tracer = Tracer(service="icpilot")
@@ -25,8 +23,9 @@ tracer = Tracer(service="icpilot")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-
-    def controller() -> Controller:  # built inside the custom resource's guard: a crash is still answered
-        return build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
-
-    return cfn.respond(event, lambda: controller().configure(now), on_delete=lambda: controller().unconfigure(now))
+    # The controller is built inside the custom resource's guard: a crash there is still answered.
+    return cfn.respond(
+        event,
+        lambda: controller_for(context).configure(now),
+        on_delete=lambda: controller_for(context).unconfigure(now),
+    )

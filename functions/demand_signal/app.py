@@ -17,8 +17,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot.decision import TriggerKind
-from icpilot.runtime import build_controller
-from icpilot.settings import Settings
+from icpilot.runtime import controller_for
 from pydantic import BaseModel, Field
 
 logger = Logger(service="icpilot")
@@ -43,7 +42,7 @@ class DemandEvent(EventBridgeModel):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
+    controller = controller_for(context)
     try:
         demand = parse(event=event, model=DemandEvent)
     except ValidationError as exc:

@@ -14,8 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from icpilot.runtime import build_controller
-from icpilot.settings import Settings
+from icpilot.runtime import controller_for
 
 logger = Logger(service="icpilot")
 tracer = Tracer(service="icpilot")
@@ -25,8 +24,4 @@ tracer = Tracer(service="icpilot")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    return (
-        build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
-        .on_forecast(now)
-        .to_dict()
-    )
+    return controller_for(context).on_forecast(now).to_dict()

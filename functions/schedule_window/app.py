@@ -12,8 +12,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from icpilot.runtime import build_controller
-from icpilot.settings import Settings
+from icpilot.runtime import controller_for
 from pydantic import BaseModel
 
 logger = Logger(service="icpilot")
@@ -29,7 +28,7 @@ class WindowEdge(BaseModel):
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
-    controller = build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
+    controller = controller_for(context)
     try:
         edge = parse(event=event, model=WindowEdge)
     except ValidationError as exc:

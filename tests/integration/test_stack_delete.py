@@ -99,7 +99,7 @@ def test_a_controller_that_cannot_be_built_is_still_answered(
     """A crash while wiring the controller (before this round it ran outside the guard) is answered
     FAILED at once instead of leaving CloudFormation waiting an hour; the invocation still fails."""
     emu.dispatcher.raise_errors = False
-    monkeypatch.setattr("functions.configure_autoscaling.app.build_controller", _explode)
+    monkeypatch.setattr("functions.configure_autoscaling.app.controller_for", _explode)
     stack.invoke("configure-autoscaling", custom_resource(stack, "Create"))
     assert answers and answers[-1][0] == "FAILED" and "boom" in answers[-1][1]
     stack.invoke("configure-autoscaling", custom_resource(stack, "Delete"))

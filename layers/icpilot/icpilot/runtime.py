@@ -40,3 +40,9 @@ def build_controller(settings: Settings, correlation_id: str | None = None, cont
         runtime=RuntimeAdapter(),
         seconds_left=(lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None,
     )
+
+
+def controller_for(context: Any) -> Controller:
+    """The controller for one Lambda invocation: settings from the environment, the request id as
+    correlation id, the invocation's remaining time as the pass's budget."""
+    return build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
