@@ -52,7 +52,6 @@ from icpilot.forecast import Forecast, HoldingPrices, forecast_floor, learn
 from icpilot.instance_types import INSTANCE_TYPES
 from icpilot.policy.model import ComponentPolicy, parse_duration
 from icpilot.readiness import idle_delay, lead_time
-from icpilot.windows import bounds_at
 
 from .traces import MinuteDemand, Throughput
 
@@ -379,6 +378,7 @@ class _Icpilot:
             free < c.accelerators,
             timedelta(minutes=self.rules.provisioning_minutes),
         )
+        bounds = (0, 0)
         for trigger in triggers:
             observation = ComponentObservation(
                 c.name, "Updating" if fleet.loading else "InService", fleet.desired, fleet.loaded, c.reservation
@@ -399,12 +399,11 @@ class _Icpilot:
                     ledger.signalled_starts += 1
                 if d.starts_warmup:
                     self.first_failure = None
-        if self.tracking is not None and not fleet.loading:
-            b = bounds_at(c.policy, now)
-            # AAS's MinCapacity is the decision's floor: the forecast's too.
-            learned = forecast_floor(self.predictive.mode, self.c.policy.forecast_cap, self.forecast, now, timedelta(0))
-            lo = min(max(b.floor, learned or 0), b.ceiling)
-            if (want := self.tracking.desired(fleet, invocations, t, lo, b.ceiling)) is not None:
+            bounds = (d.aas_min, d.aas_max)  # AAS's bounds are what the last decision set
+        tracking = self.tracking
+        if tracking is not None and not fleet.loading:
+            want = tracking.desired(fleet, invocations, t, *bounds)
+            if want is not None:
                 endpoint.set(c, want, t)
 
 

@@ -167,6 +167,11 @@ def test_invariants_hold_over_random_histories(
                 assert decision.target <= min(policy.max_copies, bounds.ceiling, max(fits, copies))
             else:
                 assert decision.target >= bounds.floor or decision.target >= copies
+        if not decision.pin_aas:
+            kept = decision.target if decision.action == Action.SCALE else copies
+            # Rule 8: AAS never holds a range that lets target tracking take the last copy itself.
+            assert decision.aas_min >= min(1, kept, decision.aas_max), "icpilot owns the last copy"
+            assert decision.aas_min <= max(bounds.floor, 1), "AAS's minimum is never above the floor or 1"
         # Apply it to the world: a failed write changes nothing and leaves the intent pending.
         if decision.action == Action.SCALE and not step.write_fails:
             copies = decision.target

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from icpilot.capacity import Reservation, copies_that_fit
 from icpilot.decision import (
     Action,
+    AlarmKind,
     ComponentObservation,
     ComponentState,
     EndpointObservation,
@@ -210,7 +211,47 @@ def test_schedule_decisions(desired: int, when: datetime, action: Action, target
     )
     assert (d.action, d.target) == (action, target)
     assert d.reason
-    assert (d.aas_min, d.aas_max) == ((2, 4) if when == MONDAY_NOON else (0, 4))
+    # Outside the window AAS may go down to 1 while copies run; only icpilot's idle rule takes the last one.
+    assert (d.aas_min, d.aas_max) == ((2, 4) if when == MONDAY_NOON else (min(target, 1), 4))
+
+
+IDLE = Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE)
+NO_CAPACITY = Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY)
+
+
+@pytest.mark.parametrize(
+    ("policy", "desired", "status", "trigger", "when", "expected"),
+    [
+        # (action, target, aas_min, aas_max)
+        (FALCON, 2, "InService", SCHEDULE, SATURDAY_NOON, (Action.NONE, 2, 1, 4)),  # floor 0: AAS keeps 1
+        (FALCON, 1, "InService", Trigger(TriggerKind.TICK), SATURDAY_NOON, (Action.NONE, 1, 1, 4)),
+        (FALCON, 0, "InService", SCHEDULE, SATURDAY_NOON, (Action.NONE, 0, 0, 4)),  # at zero: AAS may be at 0
+        (FALCON, 2, "InService", IDLE, SATURDAY_NOON, (Action.SCALE, 0, 0, 4)),  # icpilot's idle rule: to zero
+        (FALCON, 2, "Updating", IDLE, SATURDAY_NOON, (Action.DEFER, 0, 1, 4)),  # deferred: AAS must not do it
+        (FALCON, 0, "InService", NO_CAPACITY, SATURDAY_NOON, (Action.SCALE, 1, 1, 4)),  # from zero: owned again
+        (FALCON, 3, "InService", SCHEDULE, MONDAY_NOON, (Action.NONE, 3, 2, 4)),  # a window floor above 1 wins
+        (
+            ComponentPolicy.model_validate({"max_copies": 4, "outside": {"min_copies": 0, "max_copies": 0}}),
+            2,
+            "InService",
+            SCHEDULE,
+            SATURDAY_NOON,
+            (Action.SCALE, 0, 0, 0),  # a ceiling of 0 takes the last copy too
+        ),
+    ],
+)
+def test_icpilot_owns_the_last_copy(
+    policy: ComponentPolicy,
+    desired: int,
+    status: str,
+    trigger: Trigger,
+    when: datetime,
+    expected: tuple[Action, int, int, int],
+) -> None:
+    """Rule 8: with MinCapacity 0 target tracking would scale in to zero after 15 low minutes, before
+    icpilot's idle delay and without an event; so AAS's minimum is 1 while the component keeps copies."""
+    d = decide(policy, observe(desired, status=status), endpoint(), ComponentState(), trigger, when)
+    assert (d.action, d.target, d.aas_min, d.aas_max) == expected
 
 
 def test_ceiling_lowers_the_count() -> None:

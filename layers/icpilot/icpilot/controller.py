@@ -53,6 +53,7 @@ from .decision import (
     EndpointObservation,
     Trigger,
     TriggerKind,
+    aas_min_holding_last_copy,
 )
 from .decision import copies as n_copies
 from .errors import (
@@ -786,9 +787,9 @@ class Controller:
                         # AAS write the count itself, at once, past icpilot's ordering (after:) and
                         # events. The next evaluation moves count and bounds together.
                         now_copies = self.sagemaker.describe_component(c).desired
-                        self.autoscaling.register_target(
-                            c, min(want.min_capacity, now_copies), max(want.max_capacity, now_copies)
-                        )
+                        hi = max(want.max_capacity, now_copies)
+                        lo = aas_min_holding_last_copy(min(want.min_capacity, now_copies), hi, now_copies)
+                        self.autoscaling.register_target(c, lo, hi)
                         self.state.remember_target(c)
                 have_policies = self.autoscaling.policies(c)
                 step_arn = have_policies.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN)

@@ -17,6 +17,9 @@ Rules, in order:
 6. A component being created or updated cannot take a write: the intent is deferred, not dropped.
 7. While a scale-from-zero warm-up is loading, AAS dynamic scale-out is suspended so the
    no-capacity step policy does not add copies on top of icpilot's (restored once ready).
+8. icpilot owns the last copy: while a component keeps copies, AAS's MinCapacity is at least 1
+   (``aas_min_holding_last_copy``), so target tracking scales between 1 and the ceiling and only
+   icpilot's idle rule (its delay, guard and ``after:`` order, with its events) takes it to zero.
 """
 
 from __future__ import annotations
@@ -168,6 +171,13 @@ def next_state(
     return state
 
 
+def aas_min_holding_last_copy(aas_min: int, aas_max: int, copies_kept: int) -> int:
+    """AAS's MinCapacity for a component that keeps ``copies_kept`` copies: at least 1 while it has
+    any (rule 8). With MinCapacity 0, target tracking scales in to zero by itself after its 15
+    low datapoints (AWS's scale-to-zero recipe), long before icpilot's idle delay, with no event."""
+    return max(aas_min, min(1, copies_kept, aas_max))
+
+
 def _others(
     component: ComponentObservation, endpoint: EndpointObservation, me: int, peers: dict[str, Peer]
 ) -> dict[str, int]:
@@ -247,9 +257,21 @@ def decide(
         and now < state.warmup_started_at + 3 * policy.time_to_ready
     )
 
-    def result(action: Action, target: int, reason: str, events: list[EventDraft], **kw: object) -> Decision:
-        values: dict[str, object] = {"aas_min": bounds.floor, "aas_max": bounds.ceiling, "suspend_scale_out": warming}
+    def result(
+        action: Action,
+        target: int,
+        reason: str,
+        events: list[EventDraft],
+        aas_min: int | None = None,
+        aas_max: int | None = None,
+        **kw: object,
+    ) -> Decision:
+        values: dict[str, object] = {"suspend_scale_out": warming}
         values.update(kw)
+        lo = bounds.floor if aas_min is None else aas_min
+        hi = bounds.ceiling if aas_max is None else aas_max
+        if not values.get("pin_aas"):
+            lo = aas_min_holding_last_copy(lo, hi, target if action == Action.SCALE else desired)
         refused = next((e for e in events if e.type == EventType.CAPACITY_REFUSED), None)
         signature = f"{refused.details.get('limit')}:{refused.details.get('granted')}" if refused else None
         if signature is not None and signature == state.last_refusal:
@@ -262,6 +284,8 @@ def decide(
             target=target,
             reason=reason,
             bounds=bounds,
+            aas_min=lo,
+            aas_max=hi,
             events=tuple(events),
             refusal=signature,
             next_state=next_state(state, action, target, reason, now, starts, signature),
