@@ -26,9 +26,11 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator import emulated_aws
+from emulator.aas_ext import scaling_activities
 from emulator.sagemaker_ext import invoke_component
 from emulator.seed import create_seed
 from emulator.stack import ACCOUNT, REGION, deploy_stack
+from emulator.template import CustomResourceFailed
 
 BERLIN = ZoneInfo("Europe/Berlin")
 COMPONENTS = ("falcon-7b", "flan-t5-xxl")
@@ -68,19 +70,15 @@ def main(argv: list[str] | None = None) -> int:
         sm = boto3.client("sagemaker", region_name=REGION)
         create_seed(sm, copies=0)
         emu.advance(90)  # deploy a little after the hour, as a person would
-        stack = deploy_stack()
+        try:
+            stack = deploy_stack()  # template.yaml, with its deploy-time custom resources (reconcile, configure)
+        except CustomResourceFailed as exc:
+            console.print(f"[red]the deploy failed: {exc}")
+            return 1
         console.rule("[bold]icpilot demo — a simulated Monday on the emulator")
         console.print(
             f"endpoint llm-endpoint (ml.g5.24xlarge, 1..2 instances); clock starts {emu.now().astimezone(BERLIN):%a %H:%M %Z}"
         )
-        for function, event_file in (
-            ("watch-tick", "watch_tick_cfn_create.json"),
-            ("configure-autoscaling", "watch_tick_cfn_create.json"),
-        ):
-            summary = stack.invoke(function, stack.handler_event(event_file) | {"ResponseURL": "local"})
-            if not summary or summary.get("policy_error"):
-                console.print(f"[red]deploy-time {function} failed: {summary}")
-                return 1
         start = emu.now()
         end = start + timedelta(hours=args.hours)
         night_request = start.astimezone(BERLIN).replace(hour=22, minute=0) if args.hours >= 15.5 else None
@@ -157,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 def print_aas_activities(emu: Any, console: Console, local: datetime, seen: int) -> int:
     """Print what Application Auto Scaling itself did since the last call (its scaling activities:
     target tracking, the scale-from-zero step policy, bounds that clamped a count); the new total."""
-    activities = emu.dispatcher.scaling_activities
+    activities = scaling_activities()
     for a in activities[seen:]:
         console.print(
             f"{local:%H:%M} [blue]{'AAS scaling activity':<21}[/] {a.component:<12} {a.old}→{a.new:<3} {a.cause[:110]}"
@@ -167,7 +165,7 @@ def print_aas_activities(emu: Any, console: Console, local: datetime, seen: int)
 
 def aas_counts(emu: Any, name: str) -> str:
     """How many times AAS scaled a component out and in during the run."""
-    mine = [a for a in emu.dispatcher.scaling_activities if a.component == name]
+    mine = [a for a in scaling_activities() if a.component == name]
     return f"{sum(a.new > a.old for a in mine)} / {sum(a.new < a.old for a in mine)}"
 
 

@@ -50,12 +50,13 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import aas_ext, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext
+    from . import aas_ext, alarms, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext
 
     sagemaker_ext.install()
     cloudwatch_ext.install()
     aas_ext.install()
-    dispatcher.install()
+    alarms.install()
+    dispatcher.install(EMULATOR.dispatcher)
     faults_ext.install()
     _installed = True
 

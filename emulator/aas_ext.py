@@ -123,7 +123,7 @@ def _aas_writes(
     """AAS sets the copy count and records the scaling activity with its cause."""
     activity = ScalingActivity(now, policy, component.name, component.desired, new, cause)
     EMULATOR.world_for(account_id, region).set_copy_count(component, new, now, "UPDATE_RC_IN_PROGRESS")
-    EMULATOR.dispatcher.scaling_activities.append(activity)
+    SCHEDULED_ACTIONS.activities.append(activity)
     return activity
 
 
@@ -370,6 +370,31 @@ def run_scheduled_actions(now: datetime) -> list[ScalingActivity]:
     return done
 
 
+class ScheduledActionsHook:
+    """The emulator clock's AAS step (a ``TimeHook``, order 10): scheduled actions that fell due;
+    also where every scaling activity AAS made is kept, for DescribeScalingActivities."""
+
+    def __init__(self) -> None:
+        self.activities: list[ScalingActivity] = []
+
+    def due_after(self, now: datetime) -> datetime | None:
+        return None  # looked at whenever the clock steps (every schedule and world event)
+
+    def run(self, now: datetime) -> None:
+        run_scheduled_actions(now)
+
+    def reset(self) -> None:
+        self.activities.clear()
+
+
+SCHEDULED_ACTIONS = ScheduledActionsHook()
+
+
+def scaling_activities() -> list[ScalingActivity]:
+    """Every scaling activity AAS made in this emulated world, oldest first."""
+    return list(SCHEDULED_ACTIONS.activities)
+
+
 def _within(action: Any, when: datetime) -> bool:
     def stamp(value: Any) -> datetime | None:
         if value in (None, ""):
@@ -387,13 +412,14 @@ def _describe_scaling_activities(self: Any) -> str:
     resource_id = self._get_param("ResourceId")
     found = [
         a.to_api(self.current_account)
-        for a in reversed(EMULATOR.dispatcher.scaling_activities)
+        for a in reversed(SCHEDULED_ACTIONS.activities)
         if resource_id in (None, f"{IC_PREFIX}{a.component}")
     ]
     return json.dumps({"ScalingActivities": found[: self._get_int_param("MaxResults") or 50]})
 
 
 def install() -> None:
+    EMULATOR.add_hook(SCHEDULED_ACTIONS, order=10)
     _widen_dimension_enum()
     aas_models.FakeApplicationAutoscalingPolicy.create_alarms = _create_alarms  # type: ignore[method-assign]
     aas_models.ApplicationAutoscalingBackend.register_scalable_target = _register  # type: ignore[method-assign]

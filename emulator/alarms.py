@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.cloudwatch.models import Alarm, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
@@ -281,3 +281,34 @@ def _run_actions(
             EMULATOR.dispatcher.invoke_async(
                 action, _direct_payload(alarm, old or {}, account_id, region, now), f"alarm:{alarm.name}"
             )
+
+
+class PeriodicEvaluation:
+    """The emulator clock's alarm step (a ``TimeHook``, order 30): every alarm evaluated each
+    ``EMULATOR.alarm_evaluation_interval`` seconds, as CloudWatch does once a minute; off (None)
+    unless a test or the demo sets the interval, so tests decide when alarms are evaluated."""
+
+    def __init__(self) -> None:
+        self.last: datetime | None = None
+
+    def due_after(self, now: datetime) -> datetime | None:
+        interval = EMULATOR.alarm_evaluation_interval
+        if not interval:
+            return None
+        return max((self.last or now) + timedelta(seconds=interval), now + timedelta(microseconds=1))
+
+    def run(self, now: datetime) -> None:
+        interval = EMULATOR.alarm_evaluation_interval
+        if interval and (self.last is None or (now - self.last).total_seconds() >= interval):
+            self.last = now
+            evaluate_alarms()
+
+    def reset(self) -> None:
+        self.last = None
+
+
+PERIODIC_EVALUATION = PeriodicEvaluation()
+
+
+def install() -> None:
+    EMULATOR.add_hook(PERIODIC_EVALUATION, order=30)

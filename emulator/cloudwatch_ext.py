@@ -17,6 +17,8 @@ from typing import Any
 from moto.cloudwatch import models as cw_models
 from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, Statistics, cloudwatch_backends
 
+from .core import EMULATOR
+
 _original_get_metric_data = CloudWatchBackend.get_metric_data
 
 
@@ -121,8 +123,6 @@ def _put_metric_alarm(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         alarm.state_value = "INSUFFICIENT_DATA"
         alarm.state_reason = "Unchecked: Initial alarm creation"
         alarm.state_reason_data = "{}"
-        from .core import EMULATOR
-
         alarm.state_updated_timestamp = EMULATOR.now()
     else:
         alarm.state_value, alarm.state_reason = before.state_value, before.state_reason

@@ -3,6 +3,10 @@
 One ``Emulator`` per process (``EMULATOR``): the clock, the model settings, the fault injector and
 the dispatcher that hands due schedules and rule targets to in-process Lambda handlers. Per-account
 state (endpoints, components) lives on moto's SageMaker backend, so ``moto``'s reset clears it.
+
+What else happens on the clock registers as a ``TimeHook`` (``add_hook``, in ``emulator.install``):
+AAS scheduled actions, the dispatcher, periodic alarm evaluation. The core imports none of them;
+they import the core.
 """
 
 from __future__ import annotations
@@ -10,31 +14,45 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 
 from .clock import ClockMode, EmulatorClock
+from .dispatcher import Dispatcher
 from .faults import FaultInjector
 from .world import ComponentSettings, EmulatorSettings, World
-
-if TYPE_CHECKING:
-    from .dispatcher import Dispatcher
 
 _WORLD_ATTR = "_icpilot_emulator_world"
 
 
+class TimeHook(Protocol):
+    """Something that happens on the emulator clock, after the worlds have moved to ``now``."""
+
+    def due_after(self, now: datetime) -> datetime | None:
+        """When it next wants to run after ``now`` (None: only when something else wakes the loop)."""
+
+    def run(self, now: datetime) -> None:
+        """Do what is due at ``now``."""
+
+    def reset(self) -> None:
+        """Forget everything (a fresh emulated world)."""
+
+
 class Emulator:
     def __init__(self) -> None:
-        from .dispatcher import Dispatcher
-
         self.lock = threading.RLock()
         self.clock = EmulatorClock()
         self.settings = EmulatorSettings()
         self.faults = FaultInjector()
-        self.dispatcher: Dispatcher = Dispatcher(self)
-        self.alarm_evaluation_interval: float | None = None
-        self._last_alarm_evaluation: datetime | None = None
+        self.dispatcher = Dispatcher(self.clock)
+        self.alarm_evaluation_interval: float | None = None  # seconds; None: alarms evaluated on request
+        self._hooks: list[tuple[int, TimeHook]] = [(20, self.dispatcher)]
+
+    def add_hook(self, hook: TimeHook, order: int) -> None:
+        """Run ``hook`` at every step of the clock, hooks in ``order`` (AAS 10, dispatcher 20, alarms 30)."""
+        if all(h is not hook for _, h in self._hooks):
+            self._hooks = sorted([*self._hooks, (order, hook)], key=lambda item: item[0])
 
     def reset(self, mode: ClockMode = "virtual", start: datetime | None = None) -> None:
         """Forget everything the emulator adds (moto's own reset clears the AWS state)."""
@@ -42,9 +60,9 @@ class Emulator:
             self.clock.reset(mode, start)
             self.settings = EmulatorSettings()
             self.faults.reset()
-            self.dispatcher.reset()
+            for _, hook in self._hooks:
+                hook.reset()
             self.alarm_evaluation_interval = None
-            self._last_alarm_evaluation = None
 
     def configure_component(self, name: str, **values: float | int | str | None) -> None:
         """Per-component model timings, e.g. ``model_load_seconds=480`` for a large LLM."""
@@ -96,13 +114,7 @@ class Emulator:
 
     def _next_event_after(self, now: datetime) -> datetime | None:
         candidates = [t for w in self.worlds() if (t := w.next_event_after(now)) is not None]
-        if (t := self.dispatcher.next_due_after(now)) is not None:
-            candidates.append(t)
-        if self.alarm_evaluation_interval:
-            last = self._last_alarm_evaluation or now
-            candidates.append(
-                max(last + timedelta(seconds=self.alarm_evaluation_interval), now + timedelta(microseconds=1))
-            )
+        candidates += [t for _, hook in self._hooks if (t := hook.due_after(now)) is not None]
         return min(candidates) if candidates else None
 
     def _run_at(self, t: datetime) -> None:
@@ -110,20 +122,8 @@ class Emulator:
             self.clock.set(t)
         for world in self.worlds():
             world.sync(t)
-        from .aas_ext import run_scheduled_actions  # aas_ext reads EMULATOR: imported late
-
-        run_scheduled_actions(t)
-        self.dispatcher.fire_due(t)
-        if self.alarm_evaluation_interval:
-            due = (
-                self._last_alarm_evaluation is None
-                or (t - self._last_alarm_evaluation).total_seconds() >= self.alarm_evaluation_interval
-            )
-            if due:
-                from .alarms import evaluate_alarms
-
-                self._last_alarm_evaluation = t
-                evaluate_alarms()
+        for _, hook in self._hooks:
+            hook.run(t)
 
 
 EMULATOR = Emulator()

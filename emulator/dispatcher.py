@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
-
-if TYPE_CHECKING:
-    from .aas_ext import ScalingActivity
-    from .core import Emulator
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("emulator.dispatcher")
@@ -85,30 +84,90 @@ def _function_name(arn_or_name: str) -> str:
     return arn_or_name
 
 
+@contextmanager
+def variables_set(variables: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set, as it was afterwards."""
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
 class Dispatcher:
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    """A ``TimeHook`` of the emulator core: fires due schedules at each step of the clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._environment_lock = threading.RLock()
         self.reset()
 
     def reset(self) -> None:
         self.handlers: dict[str, Handler] = {}
         self.async_configs: dict[str, AsyncConfig] = {}
+        self.environments: dict[str, dict[str, str]] = {}
+        self.installed_environment: dict[str, str] = {}
         self.invocations: list[Invocation] = []
-        self.scaling_activities: list[ScalingActivity] = []
         self.tracked: dict[str, _Tracked] = {}
         self.raise_errors = False
 
-    def register(self, function: str, handler: Handler, async_config: AsyncConfig | None = None) -> None:
-        """Map a Lambda function (ARN, name, or a logical name used in ARNs) to a handler."""
+    def register(
+        self,
+        function: str,
+        handler: Handler,
+        async_config: AsyncConfig | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> None:
+        """Map a Lambda function (ARN, name, or a logical name used in ARNs) to a handler, with
+        the environment it runs in (template.yaml's variables for that function)."""
         self.handlers[_function_name(function)] = handler
         self.async_configs[_function_name(function)] = async_config or AsyncConfig()
+        if environment is not None:
+            self.environments[_function_name(function)] = dict(environment)
+
+    def unregister(self, function: str) -> None:
+        """The function was deleted: invoking it now fails as a missing function would."""
+        name = _function_name(function)
+        self.handlers.pop(name, None)
+        self.async_configs.pop(name, None)
+        self.environments.pop(name, None)
+
+    @contextmanager
+    def _environment(self, function: str) -> Iterator[None]:
+        """Run with the function's own variables. Handlers read ``os.environ``, which one process
+        shares: the last deployed stack's variables are installed there (``installed_environment``).
+        A variable still at its installed value is swapped for this function's when they differ
+        (another stack's function), under a lock, so two stacks' functions take turns; one that a
+        test changed since is left as the test set it (an update of every function's configuration)."""
+        own = self.environments.get(function, {})
+        wanted = {
+            k: v
+            for k, v in own.items()
+            if os.environ.get(k) != v and os.environ.get(k) == self.installed_environment.get(k)
+        }
+        if not wanted:
+            yield
+            return
+        with self._environment_lock, variables_set(wanted):
+            yield
 
     def invoke_async(self, function_arn: str, event: Any, source: str = "async") -> Any:
         """An asynchronous invocation: retried on error, then recorded on the on-failure queue."""
         name = _function_name(function_arn)
         config = self.async_configs.get(name, AsyncConfig())
         for attempt in range(config.retries + 1):
-            record = self._run(function_arn, event, source if attempt == 0 else f"{source} (retry {attempt})")
+            record = self.invoke_recorded(
+                function_arn, event, source if attempt == 0 else f"{source} (retry {attempt})"
+            )
             if record.error is None:
                 return record.result
         if config.on_failure_queue:
@@ -122,7 +181,7 @@ class Dispatcher:
         error_type, _, message = (record.error or "").partition(": ")
         body = {
             "version": "1.0",
-            "timestamp": self.emulator.now().isoformat(),
+            "timestamp": self.clock.now().isoformat(),
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": function_arn,
@@ -137,12 +196,13 @@ class Dispatcher:
 
     def invoke(self, function_arn: str, event: Any, source: str = "direct") -> Any:
         """A synchronous invocation (RequestResponse): the handler's result, None if it failed."""
-        return self._run(function_arn, event, source).result
+        return self.invoke_recorded(function_arn, event, source).result
 
-    def _run(self, function_arn: str, event: Any, source: str) -> Invocation:
+    def invoke_recorded(self, function_arn: str, event: Any, source: str) -> Invocation:
+        """One invocation, recorded (result or error)."""
         name = _function_name(function_arn)
         handler = self.handlers.get(name)
-        record = Invocation(self.emulator.now(), name, source, event)
+        record = Invocation(self.clock.now(), name, source, event)
         self.invocations.append(record)
         if handler is None:
             record.error = f"no handler registered for Lambda function {name!r}"
@@ -150,7 +210,8 @@ class Dispatcher:
             return record
         context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
         try:
-            record.result = handler(event, context)
+            with self._environment(name):
+                record.result = handler(event, context)
         except Exception as exc:  # a failed Lambda invocation is recorded, as AWS would log it
             record.error = f"{type(exc).__name__}: {exc}"
             log.error("handler %s failed: %s", name, traceback.format_exc())
@@ -200,9 +261,14 @@ class Dispatcher:
             return None
         return nxt
 
-    def next_due_after(self, now: datetime) -> datetime | None:
+    def due_after(self, now: datetime) -> datetime | None:
+        """The next schedule occurrence after ``now`` (``TimeHook``)."""
         times = [t for _, _, s in self._schedules() if (t := self._next_fire(s, now)) is not None]
         return min(times) if times else None
+
+    def run(self, now: datetime) -> None:
+        """``TimeHook``: what fell due."""
+        self.fire_due(now)
 
     def fire_due(self, now: datetime) -> None:
         """Fire every schedule occurrence due at or before ``now`` that has not fired yet."""
@@ -259,8 +325,6 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
     moto's default input template renders an ISO ``time`` unquoted (it expects epoch seconds, as
     PutEvents sends), so targets without an InputTransformer receive the event untransformed.
     """
-    from .core import EMULATOR
-
     if not self.event_pattern.matches_event(original_event):
         return
     event = _real_shaped(original_event)
@@ -269,7 +333,7 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
         for target in saved:
             if ":lambda:" in target["Arn"]:
                 payload = json.loads(target["Input"]) if target.get("Input") else event
-                EMULATOR.dispatcher.invoke_async(target["Arn"], payload, source=f"rule:{self.name}")
+                _RULE_DISPATCHER[0].invoke_async(target["Arn"], payload, source=f"rule:{self.name}")
                 continue
             self.targets = [target]
             if target.get("InputTransformer") or target.get("Input"):
@@ -281,5 +345,9 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
         self.targets = saved
 
 
-def install() -> None:
+_RULE_DISPATCHER: list[Dispatcher] = []  # the dispatcher rule targets go to (``install``)
+
+
+def install(dispatcher: Dispatcher) -> None:
+    _RULE_DISPATCHER[:] = [dispatcher]
     events_models.Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]

@@ -1,8 +1,8 @@
-"""icpilot's stack on the emulator: the resources template.yaml creates, and its Lambda handlers
-mapped to their function ARNs — the local stand-in for ``sam deploy``.
+"""icpilot's stack on the emulator: template.yaml deployed by ``emulator.template`` (the local
+stand-in for ``sam deploy``), plus what a test needs to watch it (an SQS tap on the topic).
 
 Tests and ``make demo`` deploy with ``deploy_stack()``; the dispatcher then invokes the real
-handlers when schedules fall due, exactly as the deployed wiring would.
+handlers when the template's schedules fall due and its rules match, as the deployed wiring would.
 """
 
 from __future__ import annotations
@@ -10,34 +10,22 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 from .alarms import put_alarm_in_state
 from .core import EMULATOR
-from .dispatcher import AsyncConfig
+from .template import ACCOUNT, REGION, TEMPLATE, TEST_PARAMETERS, Deployment, deploy_template
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
 STACK = "icpilot"
+PERIODIC_SCHEDULES = ("TickSchedule", "WatchSchedule", "ConfigureSchedule", "ForecastSchedule")
 
 
-# The EventBridge rule that sends icpilot's alarm changes to the alarm function (template.yaml too).
-ALARM_EVENT_PATTERN = {
-    "source": ["aws.cloudwatch"],
-    "detail-type": ["CloudWatch Alarm State Change"],
-    "detail": {"alarmName": [{"prefix": "icpilot-"}]},
-}
-
-
-# The demand rule on the stack's bus: icpilot_client's Demand events go to the demand function.
-DEMAND_BUS = f"{STACK}-demand"
-DEMAND_EVENT_PATTERN = {"source": ["icpilot.client"], "detail-type": ["Demand"]}
-
-
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{name}"
+def function_arn(name: str, stack: str = STACK) -> str:
+    """The ARN of the stack's function ``name`` (its code directory in kebab case: ``watch-tick``)."""
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{stack}-{name}"
 
 
 @dataclass(frozen=True)
@@ -48,7 +36,32 @@ class Stack:
     schedule_group: str
     dlq_arn: str
     env: dict[str, str]
-    demand_bus: str = DEMAND_BUS
+    demand_bus: str
+    deployment: Deployment
+    name: str = STACK
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return self.deployment.outputs()
+
+    def function_arn(self, function: str) -> str:
+        return self.deployment.functions[function].arn
+
+    def delete(self) -> None:
+        """``sam delete`` on the emulator: the template's deletion (``Deployment.delete``) and the tap."""
+        self.deployment.delete()
+        boto3.client("sqs", region_name=REGION).delete_queue(QueueUrl=self.events_queue_url)
+
+    def resource(self, logical_id: str) -> str:
+        """What template.yaml's ``Ref`` of ``logical_id`` answers in this stack (a name, ARN or URL)."""
+        return self.deployment.physical[logical_id]
+
+    def pause_periodic_schedules(self, *logical_ids: str) -> None:
+        """Delete the stack's periodic schedules (``TickSchedule``...; all of them by default), so
+        a test runs those functions itself, at the moments it chooses."""
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        for logical in logical_ids or PERIODIC_SCHEDULES:
+            scheduler.delete_schedule(Name=self.resource(logical))
 
     def handler_event(self, name: str) -> dict[str, Any]:
         path = os.path.join(os.path.dirname(__file__), "..", "events", name)
@@ -75,7 +88,7 @@ class Stack:
         return event
 
     def invoke(self, function: str, event: Any) -> Any:
-        return EMULATOR.dispatcher.invoke(function_arn(function), event, source="test")
+        return EMULATOR.dispatcher.invoke(self.function_arn(function), event, source="test")
 
     def lifecycle_events(self) -> list[dict[str, Any]]:
         """Every SNS lifecycle event so far, read through the SQS subscription (drains the queue)."""
@@ -96,109 +109,57 @@ class Stack:
                 sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=m["ReceiptHandle"])
 
 
-def deploy_stack(policy_path: str | None = None, policy_parameter: str | None = None) -> Stack:
-    """Create the stack's resources on the emulator, set the handlers' environment, map the handlers."""
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    table = f"{STACK}-state"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "inflight", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "inflight",
-                "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    idempotency = f"{STACK}-idempotency"
-    ddb.create_table(
-        TableName=idempotency,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    sns = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name=f"{STACK}-events")["TopicArn"]
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue = sqs.create_queue(QueueName=f"{STACK}-events-tap")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    dlq = sqs.create_queue(QueueName=f"{STACK}-schedule-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    group = f"{STACK}-windows"
-    scheduler = boto3.client("scheduler", region_name=REGION)
-    scheduler.create_schedule_group(Name=group)
-    env = {
-        "ICPILOT_STATE_TABLE": table,
-        "ICPILOT_TOPIC_ARN": topic,
-        "ICPILOT_SCHEDULE_GROUP": group,
-        "ICPILOT_SCHEDULE_FUNCTION_ARN": function_arn("schedule-window"),
-        "ICPILOT_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/{STACK}-scheduler",
-        "ICPILOT_SCHEDULE_DLQ_ARN": dlq_arn,
-        "ICPILOT_DEAD_LETTER_QUEUE_URL": dlq,
-        "ICPILOT_IDEMPOTENCY_TABLE": idempotency,
+def deploy_stack(
+    policy_path: str | None = None,
+    policy_parameter: str | None = None,
+    *,
+    name: str = STACK,
+    parameters: dict[str, str] | None = None,
+    template: Path | str | dict[str, Any] = TEMPLATE,
+    run_custom_resources: bool = True,
+) -> Stack:
+    """Deploy template.yaml as stack ``name`` on the emulator (``emulator.template``), subscribe an SQS
+    tap to its topic for the tests to read the lifecycle events, and set the functions' variables
+    in this process's environment for the CLI and for handlers called directly.
+
+    ``run_custom_resources``: run the deploy-time custom resources (configure, reconcile) as
+    CloudFormation would; the tests start the moment before they run, and run them when they need."""
+    given = {**TEST_PARAMETERS, **(parameters or {})}
+    if policy_parameter:
+        given["PolicyParameterName"] = policy_parameter
+    overrides = {
+        # The emulator has no X-Ray daemon and no CloudWatch Logs agent: quieter, and no trace export.
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
     if policy_path:
-        env["ICPILOT_POLICY_PATH"] = policy_path
-    if policy_parameter:
-        env["ICPILOT_POLICY_PARAMETER"] = policy_parameter
-    os.environ.update(env)
-    # The periodic schedules, as template.yaml defines them.
-    for name, rate, function, kind in (
-        ("tick", "rate(5 minutes)", "watch-tick", "tick"),
-        ("configure", "rate(15 minutes)", "configure-autoscaling", "configure"),
-        ("watch", "rate(1 minute)", "watch-warmups", "watch"),
-        ("forecast", "rate(1 hour)", "forecast", "forecast"),
-    ):
-        scheduler.create_schedule(
-            Name=f"{STACK}-{name}",
-            ScheduleExpression=rate,
-            FlexibleTimeWindow={"Mode": "OFF"},
-            Target={
-                "Arn": function_arn(function),
-                "RoleArn": env["ICPILOT_SCHEDULER_ROLE_ARN"],
-                "Input": json.dumps({"kind": kind}),
-            },
-        )
-    # icpilot's alarms reach the alarm function through EventBridge, as in template.yaml.
-    events = boto3.client("events", region_name=REGION)
-    events.put_rule(Name=f"{STACK}-alarms", EventPattern=json.dumps(ALARM_EVENT_PATTERN))
-    events.put_targets(Rule=f"{STACK}-alarms", Targets=[{"Id": "alarm-scale", "Arn": function_arn("alarm-scale")}])
-    # Clients' demand signals reach the demand function through the stack's own bus.
-    events.create_event_bus(Name=DEMAND_BUS)
-    events.put_rule(Name=f"{STACK}-demand", EventBusName=DEMAND_BUS, EventPattern=json.dumps(DEMAND_EVENT_PATTERN))
-    events.put_targets(
-        Rule=f"{STACK}-demand",
-        EventBusName=DEMAND_BUS,
-        Targets=[{"Id": "demand-signal", "Arn": function_arn("demand-signal")}],
+        overrides["ICPILOT_POLICY_PATH"] = policy_path
+    deployment = deploy_template(name, given, template, overrides, run_custom_resources=False)
+    outputs = deployment.outputs()
+    sqs = boto3.client("sqs", region_name=REGION)
+    tap = sqs.create_queue(QueueName=f"{name}-events-tap")["QueueUrl"]
+    tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns", region_name=REGION).subscribe(
+        TopicArn=outputs["EventsTopicArn"], Protocol="sqs", Endpoint=tap_arn
     )
-    from functions.alarm_scale.app import lambda_handler as alarm_scale
-    from functions.configure_autoscaling.app import lambda_handler as configure_autoscaling
-    from functions.demand_signal.app import lambda_handler as demand_signal
-    from functions.forecast.app import lambda_handler as forecast
-    from functions.schedule_window.app import lambda_handler as schedule_window
-    from functions.watch_tick.app import lambda_handler as watch_tick
-    from functions.watch_warmups.app import lambda_handler as watch_warmups
-
-    # Retries after a failed async invocation and the on-failure queue, as each function's
-    # EventInvokeConfig in template.yaml says.
-    for function, handler, retries in (
-        ("schedule-window", schedule_window, 1),
-        ("watch-tick", watch_tick, 0),
-        ("alarm-scale", alarm_scale, 1),
-        ("configure-autoscaling", configure_autoscaling, 0),
-        ("watch-warmups", watch_warmups, 0),
-        ("demand-signal", demand_signal, 1),
-        ("forecast", forecast, 0),
-    ):
-        EMULATOR.dispatcher.register(function_arn(function), handler, AsyncConfig(retries, dlq_arn))
-    return Stack(table, topic, queue, group, dlq_arn, env)
+    env: dict[str, str] = {}
+    for function in deployment.functions.values():
+        env.update(function.environment)
+    os.environ.update(env)
+    EMULATOR.dispatcher.installed_environment = dict(env)
+    stack = Stack(
+        table=outputs["StateTableName"],
+        topic_arn=outputs["EventsTopicArn"],
+        events_queue_url=tap,
+        schedule_group=outputs["ScheduleGroupName"],
+        dlq_arn=deployment.arns["DeadLetterQueue"],
+        env=env,
+        demand_bus=outputs["DemandBusName"],
+        deployment=deployment,
+        name=name,
+    )
+    if run_custom_resources:
+        for logical in deployment.custom_resources():
+            deployment.run_custom_resource(logical, "Create")
+    return stack

@@ -72,7 +72,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             emu.settings.model_load_seconds = 240
             create_seed(boto3.client("sagemaker", region_name="us-east-1"), copies=0)
             emu.advance(240)
-            deployed = deploy_stack(policy_path=str(INTEGRATION_POLICY))
+            # The moment after the deploy created the resources and before its custom resources
+            # (reconcile, configure) ran: each test runs them when its story needs them.
+            deployed = deploy_stack(policy_path=str(INTEGRATION_POLICY), run_custom_resources=False)
             emu.dispatcher.raise_errors = True  # a handler crash fails the test
             yield deployed
     finally:

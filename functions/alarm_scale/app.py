@@ -25,8 +25,17 @@ from pydantic import BaseModel
 
 logger = Logger(service="icpilot")
 tracer = Tracer(service="icpilot")
-persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("ICPILOT_IDEMPOTENCY_TABLE", "icpilot-idempotency"))
 config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=6 * 3600)
+_stores: dict[str, DynamoDBPersistenceLayer] = {}
+
+
+def _store() -> DynamoDBPersistenceLayer:
+    """The idempotency table named by the environment now, its client kept for warm invocations.
+    Read per invocation, not at import: the emulator runs two stacks' functions in one process."""
+    table = os.environ.get("ICPILOT_IDEMPOTENCY_TABLE", "icpilot-idempotency")
+    if table not in _stores:
+        _stores[table] = DynamoDBPersistenceLayer(table_name=table)
+    return _stores[table]
 
 
 class AlarmState(BaseModel):
@@ -69,8 +78,13 @@ def _change(event: Any) -> dict[str, str]:
     }
 
 
-@idempotent_function(data_keyword_argument="change", config=config, persistence_store=persistence)
 def act(change: dict[str, str], request_id: str) -> dict[str, Any]:
+    """Act on the change once per idempotency key (a redelivery answers the first result)."""
+    once = idempotent_function(data_keyword_argument="change", config=config, persistence_store=_store())
+    return dict(once(_act)(change=change, request_id=request_id))
+
+
+def _act(change: dict[str, str], request_id: str) -> dict[str, Any]:
     controller = build_controller(Settings.from_env(), correlation_id=request_id)
     changed_at = _stamp(change["changed_at"])
     return controller.on_alarm(change["alarm"], change["state"], datetime.now(UTC), changed_at).to_dict()

@@ -294,7 +294,7 @@ def test_ok_state_changes_do_nothing(configured: Stack) -> None:
 def test_racing_alarm_and_schedule_end_the_same_whatever_the_order(
     configured: Stack, emu: Emulator, order: str
 ) -> None:
-    boto3.client("scheduler", region_name=REGION).delete_schedule(Name="icpilot-tick")
+    configured.pause_periodic_schedules("TickSchedule")
     emu.advance(3600)  # 08:04 Berlin: flan's window is open (floor 1); no tick ran
     flan_open = {"rule": "llm-endpoint/flan-t5-xxl/business-hours", "edge": "open"}
     alarm = configured.alarm_event("alarm_scale_no_capacity.json")

@@ -94,7 +94,7 @@ def test_registering_a_target_holds_the_running_count(stack: Stack, emu: Emulato
     """At night (falcon's ceiling 0) icpilot is deployed onto a falcon someone runs at 1 copy: the
     first configure registers bounds that hold the 1 copy, so AAS writes nothing; icpilot's own tick
     then takes it to 0 and says so."""
-    boto3.client("scheduler", region_name=REGION).delete_schedule(Name="icpilot-tick")
+    stack.pause_periodic_schedules("TickSchedule")
     boto3.client("sagemaker", region_name=REGION).update_inference_component_runtime_config(
         InferenceComponentName="falcon-7b", DesiredRuntimeConfig={"CopyCount": 1}
     )

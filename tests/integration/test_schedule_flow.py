@@ -248,7 +248,7 @@ def test_classic_endpoint_is_refused_with_an_explanation(
 
 def test_component_missing_from_sagemaker_does_not_stop_the_others(stack: Stack, emu: Emulator) -> None:
     boto3.client("sagemaker", region_name=REGION).delete_inference_component(InferenceComponentName="flan-t5-xxl")
-    boto3.client("scheduler", region_name=REGION).delete_schedule(Name="icpilot-tick")  # only our tick below
+    stack.pause_periodic_schedules("TickSchedule")  # only our tick below
     emu.advance(3600)
     summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
     results = {o["component"]: o["result"] for o in summary["outcomes"]}

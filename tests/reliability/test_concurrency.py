@@ -24,12 +24,10 @@ REGION = "us-east-1"
 FALCON_KEY = json.dumps({"pk": {"S": "component#llm-endpoint#falcon-7b"}})
 
 
-def quiet_until_the_window(emu: Emulator) -> None:
+def quiet_until_the_window(emu: Emulator, stack: Stack) -> None:
     """Delete the periodic schedules, then move to 07:00Z (08:00 Berlin, the window's start):
     nothing has acted yet, so every racer below sees falcon-7b at 0 copies wanting 2."""
-    scheduler = boto3.client("scheduler", region_name=REGION)
-    for name in ("icpilot-tick", "icpilot-watch", "icpilot-configure"):
-        scheduler.delete_schedule(Name=name)
+    stack.pause_periodic_schedules("TickSchedule", "WatchSchedule", "ConfigureSchedule")
     emu.advance(56 * 60)
 
 
@@ -72,7 +70,7 @@ def falcon_writes(emu: Emulator, table: str) -> list[tuple[str, str, str, str]]:
 def test_twenty_racers_one_write_wins_the_others_observe_it(
     stack: Stack, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    quiet_until_the_window(emu)
+    quiet_until_the_window(emu, stack)
     alarm = racing_alarm(stack, monkeypatch)
     open_edge = {"rule": "llm-endpoint/falcon-7b/business-hours", "edge": "open"}
     calls = (
@@ -110,7 +108,7 @@ def test_twenty_racers_one_write_wins_the_others_observe_it(
 def test_operators_overrides_racing_the_controller_lose_nothing(
     stack: Stack, emu: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    quiet_until_the_window(emu)
+    quiet_until_the_window(emu, stack)
     alarm = racing_alarm(stack, monkeypatch)
     open_edge = {"rule": "llm-endpoint/falcon-7b/business-hours", "edge": "open"}
 

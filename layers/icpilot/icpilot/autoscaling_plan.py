@@ -61,10 +61,18 @@ class DesiredAutoScaling:
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _metric_alarm(component: str, kind: AlarmKind, description: str, **spec: Any) -> dict[str, Any]:
+def alarm_marker(owner: str) -> str:
+    """How an alarm's description begins when stack ``owner`` made it. Alarm names are
+    ``icpilot-<component>-<kind>`` in every stack (a component has one owner); the marker is what
+    lets two stacks in one account and region tell their alarms apart: each deletes only its own,
+    and each stack's alarm rule matches only its own (template.yaml's AlarmRule)."""
+    return f"icpilot[{owner}]: "
+
+
+def _metric_alarm(component: str, kind: AlarmKind, description: str, owner: str, **spec: Any) -> dict[str, Any]:
     return {
         "AlarmName": alarm_name(component, kind),
-        "AlarmDescription": f"icpilot: {description}",
+        "AlarmDescription": f"{alarm_marker(owner)}{description}",
         "Namespace": "AWS/SageMaker",
         "Dimensions": [{"Name": "InferenceComponentName", "Value": component}],
         "Period": 60,
@@ -74,9 +82,15 @@ def _metric_alarm(component: str, kind: AlarmKind, description: str, **spec: Any
 
 
 def desired_for(
-    endpoint: str, component: str, cp: ComponentPolicy, now: datetime, idle: timedelta | None = None
+    endpoint: str,
+    component: str,
+    cp: ComponentPolicy,
+    now: datetime,
+    idle: timedelta | None = None,
+    owner: str = "icpilot",
 ) -> DesiredAutoScaling:
-    """``idle``: the idle delay in force (readiness.idle_delay); default: the policy's fixed one."""
+    """``idle``: the idle delay in force (readiness.idle_delay); default: the policy's fixed one.
+    ``owner``: the stack whose alarms these are (``alarm_marker``)."""
     bounds = bounds_at(cp, now)
     policies: dict[str, tuple[str, dict[str, Any]]] = {
         SCALE_FROM_ZERO: (
@@ -104,7 +118,8 @@ def desired_for(
         alarm_name(component, AlarmKind.NO_CAPACITY): _metric_alarm(
             component,
             AlarmKind.NO_CAPACITY,
-            f"a request to {component} found no copy: scale from zero",
+            owner=owner,
+            description=f"a request to {component} found no copy: scale from zero",
             MetricName="NoCapacityInvocationFailures",
             Statistic="Sum",
             EvaluationPeriods=1,
@@ -121,7 +136,8 @@ def desired_for(
         alarms[alarm_name(component, AlarmKind.IDLE)] = _metric_alarm(
             component,
             AlarmKind.IDLE,
-            f"no invocations of {component} for {minutes} min: scale to zero",
+            owner=owner,
+            description=f"no invocations of {component} for {minutes} min: scale to zero",
             MetricName="Invocations",
             Statistic="Sum",
             EvaluationPeriods=minutes,
@@ -135,7 +151,8 @@ def desired_for(
         alarms[alarm_name(component, AlarmKind.HIGH_LOAD)] = _metric_alarm(
             component,
             AlarmKind.HIGH_LOAD,
-            f"{component} above {hl.threshold:g} invocations per copy per minute: add {hl.step}",
+            owner=owner,
+            description=f"{component} above {hl.threshold:g} invocations per copy per minute: add {hl.step}",
             MetricName="InvocationsPerCopy",
             Statistic="Sum",
             EvaluationPeriods=hl.minutes,
@@ -148,9 +165,9 @@ def desired_for(
 
 
 def desired_autoscaling(
-    policy: Policy, now: datetime, idle: dict[str, timedelta] | None = None
+    policy: Policy, now: datetime, idle: dict[str, timedelta] | None = None, owner: str = "icpilot"
 ) -> list[DesiredAutoScaling]:
-    return [desired_for(e, c, cp, now, (idle or {}).get(c)) for e, c, cp in policy.components()]
+    return [desired_for(e, c, cp, now, (idle or {}).get(c), owner) for e, c, cp in policy.components()]
 
 
 def _norm(value: Any) -> Any:

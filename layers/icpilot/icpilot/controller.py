@@ -774,7 +774,7 @@ class Controller:
                 }
             )
 
-        wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy))
+        wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy), owner=self.cloudwatch.owner)
         self._targets = {}
         self._read_targets([w.component for w in wants])
         for want in wants:

@@ -36,7 +36,7 @@ def build_controller(settings: Settings, correlation_id: str | None = None, cont
         publisher=EventPublisher(settings.topic_arn, outbox=state, dead_letters=dead_letters),
         scheduler=scheduler,
         correlation_id=correlation_id,
-        cloudwatch=CloudWatchAdapter(),
+        cloudwatch=CloudWatchAdapter(owner=settings.stack_name),
         runtime=RuntimeAdapter(),
         seconds_left=(lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None,
     )

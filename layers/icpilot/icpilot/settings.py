@@ -20,6 +20,7 @@ class Settings:
     scheduler_role_arn: str | None
     schedule_dlq_arn: str | None
     dead_letter_queue_url: str | None = None
+    stack_name: str = "icpilot"  # marks the alarms this stack owns (autoscaling_plan.alarm_marker)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -34,4 +35,5 @@ class Settings:
             scheduler_role_arn=env.get("ICPILOT_SCHEDULER_ROLE_ARN") or None,
             schedule_dlq_arn=env.get("ICPILOT_SCHEDULE_DLQ_ARN") or None,
             dead_letter_queue_url=env.get("ICPILOT_DEAD_LETTER_QUEUE_URL") or None,
+            stack_name=env.get("ICPILOT_STACK_NAME") or "icpilot",
         )

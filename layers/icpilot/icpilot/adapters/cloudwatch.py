@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..autoscaling_plan import PREFIX, alarm_marker
 from .aws import aws_call, make_client
-
-PREFIX = "icpilot-"
 
 # The fields icpilot sets on an alarm; a difference in any of them is drift.
 ALARM_FIELDS = (
@@ -33,17 +32,24 @@ class AlarmState:
 
 
 class CloudWatchAdapter:
-    def __init__(self, client: Any | None = None) -> None:
+    """``owner``: the stack whose alarms ``alarms()`` lists (their description begins with its
+    ``alarm_marker``); another stack's ``icpilot-`` alarms are never listed, so never deleted."""
+
+    def __init__(self, client: Any | None = None, owner: str = "icpilot") -> None:
         self.client = make_client("cloudwatch", client)
+        self.owner = owner
 
     def alarms(self, prefix: str = PREFIX) -> dict[str, dict[str, Any]]:
+        """This stack's metric alarms whose names begin with ``prefix``."""
+        marker = alarm_marker(self.owner)
         out: dict[str, dict[str, Any]] = {}
         with aws_call("cloudwatch", "DescribeAlarms"):
             for page in self.client.get_paginator("describe_alarms").paginate(
                 AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]
             ):
                 for alarm in page.get("MetricAlarms", []):
-                    out[alarm["AlarmName"]] = alarm
+                    if str(alarm.get("AlarmDescription", "")).startswith(marker):
+                        out[alarm["AlarmName"]] = alarm
         return out
 
     def alarm_state(self, name: str) -> AlarmState | None:

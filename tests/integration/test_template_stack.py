@@ -1,0 +1,264 @@
+"""The emulator runs template.yaml itself (``emulator.template``): a change in the template changes
+what runs. Each test deploys a copy of the template, changed in one place, and sees the behaviour
+follow; the unchanged template is the control."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from emulator import Emulator, emulated_aws
+from emulator.alarms import evaluate_alarms
+from emulator.sagemaker_ext import invoke_component
+from emulator.stack import Stack, deploy_stack
+from emulator.template import CustomResourceFailed, TemplateError, load_template
+from tests.conftest import INTEGRATION_POLICY
+from tests.harness import create_seed
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """The seed endpoint (both components at zero copies), Monday 06:04Z, no stack yet."""
+    for key in list(os.environ):
+        if key.startswith("ICPILOT_"):
+            monkeypatch.delenv(key)
+    saved = dict(os.environ)
+    try:
+        with emulated_aws() as emu:
+            emu.settings.model_load_seconds = 240
+            create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
+            emu.advance(240)
+            yield emu
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def template_with(change: Any) -> dict[str, Any]:
+    """A copy of template.yaml with ``change(resources)`` applied."""
+    document = copy.deepcopy(load_template())
+    change(document["Resources"])
+    return document
+
+
+def deploy(template: dict[str, Any] | None = None, **kw: Any) -> Stack:
+    kw.setdefault("run_custom_resources", False)
+    if template is not None:
+        kw["template"] = template
+    return deploy_stack(policy_path=str(INTEGRATION_POLICY), **kw)
+
+
+def invocations(emu: Emulator, function: str) -> int:
+    return sum(1 for i in emu.dispatcher.invocations if i.function.endswith(f"-{function}"))
+
+
+def desired(name: str) -> int:
+    described = boto3.client("sagemaker", region_name=REGION).describe_inference_component(InferenceComponentName=name)
+    return int(described["RuntimeConfig"]["DesiredCopyCount"])
+
+
+@pytest.mark.parametrize(("expression", "expected"), [(None, 30), ("rate(10 minutes)", 3)])
+def test_the_watchers_schedule_expression_is_the_templates(
+    world: Emulator, expression: str | None, expected: int
+) -> None:
+    def slower(resources: dict[str, Any]) -> None:
+        if expression:
+            resources["WatchSchedule"]["Properties"]["ScheduleExpression"] = expression
+
+    deploy(template_with(slower))
+    world.advance(30 * 60)
+    assert invocations(world, "watch-warmups") == expected
+
+
+def test_a_template_parameter_reaches_its_schedule(world: Emulator) -> None:
+    deploy(parameters={"TickRate": "rate(15 minutes)"})
+    world.advance(60 * 60)
+    assert invocations(world, "watch-tick") == 4
+
+
+def test_the_alarm_rules_pattern_decides_which_alarms_reach_icpilot() -> None:
+    """Requests at zero copies -> NoCapacityInvocationFailures -> the no-capacity alarm -> the
+    template's AlarmRule -> the alarm function, which announces the warm-up. With the rule's prefix
+    changed, the same alarm never reaches the function (AAS's own step action still runs)."""
+    for prefix in ("nobody-", "icpilot-"):
+
+        def pattern(resources: dict[str, Any], prefix: str = prefix) -> None:
+            resources["AlarmRule"]["Properties"]["EventPattern"]["detail"]["alarmName"] = [{"prefix": prefix}]
+
+        with emulated_aws() as emu:
+            emu.settings.model_load_seconds = 240
+            create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
+            emu.advance(240)
+            stack = deploy(template_with(pattern))
+            stack.pause_periodic_schedules()  # only the alarm path may act
+            stack.invoke("configure-autoscaling", {"kind": "configure"})
+            for _ in range(3):
+                emu.advance(60)
+                invoke_component(ACCOUNT, REGION, "flan-t5-xxl", 5)
+                evaluate_alarms()
+            reached = invocations(emu, "alarm-scale") > 0
+            warmups = [
+                e for e in stack.lifecycle_events() if e["type"] == "WarmUpStarted" and e["trigger"]["kind"] == "alarm"
+            ]
+            assert reached is (prefix == "icpilot-"), prefix
+            assert bool(warmups) is (prefix == "icpilot-"), prefix
+
+
+def test_each_function_gets_the_templates_environment_and_retry_settings(world: Emulator) -> None:
+    def changed(resources: dict[str, Any]) -> None:
+        resources["AlarmScaleFunction"]["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"] = 0
+        del resources["WatchTickFunction"]["Properties"]["Environment"]["Variables"]["ICPILOT_SCHEDULE_DLQ_ARN"]
+
+    control = deploy().deployment.functions
+    assert control["alarm-scale"].async_config.retries == 1
+    assert control["watch-tick"].environment["ICPILOT_SCHEDULE_DLQ_ARN"].endswith(":icpilot-DeadLetterQueue")
+    assert "ICPILOT_SCHEDULE_DLQ_ARN" not in control["alarm-scale"].environment  # only the tick's own
+    assert control["alarm-scale"].environment["ICPILOT_IDEMPOTENCY_TABLE"] == "icpilot-IdempotencyTable"
+    functions = deploy(template_with(changed), name="other").deployment.functions
+    assert functions["alarm-scale"].async_config.retries == 0
+    assert "ICPILOT_SCHEDULE_DLQ_ARN" not in functions["watch-tick"].environment
+
+
+def test_the_tables_keys_and_indexes_are_the_templates(world: Emulator) -> None:
+    stack = deploy()
+    table = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=stack.table)["Table"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["inflight"]
+    assert stack.outputs["StateTableName"] == stack.table == "icpilot-StateTable"
+
+
+def test_the_deploy_runs_the_custom_resources_and_a_failing_one_fails_the_deploy(
+    world: Emulator, tmp_path: Any
+) -> None:
+    stack = deploy(run_custom_resources=True)
+    assert list(stack.deployment.custom_resource_results) == ["ReconcileOnDeploy", "ConfigureOnDeploy"]  # DependsOn
+    targets = boto3.client("application-autoscaling", region_name=REGION).describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )["ScalableTargets"]
+    assert sorted(t["ResourceId"] for t in targets) == [
+        "inference-component/falcon-7b",
+        "inference-component/flan-t5-xxl",
+    ]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("endpoints: {llm-endpoint: {components: {falcon-7b: {max_copies: -1}}}}\n")
+    with pytest.raises(CustomResourceFailed, match="ReconcileOnDeploy"):
+        deploy_stack(policy_path=str(bad), name="broken")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"TickRate": "every minute"}, "does not match"),
+        ({"Environment": "staging"}, "is not one of"),
+        ({"NoSuchParameter": "x"}, "unknown parameters"),
+    ],
+)
+def test_parameters_are_checked_as_cloudformation_checks_them(
+    world: Emulator, parameters: dict[str, str], message: str
+) -> None:
+    with pytest.raises(TemplateError, match=message):
+        deploy(parameters=parameters)
+
+
+def test_a_reference_to_nothing_is_an_error_not_a_guess(world: Emulator) -> None:
+    def broken(resources: dict[str, Any]) -> None:
+        resources["WatchSchedule"]["Properties"]["Target"]["Arn"] = {"Fn::GetAtt": ["NoSuchFunction", "Arn"]}
+
+    with pytest.raises(TemplateError, match="NoSuchFunction"):
+        deploy(template_with(broken))
+
+
+def split_policy(tmp_path: Any) -> dict[str, str]:
+    """tests/policy.yaml cut in two: team A runs falcon-7b, team B flan-t5-xxl, on one endpoint."""
+    import yaml
+
+    whole = yaml.safe_load(INTEGRATION_POLICY.read_text())
+    paths = {}
+    for team, component in (("team-a", "falcon-7b"), ("team-b", "flan-t5-xxl")):
+        part = copy.deepcopy(whole)
+        components = part["endpoints"]["llm-endpoint"]["components"]
+        part["endpoints"]["llm-endpoint"]["components"] = {component: components[component]}
+        part["endpoints"]["llm-endpoint"]["components"][component].pop("after", None)
+        paths[team] = str(tmp_path / f"{team}.yaml")
+        (tmp_path / f"{team}.yaml").write_text(yaml.safe_dump(part))
+    return paths
+
+
+def icpilot_alarms() -> dict[str, str]:
+    alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms(AlarmNamePrefix="icpilot-")["MetricAlarms"]
+    return {a["AlarmName"]: a["AlarmDescription"] for a in alarms}
+
+
+def scalable_targets() -> list[str]:
+    found = boto3.client("application-autoscaling", region_name=REGION).describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )["ScalableTargets"]
+    return sorted(t["ResourceId"] for t in found)
+
+
+def test_two_stacks_side_by_side_and_one_deleted_leaves_the_other_untouched(world: Emulator, tmp_path: Any) -> None:
+    policies = split_policy(tmp_path)
+    a = deploy_stack(policy_path=policies["team-a"], name="team-a")
+    b = deploy_stack(policy_path=policies["team-b"], name="team-b")
+    alarms = icpilot_alarms()
+    assert {n for n, d in alarms.items() if d.startswith("icpilot[team-a]: ")} == {
+        "icpilot-falcon-7b-no-capacity",
+        "icpilot-falcon-7b-idle",
+        "icpilot-falcon-7b-high-load",
+    }
+    assert {n for n, d in alarms.items() if d.startswith("icpilot[team-b]: ")} == {
+        "icpilot-flan-t5-xxl-no-capacity",
+        "icpilot-flan-t5-xxl-idle",
+    }
+    assert scalable_targets() == ["inference-component/falcon-7b", "inference-component/flan-t5-xxl"]
+    # Each stack's configure sees only its own alarms: neither deletes the other's as stale.
+    for stack in (a, b, a):
+        assert stack.invoke("configure-autoscaling", {"kind": "configure"})["ok"]
+    assert icpilot_alarms() == alarms
+    # flan's no-capacity alarm reaches team B's alarm function only (each AlarmRule matches its own marker).
+    a.pause_periodic_schedules()
+    b.pause_periodic_schedules()
+    for _ in range(3):
+        world.advance(60)
+        invoke_component(ACCOUNT, REGION, "flan-t5-xxl", 5)
+        evaluate_alarms()
+    reached: dict[str, set[str]] = {}
+    for i in world.dispatcher.invocations:
+        if i.function.endswith("-alarm-scale"):
+            reached.setdefault(i.function, set()).add(i.event["detail"]["alarmName"])
+    assert "icpilot-flan-t5-xxl-no-capacity" in reached["team-b-alarm-scale"]
+    assert all("falcon-7b" in alarm for alarm in reached.get("team-a-alarm-scale", set()))
+    assert all("flan-t5-xxl" in alarm for alarm in reached["team-b-alarm-scale"])
+    assert [e["type"] for e in a.lifecycle_events() if e["type"] == "WarmUpStarted"] == []
+    assert [e["component"] for e in b.lifecycle_events() if e["type"] == "WarmUpStarted"] == ["flan-t5-xxl"]
+
+    a.delete()
+    # The deleted stack leaves nothing: its alarms, its scalable target, its tables, topic, queue,
+    # schedules and rules are gone ...
+    assert set(icpilot_alarms()) == {"icpilot-flan-t5-xxl-no-capacity", "icpilot-flan-t5-xxl-idle"}
+    assert scalable_targets() == ["inference-component/flan-t5-xxl"]
+    tables = boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"]
+    assert not [t for t in tables if t.startswith("team-a-")]
+    assert not [t for t in boto3.client("sns", region_name=REGION).list_topics()["Topics"] if "team-a" in t["TopicArn"]]
+    queues = boto3.client("sqs", region_name=REGION).list_queues().get("QueueUrls", [])
+    assert not [q for q in queues if "/team-a-" in q]
+    groups = [g["Name"] for g in boto3.client("scheduler", region_name=REGION).list_schedule_groups()["ScheduleGroups"]]
+    assert "team-a-windows" not in groups and "team-b-windows" in groups
+    schedules = boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"]
+    assert not [s for s in schedules if s["Name"].startswith("team-a-") or s["GroupName"] == "team-a-windows"]
+    events = boto3.client("events", region_name=REGION)
+    assert not [r for r in events.list_rules()["Rules"] if r["Name"].startswith("team-a-")]
+    assert "team-a-demand" not in [bus["Name"] for bus in events.list_event_buses()["EventBuses"]]
+    # ... and the other stack runs on as before.
+    assert sorted(b.deployment.functions) == sorted(a.deployment.functions)
+    assert b.invoke("watch-tick", {"kind": "tick"})["ok"]
+    assert b.invoke("configure-autoscaling", {"kind": "configure"})["ok"]
+    assert set(icpilot_alarms()) == {"icpilot-flan-t5-xxl-no-capacity", "icpilot-flan-t5-xxl-idle"}
