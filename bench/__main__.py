@@ -144,8 +144,8 @@ def plot_forecast_week(base: Any, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
-    from icpilot.cost import CostModel
-    from icpilot.forecast import HoldingPrices, learn
+    from icpilot.domain.cost import CostModel
+    from icpilot.domain.forecast import HoldingPrices, learn
     from matplotlib.ticker import MaxNLocator
 
     from simulator.scenarios import BERLIN, ENDPOINT, INSTANCE_TYPE, LOAD_MINUTES, RESERVATIONS, build, predictive

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from icpilot.instance_types import INSTANCE_TYPES, UnknownInstanceType
+from icpilot.domain.instance_types import INSTANCE_TYPES, UnknownInstanceType
 from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, EmptyResult

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from icpilot.instance_types import InstanceType, instance_type
+from icpilot.domain.instance_types import InstanceType, instance_type
 
 
 @dataclass

@@ -34,20 +34,20 @@ from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
 from icpilot.adapters.state import StateStore
 from icpilot.aws_cron import ScheduleExpression
-from icpilot.capacity import Reservation
 from icpilot.controller import Controller, RunSummary
-from icpilot.cost import CostModel, UnknownInstanceType
-from icpilot.decision import ComponentState, Trigger, TriggerKind
+from icpilot.domain.capacity import Reservation
+from icpilot.domain.cost import CostModel, UnknownInstanceType
+from icpilot.domain.decision import ComponentState, Trigger, TriggerKind
+from icpilot.domain.forecast import Forecast
+from icpilot.domain.inputs import build_inputs, stored_forecast
+from icpilot.domain.readiness import idle_delay
+from icpilot.domain.windows import edges
 from icpilot.errors import IcpilotError, PolicyError
-from icpilot.forecast import Forecast
-from icpilot.inputs import build_inputs, stored_forecast
 from icpilot.lint import lint, lint_live
 from icpilot.policy import load_policy, policy_json_schema
 from icpilot.policy.model import Policy, parse_duration
-from icpilot.readiness import idle_delay
 from icpilot.report import copy_hours, usage
 from icpilot.settings import DEFAULT_POLICY_PATH
-from icpilot.windows import edges
 from rich.console import Console
 from rich.table import Table
 
@@ -255,7 +255,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
     aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
     state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
-    from icpilot.windows import bounds_at
+    from icpilot.domain.windows import bounds_at
 
     if args.endpoint and args.endpoint not in policy.endpoints:
         raise IcpilotError(
@@ -375,7 +375,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.endpoint_url or args.live:
         aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
         state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
-        from icpilot.windows import bounds_at
+        from icpilot.domain.windows import bounds_at
 
         now = _now(args)
         for endpoint, name, cp in policy.components():

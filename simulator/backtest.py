@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from icpilot.capacity import Reservation
-from icpilot.cost import CostModel
+from icpilot.domain.capacity import Reservation
+from icpilot.domain.cost import CostModel
 from icpilot.policy.model import Policy
 
 from .engine import STRATEGIES, Ledger, Result, RunRules, SimComponent, run

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icpilot.capacity import Reservation
-from icpilot.cost import CostModel
-from icpilot.decision import (
+from icpilot.domain.capacity import Reservation
+from icpilot.domain.cost import CostModel
+from icpilot.domain.decision import (
     Action,
     AlarmKind,
     ComponentObservation,
@@ -48,10 +48,10 @@ from icpilot.decision import (
     TriggerKind,
     decide,
 )
-from icpilot.forecast import Forecast, HoldingPrices, forecast_floor, learn
-from icpilot.instance_types import INSTANCE_TYPES
+from icpilot.domain.forecast import Forecast, HoldingPrices, forecast_floor, learn
+from icpilot.domain.instance_types import INSTANCE_TYPES
+from icpilot.domain.readiness import idle_delay, lead_time
 from icpilot.policy.model import ComponentPolicy, parse_duration
-from icpilot.readiness import idle_delay, lead_time
 
 from .traces import MinuteDemand, Throughput
 

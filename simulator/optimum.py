@@ -1,6 +1,6 @@
 """The penalty-aware offline optimum and the reactive optimum: the yardsticks every strategy is judged by.
 
-The cost model (``icpilot.cost``): a copy is paid from the minute it starts loading, serves only
+The cost model (``icpilot.domain.cost``): a copy is paid from the minute it starts loading, serves only
 once loaded (``load`` minutes later); a request a copy cannot serve waits up to ``patience``
 minutes (``delay_cost_per_minute`` per minute waited) and is then refused (``refusal_cost``).
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icpilot.capacity import Reservation
-from icpilot.cost import CostModel
+from icpilot.domain.capacity import Reservation
+from icpilot.domain.cost import CostModel
 from icpilot.policy.model import Policy
 
 from .backtest import backtest_components

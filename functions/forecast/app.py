@@ -2,7 +2,7 @@
 
 Invoked by EventBridge Scheduler (``rate(1 hour)``). Reads Invocations and
 NoCapacityInvocationFailures per minute over each component's ``predictive.history`` with batched
-GetMetricData, computes the forecast (``icpilot.forecast``), stores it on the component's state item
+GetMetricData, computes the forecast (``icpilot.domain.forecast``), stores it on the component's state item
 and publishes ``ForecastUpdated`` when the floors change. The tick reads it from there. Failures are
 reported and the next hourly run reads again (no retry loop).
 """

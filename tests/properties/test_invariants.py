@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
-from icpilot.capacity import Reservation, copies_that_fit
-from icpilot.decision import (
+from icpilot.domain.capacity import Reservation, copies_that_fit
+from icpilot.domain.decision import (
     Action,
     AlarmKind,
     ComponentObservation,
@@ -30,9 +30,9 @@ from icpilot.decision import (
     TriggerKind,
     decide,
 )
-from icpilot.instance_types import INSTANCE_TYPES
+from icpilot.domain.instance_types import INSTANCE_TYPES
+from icpilot.domain.windows import bounds_at
 from icpilot.policy.model import ComponentPolicy
-from icpilot.windows import bounds_at
 from pydantic import ValidationError
 
 EXAMPLES = int(os.environ.get("ICPILOT_INVARIANT_EXAMPLES", "300"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import time_machine
+from icpilot.controller import Outcome
 from icpilot.runtime import build_controller
 from icpilot.settings import Settings
 
@@ -31,7 +32,7 @@ def test_out_of_time_postpones_the_rest_and_the_next_tick_starts_elsewhere(stack
     with time_machine.travel(emu.now(), tick=True):
         summary = build_controller(Settings.from_env(), context=ShrinkingContext(calls=1)).on_tick(emu.now())
     results = [o.result for o in summary.outcomes]
-    assert results.count("postponed") == 1 and not summary.ok
+    assert results.count(Outcome.POSTPONED) == 1 and not summary.ok
     assert "postponed to the next run" in summary.errors[0]
     first_done = summary.outcomes[0].component
     events = stack.lifecycle_events()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from icpilot.capacity import Reservation
+from icpilot.domain.capacity import Reservation
 from icpilot.policy import load_policy_text
 
 from icpilot_cli.main import main

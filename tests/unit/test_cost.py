@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from icpilot.capacity import Reservation
-from icpilot.cost import CostModel, UnknownInstanceType
+from icpilot.domain.capacity import Reservation
+from icpilot.domain.cost import CostModel, UnknownInstanceType
+from icpilot.domain.readiness import idle_delay
 from icpilot.errors import PolicyError
 from icpilot.policy import load_policy_text, policy_json_schema
-from icpilot.readiness import idle_delay
 
 ONE = "endpoints:\n  ep:\n    components:\n      m: {max_copies: 2, idle_scale_to_zero_after: auto, expected_time_to_ready: 8m}\n"
 

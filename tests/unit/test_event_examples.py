@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from icpilot.events import EventType, LifecycleEvent
+from icpilot.domain.events import EventType, LifecycleEvent
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -26,14 +26,14 @@ def test_events_are_bounded_and_the_full_one_is_logged(caplog) -> None:  # type:
     import logging
     from datetime import UTC, datetime
 
-    from icpilot.events import MAX_DETAILS_BYTES, MAX_REASON, EventDraft, TriggerInfo
+    from icpilot.domain.events import MAX_DETAILS_BYTES, MAX_REASON, EventDraft, TriggerInfo
 
     draft = EventDraft(
         type=EventType.POLICY_INVALID,
         reason="x" * 300_000,
         details={"problems": ["p" * 1000] * 300},
     )
-    with caplog.at_level(logging.WARNING, logger="icpilot.events"):
+    with caplog.at_level(logging.WARNING, logger="icpilot.domain.events"):
         event = LifecycleEvent.from_draft(
             draft,
             time=datetime(2026, 11, 23, tzinfo=UTC),

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from icpilot.forecast import SLOTS_PER_DAY, Forecast, HoldingPrices, forecast_floor, learn, weighted_quantile
+from icpilot.domain.forecast import SLOTS_PER_DAY, Forecast, HoldingPrices, forecast_floor, learn, weighted_quantile
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PRICES = HoldingPrices(

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from icpilot.capacity import Reservation, copies_that_fit
-from icpilot.decision import (
+from icpilot.domain.capacity import Reservation, copies_that_fit
+from icpilot.domain.decision import (
     Action,
     AlarmKind,
     ComponentObservation,
@@ -19,10 +19,10 @@ from icpilot.decision import (
     TriggerKind,
     decide,
 )
-from icpilot.events import EventType
-from icpilot.instance_types import INSTANCE_TYPES
+from icpilot.domain.events import EventType
+from icpilot.domain.instance_types import INSTANCE_TYPES
+from icpilot.domain.windows import bounds_at, edges, rule_active
 from icpilot.policy.model import ComponentPolicy, ScheduleRule
-from icpilot.windows import bounds_at, edges, rule_active
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -372,7 +372,7 @@ def test_outside_bounds_apply_when_no_window_is_open() -> None:
 
 
 def test_readiness_math() -> None:
-    from icpilot.readiness import lead_time, p90, remember
+    from icpilot.domain.readiness import lead_time, p90, remember
 
     assert p90([]) is None and p90([100.0]) == 100.0
     assert p90([float(x) for x in range(1, 11)]) == 9.0  # nearest rank: ceil(0.9 * 10) = 9th
@@ -392,7 +392,7 @@ def test_lead_edges_shift_across_midnight() -> None:
 
 
 def test_warm_up_waits_for_dependencies_and_scale_down_for_dependents() -> None:
-    from icpilot.decision import Peer
+    from icpilot.domain.decision import Peer
 
     policy = ComponentPolicy(max_copies=4, after=["flan"], schedules=[business_hours()])
     not_ready = (Peer("flan", 100, False, 1, None, ready=False, copies=1),)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import random
@@ -23,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -32,21 +32,11 @@ from .adapters.autoscaling import AutoScalingAdapter, ScalableTarget
 from .adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
-from .adapters.scheduler import SchedulerAdapter, ScheduleSpec
+from .adapters.scheduler import SchedulerAdapter
 from .adapters.sns import EventPublisher
 from .adapters.state import StateStore, StoredState
-from .autoscaling_plan import (
-    PREFIX,
-    SCALE_FROM_ZERO,
-    STEP_POLICY_ARN,
-    alarm_name,
-    alarm_owner,
-    desired_autoscaling,
-    differences,
-    parse_alarm_name,
-)
-from .cost import CostModel, UnknownInstanceType
-from .decision import (
+from .domain.cost import CostModel, UnknownInstanceType
+from .domain.decision import (
     Action,
     AlarmKind,
     Decision,
@@ -55,7 +45,12 @@ from .decision import (
     TriggerKind,
     aas_min_holding_last_copy,
 )
-from .decision import copies as n_copies
+from .domain.decision import copies as n_copies
+from .domain.events import EventDraft, EventType, LifecycleEvent, TriggerInfo
+from .domain.forecast import Forecast, HoldingPrices, learn
+from .domain.inputs import build_inputs, stored_forecast
+from .domain.readiness import idle_delay, lead_time, remember, time_to_ready
+from .domain.windows import bounds_at
 from .errors import (
     ComponentBusyError,
     IcpilotError,
@@ -65,12 +60,18 @@ from .errors import (
     UnknownComponentError,
     UnknownEndpointError,
 )
-from .events import EventDraft, EventType, LifecycleEvent, TriggerInfo
-from .forecast import Forecast, HoldingPrices, learn
-from .inputs import build_inputs, stored_forecast
+from .plans.autoscaling import (
+    PREFIX,
+    SCALE_FROM_ZERO,
+    STEP_POLICY_ARN,
+    alarm_name,
+    alarm_owner,
+    desired_autoscaling,
+    differences,
+    parse_alarm_name,
+)
+from .plans.schedules import desired_schedules
 from .policy.model import ComponentPolicy, Policy, parse_duration
-from .readiness import idle_delay, lead_time, remember, time_to_ready
-from .windows import bounds_at, edges
 
 logger = Logger(service="icpilot", child=True)
 TRANSITIONS_KEPT = 2000
@@ -96,11 +97,29 @@ def metric(name: str, value: float, unit: MetricUnit, endpoint: str, component: 
         pass
 
 
+class Outcome(StrEnum):
+    """What one run did with one component (``ComponentOutcome.result``; the JSON summary's word)."""
+
+    SCALED = "scaled"  # the copy count was written
+    UNCHANGED = "unchanged"  # nothing to do
+    DEFERRED = "deferred"  # the intent is kept for the tick (component busy, after:, AAS racing)
+    BLOCKED = "blocked"  # the component is Failed: icpilot will not write to it
+    SUPERSEDED = "superseded"  # another invocation acted first (lost the conditional claim three times)
+    FAILED = "failed"  # an AWS call or a stored item failed; reported as ActionFailed
+    REJECTED = "rejected"  # the trigger was refused (malformed, unknown, unconfirmed): TriggerRejected
+    POSTPONED = "postponed"  # the run's time budget ran out before this component; the next run takes it
+    WAITING = "waiting"  # watcher: copies are still loading (or the probe failed)
+    READY = "ready"  # watcher: a warm-up finished and was verified
+    DONE = "done"  # watcher: a scale-out or scale-in finished
+    TIMED_OUT = "timed-out"  # watcher: not done by its deadline
+    FORECAST = "forecast"  # forecast run: the learned floors were stored
+
+
 @dataclass
 class ComponentOutcome:
     endpoint: str
     component: str
-    result: str  # scaled | unchanged | deferred | blocked | superseded | failed | rejected
+    result: Outcome
     reason: str
     from_copies: int | None = None
     to_copies: int | None = None
@@ -124,35 +143,13 @@ class RunSummary:
         return (
             self.policy_error is None
             and not self.errors
-            and not any(o.result in ("failed", "rejected") for o in self.outcomes)
+            and not any(o.result in (Outcome.FAILED, Outcome.REJECTED) for o in self.outcomes)
         )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["ok"] = self.ok
         return out
-
-
-def schedule_name(endpoint: str, component: str, rule: str, edge: str) -> str:
-    """Scheduler names allow [0-9a-zA-Z-_.]{1,64}; long ones keep a readable prefix and a hash."""
-    name = f"{endpoint}.{component}.{rule}.{edge}"
-    if len(name) <= 64:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-    return f"{name[:53]}-{digest}"
-
-
-def desired_schedules(policy: Policy, leads: dict[str, timedelta] | None = None) -> dict[str, ScheduleSpec]:
-    """Every window edge as a Scheduler schedule; opening edges fire each component's lead time early."""
-    specs = {}
-    for endpoint, component, cp in policy.components():
-        for rule in cp.schedules:
-            for e in edges(rule, (leads or {}).get(component, timedelta(0))):
-                name = schedule_name(endpoint, component, rule.name, e.edge)
-                specs[name] = ScheduleSpec(
-                    name, e.expression, e.timezone, {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
-                )
-    return specs
 
 
 class Controller:
@@ -195,7 +192,9 @@ class Controller:
             reason = f"schedule rule {rule_ref!r} is not in the policy (expected endpoint/component/rule); nothing done"
             self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
             summary.outcomes.append(
-                ComponentOutcome(parts[0] if parts else "?", parts[1] if len(parts) > 1 else "?", "rejected", reason)
+                ComponentOutcome(
+                    parts[0] if parts else "?", parts[1] if len(parts) > 1 else "?", Outcome.REJECTED, reason
+                )
             )
             return self._finish(summary)
         self._evaluate_components(policy, [(parts[0], parts[1])], trigger, now, summary)
@@ -206,7 +205,7 @@ class Controller:
         trigger = Trigger(kind, source="malformed")
         self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
         summary = RunSummary(trigger="rejected", correlation_id=self.correlation_id)
-        summary.outcomes.append(ComponentOutcome("?", "?", "rejected", reason))
+        summary.outcomes.append(ComponentOutcome("?", "?", Outcome.REJECTED, reason))
         return self._finish(summary)
 
     def on_tick(self, now: datetime, reconcile: bool = True) -> RunSummary:
@@ -281,7 +280,9 @@ class Controller:
         policy = self._policy(summary, trigger, now)
         found = policy.component(component) if policy else None
         if policy is not None and found is None:
-            summary.outcomes.append(ComponentOutcome("?", component, "rejected", f"{component!r} is not in the policy"))
+            summary.outcomes.append(
+                ComponentOutcome("?", component, Outcome.REJECTED, f"{component!r} is not in the policy")
+            )
         return policy, found
 
     def set_override(self, component: str, copies: int, until: datetime, reason: str, now: datetime) -> RunSummary:
@@ -295,7 +296,10 @@ class Controller:
         if not 0 <= copies <= cp.max_copies:
             summary.outcomes.append(
                 ComponentOutcome(
-                    endpoint, component, "rejected", f"--copies {copies} is outside 0..{cp.max_copies} (max_copies)"
+                    endpoint,
+                    component,
+                    Outcome.REJECTED,
+                    f"--copies {copies} is outside 0..{cp.max_copies} (max_copies)",
                 )
             )
             return self._finish(summary)
@@ -387,14 +391,14 @@ class Controller:
             try:
                 outcome = self._watch_one(policy, stored, endpoint, name, trigger, now)
             except StateConflictError as exc:
-                outcome = ComponentOutcome(endpoint, name, "superseded", str(exc))
+                outcome = ComponentOutcome(endpoint, name, Outcome.SUPERSEDED, str(exc))
             except IcpilotError as exc:  # still in flight: the next minute looks again
                 reason = f"following the transition failed (retried next minute): {exc}"
                 logger.warning("watch failed", extra={"component": name, "error": str(exc)})
                 self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name)
-                outcome = ComponentOutcome(endpoint, name, "failed", reason)
+                outcome = ComponentOutcome(endpoint, name, Outcome.FAILED, reason)
             summary.outcomes.append(outcome)
-            if outcome.result == "ready":
+            if outcome.result == Outcome.READY:
                 finished_warmups.append((endpoint, name))
         # Components waiting (after:) for one that just became ready go now, not at the next tick.
         dependents = [
@@ -426,7 +430,7 @@ class Controller:
         found = policy.component(name)
         if found is None:
             self.state.write(endpoint, name, stored.version, inflight=None, availability=None, updated_at=now)
-            return ComponentOutcome(endpoint, name, "unchanged", "no longer in the policy: stopped watching")
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, "no longer in the policy: stopped watching")
         cp = found[1]
         kind = str(attrs.get("inflight_kind", "scale-out"))
         accepted = datetime.fromisoformat(str(attrs.get("accepted_at") or now.isoformat()))
@@ -437,9 +441,9 @@ class Controller:
         except UnknownComponentError as exc:
             self.state.write(endpoint, name, stored.version, inflight=None, availability="failed", updated_at=now)
             self._announce(EventDraft(type=EventType.COMPONENT_FAILED, reason=str(exc)), trigger, now, endpoint, name)
-            return ComponentOutcome(endpoint, name, "failed", str(exc))
+            return ComponentOutcome(endpoint, name, Outcome.FAILED, str(exc))
 
-        def finish(result: str, reason: str, **fields: Any) -> ComponentOutcome:
+        def finish(result: Outcome, reason: str, **fields: Any) -> ComponentOutcome:
             self.state.write(
                 endpoint, name, stored.version, inflight=None, expected_ready_at=None, updated_at=now, **fields
             )
@@ -459,7 +463,7 @@ class Controller:
                 endpoint,
                 name,
             )
-            return finish("failed", reason, availability="failed")
+            return finish(Outcome.FAILED, reason, availability="failed")
         deadline = cp.warmup_deadline
         loaded = c.status == "InService" and c.current == c.desired
         if loaded and kind == "warm-up":
@@ -471,7 +475,9 @@ class Controller:
                 if not result.answered or result.latency_ms > cp.probe.max_latency_ms:
                     why = result.error or f"answered in {probe_ms} ms, limit {cp.probe.max_latency_ms} ms"
                     if now - accepted <= deadline:
-                        return ComponentOutcome(endpoint, name, "waiting", f"copies loaded but the probe failed: {why}")
+                        return ComponentOutcome(
+                            endpoint, name, Outcome.WAITING, f"copies loaded but the probe failed: {why}"
+                        )
                     loaded = False  # fall through to the timeout below
             if loaded:
                 ttr = (now - requested).total_seconds()
@@ -498,7 +504,7 @@ class Controller:
                 )
                 metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
                 return finish(
-                    "ready",
+                    Outcome.READY,
                     f"ready after {ttr:.0f} s",
                     availability="ready",
                     ready_history=json.dumps(history),
@@ -506,7 +512,7 @@ class Controller:
                 )
         elif loaded:
             return finish(
-                "done", f"{kind} to {n_copies(c.desired)} complete", availability="ready" if c.desired else "cold"
+                Outcome.DONE, f"{kind} to {n_copies(c.desired)} complete", availability="ready" if c.desired else "cold"
             )
         if now - accepted > (deadline if kind == "warm-up" else 3 * deadline):
             reason = f"{kind} to {n_copies(target)} not done after {(now - accepted).total_seconds() / 60:.0f} min: {c.current} of {c.desired} copies loaded ({c.status})"
@@ -522,8 +528,10 @@ class Controller:
                 endpoint,
                 name,
             )
-            return finish("timed-out", reason, availability="partial" if c.current else "cold")
-        return ComponentOutcome(endpoint, name, "waiting", f"{c.current} of {c.desired} copies loaded ({c.status})")
+            return finish(Outcome.TIMED_OUT, reason, availability="partial" if c.current else "cold")
+        return ComponentOutcome(
+            endpoint, name, Outcome.WAITING, f"{c.current} of {c.desired} copies loaded ({c.status})"
+        )
 
     def on_alarm(self, alarm: str, state_value: str, now: datetime, changed_at: datetime | None = None) -> RunSummary:
         """A CloudWatch alarm changed state. Only icpilot's alarms for policy components in ALARM act,
@@ -538,13 +546,15 @@ class Controller:
         if parsed is None:
             reason = f"alarm {alarm!r} is not an icpilot alarm of a component in the policy; nothing done"
             self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
-            summary.outcomes.append(ComponentOutcome("?", "?", "rejected", reason))
+            summary.outcomes.append(ComponentOutcome("?", "?", Outcome.REJECTED, reason))
             return self._finish(summary)
         component, kind = parsed
         endpoint = policy.component(component)[0]  # type: ignore[index]
         if state_value != "ALARM":
             summary.outcomes.append(
-                ComponentOutcome(endpoint, component, "unchanged", f"{kind} alarm went to {state_value}: nothing to do")
+                ComponentOutcome(
+                    endpoint, component, Outcome.UNCHANGED, f"{kind} alarm went to {state_value}: nothing to do"
+                )
             )
             return self._finish(summary)
         mismatch = self._unconfirmed(alarm, changed_at, trigger, now, summary)
@@ -552,7 +562,7 @@ class Controller:
             self._announce(
                 EventDraft(type=EventType.TRIGGER_REJECTED, reason=mismatch), trigger, now, endpoint, component
             )
-            summary.outcomes.append(ComponentOutcome(endpoint, component, "rejected", mismatch))
+            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, mismatch))
             return self._finish(summary)
         trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}", alarm=kind)
         self._evaluate_components(policy, [(endpoint, component)], trigger, now, summary)
@@ -644,7 +654,7 @@ class Controller:
             except (IcpilotError, UnknownInstanceType) as exc:  # one component's failure never stops the others
                 reason = f"forecast for {name} failed (retried next hour): {exc}"
                 self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name)
-                summary.outcomes.append(ComponentOutcome(endpoint, name, "failed", reason))
+                summary.outcomes.append(ComponentOutcome(endpoint, name, Outcome.FAILED, reason))
         return self._finish(summary)
 
     def _store_forecast(
@@ -661,7 +671,7 @@ class Controller:
             reason = f"less than {cp.predictive.min_history} of traffic history: staying reactive"
             if stored.attributes.get("forecast"):
                 self.state.write(endpoint, name, stored.version, forecast=None)
-            return ComponentOutcome(endpoint, name, "unchanged", reason)
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, reason)
         previous = stored_forecast(stored.attributes)
         changed = learned.changed_from(previous)
         item = json.dumps(learned.to_item())
@@ -692,7 +702,7 @@ class Controller:
                 endpoint,
                 name,
             )
-        return ComponentOutcome(endpoint, name, "forecast", reason)
+        return ComponentOutcome(endpoint, name, Outcome.FORECAST, reason)
 
     # A client's demand signals for one component act at most once per this many seconds: a burst of
     # cold requests (every thread, every process) is one warm-up, and a flood of forged events is cheap.
@@ -726,7 +736,7 @@ class Controller:
         if found[0] != endpoint:
             reason = f"demand signal names endpoint {endpoint!r}, but {component} is on {found[0]!r} in the policy"
             self._announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, component)
-            summary.outcomes.append(ComponentOutcome(endpoint, component, "rejected", reason))
+            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, reason))
             return self._finish(summary)
         try:
             stored = self.state.get(endpoint, component)
@@ -735,12 +745,12 @@ class Controller:
                 seconds=self.DEMAND_INTERVAL_SECONDS
             ):
                 reason = f"demand signal rate-limited: the last one was handled at {last}"
-                summary.outcomes.append(ComponentOutcome(endpoint, component, "unchanged", reason))
+                summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, reason))
                 return self._finish(summary)
             self.state.write(endpoint, component, stored.version, last_demand_at=now)
         except StateConflictError:
             reason = "another invocation is handling this component's demand right now"
-            summary.outcomes.append(ComponentOutcome(endpoint, component, "unchanged", reason))
+            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, reason))
             return self._finish(summary)
         except (IcpilotError, ValueError) as exc:
             self._fail(summary, f"demand signal for {component}: state unreadable: {exc}", trigger, now)
@@ -1097,7 +1107,7 @@ class Controller:
                     f"out of time after {done} of {len(targets)} components; the other "
                     f"{len(targets) - done} are postponed to the next run (see README, operational limits)"
                 )
-                summary.outcomes += [ComponentOutcome(e, c, "postponed", reason) for e, c in targets[done:]]
+                summary.outcomes += [ComponentOutcome(e, c, Outcome.POSTPONED, reason) for e, c in targets[done:]]
                 self._fail(summary, reason, trigger, now)
                 return
             if endpoint not in observed:
@@ -1111,7 +1121,7 @@ class Controller:
                     )
             ep = observed[endpoint]
             if isinstance(ep, IcpilotError):
-                summary.outcomes.append(ComponentOutcome(endpoint, component, "rejected", str(ep)))
+                summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, str(ep)))
                 continue
             try:
                 own = (triggers or {}).get(component, trigger)
@@ -1125,7 +1135,7 @@ class Controller:
                 self._announce(
                     EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, component
                 )
-                outcome = ComponentOutcome(endpoint, component, "failed", str(exc))
+                outcome = ComponentOutcome(endpoint, component, Outcome.FAILED, str(exc))
             summary.outcomes.append(outcome)
 
     def _evaluate(
@@ -1167,7 +1177,7 @@ class Controller:
                 },
             )
             outcome = self._act(decision, ep, stored, trigger, now, held_by)
-            if outcome.result != "superseded":
+            if outcome.result != Outcome.SUPERSEDED:
                 break
             # Lost the conditional claim to another write (the watcher closing a transition, a racing
             # trigger): decide again on the state as it is now, so this trigger's intent is not lost.
@@ -1179,7 +1189,7 @@ class Controller:
             # A racing write or a failed one: the refusal may then be said once more, which is harmless.
             with contextlib.suppress(IcpilotError):
                 self.state.write(ep.name, name, latest.version, last_refusal=decision.refusal)
-        if outcome.result == "scaled":
+        if outcome.result == Outcome.SCALED:
             updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
             ep = replace(ep, components=updated)
         return outcome, ep
@@ -1265,10 +1275,10 @@ class Controller:
         name = d.component
         version = stored.version
 
-        def outcome(result: str, reason: str) -> ComponentOutcome:
+        def outcome(result: Outcome, reason: str) -> ComponentOutcome:
             return ComponentOutcome(endpoint, name, result, reason, d.from_copies, d.target)
 
-        def announced(result: str, reason: str) -> ComponentOutcome:
+        def announced(result: Outcome, reason: str) -> ComponentOutcome:
             for draft in d.events:  # recorded: now it may be said
                 self._announce(draft, trigger, now, endpoint, name)
             return outcome(result, reason)
@@ -1288,22 +1298,22 @@ class Controller:
             if d.action == Action.BLOCKED:
                 if stored.state.last_action != Action.BLOCKED.value:
                     record(last_action=Action.BLOCKED.value)
-                return announced("blocked", d.reason)
+                return announced(Outcome.BLOCKED, d.reason)
             if d.action == Action.NONE:
                 self._sync_bounds(d, name, holding=d.from_copies)
                 if stored.state.pending_target is not None:
                     record(last_action="settled", pending_target=None, pending_reason=None)
-                return announced("unchanged", d.reason)
+                return announced(Outcome.UNCHANGED, d.reason)
             if d.action == Action.DEFER:
                 self._sync_bounds(d, name, holding=d.from_copies)
                 record(
                     last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
                 )
-                return announced("deferred", d.reason)
+                return announced(Outcome.DEFERRED, d.reason)
             # SCALE: claim first, so a racing invocation cannot act too.
             version = record(last_action="scaling", pending_target=d.target, pending_reason=d.reason, pending_since=now)
         except StateConflictError as exc:
-            return outcome("superseded", f"another invocation acted first: {exc}")
+            return outcome(Outcome.SUPERSEDED, f"another invocation acted first: {exc}")
         for draft in d.events:  # the claim stands: now it may be said
             self._announce(draft, trigger, now, endpoint, name)
         if d.preempt:
@@ -1319,7 +1329,7 @@ class Controller:
         except ComponentBusyError as exc:
             self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
             say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
-            return outcome("deferred", str(exc))
+            return outcome(Outcome.DEFERRED, str(exc))
         except IcpilotError as exc:
             attempts = int(stored.attributes.get("attempts") or 0) + 1
             self._record_after_claim(
@@ -1330,7 +1340,7 @@ class Controller:
                 f"scaling to {d.target} failed (attempt {attempts}; retried on the next tick): {exc}",
                 {"attempts": attempts},
             )
-            return outcome("failed", str(exc))
+            return outcome(Outcome.FAILED, str(exc))
         try:
             self._sync_bounds(d, name, holding=d.target)
         except IcpilotError as exc:  # the copies are written; the next tick moves the bounds again
@@ -1388,5 +1398,6 @@ class Controller:
                 None,
             )
         return outcome(
-            "scaled", d.reason + (f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else "")
+            Outcome.SCALED,
+            d.reason + (f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""),
         )

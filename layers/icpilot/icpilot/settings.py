@@ -20,7 +20,7 @@ class Settings:
     scheduler_role_arn: str | None
     schedule_dlq_arn: str | None
     dead_letter_queue_url: str | None = None
-    stack_name: str = "icpilot"  # marks the alarms this stack owns (autoscaling_plan.alarm_marker)
+    stack_name: str = "icpilot"  # marks the alarms this stack owns (plans.autoscaling.alarm_marker)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..autoscaling_plan import PREFIX, alarm_marker
+from ..plans.autoscaling import PREFIX, alarm_marker
 from .aws import aws_call, make_client
 
 # The fields icpilot sets on an alarm; a difference in any of them is drift.

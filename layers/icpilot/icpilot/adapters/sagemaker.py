@@ -7,8 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..capacity import Reservation
-from ..decision import ComponentObservation, EndpointObservation
+from ..domain.capacity import Reservation
+from ..domain.decision import ComponentObservation, EndpointObservation
 from ..errors import (
     ComponentBusyError,
     IcpilotError,

@@ -8,28 +8,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..plans.schedules import ScheduleSpec
 from .aws import aws_call, error_code, make_client, translate
-
-
-@dataclass(frozen=True)
-class ScheduleSpec:
-    name: str
-    expression: str
-    timezone: str
-    payload: dict[str, Any]
-
-    def same_as(self, current: dict[str, Any]) -> bool:
-        target = current.get("Target") or {}
-        try:
-            payload = json.loads(target.get("Input") or "{}")
-        except ValueError:
-            payload = None
-        return (
-            current.get("ScheduleExpression") == self.expression
-            and current.get("ScheduleExpressionTimezone", "UTC") == self.timezone
-            and payload == self.payload
-            and current.get("State", "ENABLED") == "ENABLED"
-        )
 
 
 @dataclass(frozen=True)

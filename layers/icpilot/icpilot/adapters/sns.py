@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from ..domain.events import SEVERITY, EventType, LifecycleEvent
 from ..errors import IcpilotError
-from ..events import SEVERITY, EventType, LifecycleEvent
 from .aws import error_code, make_client, translate
 from .sqs import DeadLetterQueue
 from .state import StateStore

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..decision import ComponentState
+from ..domain.decision import ComponentState
 from ..errors import AwsCallError, CorruptStateError, StateConflictError
 from .aws import aws_call, error_code, make_client
 

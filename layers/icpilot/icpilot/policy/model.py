@@ -185,7 +185,7 @@ class ReadinessProbe(_Strict):
 
 
 class PredictiveScaling(_Strict):
-    """Learned demand (icpilot.forecast): warm copies up ahead of the traffic this component had before.
+    """Learned demand (icpilot.domain.forecast): warm copies up ahead of the traffic this component had before.
 
     ``forecast-only`` computes and publishes the forecast and what it would hold, and changes
     nothing (judge it before it acts); ``scale`` makes the forecast floor one more floor of the

@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ..policy.model import ComponentPolicy, CostPolicy
 from .capacity import Reservation
 from .cost import CostModel, UnknownInstanceType
-from .policy.model import ComponentPolicy, CostPolicy
 
 HISTORY = 10
 MIN_IDLE = timedelta(minutes=5)

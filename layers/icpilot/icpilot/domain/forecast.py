@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ..policy.model import ComponentPolicy
 from .capacity import Reservation
 from .cost import CostModel
-from .policy.model import ComponentPolicy
 
 SLOT_MINUTES = 15
 DEFAULT_PER_COPY_PER_MINUTE = 20.0  # without target tracking: a conservative requests/minute per copy

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..policy.model import CostPolicy, Policy
 from .capacity import Reservation
 from .instance_types import INSTANCE_TYPES
-from .policy.model import CostPolicy, Policy
 
 
 class UnknownInstanceType(ValueError):

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from ..policy.model import ComponentPolicy
 from .capacity import Reservation, copies_that_fit
 from .events import EventDraft, EventType
 from .instance_types import INSTANCE_TYPES
-from .policy.model import ComponentPolicy
 from .windows import Bounds, bounds_with_lead
 
 BUSY = ("Creating", "Updating", "Deleting")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .decision import AlarmKind
-from .policy.model import ComponentPolicy, Policy, parse_duration
-from .windows import bounds_at
+from ..domain.decision import AlarmKind
+from ..domain.windows import bounds_at
+from ..policy.model import ComponentPolicy, Policy, parse_duration
 
 PREFIX = "icpilot-"
 TARGET_TRACKING = "icpilot-target-tracking"

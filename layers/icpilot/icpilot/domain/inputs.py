@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..policy.model import ComponentPolicy, Policy
 from .capacity import copies_that_fit
 from .decision import ComponentObservation, ComponentState, Decision, EndpointObservation, Peer, Trigger, decide
 from .forecast import Forecast, forecast_floor
 from .instance_types import INSTANCE_TYPES
-from .policy.model import ComponentPolicy, Policy
 from .readiness import lead_time
 from .windows import bounds_at
 

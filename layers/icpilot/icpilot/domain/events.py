@@ -76,7 +76,7 @@ MAX_REASON = 2_000  # characters
 MAX_DETAILS_BYTES = 16 * 1024
 
 
-log = logging.getLogger("icpilot.events")  # a child of Powertools' "icpilot" logger in the Lambdas
+log = logging.getLogger("icpilot.domain.events")  # a child of Powertools' "icpilot" logger in the Lambdas
 
 
 def _log_in_full(event: LifecycleEvent) -> None:

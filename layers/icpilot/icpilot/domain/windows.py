@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .aws_cron import ScheduleExpression
-from .policy.model import DAYS, ComponentPolicy, ScheduleRule
+from ..aws_cron import ScheduleExpression
+from ..policy.model import DAYS, ComponentPolicy, ScheduleRule
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,55 @@
+"""The window schedules the policy wants: one EventBridge Scheduler schedule per window edge. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ..domain.windows import edges
+from ..policy.model import Policy
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    expression: str
+    timezone: str
+    payload: dict[str, Any]
+
+    def same_as(self, current: dict[str, Any]) -> bool:
+        target = current.get("Target") or {}
+        try:
+            payload = json.loads(target.get("Input") or "{}")
+        except ValueError:
+            payload = None
+        return (
+            current.get("ScheduleExpression") == self.expression
+            and current.get("ScheduleExpressionTimezone", "UTC") == self.timezone
+            and payload == self.payload
+            and current.get("State", "ENABLED") == "ENABLED"
+        )
+
+
+def schedule_name(endpoint: str, component: str, rule: str, edge: str) -> str:
+    """Scheduler names allow [0-9a-zA-Z-_.]{1,64}; long ones keep a readable prefix and a hash."""
+    name = f"{endpoint}.{component}.{rule}.{edge}"
+    if len(name) <= 64:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name[:53]}-{digest}"
+
+
+def desired_schedules(policy: Policy, leads: dict[str, timedelta] | None = None) -> dict[str, ScheduleSpec]:
+    """Every window edge as a Scheduler schedule; opening edges fire each component's lead time early."""
+    specs = {}
+    for endpoint, component, cp in policy.components():
+        for rule in cp.schedules:
+            for e in edges(rule, (leads or {}).get(component, timedelta(0))):
+                name = schedule_name(endpoint, component, rule.name, e.edge)
+                specs[name] = ScheduleSpec(
+                    name, e.expression, e.timezone, {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
+                )
+    return specs
