@@ -50,13 +50,14 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import aas_ext, alarms, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext
+    from . import aas_ext, alarms, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext, ssm_ext
 
     sagemaker_ext.install()
     cloudwatch_ext.install()
     aas_ext.install()
     alarms.install()
     dispatcher.install(EMULATOR.dispatcher)
+    ssm_ext.install()
     faults_ext.install()
     _installed = True
 

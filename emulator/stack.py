@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class Stack:
         """``sam delete`` on the emulator: the template's deletion (``Deployment.delete``) and the tap."""
         self.deployment.delete()
         boto3.client("sqs", region_name=REGION).delete_queue(QueueUrl=self.events_queue_url)
+        boto3.client("cloudformation", region_name=REGION).delete_stack(StackName=self.name)
 
     def resource(self, logical_id: str) -> str:
         """What template.yaml's ``Ref`` of ``logical_id`` answers in this stack (a name, ARN or URL)."""
@@ -159,7 +161,21 @@ def deploy_stack(
         deployment=deployment,
         name=name,
     )
+    _record_in_cloudformation(name, outputs)
     if run_custom_resources:
         for logical in deployment.custom_resources():
             deployment.run_custom_resource(logical, "Create")
     return stack
+
+
+def _record_in_cloudformation(name: str, outputs: dict[str, str]) -> None:
+    """A CloudFormation stack of that name whose outputs are the deployment's, so DescribeStacks
+    (``icpilot --stack``) answers as it would after ``sam deploy``. Its only resource is a
+    placeholder: what the template makes was made by ``emulator.template``."""
+    body = {
+        "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    with warnings.catch_warnings():  # moto warns that it does not model the placeholder; it needs not
+        warnings.simplefilter("ignore", UserWarning)
+        boto3.client("cloudformation", region_name=REGION).create_stack(StackName=name, TemplateBody=json.dumps(body))

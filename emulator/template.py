@@ -138,8 +138,8 @@ class Deployment:
 
     def resolve(self, value: Any) -> Any:
         """The value with every intrinsic function resolved."""
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+        if isinstance(value, list):  # an item that resolves to AWS::NoValue is left out, as CloudFormation does
+            return [r for r in (self.resolve(v) for v in value) if r is not None]
         if not isinstance(value, dict):
             return value
         if len(value) != 1 or not next(iter(value)).startswith(("Ref", "Fn::", "Condition")):

@@ -215,7 +215,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             autoscaling=AutoScalingAdapter(_client(args, "application-autoscaling")),
             state=StateStore(args.table or "icpilot-state", _client(args, "dynamodb")),
             publisher=EventPublisher(None),
-            cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch")),
+            cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch"), owner=args.owner),
         )
         changes = controller.configure(now, apply=False).autoscaling_changes
         failed = failed or any(ch["action"] == "failed" for ch in changes)
@@ -326,7 +326,7 @@ def _controller(args: argparse.Namespace, policy: Policy) -> Controller:
         autoscaling=AutoScalingAdapter(_client(args, "application-autoscaling")),
         state=StateStore(args.table, _client(args, "dynamodb")),
         publisher=EventPublisher(args.topic_arn, _client(args, "sns") if args.topic_arn else None),
-        cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch")),
+        cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch"), owner=args.owner),
     )
 
 
@@ -645,6 +645,10 @@ def parser() -> argparse.ArgumentParser:
             "--table",
             help="icpilot's state table (the stack's StateTable output; default $ICPILOT_STATE_TABLE)",
         )
+        cmd.add_argument(
+            "--stack",
+            help="the icpilot stack to work with: its table, topic and alarms, read from its outputs once",
+        )
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
 
     pl = _command(sub, "plan", help="what the controller would do now (or --at TIME) and why; changes nothing")
@@ -747,6 +751,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _use_stack(args: argparse.Namespace) -> None:
+    """``--stack NAME``: the table, topic and alarm owner from the stack's outputs (one
+    DescribeStacks), over ``--table``/``--topic-arn`` and their environment defaults."""
+    args.owner = os.environ.get("ICPILOT_STACK_NAME") or "icpilot"
+    if not getattr(args, "stack", None):
+        return
+    try:
+        found = _client(args, "cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            raise IcpilotError(f"no stack {args.stack!r} in this account and region (sam deploy makes it)") from None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in found[0].get("Outputs", [])}
+    if "StateTableName" not in outputs:
+        raise IcpilotError(f"stack {args.stack!r} has no StateTableName output: is it an icpilot stack?")
+    args.table = outputs["StateTableName"]
+    if hasattr(args, "topic_arn"):
+        args.topic_arn = outputs.get("EventsTopicArn", args.topic_arn)
+    args.owner = args.stack
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # The controller logs structured JSON and EMF metrics for CloudWatch; on a terminal only
@@ -755,6 +780,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("icpilot")] + ["icpilot"]:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
+        _use_stack(args)
         return int(args.func(args))
     except BrokenPipeError:  # piped into head: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

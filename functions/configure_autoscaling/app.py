@@ -2,7 +2,9 @@
 scale-from-zero step policy and alarms, idle and high-load alarms. Idempotent; corrects drift
 (DriftCorrected) and removes what components that left the policy no longer need.
 
-Invoked on deploy (CloudFormation custom resource) and by a periodic schedule.
+Invoked on deploy (CloudFormation custom resource), by a periodic schedule, and by the policy
+parameter's ``Parameter Store Change`` event, so a changed policy reaches AAS and the alarms in
+seconds (the policy is then read past the parameter cache).
 """
 
 from __future__ import annotations
@@ -26,6 +28,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # The controller is built inside the custom resource's guard: a crash there is still answered.
     return cfn.respond(
         event,
-        lambda: controller_for(context).configure(now),
+        lambda: controller_for(context, event).configure(now),
         on_delete=lambda: controller_for(context).unconfigure(now),
     )

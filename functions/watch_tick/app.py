@@ -2,7 +2,8 @@
 re-evaluate every component, which retries deferred or failed intents, catches missed edges and
 keeps adding copies while a high-load alarm stays in ALARM.
 
-Invoked by an EventBridge Scheduler rate schedule (``{"kind": "tick"}``) and, on deploy, as a
+Invoked by an EventBridge Scheduler rate schedule (``{"kind": "tick"}``), by the policy
+parameter's ``Parameter Store Change`` event (the policy is then read fresh) and, on deploy, as a
 CloudFormation custom resource (it always answers CloudFormation, SUCCESS or FAILED).
 """
 
@@ -25,4 +26,4 @@ tracer = Tracer(service="icpilot")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     # The controller is built inside the custom resource's guard: a crash there is still answered.
-    return cfn.respond(event, lambda: controller_for(context).on_tick(now))
+    return cfn.respond(event, lambda: controller_for(context, event).on_tick(now))

@@ -25,21 +25,27 @@ ACCOUNT = "123456789012"
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """The seed endpoint (both components at zero copies), Monday 06:04Z, no stack yet."""
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No ICPILOT_ variables before; the process environment as it was after (deploys set it)."""
     for key in list(os.environ):
         if key.startswith("ICPILOT_"):
             monkeypatch.delenv(key)
     saved = dict(os.environ)
     try:
-        with emulated_aws() as emu:
-            emu.settings.model_load_seconds = 240
-            create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
-            emu.advance(240)
-            yield emu
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture
+def world(environment: None) -> Iterator[Emulator]:
+    """The seed endpoint (both components at zero copies), Monday 06:04Z, no stack yet."""
+    with emulated_aws() as emu:
+        emu.settings.model_load_seconds = 240
+        create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
+        emu.advance(240)
+        yield emu
 
 
 def template_with(change: Any) -> dict[str, Any]:
@@ -84,7 +90,7 @@ def test_a_template_parameter_reaches_its_schedule(world: Emulator) -> None:
     assert invocations(world, "watch-tick") == 4
 
 
-def test_the_alarm_rules_pattern_decides_which_alarms_reach_icpilot() -> None:
+def test_the_alarm_rules_pattern_decides_which_alarms_reach_icpilot(environment: None) -> None:
     """Requests at zero copies -> NoCapacityInvocationFailures -> the no-capacity alarm -> the
     template's AlarmRule -> the alarm function, which announces the warm-up. With the rule's prefix
     changed, the same alarm never reaches the function (AAS's own step action still runs)."""
@@ -262,3 +268,76 @@ def test_two_stacks_side_by_side_and_one_deleted_leaves_the_other_untouched(worl
     assert b.invoke("watch-tick", {"kind": "tick"})["ok"]
     assert b.invoke("configure-autoscaling", {"kind": "configure"})["ok"]
     assert set(icpilot_alarms()) == {"icpilot-flan-t5-xxl-no-capacity", "icpilot-flan-t5-xxl-idle"}
+
+
+def test_a_changed_policy_parameter_reaches_the_alarms_and_schedules_at_once(environment: None) -> None:
+    """The policy in SSM changes -> Parameter Store Change -> PolicyChangeRule -> configure and the
+    tick, in the same second (not at the next 15-minute configure run), reading the parameter past
+    its 60 s cache. With the rule listening elsewhere (a copy of the template), nothing changes until a
+    schedule runs."""
+    import yaml
+    from aws_lambda_powertools.utilities import parameters
+
+    ssm = boto3.client("ssm", region_name=REGION)
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    policy = yaml.safe_load(INTEGRATION_POLICY.read_text())
+
+    def idle_minutes() -> int:
+        return int(cw.describe_alarms(AlarmNames=["icpilot-falcon-7b-idle"])["MetricAlarms"][0]["EvaluationPeriods"])
+
+    def falcon_opens() -> str:
+        name = "llm-endpoint.falcon-7b.business-hours.open"
+        return str(scheduler.get_schedule(GroupName="icpilot-windows", Name=name)["ScheduleExpression"])
+
+    for with_rule in (True, False):
+
+        def without(resources: dict[str, Any], drop: bool = not with_rule) -> None:
+            if drop:  # the rule now listens to another parameter
+                resources["PolicyChangeRule"]["Properties"]["EventPattern"]["detail"]["name"] = ["/someone/else"]
+
+        parameters.clear_caches()  # one process, two worlds: the first world's cached policy must not leak
+        with emulated_aws() as emu:
+            create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
+            emu.advance(240)
+            ssm.put_parameter(Name="/icpilot/policy", Value=yaml.safe_dump(policy), Type="String")
+            stack = deploy_stack(policy_parameter="/icpilot/policy", template=template_with(without))
+            stack.pause_periodic_schedules()
+            assert (idle_minutes(), falcon_opens()) == (30, "cron(54 7 ? * MON,TUE,WED,THU,FRI *)")
+            changed = copy.deepcopy(policy)
+            falcon = changed["endpoints"]["llm-endpoint"]["components"]["falcon-7b"]
+            falcon["idle_scale_to_zero_after"] = "10m"
+            falcon["schedules"][0]["start"] = "07:30"
+            emu.advance(5)  # well inside the 60 s the parameter is cached for
+            ssm.put_parameter(Name="/icpilot/policy", Value=yaml.safe_dump(changed), Type="String", Overwrite=True)
+            if with_rule:
+                assert (idle_minutes(), falcon_opens()) == (10, "cron(24 7 ? * MON,TUE,WED,THU,FRI *)")
+                kinds = [e["type"] for e in stack.lifecycle_events()]
+                assert "AutoScalingConfigured" in kinds and "SchedulesReconciled" in kinds
+            else:
+                assert (idle_minutes(), falcon_opens()) == (30, "cron(54 7 ? * MON,TUE,WED,THU,FRI *)")
+
+
+def test_the_cli_finds_a_stack_by_name(world: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--stack NAME`` reads the stack's outputs once: its table for state, its topic for
+    announcements, its marker for alarms; nothing else has to be passed."""
+    import json
+
+    from icpilot_cli.main import main
+
+    stack = deploy_stack(policy_path=str(INTEGRATION_POLICY), name="team-x")
+    for key in [k for k in os.environ if k.startswith("ICPILOT_")]:
+        del os.environ[key]  # an operator's shell: no stack variables at all
+    os.environ["ICPILOT_POLICY_PATH"] = str(INTEGRATION_POLICY)
+    capsys.readouterr()
+    assert main(["scale", "flan-t5-xxl", "--copies", "1", "--for", "30m", "--reason", "demo", "--stack", "team-x"]) == 0
+    assert desired("flan-t5-xxl") == 1
+    assert [e["type"] for e in stack.lifecycle_events() if e["type"] == "OverrideSet"] == ["OverrideSet"]
+    capsys.readouterr()
+    assert main(["status", "--stack", "team-x", "--json"]) == 0
+    rows = {r["component"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["flan-t5-xxl"]["override"].startswith("1 until ")  # read from team-x's own state table
+    assert main(["plan", "--stack", "team-x", "--autoscaling", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["autoscaling"] == []  # its own alarms, up to date
+    assert main(["status", "--stack", "nobody"]) == 1
+    assert "no stack 'nobody'" in capsys.readouterr().err

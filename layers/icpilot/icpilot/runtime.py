@@ -14,12 +14,15 @@ from .adapters.sns import EventPublisher
 from .adapters.sqs import DeadLetterQueue
 from .adapters.state import StateStore
 from .controller import Controller
-from .policy.source import deployed_policy
+from .policy.source import deployed_policy, is_policy_change
 from .settings import Settings
 
 
-def build_controller(settings: Settings, correlation_id: str | None = None, context: Any | None = None) -> Controller:
-    """``context``: the Lambda context; its remaining time bounds a pass over many components."""
+def build_controller(
+    settings: Settings, correlation_id: str | None = None, context: Any | None = None, fresh_policy: bool = False
+) -> Controller:
+    """``context``: the Lambda context; its remaining time bounds a pass over many components.
+    ``fresh_policy``: read the policy parameter past Powertools' cache (it has just changed)."""
     scheduler = None
     if settings.schedule_function_arn and settings.scheduler_role_arn:
         scheduler = SchedulerAdapter(
@@ -29,7 +32,7 @@ def build_controller(settings: Settings, correlation_id: str | None = None, cont
     state = StateStore(settings.state_table)
     dead_letters = DeadLetterQueue(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
     return Controller(
-        policy_source=lambda: deployed_policy(settings.policy_path, settings.policy_parameter),
+        policy_source=lambda: deployed_policy(settings.policy_path, settings.policy_parameter, fresh_policy),
         sagemaker=SageMakerAdapter(),
         autoscaling=AutoScalingAdapter(),
         state=state,
@@ -42,7 +45,13 @@ def build_controller(settings: Settings, correlation_id: str | None = None, cont
     )
 
 
-def controller_for(context: Any) -> Controller:
+def controller_for(context: Any, event: Any = None) -> Controller:
     """The controller for one Lambda invocation: settings from the environment, the request id as
-    correlation id, the invocation's remaining time as the pass's budget."""
-    return build_controller(Settings.from_env(), correlation_id=context.aws_request_id, context=context)
+    correlation id, the invocation's remaining time as the pass's budget; a policy-change event
+    (``is_policy_change``) makes it read the policy fresh."""
+    return build_controller(
+        Settings.from_env(),
+        correlation_id=context.aws_request_id,
+        context=context,
+        fresh_policy=is_policy_change(event),
+    )
