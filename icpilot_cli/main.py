@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
+import yaml
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -42,9 +43,9 @@ from icpilot.domain.forecast import Forecast
 from icpilot.domain.inputs import build_inputs, stored_forecast
 from icpilot.domain.readiness import idle_delay
 from icpilot.domain.windows import edges
-from icpilot.errors import IcpilotError, PolicyError
+from icpilot.errors import IcpilotError, NotAnInferenceComponentEndpointError, PolicyError
 from icpilot.lint import lint, lint_live
-from icpilot.policy import load_policy, policy_json_schema
+from icpilot.policy import load_policy, load_policy_text, policy_json_schema
 from icpilot.policy.model import Policy, parse_duration
 from icpilot.report import copy_hours, usage
 from icpilot.settings import DEFAULT_POLICY_PATH
@@ -122,6 +123,64 @@ def cmd_schema(args: argparse.Namespace) -> int:
         console.print(f"JSON Schema written to {args.output}", soft_wrap=True)
     else:
         print(text)
+    return 0
+
+
+INIT_HEADER = """\
+# icpilot policy written by `icpilot init` from what {where} holds now.
+# It keeps every component at the copies it runs today (min_copies is today's count, max_copies
+# the same, at least 1) and never scales one to zero when idle: deploying it changes nothing.
+# Next, per component:
+#   - lower min_copies and set idle_scale_to_zero_after (e.g. auto) to let it go idle;
+#   - add schedules: (windows with floors) and autoscaling: (target tracking);
+#   - set expected_time_to_ready to how long a copy takes to load.
+# Then: icpilot validate {file}; icpilot plan --policy {file}
+"""
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """A first policy from the account: every inference-component endpoint (or ``--endpoint``) and
+    its components, each held at today's copies. Validated before it is written; never overwrites."""
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        errors.print(f"[red]{out} exists: pass --force to replace it", soft_wrap=True)
+        return 1
+    sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
+    endpoints: dict[str, Any] = {}
+    for name in args.endpoint or sagemaker.endpoint_names():
+        try:
+            observed = sagemaker.observe_endpoint(name)
+        except NotAnInferenceComponentEndpointError:
+            errors.print(f"skipped {name}: not an inference-component endpoint", soft_wrap=True)
+            continue
+        if not observed.components:
+            errors.print(f"skipped {name}: it hosts no inference components yet", soft_wrap=True)
+            continue
+        endpoints[name] = {
+            "components": {
+                c.name: {
+                    "min_copies": c.desired,
+                    "max_copies": max(c.desired, 1),
+                    "warmup_copies": 1,
+                    "expected_time_to_ready": "10m",
+                }
+                for c in observed.components
+            }
+        }
+    if not endpoints:
+        errors.print("[red]no endpoint with inference components found: nothing to write", soft_wrap=True)
+        return 1
+    where = f"endpoint(s) {', '.join(endpoints)}"
+    text = INIT_HEADER.format(where=where, file=out) + yaml.safe_dump(
+        {"version": 1, "endpoints": endpoints}, sort_keys=False
+    )
+    policy = load_policy_text(text, str(out))  # what is written is a valid policy
+    out.write_text(text, encoding="utf-8")
+    console.print(
+        f"[green]✓[/] {out}: {len(endpoints)} endpoint(s), {len(policy.components())} component(s), "
+        "each held at today's copies; edit it, then `icpilot validate` and `icpilot plan --policy` it",
+        soft_wrap=True,
+    )
     return 0
 
 
@@ -630,6 +689,14 @@ def parser() -> argparse.ArgumentParser:
     v = _command(sub, "validate", help="validate a policy file; every problem with its path, value and allowed range")
     v.add_argument("file", help="the policy file (YAML or JSON)")
     v.set_defaults(func=cmd_validate)
+
+    ini = _command(sub, "init", help="write a first policy from the endpoints and components the account holds")
+    ini.add_argument("--output", "-o", default="policy.yaml", help="the policy file to write (default policy.yaml)")
+    ini.add_argument("--endpoint", action="append", help="only this endpoint (repeatable; default: every one)")
+    ini.add_argument("--force", action="store_true", help="replace the file if it exists")
+    ini.add_argument("--endpoint-url", help="e.g. http://127.0.0.1:5055 for the emulator")
+    ini.add_argument("--region", help="AWS region (default: the profile's or $AWS_DEFAULT_REGION)")
+    ini.set_defaults(func=cmd_init)
 
     s = _command(sub, "schema", help="print the policy's JSON Schema (for editors)")
     s.add_argument("--output", "-o", help="write to this file instead of standard output")

@@ -45,6 +45,14 @@ class SageMakerAdapter:
             failure_reason=d.get("FailureReason"),
         )
 
+    def endpoint_names(self) -> list[str]:
+        """Every endpoint in the account and region (any kind; ``observe_endpoint`` tells them apart)."""
+        names: list[str] = []
+        with aws_call("sagemaker", "ListEndpoints"):
+            for page in self.client.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 100}):
+                names += [e["EndpointName"] for e in page["Endpoints"]]
+        return sorted(names)
+
     def component_names(self, endpoint: str) -> list[str]:
         names: list[str] = []
         with aws_call("sagemaker", "ListInferenceComponents"):
