@@ -16,12 +16,17 @@ import argparse
 import csv
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
+from icpilot.domain.windows import bounds_at
+from icpilot.policy import load_policy
+from icpilot.policy.model import Policy
+from icpilot.settings import DEFAULT_POLICY_PATH
 from rich.console import Console
 from rich.table import Table
 
@@ -33,6 +38,18 @@ from emulator.stack import ACCOUNT, REGION, deploy_stack
 from emulator.template import CustomResourceFailed
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True)
+class Minute:
+    """One component at the end of one demo minute."""
+
+    at: datetime
+    desired: int
+    loaded: int
+    requests: int  # sent in that minute
+
+
 COMPONENTS = ("falcon-7b", "flan-t5-xxl")
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
 REPLAY = {"falcon-7b": ("AzureLLMInferenceTrace_conv.csv", 9), "flan-t5-xxl": ("AzureLLMInferenceTrace_code.csv", 14)}
@@ -82,13 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         start = emu.now()
         end = start + timedelta(hours=args.hours)
         night_request = start.astimezone(BERLIN).replace(hour=22, minute=0) if args.hours >= 15.5 else None
-        timeline: dict[str, list[tuple[float, int, int]]] = {n: [] for n in COMPONENTS}
+        timeline: dict[str, list[Minute]] = {n: [] for n in COMPONENTS}
+        marks: list[tuple[datetime, str, str]] = []
         served = Counter[str]()
         refused = Counter[str]()
         events = 0
         aas_seen = 0
         while emu.now() < end:
             local = emu.now().astimezone(BERLIN)
+            sent = dict.fromkeys(COMPONENTS, 0)
             for name, (_file, hour) in REPLAY.items():
                 minute = int(
                     (local - local.replace(hour=hour, minute=0, second=0, microsecond=0)).total_seconds() // 60
@@ -102,21 +121,21 @@ def main(argv: list[str] | None = None) -> int:
                     ok, no = invoke_component(ACCOUNT, REGION, name, count)
                     served[name] += ok
                     refused[name] += no
+                    sent[name] = count
             if night_request is not None and emu.now() >= night_request:
                 night_request = None
-                waited = night_client(emu, stack, console)
+                waited = night_client(emu, stack, console, marks)
                 served["flan-t5-xxl"] += 1
                 console.print(
                     f"{emu.now().astimezone(BERLIN):%H:%M} [cyan]client[/]  served after waiting {waited:.0f} s"
                 )
             emu.advance(60)
             local = emu.now().astimezone(BERLIN)
-            events += print_events(stack, console, local)
+            events += print_events(stack, console, local, marks)
             aas_seen = print_aas_activities(emu, console, local, aas_seen)
-            hours = (emu.now() - start).total_seconds() / 3600
             for name in COMPONENTS:
                 rc = sm.describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]
-                timeline[name].append((hours, rc["DesiredCopyCount"], rc["CurrentCopyCount"]))
+                timeline[name].append(Minute(local, rc["DesiredCopyCount"], rc["CurrentCopyCount"], sent[name]))
         table = Table(
             title=f"The simulated day ({start.astimezone(BERLIN):%a %H:%M} to {emu.now().astimezone(BERLIN):%a %H:%M %Z})"
         )
@@ -131,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             table.add_column(col)
         for name in COMPONENTS:
-            copy_hours = sum(d for _, d, _ in timeline[name]) / 60
+            copy_hours = sum(m.desired for m in timeline[name]) / 60
             limit = 4 if name == "falcon-7b" else 2
             table.add_row(
                 name,
@@ -140,10 +159,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{copy_hours:.1f}",
                 f"{limit * args.hours:.0f}",
                 aas_counts(emu, name),
-                str(timeline[name][-1][1]),
+                str(timeline[name][-1].desired),
             )
         console.print(table)
-        png = plot(timeline, traffic, Path(args.out))
+        png = plot(timeline, marks, load_policy(Path(DEFAULT_POLICY_PATH)), Path(args.out))
         invocations = emu.dispatcher.invocations
         failed = [i for i in invocations if i.error]
         console.print(
@@ -169,11 +188,23 @@ def aas_counts(emu: Any, name: str) -> str:
     return f"{sum(a.new > a.old for a in mine)} / {sum(a.new < a.old for a in mine)}"
 
 
-def print_events(stack: Any, console: Console, local: datetime) -> int:
-    """Print the lifecycle events published since the last call, stamped ``local``; how many."""
+# The lifecycle events the PNG marks on each component's panel.
+MARKED = {
+    "WarmUpStarted": "warm-up",
+    "WarmUpCompleted": "ready",
+    "ScaledToZero": "to zero",
+    "CapacityRefused": "capped",
+}
+
+
+def print_events(stack: Any, console: Console, local: datetime, marks: list[tuple[datetime, str, str]]) -> int:
+    """Print the lifecycle events published since the last call, stamped ``local``; how many.
+    The ones worth a mark on the PNG are added to ``marks`` as (time, component, label)."""
     count = 0
     for event in stack.lifecycle_events():
         count += 1
+        if event["type"] in MARKED and event.get("component"):
+            marks.append((local, event["component"], MARKED[event["type"]]))
         change = (
             f"{event['from_copies']}→{event['to_copies']}"
             if event.get("to_copies") is not None and event.get("from_copies") is not None
@@ -186,7 +217,7 @@ def print_events(stack: Any, console: Console, local: datetime) -> int:
     return count
 
 
-def night_client(emu: Any, stack: Any, console: Console) -> float:
+def night_client(emu: Any, stack: Any, console: Console, marks: list[tuple[datetime, str, str]]) -> float:
     """22:00: an application asks flan-t5-xxl (at zero copies) through icpilot_client and waits
     through the cold start instead of failing; its log lines are printed on the emulator clock."""
     import logging
@@ -198,7 +229,7 @@ def night_client(emu: Any, stack: Any, console: Console) -> float:
 
     def virtual_sleep(seconds: float) -> None:  # the client's sleep moves the emulator clock
         with lock:
-            print_events(stack, console, emu.now().astimezone(BERLIN))  # what the demand signal set off
+            print_events(stack, console, emu.now().astimezone(BERLIN), marks)  # what the demand signal set off
             emu.advance(seconds)
 
     class ToConsole(logging.Handler):
@@ -224,26 +255,69 @@ def night_client(emu: Any, stack: Any, console: Console) -> float:
         client.invoke(EndpointName="llm-endpoint", InferenceComponentName="flan-t5-xxl", Body=b'{"inputs": "hi"}')
     finally:
         log.removeHandler(handler)
-    print_events(stack, console, emu.now().astimezone(BERLIN))
+    print_events(stack, console, emu.now().astimezone(BERLIN), marks)
     return (emu.now() - began).total_seconds()
 
 
-def plot(timeline: dict[str, list[tuple[float, int, int]]], traffic: dict[str, list[int]], out: Path) -> Path:
+def plot(timeline: dict[str, list[Minute]], marks: list[tuple[datetime, str, str]], policy: Policy, out: Path) -> Path:
+    """One panel per component on the Berlin clock: desired and loaded copies (whole numbers), the
+    requests sent each minute (right axis), the policy's windows shaded, and the lifecycle events
+    that matter to a reader marked where they happened."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(len(timeline), 1, figsize=(12, 6), sharex=True)
-    for ax, (name, points) in zip(axes, timeline.items(), strict=True):
-        hours = [h for h, _, _ in points]
-        ax.step(hours, [d for _, d, _ in points], where="post", label="desired copies")
-        ax.step(hours, [c for _, _, c in points], where="post", label="loaded copies")
-        ax.set_ylabel(name)
+    fig, axes = plt.subplots(len(timeline), 1, figsize=(13, 7), sharex=True)
+    policies = {c: cp for _, c, cp in policy.components()}
+    for ax, (name, minutes) in zip(axes, timeline.items(), strict=True):
+        times = [m.at for m in minutes]
+        traffic = ax.twinx()
+        traffic.fill_between(times, [m.requests for m in minutes], step="post", color="0.85", label="requests/min")
+        traffic.set_ylabel("requests/min", color="0.45")
+        traffic.set_ylim(bottom=0)
+        traffic.tick_params(axis="y", colors="0.45")
+        ax.set_zorder(traffic.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        cp = policies.get(name)
+        if cp is not None:  # the policy's windows: where a floor above zero holds
+            floors = [bounds_at(cp, t).floor for t in times]
+            ax.fill_between(
+                times,
+                0,
+                1,
+                where=[f > 0 for f in floors],
+                step="post",
+                transform=ax.get_xaxis_transform(),
+                color="tab:green",
+                alpha=0.08,
+                label="window (floor > 0)",
+            )
+        ax.step(times, [m.desired for m in minutes], where="post", label="desired copies", color="tab:blue")
+        ax.step(times, [m.loaded for m in minutes], where="post", label="loaded copies", color="tab:orange")
+        for at, component, label in marks:
+            if component == name:
+                ax.axvline(at, color="0.3", linestyle=":", linewidth=0.8)
+                ax.annotate(
+                    label,
+                    (at, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    fontsize=7,
+                    va="top",
+                    ha="right",
+                    color="0.3",
+                )
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(f"{name}\ncopies")
         ax.legend(loc="upper right", fontsize=8)
-    axes[0].set_title("icpilot demo: copies over the simulated day (hours from deploy)")
-    axes[-1].set_xlabel("hours")
+    axes[0].set_title("icpilot demo: a simulated Monday (Europe/Berlin)")
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=BERLIN))
+    axes[-1].set_xlabel("time (Europe/Berlin)")
     fig.tight_layout()
     path = out / "demo-timeline.png"
     fig.savefig(path, dpi=100)
