@@ -57,7 +57,10 @@ def test_warm_up_completes_with_the_measured_time_to_ready(stack: Stack, emu: Em
     done = of(stack.lifecycle_events(), "WarmUpCompleted", "flan-t5-xxl")
     assert len(done) == 1
     measured = done[0]["details"]["model_load_seconds"]
-    assert 419 <= measured < 420 + 60  # the emulator's load time, within one watcher period (±clock jitter)
+    # The emulator's load time, within one watcher period. Between clock moves the process clock
+    # ticks with real time (emulator.clock), so on a loaded machine the handlers' stamps drift a
+    # few seconds from the emulator's: 1.4 s was seen in a clean-clone CI run.
+    assert 420 - 5 <= measured < 420 + 60
     assert done[0]["details"]["copies"] == 1
     state = StoreView(stack).get("flan-t5-xxl")
     assert state["availability"] == "ready" and "inflight" not in state
