@@ -278,16 +278,15 @@ def test_a_changed_policy_parameter_reaches_the_alarms_and_schedules_at_once(env
     import yaml
     from aws_lambda_powertools.utilities import parameters
 
-    ssm = boto3.client("ssm", region_name=REGION)
-    cw = boto3.client("cloudwatch", region_name=REGION)
-    scheduler = boto3.client("scheduler", region_name=REGION)
     policy = yaml.safe_load(INTEGRATION_POLICY.read_text())
 
     def idle_minutes() -> int:
+        cw = boto3.client("cloudwatch", region_name=REGION)  # inside the emulated world, with its credentials
         return int(cw.describe_alarms(AlarmNames=["icpilot-falcon-7b-idle"])["MetricAlarms"][0]["EvaluationPeriods"])
 
     def falcon_opens() -> str:
         name = "llm-endpoint.falcon-7b.business-hours.open"
+        scheduler = boto3.client("scheduler", region_name=REGION)
         return str(scheduler.get_schedule(GroupName="icpilot-windows", Name=name)["ScheduleExpression"])
 
     for with_rule in (True, False):
@@ -298,6 +297,7 @@ def test_a_changed_policy_parameter_reaches_the_alarms_and_schedules_at_once(env
 
         parameters.clear_caches()  # one process, two worlds: the first world's cached policy must not leak
         with emulated_aws() as emu:
+            ssm = boto3.client("ssm", region_name=REGION)
             create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
             emu.advance(240)
             ssm.put_parameter(Name="/icpilot/policy", Value=yaml.safe_dump(policy), Type="String")
