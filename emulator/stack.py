@@ -137,7 +137,7 @@ def deploy_stack(
     }
     if policy_path:
         overrides["ICPILOT_POLICY_PATH"] = policy_path
-    deployment = deploy_template(name, given, template, overrides, run_custom_resources=False)
+    deployment = deploy_template(name, given, template, overrides)
     outputs = deployment.outputs()
     sqs = boto3.client("sqs", region_name=REGION)
     tap = sqs.create_queue(QueueName=f"{name}-events-tap")["QueueUrl"]
@@ -163,8 +163,7 @@ def deploy_stack(
     )
     _record_in_cloudformation(name, outputs)
     if run_custom_resources:
-        for logical in deployment.custom_resources():
-            deployment.run_custom_resource(logical, "Create")
+        deployment.create_custom_resources()
     return stack
 
 

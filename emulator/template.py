@@ -240,13 +240,17 @@ class Deployment:
     def default_name(self, logical: str) -> str:
         return f"{self.stack_name}-{logical}"
 
-    def deploy(self, run_custom_resources: bool) -> None:
+    def deploy(self) -> None:
+        """Create every resource but the custom resources (``create_custom_resources`` runs those,
+        once the functions' environment is in place)."""
         for logical in self.template["Resources"]:
             if not self.template["Resources"][logical]["Type"].startswith("Custom::"):
                 self.create(logical)
-        if run_custom_resources:
-            for logical in self.custom_resources():
-                self.run_custom_resource(logical, "Create")
+
+    def create_custom_resources(self) -> None:
+        """Each custom resource's Create request, in DependsOn order, as a deploy sends them."""
+        for logical in self.custom_resources():
+            self.run_custom_resource(logical, "Create")
 
     def custom_resources(self) -> Iterator[str]:
         """The custom resources in the order CloudFormation may run them: after their DependsOn."""
@@ -560,7 +564,6 @@ def deploy_template(
     parameters: dict[str, str] | None = None,
     template: Path | str | dict[str, Any] = TEMPLATE,
     environment_overrides: dict[str, str] | None = None,
-    run_custom_resources: bool = True,
 ) -> Deployment:
     """Deploy ``template`` as ``stack_name``: parameters are checked as CloudFormation checks them
     (unknown names, missing values, AllowedValues, AllowedPattern)."""
@@ -584,5 +587,5 @@ def deploy_template(
             raise TemplateError(f"parameter {name}={value!r} does not match {spec['AllowedPattern']}")
         values[name] = value
     deployment = Deployment(stack_name, document, values, dict(environment_overrides or {}))
-    deployment.deploy(run_custom_resources)
+    deployment.deploy()
     return deployment
