@@ -194,6 +194,7 @@ MARKED = {
     "WarmUpCompleted": "ready",
     "ScaledToZero": "to zero",
     "CapacityRefused": "capped",
+    "CeilingReached": "ceiling",
 }
 
 

@@ -109,7 +109,9 @@ def test_a_demand_signal_is_bounded_rate_limited_and_checked(stack: Stack, emu: 
     refused = stack.invoke("demand-signal", night)
     assert refused["outcomes"][0]["result"] == "unchanged" and desired("falcon-7b") == 0
     events = stack.lifecycle_events()
-    assert any(e["type"] == "CapacityRefused" and e["component"] == "falcon-7b" for e in events)
+    ceiling = [e for e in events if e["type"] == "CeilingReached" and e["component"] == "falcon-7b"]
+    assert ceiling and ceiling[0]["details"]["ceiling"] == 0 and ceiling[0]["details"]["limit"] == "policy"
+    assert not [e for e in events if e["type"] == "CapacityRefused" and e["component"] == "falcon-7b"]
     # Unknown components, wrong endpoints and malformed events are rejected, never retried.
     unknown = stack.handler_event("demand_signal.json")
     unknown["detail"]["component"] = "ghost"

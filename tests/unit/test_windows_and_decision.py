@@ -432,6 +432,21 @@ def test_a_capacity_refusal_is_said_once() -> None:
     assert again.target == 6 and EventType.CAPACITY_REFUSED not in [e.type for e in again.events]
 
 
+def test_an_alarm_held_by_the_policys_own_ceiling_is_ceiling_reached_said_once() -> None:
+    """Issue 18: CapacityRefused is for the hardware; the policy's ceiling is CeilingReached."""
+    policy = ComponentPolicy.model_validate(
+        {"max_copies": 4, "schedules": [business_hours().model_dump()], "outside": {"max_copies": 0}}
+    )
+    first = decide(policy, observe(0), endpoint(), ComponentState(), NO_CAPACITY, SATURDAY_NOON)
+    assert (first.action, first.target) != (Action.SCALE, 1)
+    assert [e.type for e in first.events] == [EventType.CEILING_REACHED]
+    reached = first.events[0]
+    assert reached.details == {"requested": 1, "granted": 0, "limit": "policy", "ceiling": 0}
+    assert first.refusal == "policy:0"
+    again = decide(policy, observe(0), endpoint(), ComponentState(last_refusal="policy:0"), NO_CAPACITY, SATURDAY_NOON)
+    assert again.target == 0 and again.events == ()
+
+
 # ------------------------------------------------------------ next state
 @pytest.mark.parametrize(
     ("desired", "status", "state", "when", "expected"),

@@ -10,7 +10,8 @@ Rules, in order:
    once; high-load: ``step`` more; idle: zero, unless a window's floor, an override or the
    scale-to-zero guard after a recent scale-from-zero says no.
 4. The intent is moved into the schedule bounds [floor, ceiling] at ``now``. Between the bounds
-   icpilot leaves the count to AAS, so it never fights it.
+   icpilot leaves the count to AAS, so it never fights it. An alarm or demand signal held down by
+   the policy's own ceiling is reported (CeilingReached): the policy said no, not the hardware.
 5. A raise is capped at what the endpoint hosts beside the other components. Higher-priority
    components' pending intents are reserved first; lower-priority ``preemptible`` components give
    up copies above their floors. Every cap is reported (CapacityRefused) with the numbers.
@@ -36,6 +37,7 @@ from .instance_types import INSTANCE_TYPES
 from .windows import Bounds, bounds_with_lead
 
 BUSY = ("Creating", "Updating", "Deleting")
+CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED)  # each said once per distinct cap
 
 
 def copies(n: int | None) -> str:
@@ -101,7 +103,7 @@ class ComponentState:
     override_until: datetime | None = None
     last_action: str | None = None
     warmup_started_at: datetime | None = None
-    last_refusal: str | None = None  # the last CapacityRefused said, so it is said once
+    last_refusal: str | None = None  # the last cap said (CapacityRefused/CeilingReached), so it is said once
 
 
 @dataclass(frozen=True)
@@ -272,10 +274,10 @@ def decide(
         hi = bounds.ceiling if aas_max is None else aas_max
         if not values.get("pin_aas"):
             lo = aas_min_holding_last_copy(lo, hi, target if action == Action.SCALE else desired)
-        refused = next((e for e in events if e.type == EventType.CAPACITY_REFUSED), None)
+        refused = next((e for e in events if e.type in CAPS), None)
         signature = f"{refused.details.get('limit')}:{refused.details.get('granted')}" if refused else None
         if signature is not None and signature == state.last_refusal:
-            events = [e for e in events if e.type != EventType.CAPACITY_REFUSED]  # said already
+            events = [e for e in events if e.type not in CAPS]  # said already
         starts = bool(values.get("starts_warmup"))
         return Decision(
             component=component.name,
@@ -379,7 +381,7 @@ def decide(
     if trigger.kind in (TriggerKind.ALARM, TriggerKind.DEMAND) and base > bounds.ceiling and target <= desired:
         events.append(
             EventDraft(
-                type=EventType.CAPACITY_REFUSED,
+                type=EventType.CEILING_REACHED,
                 reason=f"the policy's ceiling is {bounds.ceiling} now ({window})",
                 from_copies=desired,
                 to_copies=target,

@@ -25,6 +25,7 @@ class EventType(StrEnum):
     SCALED_TO_ZERO = "ScaledToZero"
     SCALE_DEFERRED = "ScaleDeferred"
     CAPACITY_REFUSED = "CapacityRefused"
+    CEILING_REACHED = "CeilingReached"
     POLICY_INVALID = "PolicyInvalid"
     ACTION_FAILED = "ActionFailed"
     TRIGGER_REJECTED = "TriggerRejected"
@@ -54,6 +55,7 @@ SEVERITY = {
     EventType.SCALED_TO_ZERO: Severity.INFO,
     EventType.SCALE_DEFERRED: Severity.WARNING,
     EventType.CAPACITY_REFUSED: Severity.WARNING,
+    EventType.CEILING_REACHED: Severity.WARNING,
     EventType.POLICY_INVALID: Severity.ERROR,
     EventType.ACTION_FAILED: Severity.ERROR,
     EventType.TRIGGER_REJECTED: Severity.WARNING,
