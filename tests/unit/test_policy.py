@@ -82,6 +82,37 @@ def test_every_problem_is_reported_at_once() -> None:
     assert len(found) == 3
 
 
+def test_field_bounds_and_cross_component_problems_come_in_one_pass() -> None:
+    """Issue 18: pydantic runs a model's own rules only once its fields are valid, so `validate`
+    used to report field errors, then bounds, then `after:` on three runs. Now: one run, every line."""
+    text = """version: 1
+endpoints:
+  ep:
+    components:
+      a: {max_copies: 4, priority: 5000, after: [ghost]}
+      b: {max_copies: 2, min_copies: 3, warmup_copies: 5}
+      c: {max_copies: 2, after: [d]}
+      d: {max_copies: 2, after: [c]}
+  other:
+    components:
+      b: {max_copies: 1}
+"""
+    found = problems(text)
+    assert any(p.startswith("endpoints.ep.components.a.priority:") and "≤ 1000" in p for p in found)
+    assert any(p == "endpoints.ep.components.b: min_copies (3) is above max_copies (2)" for p in found)
+    assert any(p == "endpoints.ep.components.b: warmup_copies (5) is above max_copies (2)" for p in found)
+    assert any("components.a.after: 'ghost' is not a component of this endpoint" in p for p in found)
+    assert any("dependency cycle: c -> d -> c" in p for p in found)
+    assert any("component 'b' appears under endpoints 'ep' and 'other'" in p for p in found)
+    assert len(found) == len(set(found)) == 6  # each once, though the models check some of them too
+    assert not any("got {" in p for p in found)  # a whole mapping is named by its path, not dumped
+
+
+def test_a_cross_component_problem_alone_is_reported_once() -> None:
+    text = "version: 1\nendpoints:\n  ep:\n    components:\n      a: {max_copies: 1, after: [b]}\n      b: {max_copies: 1, after: [a]}\n"
+    assert problems(text) == ["endpoints.ep: dependency cycle: a -> b -> a"]
+
+
 def test_duplicate_component_across_endpoints() -> None:
     text = (
         "endpoints:\n  a:\n    components:\n      x: {max_copies: 1}\n  b:\n    components:\n      x: {max_copies: 1}\n"

@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import PolicyError
-from .model import Policy
+from .model import Policy, dependency_problems, duplicate_component_problems
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -55,8 +55,33 @@ def _problems(exc: ValidationError) -> list[str]:
         if "expected" in ctx:
             allowed += f" (allowed: {ctx['expected']})"
         message = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{_path(tuple(err['loc']))}: {message}; got {shown}{allowed}")
+        got = "" if isinstance(value, dict) else f"; got {shown}"  # a whole mapping says nothing: the path does
+        # A model's own rules report every problem at once, one per line.
+        problems += [f"{_path(tuple(err['loc']))}: {line}{got}{allowed}" for line in message.split("\n")]
     return problems
+
+
+def _cross_problems(data: dict[str, Any]) -> list[str]:
+    """The rules that span components (``after:``, unique names), read from the raw document.
+
+    pydantic runs a model's own rules only once every field in it is valid; reading them here too
+    means ``validate`` reports every problem in one pass, not field errors first and these later."""
+    endpoints = data.get("endpoints")
+    if not isinstance(endpoints, dict):
+        return []
+    problems: list[str] = []
+    names: dict[str, list[str]] = {}
+    for endpoint, body in endpoints.items():
+        components = body.get("components") if isinstance(body, dict) else None
+        if not isinstance(components, dict):
+            continue
+        after: dict[str, list[str]] = {}
+        for name, component in components.items():
+            deps = component.get("after", []) if isinstance(component, dict) else []
+            after[str(name)] = [str(d) for d in deps] if isinstance(deps, list) else []
+        problems += [f"endpoints.{endpoint}: {p}" for p in dependency_problems(after)]
+        names[str(endpoint)] = list(after)
+    return [f"(top level): {p}" for p in duplicate_component_problems(names)] + problems
 
 
 MAX_POLICY_BYTES = 256 * 1024  # far above any real policy; an SSM advanced parameter holds 8 KB
@@ -85,7 +110,8 @@ def load_policy_text(text: str, source: str = "policy") -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(_problems(exc)) from None
+        problems = _problems(exc)
+        raise PolicyError(problems + [p for p in _cross_problems(data) if p not in problems]) from None
     except ValueError as exc:  # pydantic: "Circular reference detected" for a recursive anchor
         raise PolicyError([f"{source}: {exc} (a YAML anchor that contains itself?)"]) from None
     except RecursionError:

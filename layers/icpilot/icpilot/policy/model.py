@@ -9,6 +9,7 @@ own min/max). ``max_copies`` is a hard ceiling that no window or override exceed
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -277,30 +278,33 @@ class ComponentPolicy(_Strict):
 
     @model_validator(mode="after")
     def _bounds(self) -> ComponentPolicy:
+        problems = []  # every one at once, not the first: one line each (the loader splits them)
         if self.min_copies > self.max_copies:
-            raise ValueError(f"min_copies ({self.min_copies}) is above max_copies ({self.max_copies})")
+            problems.append(f"min_copies ({self.min_copies}) is above max_copies ({self.max_copies})")
         if self.warmup_copies > self.max_copies:
-            raise ValueError(f"warmup_copies ({self.warmup_copies}) is above max_copies ({self.max_copies})")
+            problems.append(f"warmup_copies ({self.warmup_copies}) is above max_copies ({self.max_copies})")
         if self.outside is not None and self.outside.max_copies > self.max_copies:
-            raise ValueError(f"outside.max_copies ({self.outside.max_copies}) exceeds max_copies ({self.max_copies})")
+            problems.append(f"outside.max_copies ({self.outside.max_copies}) exceeds max_copies ({self.max_copies})")
         if self.outside is not None and self.outside.max_copies < self.min_copies:
-            raise ValueError(
+            problems.append(
                 f"outside.max_copies ({self.outside.max_copies}) is below min_copies ({self.min_copies}): "
                 "no copy count satisfies both while no window is open"
             )
         names = [r.name for r in self.schedules]
         if len(names) != len(set(names)):
-            raise ValueError(f"schedule names must be unique, got {names}")
+            problems.append(f"schedule names must be unique, got {names}")
         for rule in self.schedules:
             ceiling = rule.max_copies if rule.max_copies is not None else self.max_copies
             if rule.min_copies > self.max_copies or ceiling > self.max_copies:
-                raise ValueError(
+                problems.append(
                     f"schedule {rule.name!r}: copies {rule.min_copies}..{ceiling} exceed the component's max_copies ({self.max_copies})"
                 )
             if ceiling < self.min_copies:
-                raise ValueError(
+                problems.append(
                     f"schedule {rule.name!r}: max_copies {ceiling} is below the component's min_copies ({self.min_copies})"
                 )
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -355,6 +359,53 @@ class CostPolicy(_Strict):
     )
 
 
+def dependency_problems(after: Mapping[str, Sequence[str]]) -> list[str]:
+    """The ``after:`` rule for one endpoint's components (name -> the names it waits for): every
+    name waited for is a component of the endpoint, and there is no cycle (nothing could ever warm
+    up first). Plain data in, so the loader can apply it even where a component is invalid."""
+    problems = [
+        f"components.{name}.after: {dep!r} is not a component of this endpoint (allowed: {sorted(set(after) - {name})})"
+        for name, deps in after.items()
+        for dep in deps
+        if dep not in after
+    ]
+    state: dict[str, int] = {}  # 1 = on the path being walked, 2 = done
+
+    def cycle(node: str, path: list[str]) -> str | None:
+        if state.get(node) == 1:
+            return f"dependency cycle: {' -> '.join([*path, node])}"
+        if state.get(node) == 2 or node not in after:
+            return None
+        state[node] = 1
+        for dep in after[node]:
+            found = cycle(dep, [*path, node])
+            if found:
+                return found
+        state[node] = 2
+        return None
+
+    for name in after:
+        found = cycle(name, [])
+        if found:
+            return [*problems, found]
+    return problems
+
+
+def duplicate_component_problems(endpoints: Mapping[str, Iterable[str]]) -> list[str]:
+    """IC names are unique per region: a component named under two endpoints is a problem."""
+    seen: dict[str, str] = {}
+    problems = []
+    for endpoint, names in endpoints.items():
+        for name in names:
+            if name in seen:
+                problems.append(
+                    f"component {name!r} appears under endpoints {seen[name]!r} and {endpoint!r}; IC names are unique per region"
+                )
+            else:
+                seen[name] = endpoint
+    return problems
+
+
 class EndpointPolicy(_Strict):
     components: dict[str, ComponentPolicy] = Field(min_length=1)
     cost: CostPolicy | None = Field(
@@ -366,27 +417,9 @@ class EndpointPolicy(_Strict):
 
     @model_validator(mode="after")
     def _dependencies(self) -> EndpointPolicy:
-        for name, cp in self.components.items():
-            for dep in cp.after:
-                if dep not in self.components:
-                    raise ValueError(
-                        f"components.{name}.after: {dep!r} is not a component of this endpoint (allowed: {sorted(set(self.components) - {name})})"
-                    )
-        # A cycle means nothing could ever warm up first.
-        state: dict[str, int] = {}
-
-        def visit(node: str, path: list[str]) -> None:
-            if state.get(node) == 1:
-                raise ValueError(f"dependency cycle: {' -> '.join([*path, node])}")
-            if state.get(node) == 2:
-                return
-            state[node] = 1
-            for dep in self.components[node].after:
-                visit(dep, [*path, node])
-            state[node] = 2
-
-        for name in self.components:
-            visit(name, [])
+        problems = dependency_problems({name: cp.after for name, cp in self.components.items()})
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -418,14 +451,9 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _unique_components(self) -> Policy:
-        seen: dict[str, str] = {}
-        for endpoint, ep in self.endpoints.items():
-            for name in ep.components:
-                if name in seen:
-                    raise ValueError(
-                        f"component {name!r} appears under endpoints {seen[name]!r} and {endpoint!r}; IC names are unique per region"
-                    )
-                seen[name] = endpoint
+        problems = duplicate_component_problems({ep: list(body.components) for ep, body in self.endpoints.items()})
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     def component(self, name: str) -> tuple[str, ComponentPolicy] | None:
