@@ -38,7 +38,13 @@ from icpilot.aws_cron import ScheduleExpression
 from icpilot.controller import Controller, RunSummary
 from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel, UnknownInstanceType
-from icpilot.domain.decision import ComponentState, Trigger, TriggerKind
+from icpilot.domain.decision import (
+    ComponentObservation,
+    ComponentState,
+    EndpointObservation,
+    Trigger,
+    TriggerKind,
+)
 from icpilot.domain.forecast import Forecast
 from icpilot.domain.inputs import build_inputs, stored_forecast
 from icpilot.domain.readiness import idle_delay
@@ -202,15 +208,45 @@ def _pending_reader(state: StateStore | None, endpoint: str) -> Callable[[str], 
     return lambda other: state.get(endpoint, other).state.pending_target
 
 
+def _assumed_endpoint(args: argparse.Namespace, name: str, components: list[str]) -> EndpointObservation:
+    """``plan --offline``: the endpoint as the options describe it, no AWS call. Every component is
+    InService at its ``--copies`` (default 0) with its ``--per-copy`` reservation."""
+    counts: dict[str, int] = {}
+    for item in args.copies or []:
+        component, _, value = item.partition("=")
+        if component not in components or not value.isdigit():
+            raise ValueError(f"--copies {item!r}: expected COMPONENT=N with a component of {name}")
+        counts[component] = int(value)
+    return EndpointObservation(
+        name,
+        args.instance_type,
+        args.max_instances,
+        tuple(
+            ComponentObservation(
+                c, "InService", counts.get(c, 0), counts.get(c, 0), _reservation(args.per_copy.get(c, "1,1,1024"))
+            )
+            for c in components
+        ),
+    )
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     policy = _load(args)
-    now = _when(args.at, args)
-    sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
-    state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
+    if args.offline and args.autoscaling:
+        raise ValueError("--autoscaling compares with AAS and needs AWS or --endpoint-url: drop --offline")
+    if not args.offline and (args.copies or args.per_copy):
+        raise ValueError("--copies and --per-copy describe an assumed endpoint: add --offline")
+    now = _when(args.at, None if args.offline else args)
+    sagemaker = None if args.offline else SageMakerAdapter(_client(args, "sagemaker"))
+    state = StateStore(args.table, _client(args, "dynamodb")) if args.table and sagemaker else None
     rows: list[dict[str, Any]] = []
     for endpoint_name, ep_policy in policy.endpoints.items():
         try:
-            endpoint = sagemaker.observe_endpoint(endpoint_name, policy.component_names())
+            endpoint = (
+                sagemaker.observe_endpoint(endpoint_name, policy.component_names())
+                if sagemaker
+                else _assumed_endpoint(args, endpoint_name, list(ep_policy.components))
+            )
         except IcpilotError as exc:
             rows += [
                 {"endpoint": endpoint_name, "component": n, "action": "error", "reason": str(exc)}
@@ -267,7 +303,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             )
     failed = any(r["action"] == "error" for r in rows)
     changes: list[dict[str, Any]] = []
-    if args.autoscaling:
+    if args.autoscaling and sagemaker:
         controller = Controller(
             policy_source=lambda: policy,
             sagemaker=sagemaker,
@@ -292,7 +328,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         columns.insert(0, "endpoint")
     if args.wide:
         columns[2:2] = ["status"]
-    _emit(args, rows, f"icpilot plan at {now.isoformat(timespec='seconds')} (nothing is changed)", columns)
+    assumed = f" · offline: {args.max_instances} x {args.instance_type}, copies as given" if args.offline else ""
+    _emit(args, rows, f"icpilot plan at {now.isoformat(timespec='seconds')} (nothing is changed){assumed}", columns)
     for row in rows:
         if "lead" in row:
             price = f" · a copy ${row['copy_per_hour_usd']}/h" if row.get("copy_per_hour_usd") is not None else ""
@@ -702,6 +739,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--output", "-o", help="write to this file instead of standard output")
     s.set_defaults(func=cmd_schema)
 
+    def per_copy_options(cmd: argparse.ArgumentParser, offline: bool = False) -> None:
+        """The endpoint a command assumes instead of observing it (simulate; plan --offline)."""
+        also = "with --offline: " if offline else ""
+        cmd.add_argument("--instance-type", default="ml.g5.24xlarge", help=f"{also}the endpoint's instance type")
+        cmd.add_argument(
+            "--max-instances", type=int, default=2, help=f"{also}ManagedInstanceScaling's maximum (default 2)"
+        )
+        cmd.add_argument(
+            "--per-copy",
+            type=lambda v: dict(x.split("=", 1) for x in v.split(";")),
+            default={},
+            help=f"{also}COMPONENT=ACCELERATORS,CORES,MEMORY_MB;... (default 1,1,1024)",
+        )
+
     def aws_options(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument(
             "--policy", default=default_policy, help="policy file (default: $ICPILOT_POLICY_PATH or the bundled one)"
@@ -723,6 +774,13 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--at", help="ISO-8601 time with offset, e.g. 2026-11-23T08:00:00+01:00")
     pl.add_argument("--autoscaling", action="store_true", help="also list the AAS/alarm changes configure would make")
     pl.add_argument("--wide", action="store_true", help="also the endpoint and SageMaker status columns")
+    pl.add_argument(
+        "--offline",
+        action="store_true",
+        help="no AWS: decide from the policy alone, every component InService at --copies (default 0)",
+    )
+    pl.add_argument("--copies", action="append", help="with --offline: COMPONENT=N, the current copies (repeatable)")
+    per_copy_options(pl, offline=True)
     pl.set_defaults(func=cmd_plan)
 
     st = _command(sub, "status", help="per component: SageMaker status, copies, AAS bounds, window, last action")
@@ -788,14 +846,7 @@ def parser() -> argparse.ArgumentParser:
     )
     si.add_argument("--tile", action="store_true", help="repeat each trace to fill the day")
     si.add_argument("--endpoint", help="the policy's endpoint to simulate (default: the first)")
-    si.add_argument("--instance-type", default="ml.g5.24xlarge", help="the endpoint's instance type (prices it)")
-    si.add_argument("--max-instances", type=int, default=2, help="ManagedInstanceScaling's maximum (default 2)")
-    si.add_argument(
-        "--per-copy",
-        type=lambda v: dict(x.split("=", 1) for x in v.split(";")),
-        default={},
-        help="COMPONENT=ACCELERATORS,CORES,MEMORY_MB;... (default 1,1,1024)",
-    )
+    per_copy_options(si)
     si.add_argument("--start", default="2026-11-23T00:00:00+01:00", help="simulated start (ISO-8601 with offset)")
     si.add_argument("--minutes", type=int, default=1440, help="simulated minutes (default a day)")
     si.add_argument("--days", type=int, help="simulated days (overrides --minutes)")

@@ -3,6 +3,7 @@ started the way the README says (``python -m emulator --seed 1``): what an opera
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -58,6 +59,36 @@ def test_no_region_is_one_line_not_a_traceback() -> None:
     result = icpilot("plan", region=False)
     no_traceback(result)
     assert result.returncode == 2 and "no AWS region" in result.stderr
+
+
+def test_plan_offline_answers_from_the_policy_alone_without_aws() -> None:
+    """Issue 18: "what would the policy do at T" needs no AWS, no region, no emulator."""
+    result = icpilot("plan", "--offline", "--at", "2026-11-23T08:30:00+01:00", "--copies", "falcon-7b=1", region=False)
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "offline" in result.stdout and "0 → 1" in result.stdout  # flan-t5-xxl raised to its floor
+    assert "falcon-7b: lead 6 min" in result.stdout  # lead time and idle delay outside --json too
+    night = icpilot(
+        "plan", "--offline", "--at", "2026-11-23T23:30:00+01:00", "--copies", "falcon-7b=3", "--json", region=False
+    )
+    rows = {r["component"]: r for r in json.loads(night.stdout)}
+    assert (rows["falcon-7b"]["from"], rows["falcon-7b"]["to"]) == (3, 0)
+    assert "ceiling 0" in rows["falcon-7b"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--offline", "--copies", "ghost=1"], "--copies 'ghost=1': expected COMPONENT=N"),
+        (["--offline", "--autoscaling"], "needs AWS or --endpoint-url: drop --offline"),
+        (["--copies", "falcon-7b=1"], "add --offline"),
+    ],
+)
+def test_plan_offline_usage_errors_are_one_line(args: list[str], message: str) -> None:
+    result = icpilot("plan", *args, region=False)
+    no_traceback(result)
+    assert result.returncode == 2 and message in result.stderr
 
 
 def test_a_missing_state_table_is_named(seeded: str) -> None:
