@@ -4,8 +4,9 @@
   ``python -m emulator`` on this machine (one client, sequential).
 - simulated_day_seconds: wall time of advancing the emulator one virtual day with the deployed
   stack's tick and window schedules firing into the real handlers.
-- cold_import_ratio: time to import each handler module divided by ``import boto3`` alone, each
-  measured in a fresh interpreter (median of 5).
+- cold_import: time to import each handler module divided by ``import boto3`` alone, in fresh
+  interpreters with Lambda's environment variables (median of 7; ``bench/cold_start.py``), and
+  what the heaviest one's import is made of, by package.
 - backtest: the example policy on every scenario of ``simulator.scenarios`` (the two Azure traces,
   the synthetic 28-day office month, bursts, trickle): total cost and its parts for icpilot,
   AAS-only, always-on and both optima, ratios to the optima, and the wall time of each run.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +31,7 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
+from bench.cold_start import cold_imports
 from bench.fleet import fleet_pass
 from bench.reliability import reliability
 
@@ -73,24 +74,6 @@ def simulated_day() -> dict[str, Any]:
     elapsed = time.perf_counter() - start
     lines = [line for line in out.stdout.splitlines() if "handler invocations" in line]
     return {"wall_seconds": round(elapsed, 1), "summary": lines[-1].strip() if lines else ""}
-
-
-def _import_time(module: str) -> float:
-    code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
-    runs = [
-        float(subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, check=True).stdout)
-        for _ in range(5)
-    ]
-    return statistics.median(runs)
-
-
-def cold_imports() -> dict[str, Any]:
-    base = _import_time("boto3")
-    out: dict[str, Any] = {"boto3_seconds": round(base, 4)}
-    for handler in ("functions.schedule_window.app", "functions.watch_tick.app"):
-        t = _import_time(handler)
-        out[handler] = {"seconds": round(t, 4), "ratio_to_boto3": round(t / base, 2)}
-    return out
 
 
 def backtest_figures() -> dict[str, Any]:
@@ -237,9 +220,19 @@ def main() -> int:
         "one simulated day with the real handlers",
         f"{results['simulated_day']['wall_seconds']} s wall ({results['simulated_day']['summary']})",
     )
-    for handler in ("functions.schedule_window.app", "functions.watch_tick.app"):
-        r = results["cold_import"][handler]
-        table.add_row(f"import {handler} / import boto3", f"{r['ratio_to_boto3']}x ({r['seconds']} s)")
+    cold = results["cold_import"]
+    for handler, r in cold["handlers"].items():
+        table.add_row(
+            f"import {handler} / import boto3 ({cold['boto3_seconds']} s, median of {cold['runs']})",
+            f"{r['ratio_to_boto3']}x ({r['seconds']} s)",
+        )
+    floor = cold["libraries_only"]
+    table.add_row(
+        "import boto3 + pydantic + yaml + Powertools Logger/Tracer (no icpilot) / import boto3",
+        f"{floor['ratio_to_boto3']}x ({floor['seconds']} s)",
+    )
+    shares = ", ".join(f"{k} {v} ms" for k, v in cold["shares_ms"]["by_package"].items())
+    table.add_row(f"import {cold['shares_ms']['module']}, by package", shares)
     for scenario, figures in results["backtest"].items():
         for name, st in figures["strategies"].items():
             table.add_row(

@@ -19,12 +19,12 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot.domain.decision import TriggerKind
-from icpilot.runtime import build_controller, controller_for
+from icpilot.runtime import TRACED_MODULES, build_controller, controller_for
 from icpilot.settings import Settings
 from pydantic import BaseModel
 
 logger = Logger(service="icpilot")
-tracer = Tracer(service="icpilot")
+tracer = Tracer(service="icpilot", patch_modules=TRACED_MODULES)
 config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=6 * 3600)
 _stores: dict[str, DynamoDBPersistenceLayer] = {}
 

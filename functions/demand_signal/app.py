@@ -17,11 +17,11 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot.domain.decision import TriggerKind
-from icpilot.runtime import controller_for
+from icpilot.runtime import TRACED_MODULES, controller_for
 from pydantic import BaseModel, Field
 
 logger = Logger(service="icpilot")
-tracer = Tracer(service="icpilot")
+tracer = Tracer(service="icpilot", patch_modules=TRACED_MODULES)
 
 _NAME = r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$"  # SageMaker's endpoint and component names
 

@@ -12,11 +12,11 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from icpilot.runtime import controller_for
+from icpilot.runtime import TRACED_MODULES, controller_for
 from pydantic import BaseModel
 
 logger = Logger(service="icpilot")
-tracer = Tracer(service="icpilot")
+tracer = Tracer(service="icpilot", patch_modules=TRACED_MODULES)
 
 
 class WindowEdge(BaseModel):

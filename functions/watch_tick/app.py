@@ -15,10 +15,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot import cfn
-from icpilot.runtime import controller_for
+from icpilot.runtime import TRACED_MODULES, controller_for
 
 logger = Logger(service="icpilot")
-tracer = Tracer(service="icpilot")
+tracer = Tracer(service="icpilot", patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -17,6 +17,11 @@ from .controller import Controller
 from .policy.source import deployed_policy, is_policy_change
 from .settings import Settings
 
+# What the handlers' Tracer patches: icpilot talks only to AWS, through botocore. The default
+# (everything the X-Ray SDK can patch) imports requests, sqlite3 and more at cold start to trace
+# calls icpilot never makes.
+TRACED_MODULES = ("botocore",)
+
 
 def build_controller(
     settings: Settings, correlation_id: str | None = None, context: Any | None = None, fresh_policy: bool = False
