@@ -505,12 +505,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             if endpoint not in instance_types:
                 instance_types[endpoint] = sagemaker.observe_endpoint(endpoint, policy.component_names()).instance_type
             c = sagemaker.describe_component(name)
-            stored = state.get(endpoint, name)
+            transitions = state.get(endpoint, name).transitions
             prices = CostModel.for_endpoint(policy, endpoint, instance_types[endpoint])
         except (IcpilotError, UnknownInstanceType) as exc:
             rows.append({"component": name, "error": str(exc)})
             continue
-        transitions = json.loads(stored.attributes.get("transitions") or "[]")
         u = usage(name, transitions, since, until, c.desired, c.reservation.accelerators, cp.max_copies)
         per_copy = prices.copy_per_hour(c.reservation)
         accelerator_usd = u.copy_hours * per_copy
@@ -561,8 +560,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         learned[name] = forecast
         hourly = [forecast.floor_at(now + timedelta(hours=h)) for h in range(48)]
         past = [forecast.floor_at(now - timedelta(hours=48) + timedelta(minutes=m)) for m in range(0, 48 * 60, 15)]
-        transitions = json.loads(stored.attributes.get("transitions") or "[]")
-        ran, _ = copy_hours(transitions, now - timedelta(hours=48), now, 0)
+        ran, _ = copy_hours(stored.transitions, now - timedelta(hours=48), now, 0)
         row.update(
             learned_from_days=forecast.history_days,
             updated=forecast.generated_at.isoformat(timespec="minutes"),

@@ -42,3 +42,35 @@ def test_a_corrupt_item_is_that_components_failure_and_the_others_proceed(
     )
     failed = [e for e in stack.lifecycle_events() if e["type"] == "ActionFailed" and e["component"] == "falcon-7b"]
     assert failed and attribute in failed[-1]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("accepted_at", {"S": "yesterday"}),
+        ("requested_at", {"S": "2026-11-23T08:00:00"}),  # naive: no zone offset
+        ("inflight_target", {"S": "two"}),
+        ("inflight_kind", {"N": "7"}),
+    ],
+)
+def test_an_unreadable_transition_is_said_once_and_no_longer_followed_while_the_others_are(
+    stack: Stack, emu: Emulator, attribute: str, value: dict[str, str]
+) -> None:
+    """Issue 14: the watcher read its in-flight record raw; a bad time stopped every watch run."""
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    when = {"S": emu.now().isoformat()}
+    flight = {"inflight": {"S": "1"}, "inflight_kind": {"S": "scale-out"}, "inflight_target": {"N": "1"}}
+    flight |= {"inflight_from": {"N": "0"}, "accepted_at": when, "requested_at": when, "version": {"N": "2"}}
+    ddb.put_item(TableName=stack.table, Item={"pk": {"S": "component#llm-endpoint#flan-t5-xxl"}, **flight})
+    ddb.put_item(
+        TableName=stack.table, Item={"pk": {"S": "component#llm-endpoint#falcon-7b"}, **flight, attribute: value}
+    )
+    summary = stack.invoke("watch-warmups", stack.handler_event("watch_warmups.json"))
+    outcomes = {o["component"]: o for o in summary["outcomes"]}
+    assert outcomes["flan-t5-xxl"]["result"] == "done"  # the seed's 1 copy is loaded: finished
+    assert outcomes["falcon-7b"]["result"] == "failed" and attribute in outcomes["falcon-7b"]["reason"]
+    failed = [e for e in stack.lifecycle_events() if e["type"] == "ActionFailed" and e["component"] == "falcon-7b"]
+    assert len(failed) == 1 and attribute in failed[0]["reason"] and "stopped following" in failed[0]["reason"]
+    again = stack.invoke("watch-warmups", stack.handler_event("watch_warmups.json"))
+    assert again["outcomes"] == []  # neither is in flight any more: nothing said twice
+    assert not [e for e in stack.lifecycle_events() if e["type"] == "ActionFailed"]

@@ -53,6 +53,7 @@ from .domain.readiness import idle_delay, lead_time, remember, time_to_ready
 from .domain.windows import bounds_at
 from .errors import (
     ComponentBusyError,
+    CorruptStateError,
     IcpilotError,
     NotAnInferenceComponentEndpointError,
     PolicyError,
@@ -267,9 +268,9 @@ class Controller:
                         component, Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
                     )
                 continue
-            last = self.state.get(endpoint, component).attributes.get("last_action_at")
+            last = self.state.get(endpoint, component).last_action_at
             cooldown = cp.autoscaling.scale_out_cooldown if cp.autoscaling else 60
-            if last is None or now - datetime.fromisoformat(last) >= parse_duration(cooldown):
+            if last is None or now - last >= parse_duration(cooldown):
                 out[component] = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
         return out
 
@@ -392,6 +393,8 @@ class Controller:
                 outcome = self._watch_one(policy, stored, endpoint, name, trigger, now)
             except StateConflictError as exc:
                 outcome = ComponentOutcome(endpoint, name, Outcome.SUPERSEDED, str(exc))
+            except CorruptStateError as exc:  # an unreadable record is not followed every minute forever
+                outcome = self._stop_following(stored, endpoint, name, exc, trigger, now)
             except IcpilotError as exc:  # still in flight: the next minute looks again
                 reason = f"following the transition failed (retried next minute): {exc}"
                 logger.warning("watch failed", extra={"component": name, "error": str(exc)})
@@ -413,6 +416,17 @@ class Controller:
             )
         return self._finish(summary)
 
+    def _stop_following(
+        self, stored: StoredState, endpoint: str, name: str, exc: CorruptStateError, trigger: Trigger, now: datetime
+    ) -> ComponentOutcome:
+        """A transition whose record cannot be read: said once, then no longer followed. The tick
+        still evaluates the component from what SageMaker says (it needs none of the record)."""
+        reason = f"the transition in flight cannot be followed: {exc}; stopped following it"
+        self._announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name)
+        with contextlib.suppress(IcpilotError):  # a version that is unreadable too: said again next minute
+            self.state.write(endpoint, name, stored.version, inflight=None, expected_ready_at=None, updated_at=now)
+        return ComponentOutcome(endpoint, name, Outcome.FAILED, reason)
+
     def _republish(self, parked: list[dict[str, str]], summary: RunSummary, now: datetime) -> None:
         """Events SNS did not take earlier go out again, oldest first; what fails stays parked
         (until SNS refuses it for good or it is a day old: then it is dead-lettered)."""
@@ -426,16 +440,15 @@ class Controller:
     def _watch_one(
         self, policy: Policy, stored: StoredState, endpoint: str, name: str, trigger: Trigger, now: datetime
     ) -> ComponentOutcome:
-        attrs = stored.attributes
         found = policy.component(name)
         if found is None:
             self.state.write(endpoint, name, stored.version, inflight=None, availability=None, updated_at=now)
             return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, "no longer in the policy: stopped watching")
         cp = found[1]
-        kind = str(attrs.get("inflight_kind", "scale-out"))
-        accepted = datetime.fromisoformat(str(attrs.get("accepted_at") or now.isoformat()))
-        requested = datetime.fromisoformat(str(attrs.get("requested_at") or accepted.isoformat()))
-        target = int(attrs.get("inflight_target") or 0)
+        flight = stored.in_flight
+        kind, target = flight.kind, flight.target
+        accepted = flight.accepted_at or now
+        requested = flight.requested_at or accepted
         try:
             c = self.sagemaker.describe_component(name)
         except UnknownComponentError as exc:
@@ -447,7 +460,7 @@ class Controller:
             self.state.write(
                 endpoint, name, stored.version, inflight=None, expected_ready_at=None, updated_at=now, **fields
             )
-            return ComponentOutcome(endpoint, name, result, reason, int(attrs.get("inflight_from") or 0), target)
+            return ComponentOutcome(endpoint, name, result, reason, flight.from_copies, target)
 
         if c.status == "Failed":
             reason = f"{name} failed: {c.failure_reason or 'SageMaker gave no reason'}"
@@ -740,11 +753,9 @@ class Controller:
             return self._finish(summary)
         try:
             stored = self.state.get(endpoint, component)
-            last = stored.attributes.get("last_demand_at")
-            if last is not None and now - datetime.fromisoformat(str(last)) < timedelta(
-                seconds=self.DEMAND_INTERVAL_SECONDS
-            ):
-                reason = f"demand signal rate-limited: the last one was handled at {last}"
+            last = stored.last_demand_at
+            if last is not None and now - last < timedelta(seconds=self.DEMAND_INTERVAL_SECONDS):
+                reason = f"demand signal rate-limited: the last one was handled at {last.isoformat()}"
                 summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, reason))
                 return self._finish(summary)
             self.state.write(endpoint, component, stored.version, last_demand_at=now)
@@ -1331,7 +1342,7 @@ class Controller:
             say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
             return outcome(Outcome.DEFERRED, str(exc))
         except IcpilotError as exc:
-            attempts = int(stored.attributes.get("attempts") or 0) + 1
+            attempts = stored.attempts + 1
             self._record_after_claim(
                 endpoint, name, version, last_action="failed", last_error=str(exc), attempts=attempts, updated_at=now
             )
@@ -1362,7 +1373,7 @@ class Controller:
         if d.starts_warmup:
             flight["warmup_started_at"] = now
         # The copy-count history `icpilot report` integrates (bounded; one entry per change).
-        log = json.loads(stored.attributes.get("transitions") or "[]")
+        log = stored.transitions
         flight["transitions"] = json.dumps([*log, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:])
         recorded = self._record_after_claim(
             endpoint,

@@ -31,7 +31,22 @@ def key(endpoint: str, component: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class InFlight:
+    """A copy-count change SageMaker accepted that the watcher follows until it is done."""
+
+    kind: str  # "warm-up" (from zero, announced when ready), "scale-out" or "scale-in"
+    target: int
+    from_copies: int
+    requested_at: datetime | None  # when the need arose (the alarm's or client's time), for time-to-ready
+    accepted_at: datetime | None  # when SageMaker took the write
+
+
+@dataclass(frozen=True)
 class StoredState:
+    """A component's item: the decision's ``state`` (read when the item is read), and typed reads
+    of the rest. Each read checks its value (``CorruptStateError`` naming the attribute), so a
+    corrupt attribute fails only the component and the step that needs it."""
+
     state: ComponentState
     version: int
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -41,10 +56,43 @@ class StoredState:
         _, endpoint, component = str(self.attributes["pk"]).split("#", 2)
         return endpoint, component
 
+    def _read(self) -> _Reader:
+        parts = str(self.attributes.get("pk", "component#?#?")).split("#", 2)
+        endpoint, component = (parts[1], parts[2]) if len(parts) == 3 else ("?", "?")
+        return _Reader(endpoint, component, self.attributes)
+
     @property
     def ready_history(self) -> list[float]:
-        raw = self.attributes.get("ready_history")
-        return [float(x) for x in json.loads(raw)] if raw else []
+        return self._read().history("ready_history")
+
+    @property
+    def in_flight(self) -> InFlight:
+        read = self._read()
+        return InFlight(
+            kind=read.text("inflight_kind") or "scale-out",
+            target=read.integer("inflight_target") or 0,
+            from_copies=read.integer("inflight_from") or 0,
+            requested_at=read.instant("requested_at"),
+            accepted_at=read.instant("accepted_at"),
+        )
+
+    @property
+    def attempts(self) -> int:
+        """Failed writes in a row of the current intent."""
+        return self._read().integer("attempts") or 0
+
+    @property
+    def last_action_at(self) -> datetime | None:
+        return self._read().instant("last_action_at")
+
+    @property
+    def last_demand_at(self) -> datetime | None:
+        return self._read().instant("last_demand_at")
+
+    @property
+    def transitions(self) -> list[list[Any]]:
+        """The copy-count history ``[time, from, to]`` that ``icpilot report`` integrates."""
+        return self._read().transitions("transitions")
 
 
 class _Reader:
@@ -83,14 +131,27 @@ class _Reader:
             raise self._bad(name, "expected a time with a zone offset")
         return when
 
-    def history(self, name: str) -> None:
+    def history(self, name: str) -> list[float]:
         raw = self.attrs.get(name)
         if not raw:
-            return
+            return []
         try:
-            [float(x) for x in json.loads(str(raw))]
+            return [float(x) for x in json.loads(str(raw))]
         except (ValueError, TypeError):
             raise self._bad(name, "expected a JSON list of seconds") from None
+
+    def transitions(self, name: str) -> list[list[Any]]:
+        raw = self.attrs.get(name)
+        if not raw:
+            return []
+        try:
+            entries = json.loads(str(raw))
+            for when, before, after in entries:
+                datetime.fromisoformat(str(when))
+                int(before), int(after)
+        except (ValueError, TypeError):
+            raise self._bad(name, "expected a JSON list of [time, from, to]") from None
+        return [list(e) for e in entries]
 
 
 def _to_attr(value: Any) -> dict[str, Any]:
@@ -213,9 +274,10 @@ class StateStore:
             if str(attrs["pk"]).startswith(PARKED_PREFIX):
                 parked.append({"pk": str(attrs["pk"]), "body": str(attrs.get("body", "{}"))})
                 continue
-            components.append(
-                StoredState(ComponentState(last_action=attrs.get("last_action")), int(attrs.get("version", 0)), attrs)
-            )
+            # Only the key and version are read here: one corrupt item must not stop the query's
+            # other components; the watcher reads the rest per component (StoredState's reads).
+            version = attrs.get("version", 0)
+            components.append(StoredState(ComponentState(), version if isinstance(version, int) else -1, attrs))
         return components, sorted(parked, key=lambda p: p["pk"])
 
     def park_event(self, event_id: str, body: str, time: datetime) -> None:
