@@ -50,6 +50,7 @@ from .domain.events import EventDraft, EventType, LifecycleEvent, TriggerInfo
 from .domain.forecast import Forecast, HoldingPrices, learn
 from .domain.inputs import build_inputs, stored_forecast
 from .domain.readiness import idle_delay, lead_time, remember, time_to_ready
+from .domain.transitions import Observed, Verdict, needs_probe, verdict
 from .domain.windows import bounds_at
 from .errors import (
     ComponentBusyError,
@@ -462,89 +463,50 @@ class Controller:
             )
             return ComponentOutcome(endpoint, name, result, reason, flight.from_copies, target)
 
-        if c.status == "Failed":
+        observed = Observed(c.status, c.current, c.desired)
+        probe = None
+        if cp.probe is not None and needs_probe(kind, observed, has_probe=True):
+            assert self.runtime is not None, "a probe needs the runtime adapter"
+            probe = self.runtime.probe(endpoint, name, cp.probe.payload, cp.probe.content_type)
+        limit = cp.probe.max_latency_ms if cp.probe is not None else None
+        result, why = verdict(kind, observed, accepted, cp.warmup_deadline, now, probe, limit)
+        if result == Verdict.FAILED:
             reason = f"{name} failed: {c.failure_reason or 'SageMaker gave no reason'}"
-            self._announce(
-                EventDraft(
-                    type=EventType.COMPONENT_FAILED,
-                    reason=reason,
-                    to_copies=target,
-                    details={"failure_reason": c.failure_reason, "kind": kind},
-                ),
-                trigger,
-                now,
-                endpoint,
-                name,
-            )
+            failure = {"failure_reason": c.failure_reason, "kind": kind}
+            draft = EventDraft(type=EventType.COMPONENT_FAILED, reason=reason, to_copies=target, details=failure)
+            self._announce(draft, trigger, now, endpoint, name)
             return finish(Outcome.FAILED, reason, availability="failed")
-        deadline = cp.warmup_deadline
-        loaded = c.status == "InService" and c.current == c.desired
-        if loaded and kind == "warm-up":
-            probe_ms = None
-            if cp.probe is not None:
-                assert self.runtime is not None, "a probe needs the runtime adapter"
-                result = self.runtime.probe(endpoint, name, cp.probe.payload, cp.probe.content_type)
-                probe_ms = round(result.latency_ms, 1)
-                if not result.answered or result.latency_ms > cp.probe.max_latency_ms:
-                    why = result.error or f"answered in {probe_ms} ms, limit {cp.probe.max_latency_ms} ms"
-                    if now - accepted <= deadline:
-                        return ComponentOutcome(
-                            endpoint, name, Outcome.WAITING, f"copies loaded but the probe failed: {why}"
-                        )
-                    loaded = False  # fall through to the timeout below
-            if loaded:
-                ttr = (now - requested).total_seconds()
-                load = (now - accepted).total_seconds()
-                history = remember(stored.ready_history, ttr)
-                details = {
-                    "time_to_ready_seconds": round(ttr, 1),
-                    "model_load_seconds": round(load, 1),
-                    "copies": c.current,
-                    "probe_latency_ms": probe_ms,
-                    "history": history,
-                }
-                self._announce(
-                    EventDraft(
-                        type=EventType.WARM_UP_COMPLETED,
-                        reason=f"{n_copies(c.current)} ready after {ttr / 60:.1f} min",
-                        to_copies=c.current,
-                        details=details,
-                    ),
-                    trigger,
-                    now,
-                    endpoint,
-                    name,
-                )
-                metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
-                return finish(
-                    Outcome.READY,
-                    f"ready after {ttr:.0f} s",
-                    availability="ready",
-                    ready_history=json.dumps(history),
-                    last_ready_at=now,
-                )
-        elif loaded:
+        if result == Verdict.READY:
+            ttr = (now - requested).total_seconds()
+            history = remember(stored.ready_history, ttr)
+            details = {
+                "time_to_ready_seconds": round(ttr, 1),
+                "model_load_seconds": round((now - accepted).total_seconds(), 1),
+                "copies": c.current,
+                "probe_latency_ms": round(probe.latency_ms, 1) if probe is not None else None,
+                "history": history,
+            }
+            ready = f"{n_copies(c.current)} ready after {ttr / 60:.1f} min"
+            draft = EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=c.current, details=details)
+            self._announce(draft, trigger, now, endpoint, name)
+            metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
             return finish(
-                Outcome.DONE, f"{kind} to {n_copies(c.desired)} complete", availability="ready" if c.desired else "cold"
+                Outcome.READY,
+                f"ready after {ttr:.0f} s",
+                availability="ready",
+                ready_history=json.dumps(history),
+                last_ready_at=now,
             )
-        if now - accepted > (deadline if kind == "warm-up" else 3 * deadline):
-            reason = f"{kind} to {n_copies(target)} not done after {(now - accepted).total_seconds() / 60:.0f} min: {c.current} of {c.desired} copies loaded ({c.status})"
-            self._announce(
-                EventDraft(
-                    type=EventType.WARM_UP_TIMED_OUT,
-                    reason=reason,
-                    to_copies=c.current,
-                    details={"copies_ready": c.current, "copies_wanted": c.desired, "status": c.status, "kind": kind},
-                ),
-                trigger,
-                now,
-                endpoint,
-                name,
-            )
+        if result == Verdict.DONE:
+            reason = f"{kind} to {n_copies(c.desired)} complete"
+            return finish(Outcome.DONE, reason, availability="ready" if c.desired else "cold")
+        if result == Verdict.TIMED_OUT:
+            reason = f"{kind} to {n_copies(target)} {why}"
+            late = {"copies_ready": c.current, "copies_wanted": c.desired, "status": c.status, "kind": kind}
+            draft = EventDraft(type=EventType.WARM_UP_TIMED_OUT, reason=reason, to_copies=c.current, details=late)
+            self._announce(draft, trigger, now, endpoint, name)
             return finish(Outcome.TIMED_OUT, reason, availability="partial" if c.current else "cold")
-        return ComponentOutcome(
-            endpoint, name, Outcome.WAITING, f"{c.current} of {c.desired} copies loaded ({c.status})"
-        )
+        return ComponentOutcome(endpoint, name, Outcome.WAITING, why)
 
     def on_alarm(self, alarm: str, state_value: str, now: datetime, changed_at: datetime | None = None) -> RunSummary:
         """A CloudWatch alarm changed state. Only icpilot's alarms for policy components in ALARM act,

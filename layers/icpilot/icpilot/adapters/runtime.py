@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..domain.transitions import ProbeResult
 from .aws import error_code
 
 # A probe must not be retried by the SDK: a retry would hide the latency the probe measures.
 PROBE_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    answered: bool
-    latency_ms: float
-    error: str | None = None
 
 
 class RuntimeAdapter:

@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..domain.decision import ComponentState
+from ..domain.transitions import InFlight
 from ..errors import AwsCallError, CorruptStateError, StateConflictError
 from .aws import aws_call, error_code, make_client
 
@@ -28,17 +29,6 @@ PARKED_PREFIX = "event#"  # events SNS did not take, waiting to be published aga
 
 def key(endpoint: str, component: str) -> dict[str, Any]:
     return {"pk": {"S": f"component#{endpoint}#{component}"}}
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """A copy-count change SageMaker accepted that the watcher follows until it is done."""
-
-    kind: str  # "warm-up" (from zero, announced when ready), "scale-out" or "scale-in"
-    target: int
-    from_copies: int
-    requested_at: datetime | None  # when the need arose (the alarm's or client's time), for time-to-ready
-    accepted_at: datetime | None  # when SageMaker took the write
 
 
 @dataclass(frozen=True)
