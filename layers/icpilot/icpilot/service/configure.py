@@ -1,0 +1,244 @@
+"""Configure: the AAS targets, scaling policies and icpilot's alarms the policy wants, with
+drift restored and reported; unconfigure: remove exactly what configure made (stack delete)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters.autoscaling import AutoScalingAdapter
+from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
+from ..adapters.sagemaker import SageMakerAdapter
+from ..adapters.state import StateStore
+from ..domain.decision import EndpointObservation, Trigger, aas_min_holding_last_copy
+from ..domain.events import EventDraft, EventType
+from ..domain.readiness import idle_delay
+from ..errors import IcpilotError
+from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
+from ..policy.model import Policy
+from .announce import Announcer
+from .outcomes import RunSummary
+from .targets import TargetReads
+
+logger = Logger(service="icpilot", child=True)
+
+
+class Configure:
+    """One configure (or unconfigure) run against AAS, CloudWatch and the state table's registry."""
+
+    def __init__(
+        self,
+        sagemaker: SageMakerAdapter,
+        autoscaling: AutoScalingAdapter,
+        state: StateStore,
+        cloudwatch: CloudWatchAdapter,
+        announcer: Announcer,
+    ) -> None:
+        self.sagemaker, self.autoscaling, self.state = sagemaker, autoscaling, state
+        self.cloudwatch, self.announcer = cloudwatch, announcer
+
+    def run(self, policy: Policy, summary: RunSummary, trigger: Trigger, now: datetime, apply: bool = True) -> None:
+        """Make AAS targets, policies and icpilot's alarms match ``policy``; the changes (made, or
+        with ``apply=False`` only listed) go to ``summary.autoscaling_changes``.
+
+        Idempotent. Never touches resources whose names do not start with ``icpilot-``. The bounds
+        of an existing scalable target are left to the evaluations (schedules, overrides).
+        """
+        changes = summary.autoscaling_changes
+        have_alarms = self.cloudwatch.alarms(PREFIX)
+
+        def change(endpoint: str, component: str, resource: str, action: str, fields: list[str] | None = None) -> None:
+            changes.append(
+                {
+                    "endpoint": endpoint,
+                    "component": component,
+                    "resource": resource,
+                    "action": action,
+                    "fields": fields or [],
+                }
+            )
+
+        wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy), owner=self.cloudwatch.owner)
+        targets = TargetReads(self.autoscaling)
+        targets.read([w.component for w in wants])
+        for want in wants:
+            e, c = want.endpoint, want.component
+            try:
+                if targets.target(c) is None:
+                    change(e, c, "scalable-target", "create")
+                    if apply:
+                        # Bounds that hold today's count: registering a range that excludes it makes
+                        # AAS write the count itself, at once, past icpilot's ordering (after:) and
+                        # events. The next evaluation moves count and bounds together.
+                        now_copies = self.sagemaker.describe_component(c).desired
+                        hi = max(want.max_capacity, now_copies)
+                        lo = aas_min_holding_last_copy(min(want.min_capacity, now_copies), hi, now_copies)
+                        self.autoscaling.register_target(c, lo, hi)
+                        self.state.remember_target(c)
+                have_policies = self.autoscaling.policies(c)
+                step_arn = have_policies.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN)
+                for name, (ptype, config) in want.policies.items():
+                    existing = have_policies.get(name)
+                    key = (
+                        "StepScalingPolicyConfiguration"
+                        if ptype == "StepScaling"
+                        else "TargetTrackingScalingPolicyConfiguration"
+                    )
+                    drift = (
+                        []
+                        if existing is None
+                        else differences(config, existing.get(key) or {})
+                        + (["PolicyType"] if existing.get("PolicyType") != ptype else [])
+                    )
+                    if existing is None or drift:
+                        change(e, c, f"scaling-policy/{name}", "create" if existing is None else "update", drift)
+                        if apply:
+                            arn = self.autoscaling.put_policy(c, name, ptype, config)
+                            if name == SCALE_FROM_ZERO:
+                                step_arn = arn
+                for name in have_policies:
+                    if name.startswith(PREFIX) and name not in want.policies:
+                        change(e, c, f"scaling-policy/{name}", "delete")
+                        if apply:
+                            self.autoscaling.delete_policy(c, name)
+                for name, spec in want.alarms.items():
+                    spec = {
+                        **spec,
+                        "AlarmActions": [step_arn if a == STEP_POLICY_ARN else a for a in spec["AlarmActions"]],
+                    }
+                    existing = have_alarms.pop(name, None)
+                    drift = [] if existing is None else differences(spec, existing, ALARM_FIELDS)
+                    if existing is None or drift:
+                        change(e, c, f"alarm/{name}", "create" if existing is None else "update", drift)
+                        if apply:
+                            self.cloudwatch.put_alarm(spec)
+            except IcpilotError as exc:
+                change(e, c, "component", "failed", [str(exc)])
+                self.announcer.announce(
+                    EventDraft(type=EventType.ACTION_FAILED, reason=f"configuring autoscaling failed: {exc}"),
+                    trigger,
+                    now,
+                    e,
+                    c,
+                )
+        # icpilot alarms nobody wants any more: components that left the policy, or a dropped feature.
+        components = {c for _, c, _ in policy.components()}
+        stale = list(have_alarms)  # what is left after the wanted ones were taken out
+        for name in stale:
+            change("-", alarm_owner(name), f"alarm/{name}", "delete")
+        if apply and stale:
+            self.cloudwatch.delete_alarms(stale)
+        # Components that left the policy: their icpilot policies, and the target if icpilot made it.
+        for gone in sorted({alarm_owner(n) for n in stale} - components - {"-"}):
+            try:
+                for name in self.autoscaling.policies(gone):
+                    if name.startswith(PREFIX):
+                        change("-", gone, f"scaling-policy/{name}", "delete")
+                        if apply:
+                            self.autoscaling.delete_policy(gone, name)
+                if self.state.created_target(gone):
+                    change("-", gone, "scalable-target", "delete")
+                    if apply:
+                        self.autoscaling.deregister_target(gone)
+                        self.state.forget_target(gone)
+            except IcpilotError as exc:
+                change("-", gone, "component", "failed", [str(exc)])
+                reason = f"removing autoscaling of {gone} (left the policy) failed (retried next run): {exc}"
+                self.announcer.announce(
+                    EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, None, gone
+                )
+        if apply:
+            self._announce_configuration(changes, trigger, now)
+
+    def unconfigure(self, summary: RunSummary, trigger: Trigger, now: datetime) -> None:
+        """Remove what ``configure`` made, whatever the policy says now (the stack is being deleted):
+        every ``icpilot-`` alarm, the ``icpilot-`` scaling policies of the components they or the
+        state table name, and the scalable targets icpilot registered itself. Nothing else: a target
+        someone else registered keeps its own policies. Each failure is reported and the rest goes on."""
+        removed: list[str] = []
+
+        def attempt(what: str, step: Callable[[], None]) -> None:
+            try:
+                step()
+                removed.append(what)
+            except IcpilotError as exc:
+                summary.errors.append(f"{what}: {exc}")
+
+        owners: set[str] = set()
+        registered: set[str] = set()
+        try:
+            alarms = sorted(self.cloudwatch.alarms(PREFIX))
+            owners |= {alarm_owner(n) for n in alarms} - {"-"}
+            attempt(f"{len(alarms)} alarms", functools.partial(self.cloudwatch.delete_alarms, alarms))
+        except IcpilotError as exc:
+            summary.errors.append(f"listing icpilot's alarms: {exc}")
+        try:
+            registered = set(self.state.created_targets())
+        except IcpilotError as exc:
+            summary.errors.append(f"reading which scalable targets icpilot registered: {exc}")
+        for component in sorted(owners | registered):
+            try:
+                names = [n for n in self.autoscaling.policies(component) if n.startswith(PREFIX)]
+            except IcpilotError as exc:
+                summary.errors.append(f"scaling policies of {component}: {exc}")
+                continue
+            for name in names:
+                attempt(f"{component}/{name}", functools.partial(self.autoscaling.delete_policy, component, name))
+            if component in registered:
+
+                def deregister(c: str = component) -> None:
+                    self.autoscaling.deregister_target(c)
+                    self.state.forget_target(c)
+
+                attempt(f"{component} scalable target", deregister)
+        reason = "icpilot's autoscaling removed (stack deleted): " + (", ".join(removed) or "nothing was left")
+        logger.info("unconfigured", extra={"removed": removed, "errors": summary.errors})
+        self.announcer.announce(
+            EventDraft(type=EventType.AUTOSCALING_CONFIGURED, reason=reason), trigger, now, None, None
+        )
+
+    def _auto_idle_delays(self, policy: Policy) -> dict[str, timedelta]:
+        """Idle delays derived from price and cold-start cost for components with ``idle: auto``."""
+        out: dict[str, timedelta] = {}
+        observed: dict[str, EndpointObservation] = {}
+        for e, c, cp in policy.components():
+            if cp.idle_scale_to_zero_after != "auto":
+                continue
+            try:
+                ep = observed.setdefault(e, self.sagemaker.observe_endpoint(e, policy.component_names()))
+            except IcpilotError as exc:
+                logger.warning("auto idle delay needs the endpoint", extra={"endpoint": e, "error": str(exc)})
+                continue
+            component = next((x for x in ep.components if x.name == c), None)
+            derived = idle_delay(cp, ep.instance_type, component.reservation if component else None, policy.cost_for(e))
+            if derived is not None:
+                out[c] = derived.delay
+        return out
+
+    def _announce_configuration(self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime) -> None:
+        for ch in changes:
+            if ch["action"] == "update":
+                reason = f"{ch['resource']} had drifted ({', '.join(ch['fields'])}); restored from the policy"
+                self.announcer.announce(
+                    EventDraft(type=EventType.DRIFT_CORRECTED, reason=reason, details=ch),
+                    trigger,
+                    now,
+                    ch["endpoint"],
+                    ch["component"],
+                )
+        created = [ch for ch in changes if ch["action"] in ("create", "delete")]
+        if created:
+            reason = "autoscaling follows the policy: " + ", ".join(
+                f"{ch['action']} {ch['resource']}" for ch in created
+            )
+            self.announcer.announce(
+                EventDraft(type=EventType.AUTOSCALING_CONFIGURED, reason=reason[:900], details={"changes": created}),
+                trigger,
+                now,
+                None,
+                None,
+            )

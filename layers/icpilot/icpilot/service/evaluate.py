@@ -1,0 +1,433 @@
+"""Evaluate: observe -> inputs -> decide -> act -> record -> announce, component after component.
+
+Per component it:
+1. observes the endpoint (all components, for capacity) and reads icpilot's state;
+2. asks ``decide`` (pure) what to do;
+3. claims the action with a conditional state write (a racing invocation loses and decides again
+   on the fresh state; it never acts twice);
+4. writes the copy count, then moves AAS's bounds around it (never a blind write);
+5. records the outcome (a refused or failed write leaves a pending intent the next tick retries)
+   and publishes lifecycle events, only for actions that stand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..adapters.autoscaling import AutoScalingAdapter
+from ..adapters.sagemaker import SageMakerAdapter
+from ..adapters.state import StateStore, StoredState
+from ..domain.decision import Action, Decision, EndpointObservation, Trigger
+from ..domain.decision import copies as n_copies
+from ..domain.events import EventDraft, EventType
+from ..domain.inputs import build_inputs
+from ..errors import (
+    ComponentBusyError,
+    IcpilotError,
+    NotAnInferenceComponentEndpointError,
+    StateConflictError,
+    UnknownComponentError,
+    UnknownEndpointError,
+)
+from ..policy.model import Policy
+from .announce import Announcer, metric
+from .outcomes import ComponentOutcome, Outcome, RunSummary
+from .targets import TargetReads
+
+logger = Logger(service="icpilot", child=True)
+TRANSITIONS_KEPT = 2000
+
+
+class Evaluation:
+    """One run's evaluations. Made per run: what it reads once (AAS targets in batches, the peers'
+    pending intents) is a snapshot of this run, never carried into the next."""
+
+    WRITE_ATTEMPTS = 8
+    # Between lost races: full jitter, doubling from 20 ms to at most 0.5 s (at most ~2 s in all), so
+    # racers that collided once do not collide again in lockstep.
+    WRITE_BACKOFF_SECONDS = (0.02, 0.5)
+    # Stop starting components with this much of the Lambda's time left: one evaluation, retries
+    # included, finishes well within it, so a pass never times out between a write and its record.
+    TIME_MARGIN_SECONDS = 45.0
+
+    # A trigger whose claim is lost to another write decides again on the fresh state, this often.
+    CLAIM_ATTEMPTS = 3
+
+    def __init__(
+        self,
+        sagemaker: SageMakerAdapter,
+        autoscaling: AutoScalingAdapter,
+        state: StateStore,
+        announcer: Announcer,
+        seconds_left: Callable[[], float] | None = None,
+    ) -> None:
+        self.sagemaker, self.autoscaling, self.state, self.announcer = sagemaker, autoscaling, state, announcer
+        self.seconds_left = seconds_left  # the Lambda's remaining time; None: no limit
+        self.targets = TargetReads(autoscaling)
+        self._pending: dict[tuple[str, str], int | None] = {}
+
+    def write_latest(
+        self, endpoint: str, component: str, when: Callable[[StoredState], bool] | None = None, **fields: Any
+    ) -> bool:
+        """Write ``fields`` on top of whatever version is current (re-read on conflict), for writes
+        that must not be lost to a racing one: overrides and the record of an applied action.
+        ``when`` is re-checked on each read; False means the write is no longer wanted."""
+        base, cap = self.WRITE_BACKOFF_SECONDS
+        for attempt in range(self.WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, min(cap, base * 2**attempt)))
+            latest = self.state.get(endpoint, component)
+            if when is not None and not when(latest):
+                return False
+            try:
+                self.state.write(endpoint, component, latest.version, **fields)
+                return True
+            except StateConflictError:
+                continue
+        raise StateConflictError(f"{endpoint}/{component}: {self.WRITE_ATTEMPTS} writes in a row lost a race")
+
+    def _record_after_claim(self, endpoint: str, component: str, version: int, **fields: Any) -> bool:
+        """Record what happened after this invocation claimed the component. A racing write
+        (an override, a refusal note) may have landed since the claim: then write on top of it.
+        False when the state table refused; the caller reports it (the action itself stands)."""
+        try:
+            try:
+                self.state.write(endpoint, component, version, **fields)
+            except StateConflictError:
+                self.write_latest(endpoint, component, **fields)
+        except IcpilotError as exc:
+            logger.error("state record failed", extra={"component": component, "error": str(exc)})
+            return False
+        return True
+
+    def clear_override(
+        self, endpoint: str, component: str, stored: StoredState, why: str, trigger: Trigger, now: datetime
+    ) -> StoredState:
+        if stored.state.override_copies is None:
+            return stored
+        cleared = self.write_latest(
+            endpoint,
+            component,
+            when=lambda latest: latest.state.override_copies is not None,
+            override_copies=None,
+            override_until=None,
+            override_reason=None,
+            override_set_at=None,
+        )
+        if not cleared:  # a racing invocation ended it and said so
+            return self.state.get(endpoint, component)
+        self.announcer.announce(
+            EventDraft(
+                type=EventType.OVERRIDE_ENDED,
+                reason=f"override to {n_copies(stored.state.override_copies)} ended: {why}; automatic scaling resumes",
+            ),
+            trigger,
+            now,
+            endpoint,
+            component,
+        )
+        return self.state.get(endpoint, component)
+
+    def components(
+        self,
+        policy: Policy,
+        targets: list[tuple[str, str]],
+        trigger: Trigger,
+        now: datetime,
+        summary: RunSummary,
+        triggers: dict[str, Trigger] | None = None,
+    ) -> None:
+        observed: dict[str, EndpointObservation | IcpilotError] = {}
+        for done, (endpoint, component) in enumerate(targets):
+            if self.seconds_left is not None and self.seconds_left() < self.TIME_MARGIN_SECONDS:
+                reason = (
+                    f"out of time after {done} of {len(targets)} components; the other "
+                    f"{len(targets) - done} are postponed to the next run (see README, operational limits)"
+                )
+                summary.outcomes += [ComponentOutcome(e, c, Outcome.POSTPONED, reason) for e, c in targets[done:]]
+                self.announcer.fail(summary, reason, trigger, now)
+                return
+            if endpoint not in observed:
+                try:
+                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
+                    self.targets.read([c for e, c in targets if e == endpoint])
+                except (UnknownEndpointError, NotAnInferenceComponentEndpointError, IcpilotError) as exc:
+                    observed[endpoint] = exc
+                    self.announcer.announce(
+                        EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, None
+                    )
+            ep = observed[endpoint]
+            if isinstance(ep, IcpilotError):
+                summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, str(ep)))
+                continue
+            try:
+                own = (triggers or {}).get(component, trigger)
+                outcome, ep = self._evaluate(policy, ep, component, own, now)
+                observed[endpoint] = ep
+            except IcpilotError as exc:  # one component's failure never stops the others
+                logger.warning(
+                    "component evaluation failed",
+                    extra={"endpoint": endpoint, "component": component, "error": str(exc)},
+                )
+                self.announcer.announce(
+                    EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, component
+                )
+                outcome = ComponentOutcome(endpoint, component, Outcome.FAILED, str(exc))
+            summary.outcomes.append(outcome)
+
+    def _evaluate(
+        self, policy: Policy, ep: EndpointObservation, name: str, trigger: Trigger, now: datetime
+    ) -> tuple[ComponentOutcome, EndpointObservation]:
+        _, cp = policy.component(name) or (None, None)
+        assert cp is not None
+        component = next((c for c in ep.components if c.name == name), None)
+        if component is None:
+            raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
+        metric("DesiredCopies", component.desired, MetricUnit.Count, ep.name, name)
+        metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
+        stored = self.state.get(ep.name, name)
+        until = stored.state.override_until
+        if until is not None and now >= until:
+            stored = self.clear_override(ep.name, name, stored, "expired", trigger, now)
+        held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
+        for attempt in range(self.CLAIM_ATTEMPTS):
+            inputs = build_inputs(
+                policy,
+                ep,
+                component,
+                stored.state,
+                stored.ready_history,
+                stored.attributes,
+                now,
+                self._pending_of(ep.name),
+            )
+            decision = inputs.decide(trigger, now)
+            logger.info(
+                "decision",
+                extra={
+                    "component": name,
+                    "action": decision.action.value,
+                    "from": decision.from_copies,
+                    "to": decision.target,
+                    "reason": decision.reason,
+                    "attempt": attempt + 1,
+                },
+            )
+            outcome = self._act(decision, ep, stored, trigger, now, held_by)
+            if outcome.result != Outcome.SUPERSEDED:
+                break
+            # Lost the conditional claim to another write (the watcher closing a transition, a racing
+            # trigger): decide again on the state as it is now, so this trigger's intent is not lost.
+            stored = self.state.get(ep.name, name)
+        if inputs.forecast_floor is not None:  # the dashboard draws it against the copies that ran
+            metric("ForecastFloor", inputs.forecast_floor, MetricUnit.Count, ep.name, name)
+        if decision.refusal != stored.state.last_refusal:
+            latest = self.state.get(ep.name, name)
+            # A racing write or a failed one: the refusal may then be said once more, which is harmless.
+            with contextlib.suppress(IcpilotError):
+                self.state.write(ep.name, name, latest.version, last_refusal=decision.refusal)
+        if outcome.result == Outcome.SCALED:
+            updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
+            ep = replace(ep, components=updated)
+        return outcome, ep
+
+    def _pending_of(self, endpoint: str) -> Callable[[str], int | None]:
+        """Another component's pending intent, read once per run (a pass stays linear in components)."""
+
+        def pending(name: str) -> int | None:
+            key = (endpoint, name)
+            if key not in self._pending:
+                self._pending[key] = self.state.get(endpoint, name).state.pending_target
+            return self._pending[key]
+
+        return pending
+
+    def _sync_bounds(self, decision: Decision, component: str, holding: int | None) -> None:
+        """AAS's bounds from the decision, widened to hold ``holding`` (the count the component has
+        or was just given): bounds that exclude the count make AAS write it into range at once
+        (RegisterScalableTarget), and a deferred or blocked change must not happen that way."""
+        target = self.targets.target(component)
+        if target is None:
+            return  # no AAS target: icpilot is the only writer
+        lo, hi = decision.aas_min, decision.aas_max
+        if holding is not None:
+            lo, hi = min(lo, holding), max(hi, holding)
+        have = (target.min_capacity, target.max_capacity, target.dynamic_suspended, target.scale_out_suspended)
+        want = (lo, hi, decision.pin_aas, decision.pin_aas or decision.suspend_scale_out)
+        if have != want:
+            self.autoscaling.set_bounds(component, lo, hi, decision.pin_aas, decision.suspend_scale_out)
+
+    def _preempt(self, d: Decision, ep: EndpointObservation, trigger: Trigger, now: datetime) -> None:
+        """Take copies from lower-priority preemptible components; AAS's max follows so it does not add them back."""
+        for victim, copies in d.preempt:
+            self.targets.forget(victim)  # its bounds change here: its own evaluation must read them again
+            observed = next((c for c in ep.components if c.name == victim), None)
+            if observed is None or observed.status in ("Creating", "Updating", "Deleting"):
+                continue  # busy: the capacity cap already reported what could not be had
+            target = self.autoscaling.describe_target(victim)
+            self.sagemaker.set_copy_count(victim, copies)  # the count first (see _apply), then AAS's max
+            if target is not None and target.max_capacity > copies:
+                self.autoscaling.set_bounds(victim, min(target.min_capacity, copies), copies, pin=False)
+            stored = self.state.get(ep.name, victim)
+            self.state.write(
+                ep.name,
+                victim,
+                stored.version,
+                last_action="preempted",
+                last_reason=f"preempted for {d.component}",
+                last_action_at=now,
+                updated_at=now,
+            )
+
+    def _act(
+        self,
+        d: Decision,
+        ep: EndpointObservation,
+        stored: StoredState,
+        trigger: Trigger,
+        now: datetime,
+        held_by: list[str] | None = None,
+    ) -> ComponentOutcome:
+        """Carry out a decision. A scale claims the component first (conditional write) and only then
+        says what it decided and takes copies from preempted peers: a lost claim announces nothing."""
+        held_by = held_by or []
+        endpoint = ep.name
+        name = d.component
+        version = stored.version
+
+        def outcome(result: Outcome, reason: str) -> ComponentOutcome:
+            return ComponentOutcome(endpoint, name, result, reason, d.from_copies, d.target)
+
+        def announced(result: Outcome, reason: str) -> ComponentOutcome:
+            for draft in d.events:  # recorded: now it may be said
+                self.announcer.announce(draft, trigger, now, endpoint, name)
+            return outcome(result, reason)
+
+        def say(kind: EventType, reason: str, details: dict[str, Any] | None = None) -> None:
+            draft = EventDraft(
+                type=kind, reason=reason, from_copies=d.from_copies, to_copies=d.target, details=details or {}
+            )
+            self.announcer.announce(draft, trigger, now, endpoint, name)
+
+        def record(**fields: Any) -> int:
+            return self.state.write(
+                endpoint, name, version, last_reason=d.reason, last_trigger=trigger.kind.value, updated_at=now, **fields
+            )
+
+        try:
+            if d.action == Action.BLOCKED:
+                if stored.state.last_action != Action.BLOCKED.value:
+                    record(last_action=Action.BLOCKED.value)
+                return announced(Outcome.BLOCKED, d.reason)
+            if d.action == Action.NONE:
+                self._sync_bounds(d, name, holding=d.from_copies)
+                if stored.state.pending_target is not None:
+                    record(last_action="settled", pending_target=None, pending_reason=None)
+                return announced(Outcome.UNCHANGED, d.reason)
+            if d.action == Action.DEFER:
+                self._sync_bounds(d, name, holding=d.from_copies)
+                record(
+                    last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
+                )
+                return announced(Outcome.DEFERRED, d.reason)
+            # SCALE: claim first, so a racing invocation cannot act too.
+            version = record(last_action="scaling", pending_target=d.target, pending_reason=d.reason, pending_since=now)
+        except StateConflictError as exc:
+            return outcome(Outcome.SUPERSEDED, f"another invocation acted first: {exc}")
+        for draft in d.events:  # the claim stands: now it may be said
+            self.announcer.announce(draft, trigger, now, endpoint, name)
+        if d.preempt:
+            self._preempt(d, ep, trigger, now)
+
+        say(EventType.SCALE_REQUESTED, d.reason)
+        try:
+            # The count first, then AAS's bounds: RegisterScalableTarget writes a count its new bounds
+            # exclude into range itself (AWS: "changes the resource's current capacity to a value
+            # inside this range"), which would make the component Updating and refuse this write.
+            # Once the component is Updating, moving the bounds changes nothing.
+            self.sagemaker.set_copy_count(name, d.target)
+        except ComponentBusyError as exc:
+            self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
+            say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
+            return outcome(Outcome.DEFERRED, str(exc))
+        except IcpilotError as exc:
+            attempts = stored.attempts + 1
+            self._record_after_claim(
+                endpoint, name, version, last_action="failed", last_error=str(exc), attempts=attempts, updated_at=now
+            )
+            say(
+                EventType.ACTION_FAILED,
+                f"scaling to {d.target} failed (attempt {attempts}; retried on the next tick): {exc}",
+                {"attempts": attempts},
+            )
+            return outcome(Outcome.FAILED, str(exc))
+        try:
+            self._sync_bounds(d, name, holding=d.target)
+        except IcpilotError as exc:  # the copies are written; the next tick moves the bounds again
+            say(
+                EventType.ACTION_FAILED,
+                f"scaled to {d.target}, but moving AAS's bounds failed (retried next tick): {exc}",
+            )
+        kind_of = "warm-up" if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
+        flight: dict[str, Any] = {
+            "inflight": "1",
+            "inflight_kind": kind_of,
+            "inflight_target": d.target,
+            "inflight_from": d.from_copies,
+            "requested_at": trigger.requested_at or now,
+            "accepted_at": now,
+            "availability": "warming" if d.starts_warmup else ("cold" if d.target == 0 else "ready"),
+            "expected_ready_at": d.expected_ready_at,
+        }
+        if d.starts_warmup:
+            flight["warmup_started_at"] = now
+        # The copy-count history `icpilot report` integrates (bounded; one entry per change).
+        log = stored.transitions
+        flight["transitions"] = json.dumps([*log, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:])
+        recorded = self._record_after_claim(
+            endpoint,
+            name,
+            version,
+            **flight,
+            last_action="scaled",
+            last_action_at=now,
+            pending_target=None,
+            pending_reason=None,
+            attempts=0,
+            updated_at=now,
+        )
+        if not recorded:
+            # The copy count is written; only the record is missing. The next tick sees the component
+            # at its target and settles the claim; this transition is not followed by the watcher.
+            say(
+                EventType.ACTION_FAILED,
+                f"scaled to {d.target} but the state table did not take the record; "
+                "the watcher will not follow this transition",
+            )
+        if d.target == 0:
+            say(EventType.SCALED_TO_ZERO, d.reason, {"endpoint_held_by": held_by})
+        else:
+            say(EventType.SCALED, d.reason)
+        if d.target == 0 and not held_by:
+            reason = f"every component on {endpoint} is at zero copies: ManagedInstanceScaling releases its instances after its scale-in cooldown"
+            self.announcer.announce(
+                EventDraft(type=EventType.ENDPOINT_IDLE, reason=reason, details={"last_component": name}),
+                trigger,
+                now,
+                endpoint,
+                None,
+            )
+        return outcome(
+            Outcome.SCALED,
+            d.reason + (f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""),
+        )

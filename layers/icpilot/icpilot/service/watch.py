@@ -1,0 +1,180 @@
+"""The watcher: follow every transition in flight to its verdict (SageMaker emits no event for
+inference components), and publish again the events SNS did not take.
+
+A warm-up is complete when the component is InService with every desired copy loaded and, if the
+policy gives a probe, the probe answers within its latency limit (``domain.transitions``); then
+WarmUpCompleted carries the measured times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..adapters.runtime import RuntimeAdapter
+from ..adapters.sagemaker import SageMakerAdapter
+from ..adapters.sns import EventPublisher
+from ..adapters.state import StateStore, StoredState
+from ..domain.decision import Trigger
+from ..domain.decision import copies as n_copies
+from ..domain.events import EventDraft, EventType
+from ..domain.readiness import remember
+from ..domain.transitions import Observed, Verdict, needs_probe, verdict
+from ..errors import CorruptStateError, IcpilotError, StateConflictError, UnknownComponentError
+from ..policy.model import Policy
+from .announce import Announcer, metric
+from .outcomes import ComponentOutcome, Outcome, RunSummary
+
+logger = Logger(service="icpilot", child=True)
+
+
+class Watch:
+    """One watcher run. Costs one state-table query when nothing is in flight."""
+
+    def __init__(
+        self,
+        state: StateStore,
+        sagemaker: SageMakerAdapter,
+        runtime: RuntimeAdapter | None,
+        publisher: EventPublisher,
+        announcer: Announcer,
+    ) -> None:
+        self.state, self.sagemaker, self.runtime = state, sagemaker, runtime
+        self.publisher, self.announcer = publisher, announcer
+
+    def run(
+        self, policy_of: Callable[[], Policy | None], summary: RunSummary, trigger: Trigger, now: datetime
+    ) -> tuple[Policy | None, list[tuple[str, str]]]:
+        """Watch everything in flight; the policy it read (None: none was needed, or it is invalid)
+        and the (endpoint, component) warm-ups that became ready."""
+        try:
+            flights, parked = self.state.watch_items()
+        except IcpilotError as exc:  # the next minute's run looks again; nothing is lost
+            self.announcer.fail(
+                summary, f"reading transitions in flight failed (retried next minute): {exc}", trigger, now
+            )
+            return None, []
+        self._republish(parked, summary, now)
+        if not flights:
+            return None, []
+        policy = policy_of()
+        if policy is None:
+            return None, []
+        ready: list[tuple[str, str]] = []
+        for stored in flights:
+            endpoint, name = stored.endpoint_and_component
+            try:
+                outcome = self._watch_one(policy, stored, endpoint, name, trigger, now)
+            except StateConflictError as exc:
+                outcome = ComponentOutcome(endpoint, name, Outcome.SUPERSEDED, str(exc))
+            except CorruptStateError as exc:  # an unreadable record is not followed every minute forever
+                outcome = self._stop_following(stored, endpoint, name, exc, trigger, now)
+            except IcpilotError as exc:  # still in flight: the next minute looks again
+                reason = f"following the transition failed (retried next minute): {exc}"
+                logger.warning("watch failed", extra={"component": name, "error": str(exc)})
+                failed = EventDraft(type=EventType.ACTION_FAILED, reason=reason)
+                self.announcer.announce(failed, trigger, now, endpoint, name)
+                outcome = ComponentOutcome(endpoint, name, Outcome.FAILED, reason)
+            summary.outcomes.append(outcome)
+            if outcome.result == Outcome.READY:
+                ready.append((endpoint, name))
+        return policy, ready
+
+    def _stop_following(
+        self, stored: StoredState, endpoint: str, name: str, exc: CorruptStateError, trigger: Trigger, now: datetime
+    ) -> ComponentOutcome:
+        """A transition whose record cannot be read: said once, then no longer followed. The tick
+        still evaluates the component from what SageMaker says (it needs none of the record)."""
+        reason = f"the transition in flight cannot be followed: {exc}; stopped following it"
+        self.announcer.announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name)
+        with contextlib.suppress(IcpilotError):  # a version that is unreadable too: said again next minute
+            self.state.write(endpoint, name, stored.version, inflight=None, expected_ready_at=None, updated_at=now)
+        return ComponentOutcome(endpoint, name, Outcome.FAILED, reason)
+
+    def _republish(self, parked: list[dict[str, str]], summary: RunSummary, now: datetime) -> None:
+        """Events SNS did not take earlier go out again, oldest first; what fails stays parked
+        (until SNS refuses it for good or it is a day old: then it is dead-lettered)."""
+        for item in parked:
+            try:
+                if self.publisher.publish_parked(item, now):
+                    summary.events_republished += 1
+            except IcpilotError as exc:  # published, but still parked: it will go out once more
+                logger.warning("parked event not dropped", extra={"pk": item["pk"], "error": str(exc)})
+
+    def _watch_one(
+        self, policy: Policy, stored: StoredState, endpoint: str, name: str, trigger: Trigger, now: datetime
+    ) -> ComponentOutcome:
+        found = policy.component(name)
+        if found is None:
+            self.state.write(endpoint, name, stored.version, inflight=None, availability=None, updated_at=now)
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, "no longer in the policy: stopped watching")
+        cp = found[1]
+        flight = stored.in_flight
+        kind, target = flight.kind, flight.target
+        accepted = flight.accepted_at or now
+        requested = flight.requested_at or accepted
+        try:
+            c = self.sagemaker.describe_component(name)
+        except UnknownComponentError as exc:
+            self.state.write(endpoint, name, stored.version, inflight=None, availability="failed", updated_at=now)
+            self.announcer.announce(
+                EventDraft(type=EventType.COMPONENT_FAILED, reason=str(exc)), trigger, now, endpoint, name
+            )
+            return ComponentOutcome(endpoint, name, Outcome.FAILED, str(exc))
+
+        def finish(result: Outcome, reason: str, **fields: Any) -> ComponentOutcome:
+            self.state.write(
+                endpoint, name, stored.version, inflight=None, expected_ready_at=None, updated_at=now, **fields
+            )
+            return ComponentOutcome(endpoint, name, result, reason, flight.from_copies, target)
+
+        observed = Observed(c.status, c.current, c.desired)
+        probe = None
+        if cp.probe is not None and needs_probe(kind, observed, has_probe=True):
+            assert self.runtime is not None, "a probe needs the runtime adapter"
+            probe = self.runtime.probe(endpoint, name, cp.probe.payload, cp.probe.content_type)
+        limit = cp.probe.max_latency_ms if cp.probe is not None else None
+        result, why = verdict(kind, observed, accepted, cp.warmup_deadline, now, probe, limit)
+        if result == Verdict.FAILED:
+            reason = f"{name} failed: {c.failure_reason or 'SageMaker gave no reason'}"
+            failure = {"failure_reason": c.failure_reason, "kind": kind}
+            draft = EventDraft(type=EventType.COMPONENT_FAILED, reason=reason, to_copies=target, details=failure)
+            self.announcer.announce(draft, trigger, now, endpoint, name)
+            return finish(Outcome.FAILED, reason, availability="failed")
+        if result == Verdict.READY:
+            ttr = (now - requested).total_seconds()
+            history = remember(stored.ready_history, ttr)
+            details = {
+                "time_to_ready_seconds": round(ttr, 1),
+                "model_load_seconds": round((now - accepted).total_seconds(), 1),
+                "copies": c.current,
+                "probe_latency_ms": round(probe.latency_ms, 1) if probe is not None else None,
+                "history": history,
+            }
+            ready = f"{n_copies(c.current)} ready after {ttr / 60:.1f} min"
+            draft = EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=c.current, details=details)
+            self.announcer.announce(draft, trigger, now, endpoint, name)
+            metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
+            return finish(
+                Outcome.READY,
+                f"ready after {ttr:.0f} s",
+                availability="ready",
+                ready_history=json.dumps(history),
+                last_ready_at=now,
+            )
+        if result == Verdict.DONE:
+            reason = f"{kind} to {n_copies(c.desired)} complete"
+            return finish(Outcome.DONE, reason, availability="ready" if c.desired else "cold")
+        if result == Verdict.TIMED_OUT:
+            reason = f"{kind} to {n_copies(target)} {why}"
+            late = {"copies_ready": c.current, "copies_wanted": c.desired, "status": c.status, "kind": kind}
+            draft = EventDraft(type=EventType.WARM_UP_TIMED_OUT, reason=reason, to_copies=c.current, details=late)
+            self.announcer.announce(draft, trigger, now, endpoint, name)
+            return finish(Outcome.TIMED_OUT, reason, availability="partial" if c.current else "cold")
+        return ComponentOutcome(endpoint, name, Outcome.WAITING, why)
