@@ -63,10 +63,10 @@ def aws(request: pytest.FixtureRequest) -> Iterator[Harness]:
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """The seed endpoint with both components InService and icpilot's stack deployed, Monday 06:00Z."""
+    saved = dict(os.environ)  # restored as it was: deploy_stack sets the functions' environment in it
     for key in list(os.environ):
         if key.startswith("ICPILOT_"):
             monkeypatch.delenv(key)
-    saved = dict(os.environ)  # deploy_stack sets the functions' environment in os.environ
     try:
         with emulated_aws() as emu:
             emu.settings.model_load_seconds = 240
@@ -78,6 +78,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             emu.dispatcher.raise_errors = True  # a handler crash fails the test
             yield deployed
     finally:
+        # The test's own setenv calls first: undone after this restore, monkeypatch would put back
+        # the stack's values it saw (ICPILOT_POLICY_PATH leaked into later tests that way).
+        monkeypatch.undo()
         os.environ.clear()
         os.environ.update(saved)
 
