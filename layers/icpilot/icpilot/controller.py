@@ -27,7 +27,7 @@ from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter
 from .adapters.sns import EventPublisher
-from .adapters.state import StateStore, StoredState
+from .adapters.state import StoredState
 from .domain.cost import CostModel, UnknownInstanceType
 from .domain.decision import AlarmKind, EndpointObservation, Trigger, TriggerKind
 from .domain.events import EventDraft, EventType
@@ -39,6 +39,7 @@ from .errors import IcpilotError, PolicyError, StateConflictError, UnknownCompon
 from .plans.autoscaling import alarm_name, parse_alarm_name
 from .plans.schedules import desired_schedules
 from .policy.model import ComponentPolicy, Policy, parse_duration
+from .ports import State
 from .service.announce import Announcer
 from .service.configure import Configure
 from .service.evaluate import Evaluation
@@ -58,7 +59,7 @@ class Controller:
         policy_source: Callable[[], Policy],
         sagemaker: SageMakerAdapter,
         autoscaling: AutoScalingAdapter,
-        state: StateStore,
+        state: State,
         publisher: EventPublisher,
         scheduler: SchedulerAdapter | None = None,
         correlation_id: str | None = None,

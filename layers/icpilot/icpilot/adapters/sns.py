@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -13,7 +13,9 @@ from ..domain.events import SEVERITY, EventType, LifecycleEvent
 from ..errors import IcpilotError
 from .aws import error_code, make_client, translate
 from .sqs import DeadLetterQueue
-from .state import StateStore
+
+if TYPE_CHECKING:  # the protocol only: ports names this package's types
+    from ..ports import Outbox
 
 logger = Logger(service="icpilot", child=True)
 
@@ -44,7 +46,7 @@ class EventPublisher:
         self,
         topic_arn: str | None,
         client: Any | None = None,
-        outbox: StateStore | None = None,
+        outbox: Outbox | None = None,
         dead_letters: DeadLetterQueue | None = None,
     ) -> None:
         self.topic_arn = topic_arn

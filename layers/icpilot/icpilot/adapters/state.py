@@ -144,6 +144,44 @@ class _Reader:
         return [list(e) for e in entries]
 
 
+def stored_from(endpoint: str, component: str, attrs: dict[str, Any]) -> StoredState:
+    """A component's item as the decision reads it (an empty one: nothing remembered yet)."""
+    if not attrs:
+        return StoredState(ComponentState(), 0)
+    read = _Reader(endpoint, component, attrs)
+    state = ComponentState(
+        pending_target=read.integer("pending_target"),
+        pending_reason=read.text("pending_reason"),
+        override_copies=read.integer("override_copies"),
+        override_until=read.instant("override_until"),
+        last_action=read.text("last_action"),
+        warmup_started_at=read.instant("warmup_started_at"),
+        last_refusal=read.text("last_refusal"),
+    )
+    version = read.integer("version") or 0
+    read.history("ready_history")
+    return StoredState(state, version, attrs)
+
+
+def watched_from(items: list[dict[str, Any]]) -> tuple[list[StoredState], list[dict[str, str]]]:
+    """The in-flight index's items: components with a transition in flight, and parked events."""
+    components, parked = [], []
+    for attrs in items:
+        if str(attrs["pk"]).startswith(PARKED_PREFIX):
+            parked.append({"pk": str(attrs["pk"]), "body": str(attrs.get("body", "{}"))})
+            continue
+        # Only the key and version are read here: one corrupt item must not stop the query's
+        # other components; the watcher reads the rest per component (StoredState's reads).
+        version = attrs.get("version", 0)
+        components.append(StoredState(ComponentState(), version if isinstance(version, int) else -1, attrs))
+    return components, sorted(parked, key=lambda p: p["pk"])
+
+
+def stored_value(value: Any) -> Any:
+    """``value`` as it reads back from the table (a time comes back as its ISO-8601 text)."""
+    return _from_attr(_to_attr(value))
+
+
 def _to_attr(value: Any) -> dict[str, Any]:
     if value is None:
         return {"NULL": True}
@@ -194,22 +232,7 @@ class StateStore:
             item = self.client.get_item(TableName=self.table, Key=key(endpoint, component), ConsistentRead=True).get(
                 "Item"
             )
-        if not item:
-            return StoredState(ComponentState(), 0)
-        attrs = {k: _from_attr(v) for k, v in item.items()}
-        read = _Reader(endpoint, component, attrs)
-        state = ComponentState(
-            pending_target=read.integer("pending_target"),
-            pending_reason=read.text("pending_reason"),
-            override_copies=read.integer("override_copies"),
-            override_until=read.instant("override_until"),
-            last_action=read.text("last_action"),
-            warmup_started_at=read.instant("warmup_started_at"),
-            last_refusal=read.text("last_refusal"),
-        )
-        version = read.integer("version") or 0
-        read.history("ready_history")
-        return StoredState(state, version, attrs)
+        return stored_from(endpoint, component, {k: _from_attr(v) for k, v in item.items()} if item else {})
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (None removes one) if the item is still at ``expected_version``; returns the new version."""
@@ -258,17 +281,7 @@ class StateStore:
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        components, parked = [], []
-        for item in items:
-            attrs = {k: _from_attr(v) for k, v in item.items()}
-            if str(attrs["pk"]).startswith(PARKED_PREFIX):
-                parked.append({"pk": str(attrs["pk"]), "body": str(attrs.get("body", "{}"))})
-                continue
-            # Only the key and version are read here: one corrupt item must not stop the query's
-            # other components; the watcher reads the rest per component (StoredState's reads).
-            version = attrs.get("version", 0)
-            components.append(StoredState(ComponentState(), version if isinstance(version, int) else -1, attrs))
-        return components, sorted(parked, key=lambda p: p["pk"])
+        return watched_from([{k: _from_attr(v) for k, v in item.items()} for item in items])
 
     def park_event(self, event_id: str, body: str, time: datetime) -> None:
         """Keep an event SNS did not take; it rides the sparse index, so the watcher finds it."""

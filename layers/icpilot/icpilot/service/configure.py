@@ -13,13 +13,13 @@ from aws_lambda_powertools import Logger
 from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..adapters.state import StateStore
 from ..domain.decision import EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import idle_delay
 from ..errors import IcpilotError
 from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
 from ..policy.model import Policy
+from ..ports import TargetRegistry
 from .announce import Announcer
 from .outcomes import RunSummary
 from .targets import TargetReads
@@ -34,7 +34,7 @@ class Configure:
         self,
         sagemaker: SageMakerAdapter,
         autoscaling: AutoScalingAdapter,
-        state: StateStore,
+        state: TargetRegistry,
         cloudwatch: CloudWatchAdapter,
         announcer: Announcer,
     ) -> None:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..adapters.runtime import RuntimeAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..adapters.sns import EventPublisher
-from ..adapters.state import StateStore, StoredState
+from ..adapters.state import StoredState
 from ..domain.decision import Trigger
 from ..domain.decision import copies as n_copies
 from ..domain.events import EventDraft, EventType
@@ -28,6 +28,7 @@ from ..domain.readiness import remember
 from ..domain.transitions import Observed, Verdict, needs_probe, verdict
 from ..errors import CorruptStateError, IcpilotError, StateConflictError, UnknownComponentError
 from ..policy.model import Policy
+from ..ports import ComponentStore
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
@@ -39,7 +40,7 @@ class Watch:
 
     def __init__(
         self,
-        state: StateStore,
+        state: ComponentStore,
         sagemaker: SageMakerAdapter,
         runtime: RuntimeAdapter | None,
         publisher: EventPublisher,

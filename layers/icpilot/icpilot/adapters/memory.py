@@ -1,0 +1,76 @@
+"""In-memory twin of ``StateStore``: the same versions, conditions and read-back values, no AWS.
+
+For unit tests and local runs. Values are stored as DynamoDB gives them back (a time as its
+ISO-8601 text), and a write on a stale version loses with StateConflictError, as on the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from ..errors import StateConflictError
+from .state import PARKED_PREFIX, StoredState, stored_from, stored_value, watched_from
+
+
+class InMemoryStateStore:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}  # pk -> attributes, as read back from the table
+
+    @staticmethod
+    def _pk(endpoint: str, component: str) -> str:
+        return f"component#{endpoint}#{component}"
+
+    def get(self, endpoint: str, component: str) -> StoredState:
+        return stored_from(endpoint, component, dict(self.items.get(self._pk(endpoint, component), {})))
+
+    def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
+        pk = self._pk(endpoint, component)
+        item = self.items.get(pk)
+        current = item.get("version") if item is not None else None
+        if (expected_version == 0 and item is not None) or (expected_version != 0 and current != expected_version):
+            raise StateConflictError(f"{endpoint}/{component}: state changed since version {expected_version}")
+        updated = dict(item or {"pk": pk})
+        for name, value in fields.items():
+            if value is None:
+                updated.pop(name, None)
+            else:
+                updated[name] = stored_value(value)
+        updated["version"] = expected_version + 1
+        self.items[pk] = updated
+        return expected_version + 1
+
+    def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
+        return watched_from([dict(item) for item in self.items.values() if item.get("inflight") is not None])
+
+    def park_event(self, event_id: str, body: str, time: datetime) -> None:
+        pk = f"{PARKED_PREFIX}{time.isoformat()}#{event_id}"
+        self.items[pk] = {"pk": pk, "inflight": "1", "body": body}
+
+    def drop_parked(self, pk: str) -> None:
+        self.items.pop(pk, None)
+
+    def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
+        digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
+        status = self.items.get("policy#status", {})
+        if status.get("problems_digest") == digest:
+            return False
+        self.items["policy#status"] = {"pk": "policy#status", "problems_digest": digest, "updated_at": now.isoformat()}
+        return True
+
+    def remember_target(self, component: str) -> None:
+        self.items[f"autoscaling#{component}"] = {"pk": f"autoscaling#{component}", "created_target": True}
+
+    def created_target(self, component: str) -> bool:
+        return bool(self.items.get(f"autoscaling#{component}", {}).get("created_target"))
+
+    def forget_target(self, component: str) -> None:
+        self.items.pop(f"autoscaling#{component}", None)
+
+    def created_targets(self) -> list[str]:
+        return sorted(
+            pk.removeprefix("autoscaling#")
+            for pk, item in self.items.items()
+            if pk.startswith("autoscaling#") and item.get("created_target")
+        )

@@ -1,0 +1,59 @@
+"""What the service layer needs from icpilot's own storage, as protocols.
+
+``adapters.state.StateStore`` (DynamoDB, conditional writes) is the production implementation;
+``adapters.memory.InMemoryStateStore`` is its twin for unit tests and local runs. Both pass the
+same contract (``tests/adapters/test_state_contract.py``). One table holds all four concerns, so
+one object implements them, but each is named here so a reader sees what depends on what.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from .adapters.state import StoredState
+
+
+class ComponentStore(Protocol):
+    """Per-component state, written only on the version it was read at."""
+
+    def get(self, endpoint: str, component: str) -> StoredState: ...
+
+    def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
+        """Set ``fields`` (None removes one) if still at ``expected_version``; the new version, or
+        StateConflictError when another write landed first."""
+        ...
+
+    def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
+        """Components with a transition in flight, and parked events (pk, body), in one read."""
+        ...
+
+
+class Outbox(Protocol):
+    """Lifecycle events SNS did not take, kept until they are published again."""
+
+    def park_event(self, event_id: str, body: str, time: datetime) -> None: ...
+
+    def drop_parked(self, pk: str) -> None: ...
+
+
+class PolicyStatus(Protocol):
+    def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
+        """Record the current policy problems; True when they differ from the last recorded."""
+        ...
+
+
+class TargetRegistry(Protocol):
+    """Which AAS scalable targets icpilot registered itself (only those are ever deregistered)."""
+
+    def remember_target(self, component: str) -> None: ...
+
+    def created_target(self, component: str) -> bool: ...
+
+    def forget_target(self, component: str) -> None: ...
+
+    def created_targets(self) -> list[str]: ...
+
+
+class State(ComponentStore, Outbox, PolicyStatus, TargetRegistry, Protocol):
+    """Everything the controller keeps: one table, four concerns."""

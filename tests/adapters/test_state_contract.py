@@ -1,0 +1,98 @@
+"""The state store's contract, run against DynamoDB (moto) and the in-memory twin alike: the twin
+the unit tests use behaves as the table the Lambdas use (versions, conditions, read-back values)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from icpilot.adapters.memory import InMemoryStateStore
+from icpilot.adapters.state import INFLIGHT_INDEX, StateStore
+from icpilot.errors import StateConflictError
+from icpilot.ports import State
+from moto import mock_aws
+
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def store(request: pytest.FixtureRequest) -> Iterator[State]:
+    if request.param == "memory":
+        yield InMemoryStateStore()
+        return
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="state",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "inflight", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": INFLIGHT_INDEX,
+                    "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield StateStore("state", ddb)
+
+
+def test_an_unknown_component_is_empty_at_version_zero(store: State) -> None:
+    stored = store.get("ep", "a")
+    assert stored.version == 0 and stored.state.pending_target is None and stored.ready_history == []
+
+
+def test_writes_go_on_the_version_read_and_a_stale_one_loses(store: State) -> None:
+    assert store.write("ep", "a", 0, pending_target=2, pending_reason="alarm", override_until=NOW) == 1
+    with pytest.raises(StateConflictError):
+        store.write("ep", "a", 0, pending_target=3)  # created already
+    assert store.write("ep", "a", 1, pending_target=3) == 2
+    with pytest.raises(StateConflictError):
+        store.write("ep", "a", 1, pending_target=4)  # another write landed first
+    stored = store.get("ep", "a")
+    assert (stored.version, stored.state.pending_target, stored.state.override_until) == (2, 3, NOW)
+    assert stored.attributes["override_until"] == NOW.isoformat()  # a time reads back as its text
+
+
+def test_none_removes_a_field(store: State) -> None:
+    store.write("ep", "a", 0, pending_target=2, pending_reason="alarm")
+    store.write("ep", "a", 1, pending_target=None, pending_reason=None, last_action="settled")
+    stored = store.get("ep", "a")
+    assert stored.state.pending_target is None and "pending_reason" not in stored.attributes
+    assert stored.state.last_action == "settled"
+
+
+def test_the_watcher_sees_what_is_in_flight_and_the_parked_events(store: State) -> None:
+    store.write("ep", "a", 0, inflight="1", inflight_kind="warm-up", inflight_target=1, accepted_at=NOW)
+    store.write("ep", "b", 0, last_action="scaled")
+    store.park_event("e2", '{"n": 2}', NOW + timedelta(seconds=1))
+    store.park_event("e1", '{"n": 1}', NOW)
+    flights, parked = store.watch_items()
+    assert [f.endpoint_and_component for f in flights] == [("ep", "a")]
+    assert flights[0].in_flight.kind == "warm-up" and flights[0].in_flight.accepted_at == NOW
+    assert [p["body"] for p in parked] == ['{"n": 1}', '{"n": 2}']  # oldest first
+    store.drop_parked(parked[0]["pk"])
+    store.write("ep", "a", 1, inflight=None)
+    flights, parked = store.watch_items()
+    assert flights == [] and [p["body"] for p in parked] == ['{"n": 2}']
+
+
+def test_policy_problems_are_new_only_when_they_change(store: State) -> None:
+    assert store.remember_policy_problems(["a: bad"], NOW)
+    assert not store.remember_policy_problems(["a: bad"], NOW + timedelta(minutes=1))
+    assert store.remember_policy_problems(["a: bad", "b: worse"], NOW)
+
+
+def test_the_registry_of_created_targets(store: State) -> None:
+    assert not store.created_target("a") and store.created_targets() == []
+    store.remember_target("b")
+    store.remember_target("a")
+    assert store.created_target("a") and store.created_targets() == ["a", "b"]
+    store.forget_target("a")
+    assert not store.created_target("a") and store.created_targets() == ["b"]
