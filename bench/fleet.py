@@ -22,13 +22,10 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
-    from icpilot.adapters.autoscaling import AutoScalingAdapter
-    from icpilot.adapters.cloudwatch import CloudWatchAdapter
-    from icpilot.adapters.sagemaker import SageMakerAdapter
-    from icpilot.adapters.sns import EventPublisher
-    from icpilot.adapters.state import INFLIGHT_INDEX, StateStore
-    from icpilot.controller import Controller
+    from icpilot.adapters.state import INFLIGHT_INDEX
     from icpilot.policy import load_policy_text
+    from icpilot.runtime import build_controller
+    from icpilot.settings import Settings
 
     from emulator.seed import ROLE
     from tests.harness import ServerProcess
@@ -95,14 +92,8 @@ def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
             BillingMode="PAY_PER_REQUEST",
         )
         policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
-        controller = Controller(
-            policy_source=lambda: policy,
-            sagemaker=SageMakerAdapter(sm),
-            autoscaling=AutoScalingAdapter(client("application-autoscaling")),
-            state=StateStore("state", ddb),
-            publisher=EventPublisher(None),
-            cloudwatch=CloudWatchAdapter(client("cloudwatch")),
-        )
+        settings = Settings(policy_path="-", state_table="state")
+        controller = build_controller(settings, clients=client, policy_source=lambda: policy)
         passes: dict[str, Any] = {}
         for label, run in (
             ("configure", lambda: controller.configure(NOW)),

@@ -32,7 +32,6 @@ from icpilot.adapters.autoscaling import AutoScalingAdapter
 from icpilot.adapters.aws import retry_config
 from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
-from icpilot.adapters.sns import EventPublisher
 from icpilot.adapters.state import StateStore
 from icpilot.aws_cron import ScheduleExpression
 from icpilot.controller import Controller, RunSummary
@@ -48,13 +47,15 @@ from icpilot.domain.decision import (
 from icpilot.domain.forecast import Forecast
 from icpilot.domain.inputs import build_inputs, stored_forecast
 from icpilot.domain.readiness import idle_delay
+from icpilot.domain.status import ComponentStatus
 from icpilot.domain.windows import edges
 from icpilot.errors import IcpilotError, NotAnInferenceComponentEndpointError, PolicyError
 from icpilot.lint import lint, lint_live
 from icpilot.policy import load_policy, load_policy_text, policy_json_schema
 from icpilot.policy.model import Policy, parse_duration
 from icpilot.report import copy_hours, usage
-from icpilot.settings import DEFAULT_POLICY_PATH
+from icpilot.runtime import build_controller
+from icpilot.settings import DEFAULT_POLICY_PATH, Settings
 from rich.console import Console
 from rich.table import Table
 
@@ -223,7 +224,11 @@ def _assumed_endpoint(args: argparse.Namespace, name: str, components: list[str]
         args.max_instances,
         tuple(
             ComponentObservation(
-                c, "InService", counts.get(c, 0), counts.get(c, 0), _reservation(args.per_copy.get(c, "1,1,1024"))
+                c,
+                ComponentStatus.IN_SERVICE,
+                counts.get(c, 0),
+                counts.get(c, 0),
+                _reservation(args.per_copy.get(c, "1,1,1024")),
             )
             for c in components
         ),
@@ -304,15 +309,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     failed = any(r["action"] == "error" for r in rows)
     changes: list[dict[str, Any]] = []
     if args.autoscaling and sagemaker:
-        controller = Controller(
-            policy_source=lambda: policy,
-            sagemaker=sagemaker,
-            autoscaling=AutoScalingAdapter(_client(args, "application-autoscaling")),
-            state=StateStore(args.table or "icpilot-state", _client(args, "dynamodb")),
-            publisher=EventPublisher(None),
-            cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch"), owner=args.owner),
-        )
-        changes = controller.configure(now, apply=False).autoscaling_changes
+        planning = _controller(args, policy, table=args.table or "icpilot-state")
+        changes = planning.configure(now, apply=False).autoscaling_changes
         failed = failed or any(ch["action"] == "failed" for ch in changes)
     if args.json:
         print(
@@ -415,15 +413,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if any(r.get("status") == "error" for r in rows) else 0
 
 
-def _controller(args: argparse.Namespace, policy: Policy) -> Controller:
-    return Controller(
-        policy_source=lambda: policy,
-        sagemaker=SageMakerAdapter(_client(args, "sagemaker")),
-        autoscaling=AutoScalingAdapter(_client(args, "application-autoscaling")),
-        state=StateStore(args.table, _client(args, "dynamodb")),
-        publisher=EventPublisher(args.topic_arn, _client(args, "sns") if args.topic_arn else None),
-        cloudwatch=CloudWatchAdapter(_client(args, "cloudwatch"), owner=args.owner),
+def _controller(args: argparse.Namespace, policy: Policy, table: str | None = None) -> Controller:
+    """The Lambdas' controller (``runtime.build_controller``), on the CLI's clients and this policy;
+    it announces on ``--topic-arn`` when one is given."""
+    settings = Settings(
+        policy_path=str(args.policy),
+        state_table=table or args.table,
+        topic_arn=getattr(args, "topic_arn", None),
+        stack_name=args.owner,
     )
+    return build_controller(settings, clients=lambda service: _client(args, service), policy_source=lambda: policy)
 
 
 def _summary(args: argparse.Namespace, summary: RunSummary, title: str, refused_title: str) -> int:

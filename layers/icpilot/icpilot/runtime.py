@@ -3,6 +3,7 @@ so each stays a thin parse/clock/call/return."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .adapters.autoscaling import AutoScalingAdapter
@@ -14,6 +15,7 @@ from .adapters.sns import EventPublisher
 from .adapters.sqs import DeadLetterQueue
 from .adapters.state import StateStore
 from .controller import Controller
+from .policy.model import Policy
 from .policy.source import deployed_policy, is_policy_change
 from .settings import Settings
 
@@ -23,29 +25,48 @@ from .settings import Settings
 TRACED_MODULES = ("botocore",)
 
 
+# Makes the boto3 client for a service name ("sagemaker", "dynamodb", ...); None: the adapter's own.
+Clients = Callable[[str], Any]
+
+
 def build_controller(
-    settings: Settings, correlation_id: str | None = None, context: Any | None = None, fresh_policy: bool = False
+    settings: Settings,
+    correlation_id: str | None = None,
+    context: Any | None = None,
+    fresh_policy: bool = False,
+    clients: Clients | None = None,
+    policy_source: Callable[[], Policy] | None = None,
 ) -> Controller:
-    """``context``: the Lambda context; its remaining time bounds a pass over many components.
-    ``fresh_policy``: read the policy parameter past Powertools' cache (it has just changed)."""
+    """The one way to wire the controller: the Lambdas, the CLI and the benchmarks all call it.
+
+    ``context``: the Lambda context; its remaining time bounds a pass over many components.
+    ``fresh_policy``: read the policy parameter past Powertools' cache (it has just changed).
+    ``clients``: the boto3 clients to use (the CLI's point at ``--endpoint-url``); default: each
+    adapter makes its own from the environment. ``policy_source``: the policy to act on
+    (default: the deployed one, file or SSM parameter, as the settings say)."""
+    client: Clients = clients or (lambda service: None)
     scheduler = None
     if settings.schedule_function_arn and settings.scheduler_role_arn:
         scheduler = SchedulerAdapter(
             settings.schedule_group,
             ScheduleTarget(settings.schedule_function_arn, settings.scheduler_role_arn, settings.schedule_dlq_arn),
+            client("scheduler"),
         )
-    state = StateStore(settings.state_table)
-    dead_letters = DeadLetterQueue(settings.dead_letter_queue_url) if settings.dead_letter_queue_url else None
+    state = StateStore(settings.state_table, client("dynamodb"))
+    dead_letters = (
+        DeadLetterQueue(settings.dead_letter_queue_url, client("sqs")) if settings.dead_letter_queue_url else None
+    )
     return Controller(
-        policy_source=lambda: deployed_policy(settings.policy_path, settings.policy_parameter, fresh_policy),
-        sagemaker=SageMakerAdapter(),
-        autoscaling=AutoScalingAdapter(),
+        policy_source=policy_source
+        or (lambda: deployed_policy(settings.policy_path, settings.policy_parameter, fresh_policy)),
+        sagemaker=SageMakerAdapter(client("sagemaker")),
+        autoscaling=AutoScalingAdapter(client("application-autoscaling")),
         state=state,
-        publisher=EventPublisher(settings.topic_arn, outbox=state, dead_letters=dead_letters),
+        publisher=EventPublisher(settings.topic_arn, client("sns"), outbox=state, dead_letters=dead_letters),
         scheduler=scheduler,
         correlation_id=correlation_id,
-        cloudwatch=CloudWatchAdapter(owner=settings.stack_name),
-        runtime=RuntimeAdapter(),
+        cloudwatch=CloudWatchAdapter(client("cloudwatch"), owner=settings.stack_name),
+        runtime=RuntimeAdapter(client("sagemaker-runtime")),
         seconds_left=(lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None,
     )
 

@@ -12,13 +12,13 @@ DEFAULT_POLICY_PATH = str(Path(__file__).resolve().parent.parent / "policy.yaml"
 @dataclass(frozen=True)
 class Settings:
     policy_path: str
-    policy_parameter: str | None
     state_table: str
-    topic_arn: str | None
-    schedule_group: str
-    schedule_function_arn: str | None
-    scheduler_role_arn: str | None
-    schedule_dlq_arn: str | None
+    policy_parameter: str | None = None
+    topic_arn: str | None = None
+    schedule_group: str = "icpilot"
+    schedule_function_arn: str | None = None
+    scheduler_role_arn: str | None = None
+    schedule_dlq_arn: str | None = None
     dead_letter_queue_url: str | None = None
     stack_name: str = "icpilot"  # marks the alarms this stack owns (plans.autoscaling.alarm_marker)
 
