@@ -51,6 +51,7 @@ from icpilot.domain.decision import (
 from icpilot.domain.forecast import Forecast, HoldingPrices, forecast_floor, learn
 from icpilot.domain.instance_types import INSTANCE_TYPES
 from icpilot.domain.readiness import idle_delay, lead_time
+from icpilot.domain.status import ComponentStatus
 from icpilot.policy.model import ComponentPolicy, parse_duration
 
 from .traces import MinuteDemand, Throughput
@@ -381,10 +382,14 @@ class _Icpilot:
         bounds = (0, 0)
         for trigger in triggers:
             observation = ComponentObservation(
-                c.name, "Updating" if fleet.loading else "InService", fleet.desired, fleet.loaded, c.reservation
+                c.name,
+                ComponentStatus.UPDATING if fleet.loading else ComponentStatus.IN_SERVICE,
+                fleet.desired,
+                fleet.loaded,
+                c.reservation,
             )
             others = tuple(
-                ComponentObservation(o.name, "InService", f.desired, f.loaded, o.reservation)
+                ComponentObservation(o.name, ComponentStatus.IN_SERVICE, f.desired, f.loaded, o.reservation)
                 for o in endpoint.components
                 for f in (endpoint.fleets[o.name],)
             )

@@ -34,9 +34,9 @@ from ..policy.model import ComponentPolicy
 from .capacity import Reservation, copies_that_fit
 from .events import EventDraft, EventType
 from .instance_types import INSTANCE_TYPES
+from .status import BUSY, ComponentStatus
 from .windows import Bounds, bounds_with_lead
 
-BUSY = ("Creating", "Updating", "Deleting")
 CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED)  # each said once per distinct cap
 
 
@@ -294,7 +294,7 @@ def decide(
             **values,  # type: ignore[arg-type]
         )
 
-    if component.status == "Failed":
+    if component.status == ComponentStatus.FAILED:
         reason = f"component is Failed: {component.failure_reason or 'no reason given'}; icpilot will not write to it"
         failed = (
             []

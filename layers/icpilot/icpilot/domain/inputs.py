@@ -22,6 +22,7 @@ from .decision import ComponentObservation, ComponentState, Decision, EndpointOb
 from .forecast import Forecast, forecast_floor
 from .instance_types import INSTANCE_TYPES
 from .readiness import lead_time
+from .status import ComponentStatus
 from .windows import bounds_at
 
 # Forecast floors are met by the periodic tick (default every 5 minutes), not by an edge schedule:
@@ -81,7 +82,7 @@ def peer(policy: Policy, observed: ComponentObservation, now: datetime, pending:
         cp.preemptible,
         bounds_at(cp, now).floor,
         pending,
-        ready=observed.status == "InService" and observed.current > 0,
+        ready=observed.status == ComponentStatus.IN_SERVICE and observed.current > 0,
         copies=observed.desired,
         after=tuple(cp.after),
     )

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from .status import ComponentStatus
+
 WARM_UP = "warm-up"
 
 
@@ -48,7 +50,7 @@ class Observed:
 
     @property
     def loaded(self) -> bool:
-        return self.status == "InService" and self.current == self.desired
+        return self.status == ComponentStatus.IN_SERVICE and self.current == self.desired
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def verdict(
     max_latency_ms: float | None = None,
 ) -> tuple[Verdict, str]:
     """The transition's verdict and why. ``probe``: the answer when ``needs_probe`` said so."""
-    if observed.status == "Failed":
+    if observed.status == ComponentStatus.FAILED:
         return Verdict.FAILED, "SageMaker reports the component Failed"
     elapsed = now - accepted_at
     loaded = observed.loaded

@@ -26,11 +26,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..adapters.state import StateStore, StoredState
+from ..adapters.state import StoredState
 from ..domain.decision import Action, Decision, EndpointObservation, Trigger
 from ..domain.decision import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.inputs import build_inputs
+from ..domain.status import BUSY
+from ..domain.transitions import WARM_UP
 from ..errors import (
     ComponentBusyError,
     IcpilotError,
@@ -40,6 +42,7 @@ from ..errors import (
     UnknownEndpointError,
 )
 from ..policy.model import Policy
+from ..ports import ComponentStore
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 from .targets import TargetReads
@@ -67,7 +70,7 @@ class Evaluation:
         self,
         sagemaker: SageMakerAdapter,
         autoscaling: AutoScalingAdapter,
-        state: StateStore,
+        state: ComponentStore,
         announcer: Announcer,
         seconds_left: Callable[[], float] | None = None,
     ) -> None:
@@ -272,7 +275,7 @@ class Evaluation:
         for victim, copies in d.preempt:
             self.targets.forget(victim)  # its bounds change here: its own evaluation must read them again
             observed = next((c for c in ep.components if c.name == victim), None)
-            if observed is None or observed.status in ("Creating", "Updating", "Deleting"):
+            if observed is None or observed.status in BUSY:
                 continue  # busy: the capacity cap already reported what could not be had
             target = self.autoscaling.describe_target(victim)
             self.sagemaker.set_copy_count(victim, copies)  # the count first (see _apply), then AAS's max
@@ -378,22 +381,7 @@ class Evaluation:
                 EventType.ACTION_FAILED,
                 f"scaled to {d.target}, but moving AAS's bounds failed (retried next tick): {exc}",
             )
-        kind_of = "warm-up" if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
-        flight: dict[str, Any] = {
-            "inflight": "1",
-            "inflight_kind": kind_of,
-            "inflight_target": d.target,
-            "inflight_from": d.from_copies,
-            "requested_at": trigger.requested_at or now,
-            "accepted_at": now,
-            "availability": "warming" if d.starts_warmup else ("cold" if d.target == 0 else "ready"),
-            "expected_ready_at": d.expected_ready_at,
-        }
-        if d.starts_warmup:
-            flight["warmup_started_at"] = now
-        # The copy-count history `icpilot report` integrates (bounded; one entry per change).
-        log = stored.transitions
-        flight["transitions"] = json.dumps([*log, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:])
+        flight = self._flight(d, trigger, stored, now)
         recorded = self._record_after_claim(
             endpoint,
             name,
@@ -414,20 +402,40 @@ class Evaluation:
                 f"scaled to {d.target} but the state table did not take the record; "
                 "the watcher will not follow this transition",
             )
-        if d.target == 0:
-            say(EventType.SCALED_TO_ZERO, d.reason, {"endpoint_held_by": held_by})
-        else:
-            say(EventType.SCALED, d.reason)
-        if d.target == 0 and not held_by:
-            reason = f"every component on {endpoint} is at zero copies: ManagedInstanceScaling releases its instances after its scale-in cooldown"
-            self.announcer.announce(
-                EventDraft(type=EventType.ENDPOINT_IDLE, reason=reason, details={"last_component": name}),
-                trigger,
-                now,
-                endpoint,
-                None,
-            )
+        self._announce_scaled(d, endpoint, held_by, trigger, now)
         return outcome(
             Outcome.SCALED,
             d.reason + (f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""),
         )
+
+    @staticmethod
+    def _flight(d: Decision, trigger: Trigger, stored: StoredState, now: datetime) -> dict[str, Any]:
+        """The record of an accepted copy-count change: what the watcher follows (``InFlight``), the
+        availability clients read, and the bounded copy-count history ``icpilot report`` integrates."""
+        kind_of = WARM_UP if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
+        flight: dict[str, Any] = {
+            "inflight": "1",
+            "inflight_kind": kind_of,
+            "inflight_target": d.target,
+            "inflight_from": d.from_copies,
+            "requested_at": trigger.requested_at or now,
+            "accepted_at": now,
+            "availability": "warming" if d.starts_warmup else ("cold" if d.target == 0 else "ready"),
+            "expected_ready_at": d.expected_ready_at,
+        }
+        if d.starts_warmup:
+            flight["warmup_started_at"] = now
+        history = [*stored.transitions, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:]
+        flight["transitions"] = json.dumps(history)
+        return flight
+
+    def _announce_scaled(self, d: Decision, endpoint: str, held_by: list[str], trigger: Trigger, now: datetime) -> None:
+        """Scaled or ScaledToZero; EndpointIdle when this was the endpoint's last component with copies."""
+        kind = EventType.SCALED_TO_ZERO if d.target == 0 else EventType.SCALED
+        details = {"endpoint_held_by": held_by} if d.target == 0 else {}
+        draft = EventDraft(type=kind, reason=d.reason, from_copies=d.from_copies, to_copies=d.target, details=details)
+        self.announcer.announce(draft, trigger, now, endpoint, d.component)
+        if d.target == 0 and not held_by:
+            reason = f"every component on {endpoint} is at zero copies: ManagedInstanceScaling releases its instances after its scale-in cooldown"
+            idle = EventDraft(type=EventType.ENDPOINT_IDLE, reason=reason, details={"last_component": d.component})
+            self.announcer.announce(idle, trigger, now, endpoint, None)
