@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -171,13 +172,27 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if failed else 0
 
 
+UTC_INSTANT = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:\+00:00|Z)")
+
+
+def in_local_time(text: str, local: datetime) -> str:
+    """``text`` with the UTC instants icpilot writes in reasons (ETAs, guards) on the log's clock,
+    so the whole log reads in one time zone: 2026-11-23T21:07:00+00:00 -> 22:07 in Berlin."""
+
+    def local_clock(match: re.Match[str]) -> str:
+        when = datetime.fromisoformat(match.group(0).replace("Z", "+00:00")).astimezone(local.tzinfo)
+        return f"{when:%H:%M}" if when.date() == local.date() else f"{when:%a %H:%M}"
+
+    return UTC_INSTANT.sub(local_clock, text)
+
+
 def print_aas_activities(emu: Any, console: Console, local: datetime, seen: int) -> int:
     """Print what Application Auto Scaling itself did since the last call (its scaling activities:
     target tracking, the scale-from-zero step policy, bounds that clamped a count); the new total."""
     activities = scaling_activities()
     for a in activities[seen:]:
         console.print(
-            f"{local:%H:%M} [blue]{'AAS scaling activity':<21}[/] {a.component:<12} {a.old}→{a.new:<3} {a.cause[:110]}"
+            f"{local:%H:%M} [blue]{'AAS scaling activity':<21}[/] {a.component:<12} {a.old}→{a.new:<3} {in_local_time(a.cause, local)}"
         )
     return len(activities)
 
@@ -213,7 +228,7 @@ def print_events(stack: Any, console: Console, local: datetime, marks: list[tupl
         )
         colour = {"info": "green", "warning": "yellow", "error": "red"}[event["severity"]]
         console.print(
-            f"{local:%H:%M} [{colour}]{event['type']:<21}[/] {event.get('component') or '-':<12} {change:<5} ({event['trigger']['kind']}) {event['reason'][:110]}"
+            f"{local:%H:%M} [{colour}]{event['type']:<21}[/] {event.get('component') or '-':<12} {change:<5} ({event['trigger']['kind']}) {in_local_time(event['reason'], local)}"
         )
     return count
 
