@@ -17,7 +17,6 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -34,11 +33,11 @@ from .domain.events import EventDraft, EventType
 from .domain.forecast import Forecast, HoldingPrices, learn
 from .domain.inputs import stored_forecast
 from .domain.readiness import lead_time, time_to_ready
-from .domain.windows import bounds_at
+from .domain.standing import acts_again, followed
 from .errors import IcpilotError, PolicyError, StateConflictError, UnknownComponentError
 from .plans.autoscaling import alarm_name, parse_alarm_name
 from .plans.schedules import desired_schedules
-from .policy.model import ComponentPolicy, Policy, parse_duration
+from .policy.model import ComponentPolicy, Policy
 from .ports import State
 from .service.announce import Announcer
 from .service.configure import Configure
@@ -150,18 +149,11 @@ class Controller:
         return self.announcer.finish(summary)
 
     def _alarm_triggers(self, policy: Policy, now: datetime) -> dict[str, Trigger]:
-        """Alarms that stay in ALARM get no new EventBridge event, so the tick acts on them:
-        - high-load: add ``step`` more copies, one scale-out cooldown apart, while load lasts;
-        - idle: scale to zero once nothing holds the component any more (an idle alarm that went
-          to ALARM while a window's floor held the copies never fires again by itself)."""
+        """Triggers for icpilot's alarms that stay in ALARM (``domain.standing``: they get no new
+        EventBridge event). A component's high-load alarm goes before its idle one."""
         if self.cloudwatch is None:
             return {}
-        wanted: dict[str, tuple[str, str, Any, AlarmKind]] = {}
-        for e, c, cp in policy.components():
-            if cp.high_load:
-                wanted[alarm_name(c, AlarmKind.HIGH_LOAD)] = (e, c, cp, AlarmKind.HIGH_LOAD)
-            if cp.idle_scale_to_zero_after is not None:
-                wanted[alarm_name(c, AlarmKind.IDLE)] = (e, c, cp, AlarmKind.IDLE)
+        wanted = {alarm_name(c, kind): (e, c, cp, kind) for e, c, cp in policy.components() for kind in followed(cp)}
         if not wanted:
             return {}
         out: dict[str, Trigger] = {}
@@ -169,16 +161,14 @@ class Controller:
             if name not in wanted or alarm.get("StateValue") != "ALARM":
                 continue
             endpoint, component, cp, kind = wanted[name]
-            if kind == AlarmKind.IDLE:
-                if bounds_at(cp, now).floor == 0:
-                    out.setdefault(
-                        component, Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
-                    )
+            last = self.state.get(endpoint, component).last_action_at if kind == AlarmKind.HIGH_LOAD else None
+            if not acts_again(kind, cp, now, last):
                 continue
-            last = self.state.get(endpoint, component).last_action_at
-            cooldown = cp.autoscaling.scale_out_cooldown if cp.autoscaling else 60
-            if last is None or now - last >= parse_duration(cooldown):
-                out[component] = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
+            trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
+            if kind == AlarmKind.IDLE:
+                out.setdefault(component, trigger)
+            else:
+                out[component] = trigger
         return out
 
     def _policy_component(

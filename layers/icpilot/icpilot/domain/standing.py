@@ -1,0 +1,40 @@
+"""Standing alarms: an alarm that stays in ALARM gets no new EventBridge event, so the tick acts
+on it again under these rules. Pure: no AWS, no clock.
+
+- idle: scale to zero once nothing holds the component any more (an idle alarm that went to
+  ALARM while a window's floor held the copies never fires again by itself);
+- high-load: add ``step`` more copies, one scale-out cooldown after icpilot's last action, while
+  the load lasts (the cooldown is the target-tracking one when the policy has it, else 60 s);
+- no-capacity: never again from the tick (scale-from-zero is a one-shot, and the alarm clears once
+  a copy serves).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..policy.model import ComponentPolicy, parse_duration
+from .decision import AlarmKind
+from .windows import bounds_at
+
+DEFAULT_SCALE_OUT_COOLDOWN = timedelta(seconds=60)
+
+
+def followed(policy: ComponentPolicy) -> list[AlarmKind]:
+    """The component's alarms the tick looks at while they stay in ALARM."""
+    kinds = [AlarmKind.HIGH_LOAD] if policy.high_load else []
+    return kinds + ([AlarmKind.IDLE] if policy.idle_scale_to_zero_after is not None else [])
+
+
+def acts_again(kind: AlarmKind, policy: ComponentPolicy, now: datetime, last_action_at: datetime | None) -> bool:
+    """Whether the tick acts on the component's ``kind`` alarm that is still in ALARM."""
+    if kind == AlarmKind.IDLE:
+        return bounds_at(policy, now).floor == 0
+    if kind == AlarmKind.HIGH_LOAD:
+        if last_action_at is None:
+            return True
+        cooldown = (
+            parse_duration(policy.autoscaling.scale_out_cooldown) if policy.autoscaling else DEFAULT_SCALE_OUT_COOLDOWN
+        )
+        return now - last_action_at >= cooldown
+    return False
