@@ -22,13 +22,12 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
-    from icpilot.adapters.state import INFLIGHT_INDEX
     from icpilot.policy import load_policy_text
     from icpilot.runtime import build_controller
     from icpilot.settings import Settings
 
     from emulator.seed import ROLE
-    from tests.harness import ServerProcess
+    from tests.harness import ServerProcess, create_state_table
 
     server = ServerProcess()
     calls: list[str] = []
@@ -74,23 +73,7 @@ def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
                 "autoscaling": {"target": 10},
                 "schedules": [{"name": "day", "timezone": "UTC", "start": "06:00", "end": "20:00", "min_copies": 1}],
             }
-        ddb = client("dynamodb")
-        ddb.create_table(
-            TableName="state",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "inflight", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": INFLIGHT_INDEX,
-                    "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(client("dynamodb"), "state")
         policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
         settings = Settings(policy_path="-", state_table="state")
         controller = build_controller(settings, clients=client, policy_source=lambda: policy)

@@ -105,3 +105,26 @@ class ServerProcess:
     def stop(self) -> int:
         self.proc.terminate()
         return self.proc.wait(timeout=15)
+
+
+def create_state_table(ddb: Any, name: str) -> None:
+    """icpilot's state table as template.yaml declares it (key ``pk``, the sparse ``inflight`` index),
+    for tests and benchmarks that run without the stack."""
+    from icpilot.adapters.state import INFLIGHT_INDEX
+
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "inflight", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": INFLIGHT_INDEX,
+                "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

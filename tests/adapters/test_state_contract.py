@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from icpilot.adapters.memory import InMemoryStateStore
-from icpilot.adapters.state import INFLIGHT_INDEX, StateStore
+from icpilot.adapters.state import StateStore
 from icpilot.errors import StateConflictError
 from icpilot.ports import State
 from moto import mock_aws
+
+from tests.harness import create_state_table
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
@@ -24,22 +26,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[State]:
         return
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="state",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "inflight", "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": INFLIGHT_INDEX,
-                    "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(ddb, "state")
         yield StateStore("state", ddb)
 
 
