@@ -17,42 +17,46 @@ from .adapters.state import StoredState
 class ComponentStore(Protocol):
     """Per-component state, written only on the version it was read at."""
 
-    def get(self, endpoint: str, component: str) -> StoredState: ...
+    def get(self, endpoint: str, component: str) -> StoredState:
+        """The component's item at its current version (version 0: nothing stored yet)."""
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (None removes one) if still at ``expected_version``; the new version, or
         StateConflictError when another write landed first."""
-        ...
 
     def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
         """Components with a transition in flight, and parked events (pk, body), in one read."""
-        ...
 
 
 class Outbox(Protocol):
     """Lifecycle events SNS did not take, kept until they are published again."""
 
-    def park_event(self, event_id: str, body: str, time: datetime) -> None: ...
+    def park_event(self, event_id: str, body: str, time: datetime) -> None:
+        """Keep an event SNS did not take, where ``watch_items`` finds it."""
 
-    def drop_parked(self, pk: str) -> None: ...
+    def drop_parked(self, pk: str) -> None:
+        """Forget a parked event once it is published or dead-lettered."""
 
 
 class PolicyStatus(Protocol):
     def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
         """Record the current policy problems; True when they differ from the last recorded."""
-        ...
 
 
 class TargetRegistry(Protocol):
     """Which AAS scalable targets icpilot registered itself (only those are ever deregistered)."""
 
-    def remember_target(self, component: str) -> None: ...
+    def remember_target(self, component: str) -> None:
+        """icpilot registered this component's scalable target."""
 
-    def created_target(self, component: str) -> bool: ...
+    def created_target(self, component: str) -> bool:
+        """Whether icpilot registered it (only then may icpilot deregister it)."""
 
-    def forget_target(self, component: str) -> None: ...
+    def forget_target(self, component: str) -> None:
+        """The target was deregistered."""
 
-    def created_targets(self) -> list[str]: ...
+    def created_targets(self) -> list[str]:
+        """Every component whose target icpilot registered, sorted."""
 
 
 class State(ComponentStore, Outbox, PolicyStatus, TargetRegistry, Protocol):
