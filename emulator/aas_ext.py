@@ -137,7 +137,7 @@ def execute_step_policy(
     target = _target(account_id, region, policy)
     if target is None:
         return None
-    cooldown = timedelta(seconds=int(config.get("Cooldown", 0)))
+    cooldown = timedelta(seconds=int(config.get("Cooldown", 300)))  # the reference: 300 when unset
     last = getattr(policy, "_emulator_last_activity", None)
     if last is not None and now < last + cooldown:
         return None

@@ -203,9 +203,9 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmChange]:
                     alarm.state_updated_timestamp = now
                     changes.append(AlarmChange(alarm.name, old["value"], new, value))
                     _emit_state_change(alarm, old, account_id, region, now)
-                    _run_actions(alarm, old, account_id, region, value, now, changed=True)
+                    _run_actions(alarm, old, account_id, region, values, now, changed=True)
                 elif alarm.state_value == "ALARM":
-                    _run_actions(alarm, None, account_id, region, value, now, changed=False)
+                    _run_actions(alarm, None, account_id, region, values, now, changed=False)
     return changes
 
 
@@ -248,7 +248,7 @@ def _run_actions(
     old: dict[str, Any] | None,
     account_id: str,
     region: str,
-    value: float | None,
+    values: list[float | None],
     now: datetime,
     changed: bool,
 ) -> None:
@@ -263,9 +263,10 @@ def _run_actions(
         if ":autoscaling:" in action:
             policy = find_policy(account_id, region, action)
             if policy is not None and policy.policy_type == "TargetTrackingScaling":
-                execute_target_tracking(account_id, region, policy, alarm.name, value, now)
+                latest = next((v for v in reversed(values) if v is not None), None)
+                execute_target_tracking(account_id, region, policy, alarm.name, latest, now)
             elif policy is not None:
-                metric = value if value is not None else alarm.threshold
+                metric = step_metric_value(policy, values, alarm.threshold)
                 execute_step_policy(account_id, region, policy, metric, alarm.threshold, now)
         elif not changed:
             continue  # SNS and Lambda actions run on state changes only
@@ -281,6 +282,22 @@ def _run_actions(
             EMULATOR.dispatcher.invoke_async(
                 action, _direct_payload(alarm, old or {}, account_id, region, now), f"alarm:{alarm.name}"
             )
+
+
+def step_metric_value(policy: Any, values: list[float | None], threshold: float) -> float:
+    """The metric value a step policy sizes its step by: the alarm's datapoints in its evaluation
+    window, aggregated by the policy's MetricAggregationType (Average when unset, as the
+    StepScalingPolicyConfiguration reference says). Without any datapoint (missing data treated as
+    breaching) the threshold itself: AWS does not document this case (emulator/README.md)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return threshold
+    kind = (policy.step_scaling_policy_configuration or {}).get("MetricAggregationType") or "Average"
+    if kind == "Minimum":
+        return min(present)
+    if kind == "Maximum":
+        return max(present)
+    return sum(present) / len(present)
 
 
 class PeriodicEvaluation:

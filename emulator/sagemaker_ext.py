@@ -10,8 +10,10 @@ types, ManagedInstanceScaling, RoutingConfig, ExecutionRoleArn).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import re
+import struct
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +26,7 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
+from moto.sagemakerruntime import urls as runtime_urls
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from .core import EMULATOR
@@ -251,7 +254,8 @@ def list_inference_components(self: Any) -> ActionResult:
 def _refuse_if_busy(c: Component) -> None:
     if c.status in _STATES:
         raise ValidationError(
-            message=f"Cannot update inference component {c.arn} while it is in state {_STATES[c.status] if c.status != 'Updating' else c.update_kind}."
+            message=f"Cannot update inference component {c.arn} while it is in state "
+            f"{_STATES[c.status] if c.status != 'Updating' else c.update_kind}."
         )
 
 
@@ -264,6 +268,33 @@ def update_inference_component_runtime_config(self: Any) -> ActionResult:
     return ActionResult({"InferenceComponentArn": component.arn})
 
 
+def _rolling_policy(config: Any) -> dict[str, Any] | None:
+    """The RollingUpdatePolicy of a DeploymentConfig, checked as the API reference bounds it."""
+    if not config:
+        return None
+    policy = config.get("RollingUpdatePolicy") if isinstance(config, dict) else None
+    if not isinstance(policy, dict):
+        raise ValidationError(message="DeploymentConfig.RollingUpdatePolicy must not be null.")
+    size = policy.get("MaximumBatchSize")
+    if not isinstance(size, dict) or size.get("Type") not in ("COPY_COUNT", "CAPACITY_PERCENT"):
+        raise ValidationError(
+            message="Value at 'deploymentConfig.rollingUpdatePolicy.maximumBatchSize.type' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [COPY_COUNT, CAPACITY_PERCENT]"
+        )
+    if not isinstance(size.get("Value"), int) or size["Value"] < 1:  # boto3 checks this before sending
+        raise ValidationError(
+            message="Value at 'deploymentConfig.rollingUpdatePolicy.maximumBatchSize.value' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 1"
+        )
+    wait = policy.get("WaitIntervalInSeconds")
+    if not isinstance(wait, int) or not 0 <= wait <= 3600:
+        raise ValidationError(
+            message=f"Value '{wait}' at 'deploymentConfig.rollingUpdatePolicy.waitIntervalInSeconds' failed to "
+            "satisfy constraint: Member must have value between 0 and 3600"
+        )
+    return policy
+
+
 def update_inference_component(self: Any) -> ActionResult:
     name = _check_name(self._get_param("InferenceComponentName"), "inferenceComponentName")
     component = _component(self, name)
@@ -274,27 +305,63 @@ def update_inference_component(self: Any) -> ActionResult:
     runtime = self._get_param("RuntimeConfig")
     if spec is None and runtime is None:
         raise ValidationError(message="At least one of Specification or RuntimeConfig must be provided.")
-    copies = component.desired
-    if runtime is not None:
-        copies = _copy_count(runtime, "runtimeConfig")
-    if spec is not None:
-        merged = {**component.specification, **spec}
-        component.req = _validate_specification(merged)
-        component.specification = merged
-        # A new specification replaces every copy (a rolling update, collapsed into one step).
-        for copy in list(component.copies):
-            component.copies.remove(copy)
-            world._detach(copy, now)
-        component.desired = -1  # force a real transition below
-    component.deployment_config = self._get_param("DeploymentConfig") or component.deployment_config
-    world.set_copy_count(component, copies, now, "UPDATE_IN_PROGRESS")
+    copies = component.desired if runtime is None else _copy_count(runtime, "runtimeConfig")
+    config = self._get_param("DeploymentConfig")
+    rolling = _rolling_policy(config)
+    if config:
+        component.deployment_config = config
+    if spec is None:
+        world.set_copy_count(component, copies, now, "UPDATE_IN_PROGRESS")
+        return ActionResult({"InferenceComponentArn": component.arn})
+    merged = {**component.specification, **spec}
+    world.update_specification(component, merged, _validate_specification(merged), copies, now, rolling)
     return ActionResult({"InferenceComponentArn": component.arn})
 
 
 def delete_inference_component(self: Any) -> EmptyResult:
     name = _check_name(self._get_param("InferenceComponentName"), "inferenceComponentName")
     component = _component(self, name)
+    if component.status == "Deleting":
+        _refuse_if_busy(component)
     _world(self).delete_component(component, EMULATOR.now())
+    return EmptyResult()
+
+
+def _tagged_component(resp: Any) -> Component | None:
+    """The component a tagging call names by ARN, or None for any other SageMaker resource."""
+    arn = resp._get_param("ResourceArn") or ""
+    if ":inference-component/" not in arn:
+        return None
+    name = arn.rsplit("/", 1)[-1]
+    component = _world(resp).components.get(name)
+    if component is None or component.arn != arn:
+        raise ValidationError(message=f'Could not find inference component "{arn}".')
+    return component
+
+
+def _add_tags(self: Any) -> ActionResult:
+    component = _tagged_component(self)
+    if component is None:
+        return _original["add_tags"](self)
+    tags = self._get_param("Tags") or []
+    keys = {t["Key"] for t in tags}
+    component.tags = [t for t in component.tags if t["Key"] not in keys] + list(tags)
+    return ActionResult({"Tags": component.tags})
+
+
+def _list_tags(self: Any) -> ActionResult:
+    component = _tagged_component(self)
+    if component is None:
+        return _original["list_tags"](self)
+    return ActionResult({"Tags": component.tags})
+
+
+def _delete_tags(self: Any) -> EmptyResult:
+    component = _tagged_component(self)
+    if component is None:
+        return _original["delete_tags"](self)
+    keys = set(self._get_param("TagKeys") or [])
+    component.tags = [t for t in component.tags if t["Key"] not in keys]
     return EmptyResult()
 
 
@@ -317,6 +384,9 @@ _original: dict[str, Any] = {
     "describe_endpoint": SageMakerResponse.describe_endpoint,
     "delete_endpoint": SageMakerResponse.delete_endpoint,
     "invoke_endpoint": SageMakerRuntimeResponse.invoke_endpoint,
+    "add_tags": SageMakerResponse.add_tags,
+    "list_tags": SageMakerResponse.list_tags,
+    "delete_tags": SageMakerResponse.delete_tags,
 }
 
 
@@ -373,6 +443,9 @@ def _describe_endpoint(self: Any) -> ActionResult:
         return result
     body = dict(result.result)  # type: ignore[arg-type]
     now = EMULATOR.now()
+    world.sync(now)
+    if endpoint.updating_until and endpoint.updating_until > now:
+        body["EndpointStatus"] = "Updating"
     variants = []
     for variant in body.get("ProductionVariants", []):
         variant = dict(variant)
@@ -398,6 +471,46 @@ def _describe_endpoint(self: Any) -> ActionResult:
         variants.append(variant)
     body["ProductionVariants"] = variants
     return ActionResult(body)
+
+
+def update_endpoint(self: Any) -> ActionResult:
+    """UpdateEndpoint to a new endpoint config: on an IC endpoint, the variant's ManagedInstanceScaling
+    and RoutingConfig change; the endpoint is Updating for ``endpoint_update_seconds``, and refuses
+    another update meanwhile. A different instance type or variant name is refused (not modelled)."""
+    name = _check_name(self._get_param("EndpointName"), "endpointName")
+    config_name = _check_name(self._get_param("EndpointConfigName"), "endpointConfigName")
+    backend = self.sagemaker_backend
+    fake = backend.endpoints.get(name)
+    if fake is None:
+        arn = arn_formatter("endpoint", name, self.current_account, self.region)
+        raise ValidationError(message=f'Could not find endpoint "{arn}".')
+    config = backend.endpoint_configs.get(config_name)
+    if config is None:
+        arn = arn_formatter("endpoint-config", config_name, self.current_account, self.region)
+        raise ValidationError(message=f'Could not find endpoint configuration "{arn}".')
+    world = _world(self)
+    now = EMULATOR.now()
+    world.sync(now)
+    endpoint = world.endpoints.get(name)
+    if endpoint is not None:
+        if endpoint.updating_until and endpoint.updating_until > now:
+            raise ValidationError(message=f'Cannot update in-progress endpoint "{fake.arn}".')
+        variant = next((v for v in config.production_variants if "InstanceType" in v), None)
+        if variant is None or variant.get("VariantName") != endpoint.variant_name:
+            raise ValidationError(
+                message=f"The emulator updates an inference-component endpoint within its variant "
+                f"{endpoint.variant_name}; endpoint config {config_name} names another variant."
+            )
+        if variant["InstanceType"] != endpoint.itype.name:
+            raise ValidationError(
+                message=f"The emulator does not change the instance type of an inference-component endpoint "
+                f"({endpoint.itype.name} -> {variant['InstanceType']})."
+            )
+        world.update_endpoint(endpoint, variant, now)
+    fake.endpoint_config_name = config_name
+    fake.production_variants = fake._process_production_variants(config.production_variants)
+    fake.last_modified_time = now.astimezone(UTC).replace(tzinfo=None)  # moto keeps naive UTC
+    return ActionResult({"EndpointArn": fake.arn})
 
 
 def _delete_endpoint(self: Any) -> EmptyResult:
@@ -451,7 +564,9 @@ def invoke_component(
     return served, refused
 
 
-def _invoke_endpoint(self: Any) -> Any:
+def _serve_one(self: Any) -> tuple[Component, float, str] | None:
+    """Admit one request from an InvokeEndpoint-shaped call: (component, latency ms, prompt), or
+    None for a classic endpoint (moto answers). Raises SageMaker's error where it would refuse."""
     component_name = self.headers.get("X-Amzn-SageMaker-Inference-Component")
     endpoint_name = self.path.split("/")[2] if self.path.count("/") >= 2 else self._get_param("EndpointName")
     world = EMULATOR.world_for(self.current_account, self.region)
@@ -461,7 +576,7 @@ def _invoke_endpoint(self: Any) -> Any:
                 "Inference Component Name header is required for endpoints to which you plan to deploy inference "
                 "components. Please include Inference Component Name header or consider using SageMaker models."
             )
-        return _original["invoke_endpoint"](self)
+        return None
     component = world.components.get(component_name)
     if component is None or component.endpoint.name != endpoint_name:
         raise RuntimeValidationError(f"Inference Component {component_name} not found for endpoint {endpoint_name}.")
@@ -484,9 +599,50 @@ def _invoke_endpoint(self: Any) -> Any:
         prompt = json.loads(self.body or b"{}").get("inputs", "")
     except (ValueError, AttributeError):
         prompt = ""
-    answer = [{"generated_text": f"[{component_name}] {str(prompt)[:64]}", "latency_ms": latency_ms}]
+    return component, latency_ms, f"[{component_name}] {str(prompt)[:64]}"
+
+
+def _invoke_endpoint(self: Any) -> Any:
+    served = _serve_one(self)
+    if served is None:
+        return _original["invoke_endpoint"](self)
+    component, latency_ms, text = served
+    answer = [{"generated_text": text, "latency_ms": latency_ms}]
     headers = {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": component.variant_name}
     return 200, headers, json.dumps(answer)
+
+
+def event_stream_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One message of the AWS event-stream encoding that botocore parses: prelude (total and header
+    lengths, CRC32), string-typed headers, payload, CRC32 of the whole. Written by hand because no
+    library here encodes it (botocore only decodes)."""
+    encoded = b""
+    for name, value in headers.items():
+        raw_name, raw_value = name.encode(), value.encode()
+        encoded += struct.pack(">B", len(raw_name)) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+    total = 12 + len(encoded) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(encoded))
+    message = prelude + struct.pack(">I", binascii.crc32(prelude)) + encoded + payload
+    return message + struct.pack(">I", binascii.crc32(message))
+
+
+def invoke_endpoint_with_response_stream(self: Any) -> Any:
+    """InvokeEndpointWithResponseStream: the same admission as InvokeEndpoint, the answer as
+    PayloadPart events (a few words each) on an event stream."""
+    served = _serve_one(self)
+    if served is None:
+        raise RuntimeValidationError("The emulator streams responses from inference components only.")
+    component, latency_ms, text = served
+    words = json.dumps({"generated_text": text, "latency_ms": latency_ms}).split(" ")
+    parts = [" ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "") for i in range(0, len(words), 3)]
+    event = {":message-type": "event", ":event-type": "PayloadPart", ":content-type": "application/octet-stream"}
+    body = b"".join(event_stream_message(event, part.encode()) for part in parts)
+    headers = {
+        "Content-Type": "application/vnd.amazon.eventstream",
+        "X-Amzn-SageMaker-Content-Type": "application/json",
+        "x-Amzn-Invoked-Production-Variant": component.variant_name,
+    }
+    return 200, headers, body
 
 
 def install() -> None:
@@ -500,3 +656,12 @@ def install() -> None:
     SageMakerResponse.describe_endpoint = _describe_endpoint  # type: ignore[method-assign]
     SageMakerResponse.delete_endpoint = _delete_endpoint  # type: ignore[method-assign]
     SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
+    SageMakerRuntimeResponse.invoke_endpoint_with_response_stream = invoke_endpoint_with_response_stream  # type: ignore[attr-defined]
+    runtime_urls.url_paths.setdefault(
+        "{0}/endpoints/(?P<name>[^/]+)/invocations-response-stream$", runtime_urls.response.dispatch
+    )
+    if not hasattr(SageMakerResponse, "update_endpoint"):
+        SageMakerResponse.update_endpoint = update_endpoint  # type: ignore[attr-defined]
+    SageMakerResponse.add_tags = _add_tags  # type: ignore[method-assign]
+    SageMakerResponse.list_tags = _list_tags  # type: ignore[method-assign]
+    SageMakerResponse.delete_tags = _delete_tags  # type: ignore[method-assign]

@@ -121,12 +121,23 @@ def control(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     raise ControlError(f"unknown control request {method} {path}")
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, which sends SageMaker's streaming invoke to the runtime (moto's routes only
+    paths ending in ``invocations`` there, and both services sign as ``sagemaker``)."""
+
+    def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
+        host = super().infer_service_region_host(environ, path)
+        if host and host.startswith("api.sagemaker.") and path.endswith("/invocations-response-stream"):
+            return "runtime." + host.removeprefix("api.")
+        return host
+
+
 class EmulatorApp:
     """WSGI app: ``/_emulator/*`` answered here, everything else by moto."""
 
     def __init__(self) -> None:
         install()
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = _Dispatcher(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

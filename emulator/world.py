@@ -10,7 +10,15 @@ Rules modelled (see README "Emulator"):
   ``instance_provisioning_seconds``) up to MaxInstanceCount, and releases an instance that has been
   empty for ``instance_scale_in_cooldown_seconds`` down to MinInstanceCount (0 allowed);
 - a placed copy loads for the component's model-load time (plus a small stagger per copy so
-  CurrentCopyCount rises one by one); lowering the count releases copies at once, loading ones first;
+  CurrentCopyCount rises one by one);
+- lowering the count takes the leaving copies out of service at once (loading ones are dropped
+  first) and releases their resources one by one, ``copy_release_seconds`` apart; the component
+  stays Updating until the last one is gone. Deleting a component does the same, in state Deleting,
+  and the component disappears with its last copy;
+- a new specification rolls: new copies are placed beside the old ones one batch at a time
+  (RollingUpdatePolicy.MaximumBatchSize, or every copy at once, blue/green, without a deployment
+  config); once a batch is loaded as many old copies leave, then the batch bakes for
+  WaitIntervalInSeconds before the next one starts;
 - a component whose single copy can never fit the instance type goes to Failed with a reason.
 """
 
@@ -41,6 +49,9 @@ class EmulatorSettings:
 
     model_load_seconds: float = 240.0
     copy_stagger_seconds: float = 15.0
+    # A leaving copy holds its instance's resources this long after the one before it left.
+    copy_release_seconds: float = 15.0
+    endpoint_update_seconds: float = 120.0
     instance_provisioning_seconds: float = 360.0
     instance_scale_in_cooldown_seconds: float = 600.0
     model_latency_ms: float = 800.0
@@ -99,9 +110,26 @@ class Copy:
     req: Requirements
     instance: Instance
     ready_at: datetime
+    # The component's specification generation this copy runs; older ones are replaced by a rollout.
+    generation: int = 0
+    # Set once the copy is leaving: it serves no more and frees its resources at this time.
+    leaves_at: datetime | None = None
 
     def loaded(self, now: datetime) -> bool:
         return self.ready_at <= now
+
+    def serving(self, now: datetime) -> bool:
+        return self.leaves_at is None and self.loaded(now)
+
+
+@dataclass
+class Rollout:
+    """A specification update in progress: ``batch`` new copies at a time, each baked ``bake_seconds``."""
+
+    batch: int
+    bake_seconds: float
+    wanted_new: int = 0  # new copies asked for so far
+    bake_until: datetime | None = None
 
 
 @dataclass(eq=False)
@@ -115,6 +143,7 @@ class Endpoint:
     routing_config: dict[str, Any] | None
     initial_instance_count: int
     instances: list[Instance] = field(default_factory=list)
+    updating_until: datetime | None = None  # an UpdateEndpoint in progress
 
     @property
     def scaling_enabled(self) -> bool:
@@ -154,9 +183,15 @@ class Component:
     in_flight: deque[datetime] = field(default_factory=deque)
     tags: list[dict[str, str]] = field(default_factory=list)
     deployment_config: dict[str, Any] | None = None
+    generation: int = 0
+    rollout: Rollout | None = None
 
     def current(self, now: datetime) -> int:
-        return sum(1 for c in self.copies if c.loaded(now))
+        return sum(1 for c in self.copies if c.serving(now))
+
+    def staying(self) -> list[Copy]:
+        """The copies that are not leaving (loaded or loading), of any generation."""
+        return [c for c in self.copies if c.leaves_at is None]
 
 
 class CapacityError(Exception):
@@ -200,6 +235,20 @@ class World:
         self.endpoints[name] = endpoint
         return endpoint
 
+    def update_endpoint(self, endpoint: Endpoint, variant: dict[str, Any], now: datetime) -> None:
+        """UpdateEndpoint within the variant: new ManagedInstanceScaling and RoutingConfig. Instances
+        below a raised MinInstanceCount are provisioned; the endpoint is Updating meanwhile."""
+        self.sync(now)
+        endpoint.managed_scaling = dict(variant.get("ManagedInstanceScaling") or {})
+        endpoint.routing_config = variant.get("RoutingConfig")
+        endpoint.initial_instance_count = int(variant.get("InitialInstanceCount") or endpoint.initial_instance_count)
+        provisioning = timedelta(seconds=self.settings.instance_provisioning_seconds)
+        while len(endpoint.instances) < min(endpoint.min_instances, endpoint.max_instances):
+            endpoint.instances.append(self._new_instance(endpoint.itype, now + provisioning, now))
+        endpoint.updating_until = now + timedelta(seconds=self.settings.endpoint_update_seconds)
+        self._place(now)
+        self._settle_status(now)
+
     def remove_endpoint(self, name: str) -> None:
         self.endpoints.pop(name, None)
         for ic_name in [n for n, c in self.components.items() if c.endpoint.name == name]:
@@ -239,12 +288,43 @@ class World:
         self._place(now)
         self._settle_status(now)
 
-    def delete_component(self, component: Component, now: datetime) -> None:
+    def update_specification(
+        self,
+        component: Component,
+        specification: dict[str, Any],
+        req: Requirements,
+        copies: int,
+        now: datetime,
+        rolling: dict[str, Any] | None,
+    ) -> None:
+        """Start replacing every copy with one of the new specification (see the module docstring)."""
         self.sync(now)
-        for copy in component.copies:
-            self._detach(copy, now)
-        component.copies.clear()
-        self.components.pop(component.name, None)
+        component.specification, component.req = specification, req
+        component.generation += 1
+        old = len(component.staying())
+        component.rollout = None
+        if old:
+            batch, bake = copies or 1, 0.0
+            if rolling:
+                size = rolling["MaximumBatchSize"]
+                value = int(size["Value"])
+                batch = value if size["Type"] == "COPY_COUNT" else -(-value * max(copies, old) // 100)
+                bake = float(rolling["WaitIntervalInSeconds"])
+            component.rollout = Rollout(batch=max(1, batch), bake_seconds=bake)
+        component.desired = copies
+        component.status, component.update_kind = "Updating", "UPDATE_IN_PROGRESS"
+        component.failure_reason = None
+        component.last_modified = now
+        self._place(now)
+        self._settle_status(now)
+
+    def delete_component(self, component: Component, now: datetime) -> None:
+        """Deleting: every copy leaves (one by one), and the component goes with the last one."""
+        self.sync(now)
+        component.status, component.last_modified = "Deleting", now
+        component.desired, component.rollout = 0, None
+        self._release(component, component.staying(), now)
+        self._finish_deletes(now)
 
     # -------------------------------------------------------------------- time
     def next_event_after(self, t: datetime) -> datetime | None:
@@ -252,8 +332,13 @@ class World:
         candidates: list[datetime] = []
         for c in self.components.values():
             candidates += [cp.ready_at for cp in c.copies if cp.ready_at > t]
+            candidates += [cp.leaves_at for cp in c.copies if cp.leaves_at and cp.leaves_at > t]
+            if c.rollout and c.rollout.bake_until and c.rollout.bake_until > t:
+                candidates.append(c.rollout.bake_until)
         for e in self.endpoints.values():
             candidates += [i.ready_at for i in e.instances if i.ready_at > t]
+            if e.updating_until and e.updating_until > t:
+                candidates.append(e.updating_until)
             if e.scaling_enabled and len(e.instances) > e.min_instances:
                 cooldown = timedelta(seconds=self.settings.instance_scale_in_cooldown_seconds)
                 candidates += [
@@ -275,6 +360,8 @@ class World:
 
     def _step(self, t: datetime) -> None:
         self.synced_to = t
+        self._remove_departed(t)
+        self._finish_deletes(t)
         self._release_idle_instances(t)
         self._place(t)
         self._settle_status(t)
@@ -290,9 +377,38 @@ class World:
                 if not inst.copies and inst.is_ready(t) and inst.empty_since + cooldown <= t:
                     e.instances.remove(inst)
 
+    def _remove_departed(self, t: datetime) -> None:
+        for c in self.components.values():
+            for copy in [cp for cp in c.copies if cp.leaves_at and cp.leaves_at <= t]:
+                c.copies.remove(copy)
+                self._detach(copy, t)
+
+    def _finish_deletes(self, t: datetime) -> None:
+        for name in [n for n, c in self.components.items() if c.status == "Deleting" and not c.copies]:
+            del self.components[name]
+
+    def _release(self, c: Component, leaving: list[Copy], t: datetime) -> None:
+        """Take ``leaving`` out of service now; loading ones go at once, loaded ones one by one."""
+        gap = timedelta(seconds=self.settings.copy_release_seconds)
+        last = max((cp.leaves_at for cp in c.copies if cp.leaves_at), default=t)
+        last = max(last, t)
+        for copy in leaving:
+            if copy.loaded(t):
+                last += gap
+            if not copy.loaded(t) or last <= t:
+                c.copies.remove(copy)
+                self._detach(copy, t)
+            else:
+                copy.leaves_at = last
+
     def _settle_status(self, t: datetime) -> None:
         for c in self.components.values():
-            if c.status in ("Creating", "Updating") and len(c.copies) == c.desired and c.current(t) == c.desired:
+            if (
+                c.status in ("Creating", "Updating")
+                and c.rollout is None
+                and len(c.copies) == c.desired
+                and c.current(t) == c.desired
+            ):
                 c.status = "InService"
                 c.last_modified = t
 
@@ -302,45 +418,77 @@ class World:
             copy.instance.empty_since = t
 
     def _place(self, t: datetime) -> None:
-        load_cache: dict[str, float] = {}
         for c in sorted(self.components.values(), key=lambda c: c.created_at):
-            if c.status == "Failed":
+            if c.status in ("Failed", "Deleting"):
                 continue
-            # Lower: release loading copies first (newest first), then loaded ones.
-            while len(c.copies) > c.desired:
-                victim = max(c.copies, key=lambda cp: (not cp.loaded(t), cp.ready_at))
-                c.copies.remove(victim)
-                self._detach(victim, t)
-            missing = c.desired - len(c.copies)
-            if missing <= 0:
+            if c.rollout is not None:
+                self._roll(c, t)
                 continue
-            e = c.endpoint
-            if not c.req.fits(e.itype):
-                c.status = "Failed"
-                c.failure_reason = (
-                    f"Inference component {c.name} requires {c.req.accelerators:g} accelerator devices, "
-                    f"{c.req.cores:g} CPU cores and {c.req.memory_mb} MB of memory per copy, which exceeds "
-                    f"what one {e.itype.name} instance provides ({e.itype.accelerators} accelerator devices, "
-                    f"{e.itype.vcpus} vCPUs, {e.itype.memory_mb} MB)."
-                )
-                c.last_modified = t
-                continue
-            failure = self.settings.components.get(c.name, ComponentSettings()).fail_load_with
-            if failure:
-                c.status, c.failure_reason, c.last_modified = "Failed", failure, t
-                continue
-            if c.name not in load_cache:
-                load_cache[c.name] = self.settings_for(c.name)[0]
-            load = load_cache[c.name]
-            for n in range(missing):
-                host = self._find_host(e, c.req, t)
-                if host is None:
-                    break  # waits for capacity: the component stays Creating/Updating
-                start = max(t, host.ready_at)
-                ready = start + timedelta(seconds=load + n * self.settings.copy_stagger_seconds)
-                copy = Copy(component=c.name, req=c.req, instance=host, ready_at=ready)
-                host.copies.append(copy)
-                c.copies.append(copy)
+            staying = c.staying()
+            if len(staying) > c.desired:
+                # Lower: loading copies leave first (newest first), then loaded ones.
+                order = sorted(staying, key=lambda cp: (not cp.loaded(t), cp.ready_at), reverse=True)
+                self._release(c, order[: len(staying) - c.desired], t)
+            self._add_copies(c, c.desired - len(c.staying()), t)
+
+    def _roll(self, c: Component, t: datetime) -> None:
+        """One step of a rollout: place the batch, retire as many old copies once it is loaded, bake."""
+        rollout = c.rollout
+        assert rollout is not None
+        new = [cp for cp in c.staying() if cp.generation == c.generation]
+        old = [cp for cp in c.staying() if cp.generation < c.generation]
+        if rollout.wanted_new == 0:
+            rollout.wanted_new = min(c.desired, rollout.batch)
+        if len(new) < rollout.wanted_new:
+            self._add_copies(c, rollout.wanted_new - len(new), t)
+            new = [cp for cp in c.staying() if cp.generation == c.generation]
+        if len(new) < rollout.wanted_new or not all(cp.loaded(t) for cp in new):
+            return  # the batch is still loading (or waits for capacity)
+        if rollout.bake_until is None:
+            # The batch takes traffic: as many old copies leave, oldest first.
+            surplus = len(old) + len(new) - c.desired
+            if len(new) == c.desired:
+                surplus = len(old)
+            self._release(c, sorted(old, key=lambda cp: cp.ready_at)[: max(0, surplus)], t)
+            rollout.bake_until = t + timedelta(seconds=rollout.bake_seconds)
+        if rollout.bake_until > t:
+            return
+        if len(new) < c.desired:
+            rollout.wanted_new = min(c.desired, rollout.wanted_new + rollout.batch)
+            rollout.bake_until = None
+            self._roll(c, t)
+        elif not [cp for cp in c.staying() if cp.generation < c.generation]:
+            c.rollout = None
+
+    def _add_copies(self, c: Component, missing: int, t: datetime) -> None:
+        """Place up to ``missing`` copies of the current generation; those that do not fit wait."""
+        if missing <= 0:
+            return
+        e = c.endpoint
+        if not c.req.fits(e.itype):
+            c.status = "Failed"
+            c.failure_reason = (
+                f"Inference component {c.name} requires {c.req.accelerators:g} accelerator devices, "
+                f"{c.req.cores:g} CPU cores and {c.req.memory_mb} MB of memory per copy, which exceeds "
+                f"what one {e.itype.name} instance provides ({e.itype.accelerators} accelerator devices, "
+                f"{e.itype.vcpus} vCPUs, {e.itype.memory_mb} MB)."
+            )
+            c.last_modified = t
+            return
+        failure = self.settings.components.get(c.name, ComponentSettings()).fail_load_with
+        if failure:
+            c.status, c.failure_reason, c.last_modified = "Failed", failure, t
+            return
+        load = self.settings_for(c.name)[0]
+        for n in range(missing):
+            host = self._find_host(e, c.req, t)
+            if host is None:
+                break  # waits for capacity: the component stays Creating/Updating
+            start = max(t, host.ready_at)
+            ready = start + timedelta(seconds=load + n * self.settings.copy_stagger_seconds)
+            copy = Copy(component=c.name, req=c.req, instance=host, ready_at=ready, generation=c.generation)
+            host.copies.append(copy)
+            c.copies.append(copy)
 
     def _find_host(self, e: Endpoint, req: Requirements, t: datetime) -> Instance | None:
         # BINPACK: the fitting instance with the fewest free accelerators; ready ones first.

@@ -205,3 +205,25 @@ def test_a_component_naming_an_unknown_model_is_refused(aws: Harness) -> None:
             RuntimeConfig={"CopyCount": 1},
         )
     assert 'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/no-such-model"' in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "values", "expected"),
+    [
+        (None, [12.0, None, 30.0], 21.0),  # Average when unset
+        ("Average", [12.0, 30.0, 18.0], 20.0),
+        ("Minimum", [12.0, 30.0, 18.0], 12.0),
+        ("Maximum", [12.0, 30.0, 18.0], 30.0),
+        ("Maximum", [None, None, None], 10.0),  # no datapoint (missing treated as breaching): the threshold
+    ],
+)
+def test_a_step_policy_sizes_its_step_by_its_metric_aggregation_type(
+    aggregation: str | None, values: list[float | None], expected: float
+) -> None:
+    from types import SimpleNamespace
+
+    from emulator.alarms import step_metric_value
+
+    config = {"StepAdjustments": [], **({"MetricAggregationType": aggregation} if aggregation else {})}
+    policy = SimpleNamespace(step_scaling_policy_configuration=config)
+    assert step_metric_value(policy, values, threshold=10.0) == expected

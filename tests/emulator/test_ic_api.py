@@ -207,12 +207,13 @@ def test_update_specification_reloads_copies_and_delete_frees_them(aws: Harness)
     )
     described = sm.describe_inference_component(InferenceComponentName="falcon-7b")
     assert described["InferenceComponentStatus"] == "Updating"
-    assert described["RuntimeConfig"]["CurrentCopyCount"] == 0
+    assert described["RuntimeConfig"]["CurrentCopyCount"] == 1  # the old copy serves until the new one loads
     aws.advance(600)
     described = sm.describe_inference_component(InferenceComponentName="falcon-7b")
     assert described["InferenceComponentStatus"] == "InService"
     assert described["Specification"]["ComputeResourceRequirements"]["MinMemoryRequiredInMb"] == 4096
     sm.delete_inference_component(InferenceComponentName="falcon-7b")
+    aws.advance(60)  # its copy leaves, and the component with it
     names = [c["InferenceComponentName"] for c in sm.list_inference_components()["InferenceComponents"]]
     assert names == ["flan-t5-xxl"]
 

@@ -41,7 +41,7 @@ def test_per_component_load_time(aws: Harness) -> None:
 
 
 def test_raising_loads_copies_one_by_one_and_lowering_releases(aws: Harness) -> None:
-    aws.settings(model_load_seconds=200, copy_stagger_seconds=20)
+    aws.settings(model_load_seconds=200, copy_stagger_seconds=20, copy_release_seconds=0)
     sm = aws.client("sagemaker")
     create_seed(sm)
     aws.advance(200)
@@ -87,7 +87,7 @@ def test_copies_that_do_not_fit_wait_for_a_new_instance_up_to_max(aws: Harness) 
 
 
 def test_empty_instances_are_released_after_cooldown_down_to_zero(aws: Harness) -> None:
-    aws.settings(model_load_seconds=60, instance_scale_in_cooldown_seconds=600)
+    aws.settings(model_load_seconds=60, instance_scale_in_cooldown_seconds=600, copy_release_seconds=0)
     sm = aws.client("sagemaker")
     create_seed(sm, min_instances=0)
     aws.advance(60)

@@ -139,3 +139,23 @@ def test_model_errors_and_other_client_errors_are_not_retried(
         invoke(client, component="not-a-component")
     assert not is_no_capacity(exc.value)
     assert demand_runs(emu) == []
+
+
+def test_demand_that_meets_copies_still_leaving_is_deferred_then_served(
+    stack: Stack, emu: Emulator, client: WarmAwareClient
+) -> None:
+    # SageMaker keeps a component Updating while its copies leave, and refuses writes meanwhile.
+    invoke(client)  # flan warms from zero and serves
+    emu.settings.copy_release_seconds = 180
+    boto3.client("sagemaker", region_name=REGION).update_inference_component_runtime_config(
+        InferenceComponentName="flan-t5-xxl", DesiredRuntimeConfig={"CopyCount": 0}
+    )
+    _Signals.sent.clear()
+    response = invoke(client)  # meets zero serving copies while the last one is still leaving
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+    events = [e for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]
+    kinds = [e["type"] for e in events]
+    deferred = kinds.index("ScaleDeferred", kinds.index("WarmUpStarted") + 1)
+    assert "Updating" in events[deferred]["reason"]
+    # The client waits and signals again; once the copy has left, the warm-up starts and the request is served.
+    assert "WarmUpStarted" in kinds[deferred:]

@@ -191,7 +191,10 @@ class WarmAwareClient:
         return True
 
     def readiness(self, endpoint: str, component: str) -> Readiness:
-        """What icpilot says (state table), else what SageMaker says (DescribeInferenceComponent)."""
+        """What icpilot says (state table), else what SageMaker says (DescribeInferenceComponent).
+
+        A "ready" from the table while the endpoint answers no-capacity is checked with SageMaker:
+        copies can leave without icpilot (a user's or a pipeline's write), and the table then lags."""
         if self.dynamodb is not None and self.state_table:
             try:
                 item = self.dynamodb.get_item(
@@ -200,9 +203,16 @@ class WarmAwareClient:
                     ProjectionExpression="availability, expected_ready_at",
                 ).get("Item", {})
                 eta = item.get("expected_ready_at", {}).get("S")
-                return Readiness(item.get("availability", {}).get("S"), _parse(eta))
+                said = Readiness(item.get("availability", {}).get("S"), _parse(eta))
+                if said.availability != "ready":
+                    return said
+                seen = self._described(component)
+                return said if seen.availability in (None, "ready") else seen
             except (ClientError, BotoCoreError) as exc:
                 log.debug("state table not readable (%s); asking SageMaker", exc)
+        return self._described(component)
+
+    def _described(self, component: str) -> Readiness:
         try:
             rc = self.sagemaker.describe_inference_component(InferenceComponentName=component).get("RuntimeConfig", {})
         except (ClientError, BotoCoreError):
