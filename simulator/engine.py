@@ -50,7 +50,7 @@ from icpilot.domain.decision import (
 )
 from icpilot.domain.forecast import Forecast, HoldingPrices, forecast_floor, learn
 from icpilot.domain.instance_types import INSTANCE_TYPES
-from icpilot.domain.readiness import idle_delay, lead_time
+from icpilot.domain.readiness import idle_delay, lead_time, remember
 from icpilot.domain.status import ComponentStatus
 from icpilot.policy.model import ComponentPolicy, parse_duration
 
@@ -311,8 +311,8 @@ class _Icpilot:
         self.no_capacity_alarm = False
         self.last_no_capacity = 0.0  # the alarm sees a minute's failures once the minute is over
         self.first_failure: int | None = None  # minute of the first failed request at zero copies
-        delay = idle_delay(c.policy, rules.instance_type, c.reservation, None, timedelta(minutes=c.load_minutes))
-        self.idle_minutes = None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
+        self.met_at_cold_start: list[float] = []  # what the scale-ups from zero met (the Lambdas store it)
+        self.idle_minutes = self._idle_minutes()
         self.load_run = 0
         self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
         self.predictive = c.policy.predictive
@@ -321,6 +321,14 @@ class _Icpilot:
         self.learned_on: object = None
         self.counts = [float(r) for r in c.demand.requests]  # what CloudWatch would hold, per minute
         self.zone = ZoneInfo(self.predictive.timezone)
+
+    def _idle_minutes(self) -> int | None:
+        """The idle alarm's minutes, as configure derives them from the policy and the cold starts seen
+        so far (the simulator re-derives them at once; the stack does on its next configure run)."""
+        c, rules = self.c, self.rules
+        load = timedelta(minutes=c.load_minutes)
+        delay = idle_delay(c.policy, rules.instance_type, c.reservation, None, load, self.met_at_cold_start)
+        return None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
 
     def relearn(self, now: datetime, start: datetime) -> None:
         """Learn online, once a local day: the forecast for day d sees only the days before d."""
@@ -404,6 +412,9 @@ class _Icpilot:
                     ledger.signalled_starts += 1
                 if d.starts_warmup:
                     self.first_failure = None
+                if d.starts_warmup and d.from_copies == 0 and trigger.failed_requests:
+                    self.met_at_cold_start = remember(self.met_at_cold_start, trigger.failed_requests)
+                    self.idle_minutes = self._idle_minutes()
             bounds = (d.aas_min, d.aas_max)  # AAS's bounds are what the last decision set
         tracking = self.tracking
         if tracking is not None and not fleet.loading:

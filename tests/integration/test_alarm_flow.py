@@ -334,3 +334,30 @@ def test_capacity_is_shared_by_priority_and_preemption(
     preempted = [e for e in configured.lifecycle_events() if e["type"] == "Preempted"]
     assert preempted and preempted[0]["details"] == {"victim": "falcon-7b", "for": "flan-t5-xxl", "copies": 4}
     assert target("falcon-7b")["MaxCapacity"] == 4
+
+
+def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle_delay(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emulator.sagemaker_ext import invoke_component
+
+    use_policy(tmp_path, monkeypatch, lambda comps: comps["flan-t5-xxl"].update(idle_scale_to_zero_after="auto"))
+
+    def idle_periods() -> int:
+        assert configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))["ok"]
+        alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms(
+            AlarmNames=["icpilot-flan-t5-xxl-idle"]
+        )["MetricAlarms"]
+        return int(alarms[0]["EvaluationPeriods"])
+
+    # Priced by the cost model alone: 8 min of a $5.09/h copy + one refusal = $0.78 -> 10 min.
+    assert idle_periods() == 10
+    assert invoke_component("123456789012", REGION, "flan-t5-xxl", 120) == (0, 120)  # 120 requests meet zero copies
+    emu.advance(60)
+    evaluate_alarms()  # CloudWatch's datapoint (120 failed in the minute), not the payload, sizes the warm-up
+    assert desired("flan-t5-xxl") == 2  # ceil(120 / 10 per copy), at the ceiling of 2
+    scaled = [e for e in configured.lifecycle_events() if e["type"] == "Scaled"]
+    assert "120 requests" in scaled[0]["reason"], scaled[0]["reason"]
+    # The next cold start is priced by what this one met: 120/min x 8 min x min($0.10, $0.01 x 4) = $38.40
+    # + $0.68 = $39.08 -> 7.7 h at $5.09/h.
+    assert idle_periods() == 461

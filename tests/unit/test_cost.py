@@ -82,3 +82,36 @@ def test_auto_idle_delay_comes_from_the_cost_block() -> None:
     dear = load_policy_text("cost: {refusal_cost: 2.0}\n" + ONE)
     longer = idle_delay(cp, "ml.g5.24xlarge", Reservation(2, 2, 8192), dear.cost_for("ep"))
     assert longer is not None and longer.delay == timedelta(minutes=32)  # (0.68 + 2.00) / 5.09 h = 31.6 -> 32
+
+
+def test_a_cold_start_is_priced_by_the_requests_it_meets() -> None:
+    """The docstring's example: 90 requests a minute over 8 minutes, each waiting 4 on average at
+    $0.01 (cheaper than failing at $0.10): $28.80 + the copy's $0.68."""
+    model = CostModel.for_endpoint(load_policy_text(ONE), "ep", "ml.g5.24xlarge")
+    flan = Reservation(2, 2, 8192)
+    assert model.cold_start(flan, 8, 90) == pytest.approx(29.48, abs=0.01)
+    assert model.cold_start(flan, 8, 0) == pytest.approx(0.78, abs=0.01)  # one refusal at least
+    # A long load makes waiting dearer than failing: each request then costs the refusal.
+    assert model.cold_start(flan, 30, 10) == pytest.approx(5.09 * 30 / 60 + 10 * 30 * 0.10, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("met", "policy_price", "minutes"),
+    [
+        ([], None, 10),  # nothing learned yet: the cost model's floor
+        ([90.0], None, 348),  # $29.48 / $5.09 per hour = 5.79 h
+        ([5.0, 90.0, 400.0], None, 348),  # the median, so one storm does not set the price
+        ([0.5], None, 10),  # a trickle costs one refusal, as before
+        ([90.0], 2.0, 24),  # the policy's own cold_start_cost wins over what was learned
+        ([100000.0], None, 1440),  # clamped to 24 h
+    ],
+)
+def test_auto_idle_delay_learns_the_price_of_a_cold_start(
+    met: list[float], policy_price: float | None, minutes: int
+) -> None:
+    policy = load_policy_text(ONE)
+    cp = policy.endpoints["ep"].components["m"].model_copy(update={"cold_start_cost": policy_price})
+    derived = idle_delay(cp, "ml.g5.24xlarge", Reservation(2, 2, 8192), policy.cost_for("ep"), met_at_cold_start=met)
+    assert derived is not None and derived.delay == timedelta(minutes=minutes)
+    if met and policy_price is None:
+        assert f"median of the last {len(met)} cold starts" in derived.explanation

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from .adapters.autoscaling import AutoScalingAdapter
-from .adapters.cloudwatch import CloudWatchAdapter
+from .adapters.cloudwatch import AlarmState, CloudWatchAdapter
 from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter
@@ -279,29 +279,34 @@ class Controller:
                 )
             )
             return self.announcer.finish(summary)
-        mismatch = self._unconfirmed(alarm, changed_at, trigger, now, summary)
+        mismatch, held = self._unconfirmed(alarm, changed_at, trigger, now, summary)
         if mismatch is not None:
             self.announcer.announce(
                 EventDraft(type=EventType.TRIGGER_REJECTED, reason=mismatch), trigger, now, endpoint, component
             )
             summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, mismatch))
             return self.announcer.finish(summary)
-        trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}", alarm=kind)
+        # CloudWatch's own last datapoint (not the payload's) sizes a scale-from-zero: the failed
+        # requests of the alarm's minute.
+        failed = held.latest if held is not None and kind == AlarmKind.NO_CAPACITY else None
+        trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}", alarm=kind, failed_requests=failed)
         self._evaluation().components(policy, [(endpoint, component)], trigger, now, summary)
         return self.announcer.finish(summary)
 
     def _unconfirmed(
         self, alarm: str, changed_at: datetime | None, trigger: Trigger, now: datetime, summary: RunSummary
-    ) -> str | None:
-        """Why CloudWatch does not confirm that ``alarm`` went to ALARM at ``changed_at`` (None: it does).
+    ) -> tuple[str | None, AlarmState | None]:
+        """Why CloudWatch does not confirm that ``alarm`` went to ALARM at ``changed_at`` (None: it
+        does), and the alarm as CloudWatch holds it (None when not asked).
 
         The function may be invoked by anyone allowed to, so the payload is a claim, not a fact.
         When CloudWatch cannot be asked, the failure is reported and raised: the invocation is
         retried (EventInvokeConfig), then dead-lettered; nothing acts on an unconfirmed claim."""
         if self.cloudwatch is None:
-            return None
+            return None, None
         if changed_at is None:
-            return f"alarm event for {alarm!r} carries no state timestamp, so it cannot be confirmed; nothing done"
+            why = f"alarm event for {alarm!r} carries no state timestamp, so it cannot be confirmed; nothing done"
+            return why, None
         try:
             held = self.cloudwatch.alarm_state(alarm)
         except IcpilotError as exc:
@@ -310,15 +315,15 @@ class Controller:
             )
             raise
         if held is None:
-            return f"alarm {alarm!r} does not exist in CloudWatch; the event is not acted on"
+            return f"alarm {alarm!r} does not exist in CloudWatch; the event is not acted on", None
         if held.value != "ALARM":
-            return f"alarm {alarm!r} is {held.value} in CloudWatch, not ALARM as the event says; nothing done"
+            return f"alarm {alarm!r} is {held.value} in CloudWatch, not ALARM as the event says; nothing done", held
         if abs((held.changed_at - changed_at).total_seconds()) > ALARM_CLOCK_TOLERANCE_SECONDS:
             return (
                 f"alarm {alarm!r} went to ALARM at {held.changed_at.isoformat()}, not at {changed_at.isoformat()} "
                 "as the event says (a replayed or forged event); nothing done"
-            )
-        return None
+            ), held
+        return None, held
 
     def on_forecast(self, now: datetime) -> RunSummary:
         """Learn each predictive component's demand from CloudWatch and store its forecast.

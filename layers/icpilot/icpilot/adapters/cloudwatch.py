@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ ALARM_FIELDS = (
 class AlarmState:
     value: str  # OK | ALARM | INSUFFICIENT_DATA
     changed_at: datetime
+    latest: float | None = None  # the newest datapoint the last evaluation saw (StateReasonData)
 
 
 class CloudWatchAdapter:
@@ -62,7 +64,7 @@ class CloudWatchAdapter:
         # StateTransitionedTimestamp is when StateValue last changed (the event's state.timestamp);
         # StateUpdatedTimestamp also moves when only the evaluation state does.
         changed = alarm.get("StateTransitionedTimestamp") or alarm["StateUpdatedTimestamp"]
-        return AlarmState(alarm["StateValue"], _aware(changed))
+        return AlarmState(alarm["StateValue"], _aware(changed), _latest_datapoint(alarm.get("StateReasonData")))
 
     def put_alarm(self, spec: dict[str, Any]) -> None:
         with aws_call("cloudwatch", "PutMetricAlarm"):
@@ -123,3 +125,13 @@ class CloudWatchAdapter:
 
 def _aware(stamp: datetime) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _latest_datapoint(reason_data: Any) -> float | None:
+    """The last of ``recentDatapoints`` in an alarm's StateReasonData (JSON, as CloudWatch writes it
+    for a threshold alarm); None when absent or unreadable, never an error: it only sizes a warm-up."""
+    try:
+        points = json.loads(str(reason_data)).get("recentDatapoints") or []
+        return float(points[-1]) if points else None
+    except (ValueError, TypeError, AttributeError):
+        return None

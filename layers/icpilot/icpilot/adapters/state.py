@@ -53,7 +53,13 @@ class StoredState:
 
     @property
     def ready_history(self) -> list[float]:
+        """Measured times to ready, seconds, the last ``readiness.HISTORY``."""
         return self._read().history("ready_history")
+
+    @property
+    def met_at_cold_start(self) -> list[float]:
+        """Requests a minute that found the component cold, for its last scale-ups from zero."""
+        return self._read().history("met_at_cold_start")
 
     @property
     def in_flight(self) -> InFlight:
@@ -128,7 +134,7 @@ class _Reader:
         try:
             return [float(x) for x in json.loads(str(raw))]
         except (ValueError, TypeError):
-            raise self._bad(name, "expected a JSON list of seconds") from None
+            raise self._bad(name, "expected a JSON list of numbers") from None
 
     def transitions(self, name: str) -> list[list[Any]]:
         raw = self.attrs.get(name)

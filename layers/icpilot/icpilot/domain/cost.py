@@ -61,9 +61,16 @@ class CostModel:
         """USD the failed and the waiting requests cost."""
         return refused * self.refusal_cost + delayed_minutes * self.delay_cost_per_minute
 
-    def cold_start(self, reservation: Reservation, load_minutes: float) -> float:
-        """What one cold start costs at least: the copy paid while it loads, plus the request that found it cold.
+    def cold_start(self, reservation: Reservation, load_minutes: float, demand_per_minute: float = 0.0) -> float:
+        """What one cold start costs: the copy paid while it loads, plus the requests that meet it cold.
 
-        Worked example: flan-t5-xxl ($5.09/h) loading 8 minutes, refusal $0.10 -> 5.09 x 8/60 + 0.10 = $0.78.
+        ``demand_per_minute`` requests a minute arrive during the ``load_minutes``; each waits half the
+        load on average (``delay_cost_per_minute``) or, if that costs more, fails (``refusal_cost``).
+        At least one request meets it (the one that found it cold), so the floor is one refusal.
+
+        Worked examples: flan-t5-xxl ($5.09/h) loading 8 minutes, refusal $0.10 -> 5.09 x 8/60 + 0.10 =
+        $0.78. Meeting 90 requests a minute, delay $0.01 a minute: 90 x 8 x min(0.10, 0.01 x 4) = $28.80
+        -> $29.48.
         """
-        return self.copy_per_hour(reservation) * load_minutes / 60.0 + self.refusal_cost
+        met = demand_per_minute * load_minutes * min(self.refusal_cost, self.delay_cost_per_minute * load_minutes / 2)
+        return self.copy_per_hour(reservation) * load_minutes / 60.0 + max(self.refusal_cost, met)

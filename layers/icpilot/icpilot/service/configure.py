@@ -19,7 +19,7 @@ from ..domain.readiness import idle_delay
 from ..errors import IcpilotError
 from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
 from ..policy.model import Policy
-from ..ports import TargetRegistry
+from ..ports import State
 from .announce import Announcer
 from .outcomes import RunSummary
 from .targets import TargetReads
@@ -34,7 +34,7 @@ class Configure:
         self,
         sagemaker: SageMakerAdapter,
         autoscaling: AutoScalingAdapter,
-        state: TargetRegistry,
+        state: State,  # the registry of icpilot's targets, and the cold starts' history
         cloudwatch: CloudWatchAdapter,
         announcer: Announcer,
     ) -> None:
@@ -214,10 +214,21 @@ class Configure:
                 logger.warning("auto idle delay needs the endpoint", extra={"endpoint": e, "error": str(exc)})
                 continue
             component = next((x for x in ep.components if x.name == c), None)
-            derived = idle_delay(cp, ep.instance_type, component.reservation if component else None, policy.cost_for(e))
+            reservation = component.reservation if component else None
+            derived = idle_delay(
+                cp, ep.instance_type, reservation, policy.cost_for(e), met_at_cold_start=self._met_at_cold_start(e, c)
+            )
             if derived is not None:
                 out[c] = derived.delay
         return out
+
+    def _met_at_cold_start(self, endpoint: str, component: str) -> list[float]:
+        """What the component's past cold starts met (requests a minute); none if unreadable."""
+        try:
+            return self.state.get(endpoint, component).met_at_cold_start
+        except IcpilotError as exc:  # a corrupt or unreadable item prices a cold start as the model does
+            logger.warning("cold-start history unreadable", extra={"component": component, "error": str(exc)})
+            return []
 
     def _announce_configuration(self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime) -> None:
         for ch in changes:
