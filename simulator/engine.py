@@ -50,7 +50,7 @@ from icpilot.domain.decision import (
 )
 from icpilot.domain.forecast import Forecast, HoldingPrices, forecast_floor, learn
 from icpilot.domain.instance_types import INSTANCE_TYPES
-from icpilot.domain.readiness import idle_delay, lead_time, remember
+from icpilot.domain.readiness import idle_delay, lead_time, p90, remember
 from icpilot.domain.status import ComponentStatus
 from icpilot.policy.model import ComponentPolicy, parse_duration
 
@@ -311,7 +311,11 @@ class _Icpilot:
         self.no_capacity_alarm = False
         self.last_no_capacity = 0.0  # the alarm sees a minute's failures once the minute is over
         self.first_failure: int | None = None  # minute of the first failed request at zero copies
-        self.met_at_cold_start: list[float] = []  # what the scale-ups from zero met (the Lambdas store it)
+        # What the Lambdas store per component: what the scale-ups from zero met (requests a minute)
+        # and the watcher's measured times to ready (seconds, provisioning included when it happened).
+        self.met_at_cold_start: list[float] = []
+        self.ready_history: list[float] = []
+        self.warming_since: int | None = None
         self.idle_minutes = self._idle_minutes()
         self.load_run = 0
         self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
@@ -326,7 +330,7 @@ class _Icpilot:
         """The idle alarm's minutes, as configure derives them from the policy and the cold starts seen
         so far (the simulator re-derives them at once; the stack does on its next configure run)."""
         c, rules = self.c, self.rules
-        load = timedelta(minutes=c.load_minutes)
+        load = timedelta(seconds=p90(self.ready_history) or c.load_minutes * 60.0)
         delay = idle_delay(c.policy, rules.instance_type, c.reservation, None, load, self.met_at_cold_start)
         return None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
 
@@ -359,6 +363,10 @@ class _Icpilot:
         ledger: Ledger,
     ) -> None:
         c, fleet = self.c, endpoint.fleets[self.c.name]
+        if self.warming_since is not None and fleet.loaded > 0:  # the watcher sees the first copy ready
+            self.ready_history = remember(self.ready_history, (t - self.warming_since) * 60.0)
+            self.warming_since = None
+            self.idle_minutes = self._idle_minutes()
         if no_capacity > 0 and fleet.desired == 0 and self.first_failure is None:
             self.first_failure = t
         triggers = [Trigger(TriggerKind.TICK, source="minute")]
@@ -412,9 +420,11 @@ class _Icpilot:
                     ledger.signalled_starts += 1
                 if d.starts_warmup:
                     self.first_failure = None
-                if d.starts_warmup and d.from_copies == 0 and trigger.failed_requests:
-                    self.met_at_cold_start = remember(self.met_at_cold_start, trigger.failed_requests)
-                    self.idle_minutes = self._idle_minutes()
+                if d.starts_warmup and d.from_copies == 0:
+                    self.warming_since = t
+                    if trigger.failed_requests:
+                        self.met_at_cold_start = remember(self.met_at_cold_start, trigger.failed_requests)
+                        self.idle_minutes = self._idle_minutes()
             bounds = (d.aas_min, d.aas_max)  # AAS's bounds are what the last decision set
         tracking = self.tracking
         if tracking is not None and not fleet.loading:

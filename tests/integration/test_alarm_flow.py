@@ -220,9 +220,14 @@ def test_idle_scales_to_zero_after_the_delay_but_not_right_after_a_warm_up(confi
     assert desired("flan-t5-xxl") == 0
     zero = [e for e in configured.lifecycle_events() if e["type"] == "ScaledToZero" and e["component"] == "flan-t5-xxl"]
     assert zero and zero[0]["trigger"]["kind"] == "alarm" and "idle" in zero[0]["reason"]
-    # A request brings it back; an idle alarm right after is ignored (guard).
+    # A request brings it back. Its copy is still leaving (SageMaker keeps the component Updating
+    # and refuses the write), so the intent is deferred, and the next tick (TickRate) carries it out.
     configured.invoke("alarm-scale", configured.alarm_event("alarm_scale_no_capacity.json"))
+    assert desired("flan-t5-xxl") == 0
+    assert "ScaleDeferred" in types(configured.lifecycle_events(), "flan-t5-xxl")
+    emu.advance(5 * 60)  # TickRate: rate(5 minutes)
     assert desired("flan-t5-xxl") == 1
+    # An idle alarm right after the warm-up is ignored (guard).
     emu.advance(60)  # the idle alarm goes to ALARM again a minute later (a new transition)
     idle = configured.alarm_event("alarm_scale_idle.json", alarm="icpilot-flan-t5-xxl-idle")
     summary = configured.invoke("alarm-scale", idle)

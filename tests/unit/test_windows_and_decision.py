@@ -278,6 +278,27 @@ def test_pending_intent_is_carried() -> None:
     assert (d.action, d.target) == (Action.SCALE, 3)
 
 
+@pytest.mark.parametrize(
+    ("status", "pending", "expected"),
+    [
+        ("InService", 1, (Action.SCALE, 1)),  # the deferred warm-up is carried out, not erased
+        ("Updating", 1, (Action.DEFER, 1)),  # still busy: still deferred, still kept
+        ("InService", None, (Action.NONE, 0)),  # nothing pending: idle at zero stays at zero
+    ],
+)
+def test_a_standing_idle_alarm_does_not_erase_a_deferred_scale_up(
+    status: str, pending: int | None, expected: tuple[Action, int]
+) -> None:
+    """A no-capacity alarm that met the component Updating (its last copy still leaving) is deferred;
+    failed requests are not Invocations, so the idle alarm stays in ALARM, and the tick that follows it
+    must not turn the pending warm-up back into zero."""
+    state = ComponentState(pending_target=pending, pending_reason="no-capacity alarm: requests failed at 0 copies")
+    d = decide(FALCON, observe(0, status=status), endpoint(), state, IDLE, SATURDAY_NOON)
+    assert (d.action, d.target) == expected
+    if pending:
+        assert "deferred scale-up is pending" in d.reason
+
+
 def test_capacity_caps_a_raise_and_reports_the_numbers() -> None:
     policy = ComponentPolicy(max_copies=8, schedules=[business_hours(min_copies=8)])
     flan = observe(1, reservation=TWO_GPU, name="flan")

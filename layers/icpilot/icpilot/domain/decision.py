@@ -351,6 +351,16 @@ def decide(
         step = policy.high_load.step if policy.high_load else 1
         base = max(desired, pending or 0) + step
         why = f"high-load alarm: add {step} to {max(desired, pending or 0)}"
+    elif (
+        trigger.kind == TriggerKind.ALARM
+        and trigger.alarm == AlarmKind.IDLE
+        and pending is not None
+        and pending > desired
+    ):
+        # A deferred scale-up (requests failed while the component was busy) outranks idleness: failed
+        # requests are not Invocations, so the idle alarm stays in ALARM while they wait.
+        base = pending
+        why = f"idle alarm ignored: a deferred scale-up is pending ({state.pending_reason or 'pending intent'})"
     elif trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.IDLE:
         recent = state.warmup_started_at is not None and now < state.warmup_started_at + policy.guard
         if bounds.floor > 0:

@@ -15,7 +15,7 @@ from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision import EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
-from ..domain.readiness import idle_delay
+from ..domain.readiness import idle_delay, time_to_ready
 from ..errors import IcpilotError
 from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
 from ..policy.model import Policy
@@ -215,20 +215,22 @@ class Configure:
                 continue
             component = next((x for x in ep.components if x.name == c), None)
             reservation = component.reservation if component else None
-            derived = idle_delay(
-                cp, ep.instance_type, reservation, policy.cost_for(e), met_at_cold_start=self._met_at_cold_start(e, c)
-            )
+            ready_history, met = self._cold_starts(e, c)
+            load = time_to_ready(cp, ready_history)  # measured: with provisioning when it was needed
+            derived = idle_delay(cp, ep.instance_type, reservation, policy.cost_for(e), load, met)
             if derived is not None:
                 out[c] = derived.delay
         return out
 
-    def _met_at_cold_start(self, endpoint: str, component: str) -> list[float]:
-        """What the component's past cold starts met (requests a minute); none if unreadable."""
+    def _cold_starts(self, endpoint: str, component: str) -> tuple[list[float], list[float]]:
+        """The component's measured times to ready (s) and what its cold starts met (requests a
+        minute); empty when unreadable, so the cold start is priced as the policy and model say."""
         try:
-            return self.state.get(endpoint, component).met_at_cold_start
-        except IcpilotError as exc:  # a corrupt or unreadable item prices a cold start as the model does
+            stored = self.state.get(endpoint, component)
+            return stored.ready_history, stored.met_at_cold_start
+        except IcpilotError as exc:
             logger.warning("cold-start history unreadable", extra={"component": component, "error": str(exc)})
-            return []
+            return [], []
 
     def _announce_configuration(self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime) -> None:
         for ch in changes:
