@@ -221,12 +221,15 @@ def test_idle_scales_to_zero_after_the_delay_but_not_right_after_a_warm_up(confi
     zero = [e for e in configured.lifecycle_events() if e["type"] == "ScaledToZero" and e["component"] == "flan-t5-xxl"]
     assert zero and zero[0]["trigger"]["kind"] == "alarm" and "idle" in zero[0]["reason"]
     # A request brings it back. Its copy is still leaving (SageMaker keeps the component Updating
-    # and refuses the write), so the intent is deferred, and the next tick (TickRate) carries it out.
+    # and refuses the write), so the intent is deferred; the watcher, closing the scale-in a minute
+    # later, carries it out at once (not at the next tick, up to TickRate later).
     configured.invoke("alarm-scale", configured.alarm_event("alarm_scale_no_capacity.json"))
     assert desired("flan-t5-xxl") == 0
     assert "ScaleDeferred" in types(configured.lifecycle_events(), "flan-t5-xxl")
-    emu.advance(5 * 60)  # TickRate: rate(5 minutes)
+    emu.advance(60)
     assert desired("flan-t5-xxl") == 1
+    settled = [i for i in emu.dispatcher.invocations if i.function == "icpilot-watch-warmups"][-1].result
+    assert [o["result"] for o in settled["outcomes"] if o["component"] == "flan-t5-xxl"] == ["done", "scaled"]
     # An idle alarm right after the warm-up is ignored (guard).
     emu.advance(60)  # the idle alarm goes to ALARM again a minute later (a new transition)
     idle = configured.alarm_event("alarm_scale_idle.json", alarm="icpilot-flan-t5-xxl-idle")

@@ -236,21 +236,32 @@ class Controller:
         return self.announcer.finish(summary)
 
     def on_watch(self, now: datetime) -> RunSummary:
-        """Follow every transition in flight to its verdict (``service.watch``); components waiting
-        (``after:``) for one that just became ready go now, not at the next tick."""
+        """Follow every transition in flight to its verdict (``service.watch``). Deferred intents that
+        waited on it go now, not at the next tick: the component's own (an alarm or demand signal that
+        met it Updating, while its copies were leaving) and those of components waiting (``after:``)
+        for one that just became ready."""
         trigger = Trigger(TriggerKind.TICK, source="watch")
         summary = RunSummary(trigger="watch", correlation_id=self.correlation_id)
         watch = Watch(self.state, self.sagemaker, self.runtime, self.publisher, self.announcer)
         policy, ready = watch.run(lambda: self._policy(summary, trigger, now), summary, trigger, now)
+        if policy is None:
+            return self.announcer.finish(summary)
+        settled = [(o.endpoint, o.component) for o in summary.outcomes if o.result in (Outcome.READY, Outcome.DONE)]
         dependents = [
             (e, c)
             for done_endpoint, done in ready
-            for e, c, cp in (policy.components() if policy else [])
-            if e == done_endpoint and done in cp.after and self.state.get(e, c).state.pending_target is not None
+            for e, c, cp in policy.components()
+            if e == done_endpoint and done in cp.after
         ]
-        if policy is not None and dependents:
-            dependency = Trigger(TriggerKind.TICK, source="dependency ready")
-            self._evaluation().components(policy, dependents, dependency, now, summary)
+        waiting = [
+            (e, c)
+            for e, c in dict.fromkeys(settled + dependents)
+            if policy.component(c) is not None and self.state.get(e, c).state.pending_target is not None
+        ]
+        if waiting:
+            self._evaluation().components(
+                policy, waiting, Trigger(TriggerKind.TICK, source="transition settled"), now, summary
+            )
         return self.announcer.finish(summary)
 
     def on_alarm(self, alarm: str, state_value: str, now: datetime, changed_at: datetime | None = None) -> RunSummary:
