@@ -311,8 +311,8 @@ class _Icpilot:
         self.no_capacity_alarm = False
         self.last_no_capacity = 0.0  # the alarm sees a minute's failures once the minute is over
         self.first_failure: int | None = None  # minute of the first failed request at zero copies
-        # What the Lambdas store per component: what the scale-ups from zero met (requests a minute)
-        # and the watcher's measured times to ready (seconds, provisioning included when it happened).
+        # What the watcher stores per component: what the scale-ups from zero met (requests a minute)
+        # and the measured times to ready (seconds, provisioning included when it happened).
         self.met_at_cold_start: list[float] = []
         self.ready_history: list[float] = []
         self.warming_since: int | None = None
@@ -363,8 +363,12 @@ class _Icpilot:
         ledger: Ledger,
     ) -> None:
         c, fleet = self.c, endpoint.fleets[self.c.name]
-        if self.warming_since is not None and fleet.loaded > 0:  # the watcher sees the first copy ready
+        if self.warming_since is not None and fleet.loaded > 0:
+            # The watcher sees the first copy ready: it records the time to ready and the requests a
+            # minute that found the component cold, from the minute before the scale-up until now.
             self.ready_history = remember(self.ready_history, (t - self.warming_since) * 60.0)
+            since = max(0, self.warming_since - 1)
+            self.met_at_cold_start = remember(self.met_at_cold_start, sum(self.counts[since:t]) / max(1, t - since))
             self.warming_since = None
             self.idle_minutes = self._idle_minutes()
         if no_capacity > 0 and fleet.desired == 0 and self.first_failure is None:
@@ -422,9 +426,6 @@ class _Icpilot:
                     self.first_failure = None
                 if d.starts_warmup and d.from_copies == 0:
                     self.warming_since = t
-                    if trigger.failed_requests:
-                        self.met_at_cold_start = remember(self.met_at_cold_start, trigger.failed_requests)
-                        self.idle_minutes = self._idle_minutes()
             bounds = (d.aas_min, d.aas_max)  # AAS's bounds are what the last decision set
         tracking = self.tracking
         if tracking is not None and not fleet.loading:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -358,7 +359,8 @@ def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle
         )["MetricAlarms"]
         return int(alarms[0]["EvaluationPeriods"])
 
-    # Priced by the cost model alone: 8 min of a $5.09/h copy + one refusal = $0.78 -> 10 min.
+    # Priced by the cost model alone: 8 min (expected_time_to_ready) of a $5.09/h copy + one refusal
+    # = $0.78 -> 10 min.
     assert idle_periods() == 10
     assert invoke_component("123456789012", REGION, "flan-t5-xxl", 120) == (0, 120)  # 120 requests meet zero copies
     emu.advance(60)
@@ -366,6 +368,14 @@ def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle
     assert desired("flan-t5-xxl") == 2  # ceil(120 / 10 per copy), at the ceiling of 2
     scaled = [e for e in configured.lifecycle_events() if e["type"] == "Scaled"]
     assert "120 requests" in scaled[0]["reason"], scaled[0]["reason"]
-    # The next cold start is priced by what this one met: 120/min x 8 min x min($0.10, $0.01 x 4) = $38.40
-    # + $0.68 = $39.08 -> 7.7 h at $5.09/h.
-    assert idle_periods() == 461
+    assert idle_periods() == 10  # nothing learned until the warm-up is over
+    emu.advance(10 * 60)  # the copies load (4 min here); the watcher measures the cold start
+    completed = next(e for e in configured.lifecycle_events() if e["type"] == "WarmUpCompleted")
+    ttr, met = completed["details"]["time_to_ready_seconds"], completed["details"]["met_requests_per_minute"]
+    # 120 requests failed from the minute before the scale-up until ready (ttr + 1 minute).
+    assert met == pytest.approx(120 / (ttr / 60 + 1), abs=0.1)
+    # The next cold start is priced by what this one met, over the measured time to ready:
+    # copy $5.09/h x ttr + met/min x ttr x min($0.10, $0.01 x ttr / 2), divided by $5.09/h.
+    minutes = ttr / 60
+    price = 5.09 * minutes / 60 + met * minutes * min(0.10, 0.01 * minutes / 2)
+    assert idle_periods() == math.ceil(price / 5.09 * 60)

@@ -31,7 +31,6 @@ from ..domain.decision import Action, Decision, EndpointObservation, Trigger
 from ..domain.decision import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.inputs import build_inputs
-from ..domain.readiness import remember
 from ..domain.status import BUSY
 from ..domain.transitions import WARM_UP
 from ..errors import (
@@ -426,9 +425,6 @@ class Evaluation:
         }
         if d.starts_warmup:
             flight["warmup_started_at"] = now
-        if d.starts_warmup and d.from_copies == 0 and trigger.failed_requests:
-            # What this cold start met prices the next one ('auto' idle delay, readiness.idle_delay).
-            flight["met_at_cold_start"] = json.dumps(remember(stored.met_at_cold_start, trigger.failed_requests))
         history = [*stored.transitions, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:]
         flight["transitions"] = json.dumps(history)
         return flight

@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.runtime import RuntimeAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..adapters.sns import EventPublisher
@@ -45,9 +46,11 @@ class Watch:
         runtime: RuntimeAdapter | None,
         publisher: EventPublisher,
         announcer: Announcer,
+        cloudwatch: CloudWatchAdapter | None = None,
     ) -> None:
         self.state, self.sagemaker, self.runtime = state, sagemaker, runtime
         self.publisher, self.announcer = publisher, announcer
+        self.cloudwatch = cloudwatch
 
     def run(
         self, policy_of: Callable[[], Policy | None], summary: RunSummary, trigger: Trigger, now: datetime
@@ -86,6 +89,26 @@ class Watch:
             if outcome.result == Outcome.READY:
                 ready.append((endpoint, name))
         return policy, ready
+
+    def _met_during(self, component: str, requested: datetime, ready: datetime) -> float | None:
+        """Requests a minute that found the component cold from the minute before the scale-up was
+        asked for until it was ready: NoCapacityInvocationFailures (Sum) over that span, per minute.
+        It prices the next cold start ('auto' idle delay). A client that retries while it waits
+        counts once per attempt, so patient clients make cold starts look dearer than they are.
+        None without CloudWatch, or when it cannot be read (the price then stays as it was)."""
+        if self.cloudwatch is None:
+            return None
+        # Whole minutes, as CloudWatch's one-minute periods fall: from the minute before the request
+        # to the end of the minute it became ready in.
+        since = requested.replace(second=0, microsecond=0) - timedelta(minutes=1)
+        until = ready.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        minutes = max(1.0, (ready - since).total_seconds() / 60)
+        try:
+            failed = self.cloudwatch.component_sums("NoCapacityInvocationFailures", [component], since, until, 60)
+        except IcpilotError as exc:
+            logger.warning("no-capacity history unreadable", extra={"component": component, "error": str(exc)})
+            return None
+        return failed.get(component, 0.0) / minutes
 
     def _stop_following(
         self, stored: StoredState, endpoint: str, name: str, exc: CorruptStateError, trigger: Trigger, now: datetime
@@ -159,6 +182,11 @@ class Watch:
                 "history": history,
             }
             ready = f"{n_copies(c.current)} ready after {ttr / 60:.1f} min"
+            learned: dict[str, Any] = {}
+            met = self._met_during(name, requested, now) if flight.from_copies == 0 else None
+            if met is not None:
+                details["met_requests_per_minute"] = round(met, 1)
+                learned["met_at_cold_start"] = json.dumps(remember(stored.met_at_cold_start, met))
             draft = EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=c.current, details=details)
             self.announcer.announce(draft, trigger, now, endpoint, name)
             metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
@@ -168,6 +196,7 @@ class Watch:
                 availability="ready",
                 ready_history=json.dumps(history),
                 last_ready_at=now,
+                **learned,
             )
         if result == Verdict.DONE:
             reason = f"{kind} to {n_copies(c.desired)} complete"
