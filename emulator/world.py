@@ -390,8 +390,7 @@ class World:
     def _release(self, c: Component, leaving: list[Copy], t: datetime) -> None:
         """Take ``leaving`` out of service now; loading ones go at once, loaded ones one by one."""
         gap = timedelta(seconds=self.settings.copy_release_seconds)
-        last = max((cp.leaves_at for cp in c.copies if cp.leaves_at), default=t)
-        last = max(last, t)
+        last = max([t, *(cp.leaves_at for cp in c.copies if cp.leaves_at)])
         for copy in leaving:
             if copy.loaded(t):
                 last += gap
@@ -447,8 +446,6 @@ class World:
         if rollout.bake_until is None:
             # The batch takes traffic: as many old copies leave, oldest first.
             surplus = len(old) + len(new) - c.desired
-            if len(new) == c.desired:
-                surplus = len(old)
             self._release(c, sorted(old, key=lambda cp: cp.ready_at)[: max(0, surplus)], t)
             rollout.bake_until = t + timedelta(seconds=rollout.bake_seconds)
         if rollout.bake_until > t:

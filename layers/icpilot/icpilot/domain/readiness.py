@@ -14,10 +14,11 @@ with cold_start_cost $2.00 the delay is 2.00 / 5.09 h = 23.6 min. Without one, t
 cold start: 8 min of loading ($0.68) + one refused request ($0.10) = $0.78 -> 9.2 min -> 10 min.
 Clamped to 5 min .. 24 h.
 
-Learned cold-start price: a cold start costs most through the requests that meet it. icpilot
-remembers, for its last ``HISTORY`` scale-ups from zero, how many requests a minute had found the
-component cold (the no-capacity alarm's confirmed datapoint, or the waiting count a demand signal
-carries) and prices the next cold start at their median (``CostModel.cold_start``). In the example,
+Learned cold-start price: a cold start costs most through the requests that meet it. The watcher
+remembers, for the last ``HISTORY`` scale-ups from zero, how many requests a minute found the
+component cold from the minute before the scale-up until it was ready (NoCapacityInvocationFailures)
+and the next cold start is priced at their median over the measured time to ready
+(``CostModel.cold_start``). In the example,
 cold starts that met a median 90 requests a minute cost $29.48: the copy is kept 5.8 h after the
 last request, because a burst arriving within that time costs less held warm than started cold.
 """
