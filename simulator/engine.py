@@ -360,6 +360,7 @@ class _Icpilot:
         no_capacity: float,
         idle_run: int,
         invocations: float,
+        waiting: float,
         ledger: Ledger,
     ) -> None:
         c, fleet = self.c, endpoint.fleets[self.c.name]
@@ -386,10 +387,12 @@ class _Icpilot:
         if self.idle_minutes is not None and idle_run >= self.idle_minutes and fleet.desired > 0:
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE))  # on the edge, and the tick in ALARM
         hl = c.policy.high_load
-        per_copy = invocations / fleet.loaded if fleet.loaded else 0.0
+        # InvocationsPerCopy as the alarm sees it: the minute's requests per loaded copy, served or
+        # still waiting (a waiting client retries, and CloudWatch counts every attempt an invocation).
+        per_copy = (invocations + waiting) / fleet.loaded if fleet.loaded else 0.0
         self.load_run = self.load_run + 1 if hl and per_copy > hl.threshold else 0
         if hl and self.load_run >= hl.minutes and self.load_run % max(1, hl.minutes) == 0:
-            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD, load_per_copy=per_copy))
         # The learned lead time: the measured time to ready (the run's load time, as the watcher would
         # measure it) plus provisioning when no running instance has room for another copy.
         free = endpoint.running * self.rules.accelerators_per_instance - endpoint.used()
@@ -481,7 +484,9 @@ def run(
                     endpoint.set(c, want, t)
             elif strategy.startswith("icpilot"):
                 icpilot[c.name].relearn(now, start)
-                icpilot[c.name].minute(endpoint, t, now, no_capacity, idle_run[c.name], invocations, ledger)
+                icpilot[c.name].minute(
+                    endpoint, t, now, no_capacity, idle_run[c.name], invocations, queue.pending, ledger
+                )
             last_no_capacity[c.name] = no_capacity
         for c in components:
             fleet, ledger = endpoint.fleets[c.name], ledgers[c.name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from icpilot.adapters.cloudwatch import _latest_datapoint
+from icpilot.adapters.cloudwatch import latest_datapoint
 
 
 @pytest.mark.parametrize(
@@ -21,5 +21,5 @@ from icpilot.adapters.cloudwatch import _latest_datapoint
         ('["a", "list"]', None),
     ],
 )
-def test_the_latest_datapoint_comes_from_state_reason_data(reason_data: Any, expected: float | None) -> None:
-    assert _latest_datapoint(reason_data) == expected
+def test_thelatest_datapoint_comes_from_state_reason_data(reason_data: Any, expected: float | None) -> None:
+    assert latest_datapoint(reason_data) == expected

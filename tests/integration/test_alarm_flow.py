@@ -282,6 +282,36 @@ def test_sustained_load_scales_out_to_the_ceiling(configured: Stack, emu: Emulat
     assert all(e["to_copies"] <= 4 for e in icpilot)
 
 
+def test_a_high_load_alarm_scales_out_by_cloudwatchs_datapoint_in_one_write(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The alarm's own datapoint (InvocationsPerCopy in StateReasonData, read from CloudWatch, not
+    the payload) says how many copies the load needs: 2 -> 4 in one write, where a +1 step would
+    write 3 and then wait a load time to write 4."""
+    from emulator.sagemaker_ext import invoke_component
+
+    def edit(comps: dict[str, Any]) -> None:
+        comps["falcon-7b"].pop("autoscaling")  # icpilot's alarm alone: AAS target tracking would race it
+        comps["falcon-7b"]["high_load"].update(threshold=40, minutes=3, step=1)
+
+    use_policy(tmp_path, monkeypatch, edit)
+    configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
+    emu.advance(60 * 60 + 10 * 60)  # 08:14 Berlin: falcon's floor of 2 is loaded
+    assert desired("falcon-7b") == 2
+    for _ in range(4):  # 140 a minute over 2 copies: 70 per copy, above 40 for the alarm's 3 closed minutes
+        emu.advance(60)
+        assert invoke_component("123456789012", REGION, "falcon-7b", 140) == (140, 0)
+        evaluate_alarms()
+    assert desired("falcon-7b") == 4  # ceil(2 x 70 / 40) = 4 (its threshold: no target tracking here)
+    scaled = [
+        e
+        for e in configured.lifecycle_events()
+        if e["component"] == "falcon-7b" and e["type"] == "Scaled" and e["trigger"]["kind"] == "alarm"
+    ]
+    assert [(e["from_copies"], e["to_copies"]) for e in scaled] == [(2, 4)]
+    assert "70 invocations per copy on 2 copies; 4 at once" in scaled[0]["reason"], scaled[0]["reason"]
+
+
 def test_foreign_unknown_and_malformed_alarms_are_rejected(configured: Stack) -> None:
     for name in ("alarm_scale_foreign.json", "alarm_scale_malformed.json"):
         summary = configured.invoke("alarm-scale", configured.handler_event(name))

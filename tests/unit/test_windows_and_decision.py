@@ -299,6 +299,40 @@ def test_a_standing_idle_alarm_does_not_erase_a_deferred_scale_up(
         assert "deferred scale-up is pending" in d.reason
 
 
+TRACKED_FALCON = ComponentPolicy.model_validate(
+    {
+        "max_copies": 8,
+        "autoscaling": {"metric": "invocations_per_copy", "target": 55},
+        "high_load": {"threshold": 70, "minutes": 1, "step": 1},
+    }
+)
+THRESHOLD_ONLY = ComponentPolicy.model_validate({"max_copies": 8, "high_load": {"threshold": 40, "step": 2}})
+
+
+@pytest.mark.parametrize(
+    ("policy", "serving", "load_per_copy", "target"),
+    [
+        (TRACKED_FALCON, 1, None, 2),  # no datapoint (CloudWatch had none): one step
+        (TRACKED_FALCON, 1, 80.0, 2),  # ceil(80 / 55) = 2 = one step anyway
+        (TRACKED_FALCON, 1, 165.0, 3),  # ceil(165 / 55) = 3 in one write, not +1 twice
+        (TRACKED_FALCON, 2, 140.0, 6),  # 280 a minute over 2 copies -> ceil(280 / 55) = 6
+        (TRACKED_FALCON, 2, 900.0, 8),  # ceil(1,800 / 55) = 33, held to max_copies (and what fits) 8
+        (THRESHOLD_ONLY, 2, 100.0, 5),  # no target tracking: under the alarm's own threshold, ceil(200 / 40)
+        (THRESHOLD_ONLY, 2, 41.0, 4),  # the step (2) is the least it adds
+    ],
+)
+def test_a_high_load_alarm_is_sized_by_its_datapoint(
+    policy: ComponentPolicy, serving: int, load_per_copy: float | None, target: int
+) -> None:
+    """SageMaker refuses a second write while copies load, so a step of +1 a load time apart is a
+    slow ramp: the alarm's datapoint (invocations per copy) says how many copies the load needs."""
+    trigger = Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD, load_per_copy=load_per_copy)
+    d = decide(policy, observe(serving), endpoint(), ComponentState(), trigger, MONDAY_NOON)
+    assert (d.action, d.target) == (Action.SCALE, target)
+    if target > serving + (policy.high_load.step if policy.high_load else 1):
+        assert f"{load_per_copy:g} invocations per copy" in d.reason and "at once" in d.reason
+
+
 def test_capacity_caps_a_raise_and_reports_the_numbers() -> None:
     policy = ComponentPolicy(max_copies=8, schedules=[business_hours(min_copies=8)])
     flan = observe(1, reservation=TWO_GPU, name="flan")

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from .adapters.autoscaling import AutoScalingAdapter
-from .adapters.cloudwatch import AlarmState, CloudWatchAdapter
+from .adapters.cloudwatch import AlarmState, CloudWatchAdapter, latest_datapoint
 from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter
@@ -164,7 +164,11 @@ class Controller:
             last = self.state.get(endpoint, component).last_action_at if kind == AlarmKind.HIGH_LOAD else None
             if not acts_again(kind, cp, now, last):
                 continue
-            trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
+            # A standing high-load alarm's datapoint sizes its step as the state change's does.
+            load = latest_datapoint(alarm.get("StateReasonData")) if kind == AlarmKind.HIGH_LOAD else None
+            trigger = Trigger(
+                TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind, load_per_copy=load
+            )
             if kind == AlarmKind.IDLE:
                 out.setdefault(component, trigger)
             else:
@@ -297,10 +301,16 @@ class Controller:
             )
             summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, mismatch))
             return self.announcer.finish(summary)
-        # CloudWatch's own last datapoint (not the payload's) sizes a scale-from-zero: the failed
-        # requests of the alarm's minute.
-        failed = held.latest if held is not None and kind == AlarmKind.NO_CAPACITY else None
-        trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{alarm}", alarm=kind, failed_requests=failed)
+        # CloudWatch's own last datapoint (not the payload's) sizes the step: the failed requests of the
+        # no-capacity alarm's minute, the invocations per copy of the high-load alarm's.
+        latest = held.latest if held is not None else None
+        trigger = Trigger(
+            TriggerKind.ALARM,
+            source=f"alarm:{alarm}",
+            alarm=kind,
+            failed_requests=latest if kind == AlarmKind.NO_CAPACITY else None,
+            load_per_copy=latest if kind == AlarmKind.HIGH_LOAD else None,
+        )
         self._evaluation().components(policy, [(endpoint, component)], trigger, now, summary)
         return self.announcer.finish(summary)
 

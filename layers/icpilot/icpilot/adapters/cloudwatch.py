@@ -64,7 +64,7 @@ class CloudWatchAdapter:
         # StateTransitionedTimestamp is when StateValue last changed (the event's state.timestamp);
         # StateUpdatedTimestamp also moves when only the evaluation state does.
         changed = alarm.get("StateTransitionedTimestamp") or alarm["StateUpdatedTimestamp"]
-        return AlarmState(alarm["StateValue"], _aware(changed), _latest_datapoint(alarm.get("StateReasonData")))
+        return AlarmState(alarm["StateValue"], _aware(changed), latest_datapoint(alarm.get("StateReasonData")))
 
     def put_alarm(self, spec: dict[str, Any]) -> None:
         with aws_call("cloudwatch", "PutMetricAlarm"):
@@ -127,9 +127,9 @@ def _aware(stamp: datetime) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def _latest_datapoint(reason_data: Any) -> float | None:
+def latest_datapoint(reason_data: Any) -> float | None:
     """The last of ``recentDatapoints`` in an alarm's StateReasonData (JSON, as CloudWatch writes it
-    for a threshold alarm); None when absent or unreadable, never an error: it only sizes a warm-up."""
+    for a threshold alarm); None when absent or unreadable, never an error: it only sizes a step."""
     try:
         points = json.loads(str(reason_data)).get("recentDatapoints") or []
         return float(points[-1]) if points else None

@@ -69,6 +69,8 @@ class Trigger:
     requested_at: datetime | None = None  # when the demand showed (an alarm's state change); default: now
     # no-capacity alarm: requests that found no copy in its last period; demand signal: requests waiting
     failed_requests: float | None = None
+    # high-load alarm: its last datapoint, invocations per copy in its period (CloudWatch's, not the payload's)
+    load_per_copy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,28 @@ def _sized_warmup(policy: ComponentPolicy, failed_per_minute: float | None) -> i
     return max(policy.warmup_copies, math.ceil(failed_per_minute / tracking.target))
 
 
+def _sized_scale_out(policy: ComponentPolicy, base: int, serving: int, load_per_copy: float | None) -> int:
+    """Copies a high-load alarm asks for: ``step`` more than ``base``, or as many as the alarm's
+    datapoint says the load needs, whichever is more. The load is the datapoint (invocations per copy
+    per minute) times the copies serving; it needs the copies that bring it to the target-tracking
+    target, or without target tracking on invocations, to the alarm's own threshold.
+
+    Worked example: 1 copy serving 165 invocations a minute, target 55 -> ceil(165 / 55) = 3 copies in
+    one write instead of +1 now and +1 a load time later (SageMaker refuses a second write while the
+    first copy loads, so a one-step ramp to 3 takes two load times)."""
+    high_load, tracking = policy.high_load, policy.autoscaling
+    stepped = base + (high_load.step if high_load else 1)
+    if not load_per_copy:
+        return stepped
+    if tracking is not None and tracking.metric == "invocations_per_copy":
+        per_copy = tracking.target
+    elif high_load is not None:
+        per_copy = high_load.threshold
+    else:
+        return stepped
+    return max(stepped, math.ceil(max(serving, 1) * load_per_copy / per_copy))
+
+
 def decide(
     policy: ComponentPolicy,
     component: ComponentObservation,
@@ -349,8 +373,13 @@ def decide(
         why = f"demand signal: a client found no copy{queued}; warm up {base} at once"
     elif trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.HIGH_LOAD:
         step = policy.high_load.step if policy.high_load else 1
-        base = max(desired, pending or 0) + step
-        why = f"high-load alarm: add {step} to {max(desired, pending or 0)}"
+        before = max(desired, pending or 0)
+        base = _sized_scale_out(policy, before, component.current, trigger.load_per_copy)
+        if base > before + step:
+            load = f"{trigger.load_per_copy:g} invocations per copy on {copies(max(component.current, 1))}"
+            why = f"high-load alarm: {load}; {base} at once"
+        else:
+            why = f"high-load alarm: add {step} to {before}"
     elif (
         trigger.kind == TriggerKind.ALARM
         and trigger.alarm == AlarmKind.IDLE

@@ -170,7 +170,8 @@ class TargetTracking(_Strict):
 
 
 class HighLoad(_Strict):
-    """An icpilot alarm: invocations per copy per minute above ``threshold`` for ``minutes`` -> add ``step`` copies."""
+    """An icpilot alarm: invocations per copy per minute above ``threshold`` for ``minutes`` -> add ``step``
+    copies, or the copies the alarm's datapoint says the load needs when that is more."""
 
     threshold: float = Field(gt=0, le=1_000_000)
     minutes: int = Field(default=3, ge=1, le=60)
