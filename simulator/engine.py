@@ -392,7 +392,9 @@ class _Icpilot:
         per_copy = (invocations + waiting) / fleet.loaded if fleet.loaded else 0.0
         self.load_run = self.load_run + 1 if hl and per_copy > hl.threshold else 0
         if hl and self.load_run >= hl.minutes and self.load_run % max(1, hl.minutes) == 0:
-            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD, load_per_copy=per_copy))
+            # The state change carries its datapoint; the tick that follows a standing alarm adds its step.
+            datapoint = per_copy if self.load_run == hl.minutes else None
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD, load_per_copy=datapoint))
         # The learned lead time: the measured time to ready (the run's load time, as the watcher would
         # measure it) plus provisioning when no running instance has room for another copy.
         free = endpoint.running * self.rules.accelerators_per_instance - endpoint.used()

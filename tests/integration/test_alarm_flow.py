@@ -312,6 +312,27 @@ def test_a_high_load_alarm_scales_out_by_cloudwatchs_datapoint_in_one_write(
     assert "70 invocations per copy on 2 copies; 4 at once" in scaled[0]["reason"], scaled[0]["reason"]
 
 
+def test_a_standing_high_load_alarm_adds_its_step_on_the_tick_whatever_its_old_datapoint(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A standing alarm's StateReasonData is from its state change, before icpilot's last scale-out:
+    the tick adds the policy's step, never the old datapoint over today's copies."""
+    import json
+
+    use_policy(tmp_path, monkeypatch, lambda comps: comps["falcon-7b"].pop("autoscaling"))
+    configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
+    emu.advance(60 * 60 + 10 * 60)  # 08:14 Berlin: falcon's floor of 2 is loaded
+    assert desired("falcon-7b") == 2
+    boto3.client("cloudwatch", region_name=REGION).set_alarm_state(
+        AlarmName="icpilot-falcon-7b-high-load",
+        StateValue="ALARM",
+        StateReason="Threshold Crossed: 3 datapoints were greater than the threshold (40.0)",
+        StateReasonData=json.dumps({"version": "1.0", "recentDatapoints": [400.0, 400.0, 400.0], "threshold": 40.0}),
+    )
+    configured.invoke("watch-tick", configured.handler_event("watch_tick.json"))
+    assert desired("falcon-7b") == 3  # +1, not ceil(2 x 400 / 40) = 20 held to the ceiling of 4
+
+
 def test_foreign_unknown_and_malformed_alarms_are_rejected(configured: Stack) -> None:
     for name in ("alarm_scale_foreign.json", "alarm_scale_malformed.json"):
         summary = configured.invoke("alarm-scale", configured.handler_event(name))

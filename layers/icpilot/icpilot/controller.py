@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from .adapters.autoscaling import AutoScalingAdapter
-from .adapters.cloudwatch import AlarmState, CloudWatchAdapter, latest_datapoint
+from .adapters.cloudwatch import AlarmState, CloudWatchAdapter
 from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter
@@ -164,11 +164,10 @@ class Controller:
             last = self.state.get(endpoint, component).last_action_at if kind == AlarmKind.HIGH_LOAD else None
             if not acts_again(kind, cp, now, last):
                 continue
-            # A standing high-load alarm's datapoint sizes its step as the state change's does.
-            load = latest_datapoint(alarm.get("StateReasonData")) if kind == AlarmKind.HIGH_LOAD else None
-            trigger = Trigger(
-                TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind, load_per_copy=load
-            )
+            # No load_per_copy: StateReasonData explains the state, and CloudWatch does not document
+            # refreshing it while the state stands; a datapoint from before icpilot's last scale-out,
+            # multiplied by today's copies, would overshoot. A standing alarm adds its step.
+            trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
             if kind == AlarmKind.IDLE:
                 out.setdefault(component, trigger)
             else:
