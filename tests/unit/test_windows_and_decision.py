@@ -502,6 +502,26 @@ def test_an_alarm_held_by_the_policys_own_ceiling_is_ceiling_reached_said_once()
     assert again.target == 0 and again.events == ()
 
 
+@pytest.mark.parametrize(
+    ("copies", "kept"),
+    [
+        (4, "policy:4"),  # still at the ceiling it was told: the tick keeps the cap said
+        (3, None),  # below it (AAS scaled in): the next time the ceiling holds an alarm is news
+    ],
+)
+def test_a_tick_between_two_asks_at_the_same_ceiling_does_not_say_it_again(copies: int, kept: str | None) -> None:
+    """A standing high-load alarm asks again one cooldown apart, with plain ticks between: the
+    ceiling is said once per episode at it, not once per ask."""
+    policy = ComponentPolicy.model_validate({"max_copies": 4, "high_load": {"threshold": 70}})
+    load = Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD)
+    first = decide(policy, observe(4), endpoint(), ComponentState(), load, MONDAY_NOON)
+    assert [e.type for e in first.events] == [EventType.CEILING_REACHED] and first.refusal == "policy:4"
+    tick = decide(policy, observe(copies), endpoint(), first.next_state, Trigger(TriggerKind.TICK), MONDAY_NOON)
+    assert tick.refusal == kept and tick.next_state.last_refusal == kept
+    again = decide(policy, observe(4), endpoint(), tick.next_state, load, MONDAY_NOON + timedelta(minutes=5))
+    assert [e.type for e in again.events] == ([] if kept else [EventType.CEILING_REACHED])
+
+
 # ------------------------------------------------------------ next state
 @pytest.mark.parametrize(
     ("desired", "status", "state", "when", "expected"),

@@ -149,6 +149,13 @@ class Decision:
     next_state: ComponentState = field(default_factory=lambda: ComponentState())  # once carried out
 
 
+def _still_at(refusal: str | None, copies: int) -> bool:
+    """True while the component holds the copies a cap already said granted ("<limit>:<granted>"):
+    the episode at that cap goes on. Below or above it, the next refusal is news again."""
+    granted = refusal.rpartition(":")[2] if refusal else ""
+    return granted.isdigit() and int(granted) == copies
+
+
 def next_state(
     state: ComponentState,
     action: Action,
@@ -302,6 +309,8 @@ def decide(
         signature = f"{refused.details.get('limit')}:{refused.details.get('granted')}" if refused else None
         if signature is not None and signature == state.last_refusal:
             events = [e for e in events if e.type not in CAPS]  # said already
+        elif signature is None and _still_at(state.last_refusal, target if action == Action.SCALE else desired):
+            signature = state.last_refusal  # a tick between two asks at the same cap does not make it news
         starts = bool(values.get("starts_warmup"))
         return Decision(
             component=component.name,
