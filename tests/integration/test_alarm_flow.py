@@ -282,6 +282,17 @@ def test_sustained_load_scales_out_to_the_ceiling(configured: Stack, emu: Emulat
     assert all(e["to_copies"] <= 4 for e in icpilot)
 
 
+def falcon_at_its_floor_without_tracking(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """08:14 Berlin, falcon's floor of 2 loaded, its high-load alarm (above 40 for 3 minutes, step 1)
+    alone: without target tracking, AAS does not race icpilot's alarm."""
+    use_policy(tmp_path, monkeypatch, lambda comps: comps["falcon-7b"].pop("autoscaling"))
+    configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
+    emu.advance(60 * 60 + 10 * 60)
+    assert desired("falcon-7b") == 2
+
+
 def test_a_high_load_alarm_scales_out_by_cloudwatchs_datapoint_in_one_write(
     configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,14 +301,7 @@ def test_a_high_load_alarm_scales_out_by_cloudwatchs_datapoint_in_one_write(
     write 3 and then wait a load time to write 4."""
     from emulator.sagemaker_ext import invoke_component
 
-    def edit(comps: dict[str, Any]) -> None:
-        comps["falcon-7b"].pop("autoscaling")  # icpilot's alarm alone: AAS target tracking would race it
-        comps["falcon-7b"]["high_load"].update(threshold=40, minutes=3, step=1)
-
-    use_policy(tmp_path, monkeypatch, edit)
-    configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
-    emu.advance(60 * 60 + 10 * 60)  # 08:14 Berlin: falcon's floor of 2 is loaded
-    assert desired("falcon-7b") == 2
+    falcon_at_its_floor_without_tracking(configured, emu, tmp_path, monkeypatch)
     for _ in range(4):  # 140 a minute over 2 copies: 70 per copy, above 40 for the alarm's 3 closed minutes
         emu.advance(60)
         assert invoke_component("123456789012", REGION, "falcon-7b", 140) == (140, 0)
@@ -319,10 +323,7 @@ def test_a_standing_high_load_alarm_adds_its_step_on_the_tick_whatever_its_old_d
     the tick adds the policy's step, never the old datapoint over today's copies."""
     import json
 
-    use_policy(tmp_path, monkeypatch, lambda comps: comps["falcon-7b"].pop("autoscaling"))
-    configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))
-    emu.advance(60 * 60 + 10 * 60)  # 08:14 Berlin: falcon's floor of 2 is loaded
-    assert desired("falcon-7b") == 2
+    falcon_at_its_floor_without_tracking(configured, emu, tmp_path, monkeypatch)
     boto3.client("cloudwatch", region_name=REGION).set_alarm_state(
         AlarmName="icpilot-falcon-7b-high-load",
         StateValue="ALARM",

@@ -234,14 +234,20 @@ def _sized_warmup(policy: ComponentPolicy, failed_per_minute: float | None) -> i
 
     Worked example: 180 requests failed in the alarm's minute, target 55 per copy -> ceil(180 / 55) = 4
     copies at once instead of 1 and three scale-outs a load time apart each."""
-    tracking = policy.autoscaling
-    if not failed_per_minute or tracking is None or tracking.metric != "invocations_per_copy":
+    per_copy = _invocations_target(policy)
+    if not failed_per_minute or per_copy is None:
         return policy.warmup_copies
-    return max(policy.warmup_copies, math.ceil(failed_per_minute / tracking.target))
+    return max(policy.warmup_copies, math.ceil(failed_per_minute / per_copy))
 
 
-def _sized_scale_out(policy: ComponentPolicy, base: int, serving: int, load_per_copy: float | None) -> int:
-    """Copies a high-load alarm asks for: ``step`` more than ``base``, or as many as the alarm's
+def _invocations_target(policy: ComponentPolicy) -> float | None:
+    """Target tracking's invocations per copy per minute, when it tracks invocations (None otherwise)."""
+    tracking = policy.autoscaling
+    return tracking.target if tracking is not None and tracking.metric == "invocations_per_copy" else None
+
+
+def _sized_scale_out(policy: ComponentPolicy, stepped: int, serving: int, load_per_copy: float | None) -> int:
+    """Copies a high-load alarm asks for: ``stepped`` (``step`` more than now), or as many as the alarm's
     datapoint says the load needs, whichever is more. The load is the datapoint (invocations per copy
     per minute) times the copies serving; it needs the copies that bring it to the target-tracking
     target, or without target tracking on invocations, to the alarm's own threshold.
@@ -249,15 +255,8 @@ def _sized_scale_out(policy: ComponentPolicy, base: int, serving: int, load_per_
     Worked example: 1 copy serving 165 invocations a minute, target 55 -> ceil(165 / 55) = 3 copies in
     one write instead of +1 now and +1 a load time later (SageMaker refuses a second write while the
     first copy loads, so a one-step ramp to 3 takes two load times)."""
-    high_load, tracking = policy.high_load, policy.autoscaling
-    stepped = base + (high_load.step if high_load else 1)
-    if not load_per_copy:
-        return stepped
-    if tracking is not None and tracking.metric == "invocations_per_copy":
-        per_copy = tracking.target
-    elif high_load is not None:
-        per_copy = high_load.threshold
-    else:
+    per_copy = _invocations_target(policy) or (policy.high_load.threshold if policy.high_load else None)
+    if not load_per_copy or per_copy is None:
         return stepped
     return max(stepped, math.ceil(max(serving, 1) * load_per_copy / per_copy))
 
@@ -383,7 +382,7 @@ def decide(
     elif trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.HIGH_LOAD:
         step = policy.high_load.step if policy.high_load else 1
         before = max(desired, pending or 0)
-        base = _sized_scale_out(policy, before, component.current, trigger.load_per_copy)
+        base = _sized_scale_out(policy, before + step, component.current, trigger.load_per_copy)
         if base > before + step:
             load = f"{trigger.load_per_copy:g} invocations per copy on {copies(max(component.current, 1))}"
             why = f"high-load alarm: {load}; {base} at once"
