@@ -193,7 +193,15 @@ def activator_figures() -> dict[str, Any]:
     for patience in (1, slowest_cold_start):
         r = report(policy, scenario, patience=patience)
         out[f"patience {patience} min"] = {
-            k: r["strategies"][k] for k in ("icpilot", "icpilot+demand", "aas-only", "reactive-optimum", "optimum")
+            k: r["strategies"][k]
+            for k in (
+                "icpilot",
+                "icpilot+demand",
+                "aas-only",
+                "reactive-optimum",
+                "reactive-optimum-replayed",
+                "optimum",
+            )
         }
     return out
 
@@ -254,7 +262,8 @@ def main() -> int:
         for name, st in rows.items():
             table.add_row(
                 f"activator, bursty, reactive policy, {patience}: {name}",
-                f"${st['total_usd']} ({st['ratio_to_reactive_optimum']}x reactive optimum): {st['refused']} refused, "
+                f"${st['total_usd']} ({st['ratio_to_reactive_optimum']}x reactive optimum, "
+                f"{st['ratio_to_reactive_optimum_replayed']}x replayed): {st['refused']} refused, "
                 f"{st['delayed']} delayed, first failure -> write {st['first_failure_to_write_minutes']} min",
             )
     for label, p in fleet["passes"].items():

@@ -691,6 +691,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 "total_usd",
                 "ratio_to_optimum",
                 "ratio_to_reactive_optimum",
+                "ratio_to_reactive_optimum_replayed",
             ],
         )
     return 0

@@ -1,8 +1,9 @@
 """Run every strategy and both optima on the same demand; a JSON report in dollars and a PNG timeline.
 
 Each strategy's row: accelerator-hours, accelerator $, refused, delayed (requests and
-request-minutes), penalty $, total $, and the ratio of its total to the penalty-aware optimum's
-and to the reactive optimum's, plus a per-component ledger. The run's rules (load time per
+request-minutes), penalty $, total $, and the ratio of its total to the penalty-aware optimum's,
+to the reactive optimum's and to the reactive optimum's schedule replayed under the simulator's
+rules (``-replayed`` rows: see ``optimum``, "A yardstick, not a bound"), plus a per-component ledger. The run's rules (load time per
 component, patience, provisioning, capacity) are the same for every row (``engine.RunRules``).
 """
 
@@ -18,12 +19,13 @@ from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel
 from icpilot.policy.model import Policy
 
-from .engine import STRATEGIES, Ledger, Result, RunRules, SimComponent, run
+from .engine import REPLAY, STRATEGIES, Ledger, Result, RunRules, SimComponent, run
 from .optimum import ComponentOptimum, SlotCosts, fits_together, optimum
 from .traces import MinuteDemand, Throughput, read_trace
 
 DEFAULT_LOAD_MINUTES = 6  # the emulator's model-load time (360 s) unless the run says otherwise
 OPTIMA = ("optimum", "reactive-optimum")
+REPLAYED = tuple(f"{name}-replayed" for name in OPTIMA)  # each optimum's schedule under the run's rules
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def backtest_components(
     capacity_bound: dict[str, bool] = {}
     for name, reactive in (("optimum", False), ("reactive-optimum", True)):
         optima = []
+        schedule: dict[str, list[int]] = {}
         always_running = rules.min_instances * rules.accelerators_per_instance
         for c in components:
             slots = min(c.policy.max_copies, int(rules.total_accelerators // c.accelerators))
@@ -116,6 +119,7 @@ def backtest_components(
                 for k in range(1, slots + 1)
             ]
             solved = optimum(c.name, c.demand, c.throughput, slots, costs, c.accelerators, reactive)
+            schedule[c.name] = solved.copies
             if score_from:
                 scored = [o.scored_from(score_from, rules.patience) for o in solved.slots]
                 solved = ComponentOptimum(solved.name, scored, solved.accelerators_per_copy)
@@ -125,14 +129,20 @@ def backtest_components(
             {c.name: _optimum_ledger(o, c, cost) for o, c in zip(optima, components, strict=True)}, cost, requests
         )
         copies[name] = {o.name: o.copies for o in optima}
+        results[f"{name}-replayed"] = run(REPLAY, components, rules, start, minutes, score_from, schedule)
     for name, r in results.items():
         rows[name] = _row(r.ledgers, cost, requests)
-        copies[name] = r.copies
+        if name not in REPLAYED:  # a replay's copies are its optimum's (capped to what fits): not drawn twice
+            copies[name] = r.copies
     best, reactive_best = rows["optimum"]["total_usd"], rows["reactive-optimum"]["total_usd"]
+    reactive_replayed = rows["reactive-optimum-replayed"]["total_usd"]
     for row in rows.values():
         row["ratio_to_optimum"] = _round(row["total_usd"] / best) if best else None
         row["ratio_to_reactive_optimum"] = _round(row["total_usd"] / reactive_best) if reactive_best else None
-    order = [*STRATEGIES, *OPTIMA]
+        row["ratio_to_reactive_optimum_replayed"] = (
+            _round(row["total_usd"] / reactive_replayed) if reactive_replayed else None
+        )
+    order = [*STRATEGIES, *OPTIMA, *REPLAYED]
     return {
         "endpoint": endpoint,
         "instance_type": rules.instance_type,
@@ -158,7 +168,7 @@ def backtest_components(
         "strategies": {name: rows[name] for name in order},
         "_series": {
             "traffic": {c.name: c.demand.requests for c in components},
-            "copies": {name: copies[name] for name in order},
+            "copies": {name: copies[name] for name in order if name in copies},
             "needed": {c.name: c.demand.copies_needed(c.throughput) for c in components},
         },
     }

@@ -57,6 +57,7 @@ from icpilot.policy.model import ComponentPolicy, parse_duration
 from .traces import MinuteDemand, Throughput
 
 STRATEGIES = ("icpilot", "icpilot+demand", "aas-only", "always-on")
+REPLAY = "replay"  # a given copy-count schedule (an optimum's) played under the run's rules
 
 
 @dataclass
@@ -440,12 +441,25 @@ class _Icpilot:
 
 
 def run(
-    strategy: str, components: list[SimComponent], rules: RunRules, start: datetime, minutes: int, score_from: int = 0
+    strategy: str,
+    components: list[SimComponent],
+    rules: RunRules,
+    start: datetime,
+    minutes: int,
+    score_from: int = 0,
+    schedule: dict[str, list[int]] | None = None,
 ) -> Result:
     """Simulate ``minutes`` minutes; the ledgers count from minute ``score_from`` on (a learner's
-    first weeks are history, not the score)."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+    first weeks are history, not the score).
+
+    ``replay`` plays ``schedule`` (copies paid per component per minute, an optimum's) under the
+    same rules as the strategies: copies start loading in the minute the schedule adds them (capped
+    to what fits), and the queue drains a backlog with the capacity it has, which the optima assume
+    is free."""
+    if strategy not in (*STRATEGIES, REPLAY):
+        raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join((*STRATEGIES, REPLAY))}")
+    if (strategy == REPLAY) != (schedule is not None):
+        raise ValueError("a schedule is what the replay strategy plays, and only it")
     endpoint = Endpoint(rules, components)
     scored = {c.name: Ledger() for c in components}
     unscored = {c.name: Ledger() for c in components}
@@ -469,6 +483,10 @@ def run(
             ledgers = scored
         now = start + timedelta(minutes=t)
         endpoint.step(t)
+        if schedule is not None:
+            for c in components:
+                if schedule[c.name][t] != endpoint.fleets[c.name].desired:
+                    endpoint.set(c, schedule[c.name][t], t)
         for c in components:
             fleet, ledger, queue = endpoint.fleets[c.name], ledgers[c.name], queues[c.name]
             requests, seconds = c.demand.requests[t], c.demand.slot_seconds[t]

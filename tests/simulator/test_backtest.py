@@ -73,6 +73,9 @@ def test_strategies_on_a_burst(tmp_path: Path) -> None:
         assert row["ratio_to_optimum"] >= 1.0 - 1e-9
     assert s["reactive-optimum"]["total_usd"] >= s["optimum"]["total_usd"]
     assert set(s["icpilot"]["components"]) == {"m"}
+    for name in ("optimum", "reactive-optimum"):  # each optimum's schedule replayed: the same copies paid
+        assert s[f"{name}-replayed"]["accelerator_usd"] == s[name]["accelerator_usd"]
+    assert s["reactive-optimum-replayed"]["ratio_to_reactive_optimum_replayed"] == 1.0
 
 
 def test_auto_idle_delay_scales_to_zero_in_the_simulator(tmp_path: Path) -> None:
