@@ -3,8 +3,9 @@
 Each strategy's row: accelerator-hours, accelerator $, refused, delayed (requests and
 request-minutes), penalty $, total $, and the ratio of its total to the penalty-aware optimum's,
 to the reactive optimum's and to the reactive optimum's schedule replayed under the simulator's
-rules (``-replayed`` rows: see ``optimum``, "A yardstick, not a bound"), plus a per-component ledger. The run's rules (load time per
-component, patience, provisioning, capacity) are the same for every row (``engine.RunRules``).
+rules (the ``-replayed`` rows; see ``optimum``, "A yardstick, not a bound"), plus a per-component
+ledger. The run's rules (load time per component, patience, provisioning, capacity) are the same
+for every row (``engine.RunRules``).
 """
 
 from __future__ import annotations
