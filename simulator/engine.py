@@ -484,7 +484,8 @@ def run(
         now = start + timedelta(minutes=t)
         endpoint.step(t)
         if schedule is not None:
-            for c in components:
+            # releases first, so that a copy the schedule adds in the same minute finds their room
+            for c in sorted(components, key=lambda c: schedule[c.name][t] - endpoint.fleets[c.name].desired):
                 if schedule[c.name][t] != endpoint.fleets[c.name].desired:
                     endpoint.set(c, schedule[c.name][t], t)
         for c in components:

@@ -71,3 +71,14 @@ def test_a_schedule_that_keeps_its_copy_drains_the_backlog() -> None:
 def test_a_schedule_goes_with_the_replay_and_only_with_it(strategy: str, schedule: dict | None) -> None:
     with pytest.raises(ValueError, match="schedule"):
         run(strategy, [one_request_a_minute([1])], RULES, START, MINUTES, schedule=schedule)
+
+
+def test_a_replay_releases_before_it_adds_so_a_handover_fits() -> None:
+    """One GPU; the schedule hands it from ``a`` to ``b`` in minute 5. Whatever the components'
+    order, ``b`` gets its copy in that minute: the release is applied first."""
+    a, b = one_request_a_minute([]), one_request_a_minute([])
+    a = SimComponent("a", a.policy, a.reservation, a.demand, a.throughput, a.load_minutes)
+    b = SimComponent("b", b.policy, b.reservation, b.demand, b.throughput, b.load_minutes)
+    schedule = {"a": [1 if t < 5 else 0 for t in range(MINUTES)], "b": [1 if t >= 5 else 0 for t in range(MINUTES)]}
+    result = run(REPLAY, [b, a], RULES, START, MINUTES, schedule=schedule)
+    assert result.copies == schedule
