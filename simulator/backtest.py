@@ -97,6 +97,9 @@ def backtest_components(
 
     ``score_from``: count costs from this minute on (every strategy runs from the start; a learner's
     first weeks are its history)."""
+    for c in components:
+        if len(c.demand.requests) != minutes:  # the optima would solve the whole series, the strategies part of it
+            raise ValueError(f"{c.name}: {len(c.demand.requests)} minutes of demand for a run of {minutes} minutes")
     cost = rules.cost
     requests = {c.name: sum(c.demand.requests[score_from:]) for c in components}
     results: dict[str, Result] = {s: run(s, components, rules, start, minutes, score_from) for s in STRATEGIES}

@@ -11,6 +11,7 @@ from icpilot.domain.cost import CostModel
 from icpilot.policy import load_policy_text
 from icpilot.policy.model import CostPolicy
 
+from simulator.backtest import backtest_components
 from simulator.engine import REPLAY, RunRules, SimComponent, run
 from simulator.optimum import SlotCosts, solve_slot
 from simulator.traces import MinuteDemand, Throughput
@@ -82,3 +83,10 @@ def test_a_replay_releases_before_it_adds_so_a_handover_fits() -> None:
     schedule = {"a": [1 if t < 5 else 0 for t in range(MINUTES)], "b": [1 if t >= 5 else 0 for t in range(MINUTES)]}
     result = run(REPLAY, [b, a], RULES, START, MINUTES, schedule=schedule)
     assert result.copies == schedule
+
+
+def test_a_backtest_refuses_demand_that_does_not_span_the_run() -> None:
+    """The optima solve the whole demand series and the strategies the run's minutes: scored on
+    different spans, they would not compare."""
+    with pytest.raises(ValueError, match="m: 20 minutes of demand for a run of 10 minutes"):
+        backtest_components([one_request_a_minute([1])], RULES, START, 10)
