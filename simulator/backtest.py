@@ -133,11 +133,12 @@ def backtest_components(
             {c.name: _optimum_ledger(o, c, cost) for o, c in zip(optima, components, strict=True)}, cost, requests
         )
         copies[name] = {o.name: o.copies for o in optima}
-        results[f"{name}-replayed"] = run(REPLAY, components, rules, start, minutes, score_from, schedule)
+        # its copies are the optimum's (capped to what fits), so the timeline does not draw them twice
+        replayed = run(REPLAY, components, rules, start, minutes, score_from, schedule)
+        rows[f"{name}-replayed"] = _row(replayed.ledgers, cost, requests)
     for name, r in results.items():
         rows[name] = _row(r.ledgers, cost, requests)
-        if name not in REPLAYED:  # a replay's copies are its optimum's (capped to what fits): not drawn twice
-            copies[name] = r.copies
+        copies[name] = r.copies
     best, reactive_best = rows["optimum"]["total_usd"], rows["reactive-optimum"]["total_usd"]
     reactive_replayed = rows["reactive-optimum-replayed"]["total_usd"]
     for row in rows.values():
@@ -172,7 +173,7 @@ def backtest_components(
         "strategies": {name: rows[name] for name in order},
         "_series": {
             "traffic": {c.name: c.demand.requests for c in components},
-            "copies": {name: copies[name] for name in order if name in copies},
+            "copies": {name: copies[name] for name in (*STRATEGIES, *OPTIMA)},
             "needed": {c.name: c.demand.copies_needed(c.throughput) for c in components},
         },
     }

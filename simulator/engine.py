@@ -484,9 +484,10 @@ def run(
         now = start + timedelta(minutes=t)
         endpoint.step(t)
         if schedule is not None:
+            changes = [(schedule[c.name][t] - endpoint.fleets[c.name].desired, c) for c in components]
             # releases first, so that a copy the schedule adds in the same minute finds their room
-            for c in sorted(components, key=lambda c: schedule[c.name][t] - endpoint.fleets[c.name].desired):
-                if schedule[c.name][t] != endpoint.fleets[c.name].desired:
+            for change, c in sorted(changes, key=lambda pair: pair[0]):
+                if change:
                     endpoint.set(c, schedule[c.name][t], t)
         for c in components:
             fleet, ledger, queue = endpoint.fleets[c.name], ledgers[c.name], queues[c.name]

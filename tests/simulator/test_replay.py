@@ -25,12 +25,12 @@ COST = CostModel.of(CostPolicy(), "ml.g5.xlarge")  # $1.408/h for its one GPU, r
 RULES = RunRules("ml.g5.xlarge", 1, COST, min_instances=1, provisioning_minutes=0, patience=3)
 
 
-def one_request_a_minute(minutes: list[int]) -> SimComponent:
+def one_request_a_minute(minutes: list[int], name: str = "m") -> SimComponent:
     """One request of 60 slot-seconds in each listed minute: exactly what one copy (1 slot) serves."""
     requests = [1 if t in minutes else 0 for t in range(MINUTES)]
     demand = MinuteDemand(requests, [60.0 * r for r in requests])
     return SimComponent(
-        "m", POLICY.endpoints["ep"].components["m"], Reservation(1, 1, 1024), demand, Throughput(slots_per_copy=1), 2
+        name, POLICY.endpoints["ep"].components["m"], Reservation(1, 1, 1024), demand, Throughput(slots_per_copy=1), 2
     )
 
 
@@ -77,9 +77,7 @@ def test_a_schedule_goes_with_the_replay_and_only_with_it(strategy: str, schedul
 def test_a_replay_releases_before_it_adds_so_a_handover_fits() -> None:
     """One GPU; the schedule hands it from ``a`` to ``b`` in minute 5. Whatever the components'
     order, ``b`` gets its copy in that minute: the release is applied first."""
-    a, b = one_request_a_minute([]), one_request_a_minute([])
-    a = SimComponent("a", a.policy, a.reservation, a.demand, a.throughput, a.load_minutes)
-    b = SimComponent("b", b.policy, b.reservation, b.demand, b.throughput, b.load_minutes)
+    a, b = one_request_a_minute([], "a"), one_request_a_minute([], "b")
     schedule = {"a": [1 if t < 5 else 0 for t in range(MINUTES)], "b": [1 if t >= 5 else 0 for t in range(MINUTES)]}
     result = run(REPLAY, [b, a], RULES, START, MINUTES, schedule=schedule)
     assert result.copies == schedule
