@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from icpilot.adapters.aws import forget_clients
 from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
@@ -112,6 +113,9 @@ class Dispatcher:
         self.reset()
 
     def reset(self) -> None:
+        # A fresh world has no warm execution environments: the handlers' cached clients go too
+        # (they hold adaptive retry's memory of throttling met in the previous world).
+        forget_clients()
         self.handlers: dict[str, Handler] = {}
         self.async_configs: dict[str, AsyncConfig] = {}
         self.environments: dict[str, dict[str, str]] = {}

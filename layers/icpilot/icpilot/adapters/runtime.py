@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.transitions import ProbeResult
-from .aws import error_code
+from .aws import error_code, make_client
 
 # A probe must not be retried by the SDK: a retry would hide the latency the probe measures.
 PROBE_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
@@ -40,6 +40,4 @@ class RuntimeAdapter:
 
 
 def _probe_client() -> Any:
-    import boto3
-
-    return boto3.client("sagemaker-runtime", config=PROBE_CONFIG)
+    return make_client("sagemaker-runtime", config=PROBE_CONFIG)
