@@ -11,11 +11,21 @@ alarm and schedule stamps. If those ran on the real date while the emulator ran 
 message stamped at virtual time would look days old to SQS's retention check and vanish (the suite
 broke on the real 2026-11-27, four days after its fixed start). So while the emulator is active
 (``emulated_aws()`` or the server) the process clock *follows* the emulator clock: a
-``time-machine`` traveller is moved to the emulator's time whenever the clock moves, and ticks with
-real time in between (botocore's adaptive retry bucket refills on ``time.time()``; a frozen clock
-would stall it). We chose this over "the default start follows the real date" because tests and
-the demo start at explicit instants (a DST Sunday, a Monday 06:00): only a single clock makes them
-independent of the day they run. ``time.monotonic()`` is not moved, so timeouts and sleeps stay real.
+``time-machine`` traveller is moved to the emulator's time whenever the clock moves.
+
+**In virtual mode the process clock stands still between moves.** It used to tick with real time
+in between, and that made outcomes depend on how fast the machine ran: a handler invoked 1.5 s
+(real) after the last move stamped a rate-limit claim 1.5 s late, so ``advance(31)`` past a 30 s
+window landed inside it (a flake seen under load). Frozen, every handler invoked at virtual time T
+reads exactly T. The one library that needs time to pass on its own is botocore's adaptive retry
+(its token bucket refills on ``time.time()`` and would wait forever): while the process follows a
+virtual clock, that bucket's clock reads ``time.monotonic()``, which it uses only for differences.
+In wall mode the process clock ticks with real time, as the clock it follows does.
+``time.monotonic()`` is never moved, so timeouts and sleeps stay real.
+
+We chose one clock over "the default start follows the real date" because tests and the demo start
+at explicit instants (a DST Sunday, a Monday 06:00): only a single clock makes them independent of
+the day they run.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import time_machine
+from botocore.retries import bucket as botocore_bucket
 
 ClockMode = Literal["virtual", "wall"]
 
@@ -86,8 +97,9 @@ class EmulatorClock:
                 return
             self._real_anchor = (datetime.now(UTC), time.monotonic())
             # A POSIX timestamp, not an aware datetime: time-machine would otherwise set TZ on every move.
-            self._travel = time_machine.travel(self.now().timestamp(), tick=True)
+            self._travel = time_machine.travel(self.now().timestamp(), tick=self._ticks)
             self._traveller = self._travel.start()
+            _botocore_bucket_on_monotonic(True)
 
     def release_process(self) -> None:
         """Give the process its own clock back."""
@@ -96,10 +108,15 @@ class EmulatorClock:
                 return
             self._travel.stop()
             self._travel = self._traveller = self._real_anchor = None
+            _botocore_bucket_on_monotonic(False)
+
+    @property
+    def _ticks(self) -> bool:
+        return self.mode == "wall"
 
     def _move_process_clock(self) -> None:
         if self._traveller is not None:
-            self._traveller.move_to(self.now().timestamp(), tick=True)
+            self._traveller.move_to(self.now().timestamp(), tick=self._ticks)
 
     def _real_now(self) -> datetime:
         # While following, datetime.now() reads this clock: count real time from the anchor instead.
@@ -107,3 +124,17 @@ class EmulatorClock:
             return datetime.now(UTC)
         anchor, monotonic = self._real_anchor
         return anchor + timedelta(seconds=time.monotonic() - monotonic)
+
+
+_WALL_CLOCK_TIME = botocore_bucket.Clock.current_time
+
+
+def _monotonic_time(self: botocore_bucket.Clock) -> float:
+    return time.monotonic()
+
+
+def _botocore_bucket_on_monotonic(on: bool) -> None:
+    """botocore's adaptive-retry token bucket measures refills with ``Clock.current_time``
+    (``time.time()``); under a frozen process clock no token would ever come back. It uses the
+    value only for differences, so monotonic time serves it exactly."""
+    botocore_bucket.Clock.current_time = _monotonic_time if on else _WALL_CLOCK_TIME  # type: ignore[method-assign]
