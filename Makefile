@@ -1,6 +1,8 @@
 # icpilot — every target creates what it needs from nothing.
 #   make demo   a simulated day on the local emulator
-#   make test   ruff, mypy, pytest (and again with the real clock moved ±1 year), sam validate --lint, cfn-lint, checkov, sam build
+#   make check  the edit loop: ruff, mypy, the tests that need no emulator (hypothesis at dev strength)
+#   make test   the full gate: ruff, mypy, pytest (in parallel, shuffled; the tests that meet real-clock
+#               libraries again with the real clock moved ±1 year), sam validate --lint, cfn-lint, checkov, sam build
 #   make bench  benchmarks, figures in bench/results.json
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -17,7 +19,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint typecheck unit clock-guard sam-validate security sam-build bench clean
+.PHONY: demo check test lint typecheck fast unit clock-guard sam-validate security sam-build bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/icpilot/requirements.txt pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,15 +52,24 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/icpilot/icpilot functions emulator demo icpilot_cli simulator bench tests clients/python/icpilot_client
 
+# Every test in parallel (pytest-xdist; worksteal evens out the few long emulator stories) and in a
+# shuffled order (pytest-randomly prints the seed: `-p randomly -p "randomly_seed=N"` replays it).
+PYTEST_PARALLEL := -n auto --dist worksteal
 unit: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
-# The suite that meets time most (SNS->SQS, idempotency, schedules, the demo, the operator CLI) again
-# with the real clock a year ahead and a year back: nothing may depend on the date tests run on.
-CLOCK_SUITES := tests/integration
+# The tests that need no emulator (unit, property, simulator), hypothesis at the dev profile.
+fast: $(VENV)/.installed
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not real_clock" --hypothesis-profile=dev
+
+check: lint typecheck fast
+
+# The tests that meet libraries reading the real clock (marked real_clock: moto, Powertools, botocore;
+# see tests/conftest.py) again with the real clock a year ahead and a year back: nothing may depend on
+# the date tests run on. Hypothesis at the dev profile: these passes test the clock, not the search.
 clock-guard: $(VENV)/.installed
-	$(PY) -m pytest -q -p no:cacheprovider $(CLOCK_SUITES) --real-clock-shift=+365d
-	$(PY) -m pytest -q -p no:cacheprovider $(CLOCK_SUITES) --real-clock-shift=-365d
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) -m real_clock --hypothesis-profile=dev --real-clock-shift=+365d
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) -m real_clock --hypothesis-profile=dev --real-clock-shift=-365d
 
 sam-validate: $(SAMVENV)/.installed $(VENV)/.installed
 	$(SAM) validate --lint

@@ -6,11 +6,25 @@ from pathlib import Path
 
 import boto3
 import pytest
+from hypothesis import settings
 
 from emulator import Emulator, emulated_aws
 from emulator.stack import Stack, deploy_stack
 from tests import real_clock
 from tests.harness import Harness, ServerProcess, create_seed
+
+# Hypothesis strength per profile (``pytest --hypothesis-profile=dev``). Tests state their example
+# counts at ``ci`` strength through ``tests.strength.examples`` and scale with the profile: ``ci``
+# (the default, what ``make test`` runs) is today's full strength, ``dev`` (``make check``) a tenth.
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("dev", max_examples=10)
+settings.load_profile("ci")
+
+# Fixtures that bring up the emulator, and with it the libraries that read the real clock (moto's
+# SQS retention and visibility, Powertools' idempotency expiry and parameter cache, botocore's
+# signing and retry bucket): a test using one is marked ``real_clock`` and runs again in the
+# moved-clock passes (``make clock-guard``). Modules that start the emulator themselves carry the mark.
+CLOCK_FIXTURES = frozenset({"emulator", "aws", "stack", "emu", "emulator_server", "world"})
 
 # The policy every deployed test stack runs (see its header); the CLI follows it through ICPILOT_POLICY_PATH.
 INTEGRATION_POLICY = Path(__file__).resolve().parent / "policy.yaml"
@@ -32,6 +46,12 @@ def pytest_configure(config: pytest.Config) -> None:
         except ValueError as exc:
             raise pytest.UsageError(f"--real-clock-shift: {exc}") from None
         real_clock.start_shift(delta)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if CLOCK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_clock)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

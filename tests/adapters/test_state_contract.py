@@ -16,6 +16,8 @@ from moto import mock_aws
 
 from tests.harness import create_state_table
 
+pytestmark = pytest.mark.real_clock  # DynamoDB on moto
+
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 

@@ -15,6 +15,8 @@ import pytest
 
 from tests.harness import ServerProcess
 
+pytestmark = pytest.mark.real_clock  # an emulator server in a subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = shutil.which("icpilot", path=str(Path(sys.executable).parent)) or "icpilot"
 

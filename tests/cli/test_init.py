@@ -13,6 +13,8 @@ from emulator import emulated_aws
 from icpilot_cli.main import main
 from tests.harness import create_seed
 
+pytestmark = pytest.mark.real_clock  # starts the emulator itself
+
 REGION = "us-east-1"
 
 

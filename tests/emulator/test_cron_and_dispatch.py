@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 
 from emulator import Emulator, evaluate_alarms
+from tests.strength import examples
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -72,7 +73,7 @@ def test_unknown_time_zone_is_refused() -> None:
         ScheduleExpression.parse("rate(1 hour)", "Mars/Olympus")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     minute=st.integers(0, 59),
     hour=st.integers(0, 23),

@@ -8,10 +8,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from emulator import FaultRule, emulated_aws
 from emulator.clock import DEFAULT_START
+
+pytestmark = pytest.mark.real_clock  # the process clock itself
 
 
 def test_real_time_passing_does_not_move_a_virtual_process_clock() -> None:

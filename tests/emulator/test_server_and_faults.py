@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 from emulator import FaultRule
 from tests.harness import Harness, ServerProcess, create_seed
 
+pytestmark = pytest.mark.real_clock  # emulator servers in subprocesses
+
 
 def test_server_starts_on_loopback_and_stops_cleanly_on_sigterm_and_sigint() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):

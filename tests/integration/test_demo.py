@@ -13,6 +13,8 @@ import pytest
 
 from demo.__main__ import main
 
+pytestmark = pytest.mark.real_clock  # the demo runs the emulator
+
 
 def test_the_demo_morning_prints_every_event_in_order(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert main(["--hours", "1.2", "--out", str(tmp_path)]) == 0

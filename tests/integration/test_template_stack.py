@@ -20,6 +20,8 @@ from emulator.template import CustomResourceFailed, TemplateError, load_template
 from tests.conftest import INTEGRATION_POLICY
 from tests.harness import create_seed
 
+pytestmark = pytest.mark.real_clock  # starts the emulator itself
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 

@@ -8,7 +8,7 @@ or fails to do) and checks at every step:
 - while an override is in force, copies only ever move to the override's count;
 - the decision for a given state and time is the same every time it is asked.
 
-``make test`` runs ICPILOT_INVARIANT_EXAMPLES histories (default 300); ``make bench`` runs 10,000.
+``make test`` runs ICPILOT_INVARIANT_EXAMPLES histories (default 300 at the ci profile, 30 at dev); ``make bench`` runs 10,000.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ from icpilot.domain.windows import bounds_at
 from icpilot.policy.model import ComponentPolicy
 from pydantic import ValidationError
 
-EXAMPLES = int(os.environ.get("ICPILOT_INVARIANT_EXAMPLES", "300"))
+from tests.strength import examples
+
+# An explicit count (make bench: 10,000) wins; otherwise 300 at ci strength, scaled by the profile.
+EXAMPLES = int(os.environ.get("ICPILOT_INVARIANT_EXAMPLES") or examples(300))
 G5 = INSTANCE_TYPES["ml.g5.24xlarge"]
 ONE_GPU = Reservation(1, 2, 8192)
 TWO_GPU = Reservation(2, 2, 8192)

@@ -21,6 +21,7 @@ from icpilot.policy.loader import load_policy_text
 
 from emulator import Emulator
 from emulator.stack import Stack
+from tests.strength import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_POLICY = (ROOT / "tests" / "policy.yaml").read_text()
@@ -71,7 +72,7 @@ def test_fuzzed_events_get_a_clear_answer_never_a_crash(stack: Stack, emu: Emula
     """raise_errors is on (the stack fixture): any exception from a handler fails the test."""
     seen = {"rejected": 0, "acted": 0}
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         base = copy.deepcopy(EVENTS[data.draw(st.sampled_from(FUNCTIONS[function]))])
@@ -107,7 +108,7 @@ def test_non_object_events_are_answered(stack: Stack) -> None:
 
 
 # ------------------------------------------------------------------ policies
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(text=st.text(max_size=400))
 def test_random_text_is_a_policy_error_or_a_policy(text: str) -> None:
     try:
@@ -127,7 +128,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(data=st.data())
 def test_mutated_example_policies_load_or_name_the_problem(data: st.DataObject) -> None:
     """One field of the shipped policy dropped or replaced by anything: a policy or a PolicyError

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from simulator.optimum import SlotCosts, evaluate, layers, solve_slot
 from simulator.traces import MinuteDemand, Throughput
+from tests.strength import examples
 
 
 def brute_force(demand: list[float], costs: SlotCosts, reactive: bool = False) -> float:
@@ -60,14 +61,14 @@ slot_costs = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(demand=st.lists(st.sampled_from([0.0, 0.0, 1.0, 2.0, 0.5, 5.0]), min_size=1, max_size=12), costs=slot_costs)
 def test_offline_optimum_equals_brute_force(demand: list[float], costs: SlotCosts) -> None:
     outcome = solve_slot(demand, costs)
     assert outcome.cost(costs) == pytest.approx(brute_force(demand, costs))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(demand=st.lists(st.sampled_from([0.0, 0.0, 1.0, 2.0, 0.5, 5.0]), min_size=1, max_size=12), costs=slot_costs)
 def test_reactive_optimum_equals_brute_force_and_never_beats_the_offline_one(
     demand: list[float], costs: SlotCosts
@@ -77,7 +78,7 @@ def test_reactive_optimum_equals_brute_force_and_never_beats_the_offline_one(
     assert reactive.cost(costs) >= solve_slot(demand, costs).cost(costs) - 1e-9
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     requests=st.lists(st.integers(0, 30), min_size=1, max_size=8),
     seconds_per_request=st.sampled_from([10.0, 40.0, 90.0]),

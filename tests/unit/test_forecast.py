@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icpilot.domain.forecast import SLOTS_PER_DAY, Forecast, HoldingPrices, forecast_floor, learn, weighted_quantile
 
+from tests.strength import examples
+
 BERLIN = ZoneInfo("Europe/Berlin")
 PRICES = HoldingPrices(
     copy_per_minute=10.18 / 4 / 60,  # one A10G of ml.g5.24xlarge
@@ -124,7 +126,7 @@ def test_the_item_round_trips_and_bad_items_are_named() -> None:
 weekly = st.lists(st.sampled_from([0.0, 0.0, 3.0, 20.0, 60.0, 200.0]), min_size=7 * 24, max_size=7 * 24)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(hours=weekly, cap=st.integers(0, 6))
 def test_floors_never_exceed_the_ceiling(hours: list[float], cap: int) -> None:
     start = datetime(2026, 11, 2, tzinfo=UTC)
@@ -137,7 +139,7 @@ def test_floors_never_exceed_the_ceiling(hours: list[float], cap: int) -> None:
         assert all(len(cls) == SLOTS_PER_DAY for cls in f.floors.values())
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(hours=weekly)
 def test_more_weeks_of_the_same_shape_never_lower_accuracy(hours: list[float]) -> None:
     """Identical weeks: the profile's error against the week's own peaks never grows with history."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import pytest
 from icpilot.adapters.memory import InMemoryStateStore
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
@@ -18,6 +19,8 @@ from icpilot.service.watch import Watch
 
 from emulator import emulated_aws
 from tests.harness import create_seed
+
+pytestmark = pytest.mark.real_clock  # starts the emulator itself
 
 MONDAY = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 POLICY = load_policy(Path(__file__).resolve().parents[1] / "policy.yaml")

@@ -24,6 +24,8 @@ from icpilot.domain.instance_types import INSTANCE_TYPES
 from icpilot.domain.windows import bounds_at, edges, rule_active
 from icpilot.policy.model import ComponentPolicy, ScheduleRule
 
+from tests.strength import examples
+
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 ONE_GPU = Reservation(1, 2, 8192)
@@ -388,7 +390,7 @@ rules = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     rule=rules,
     desired=st.integers(0, 12),
