@@ -14,10 +14,16 @@
   50 endpoints (and 20 on 2) against the emulator server: seconds, AWS calls, busiest APIs.
 - reliability: the invariant property over 10,000 random histories, and the fault, concurrency
   and fuzz suites with the figures they print.
+- test_speed: wall time of ``make check`` (mypy cache cold, then warm) and of the pytest part of
+  ``make test`` (the main pass, the moved-clock passes) on this machine.
+
+``python -m bench --only test_speed`` (any section name) runs one section and updates its entry in
+bench/results.json, keeping the others.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -34,6 +40,7 @@ from rich.table import Table
 from bench.cold_start import cold_imports
 from bench.fleet import fleet_pass
 from bench.reliability import reliability
+from bench.suite_speed import suite_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -206,7 +213,28 @@ def activator_figures() -> dict[str, Any]:
     return out
 
 
-def main() -> int:
+SECTIONS = {
+    "emulator_describe": describe_rate,
+    "simulated_day": simulated_day,
+    "cold_import": cold_imports,
+    "backtest": backtest_figures,
+    "activator": activator_figures,
+    "learned_demand": learned_demand_figures,
+    "reliability": reliability,
+    "test_speed": suite_speed,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="icpilot benchmarks")
+    parser.add_argument("--only", choices=sorted(SECTIONS), help="run one section, keep the others' figures")
+    args = parser.parse_args(argv)
+    if args.only:
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results[args.only] = SECTIONS[args.only]()
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        Console().print_json(data=results[args.only])
+        return 0
     console = Console()
     small, fleet = fleet_pass(20, 2), fleet_pass(500, 50)
     results = {
@@ -218,6 +246,7 @@ def main() -> int:
         "learned_demand": learned_demand_figures(),
         "fleet": {"20": small, "500": fleet},
         "reliability": reliability(),
+        "test_speed": suite_speed(),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     table = Table(title=f"icpilot benchmarks ({RESULTS.relative_to(ROOT)})")
@@ -279,6 +308,12 @@ def main() -> int:
         )
         for figure in r["figures"]:
             table.add_row("", figure)
+    for label, r in results["test_speed"].items():
+        if isinstance(r, dict):
+            table.add_row(
+                f"make {r['targets']} ({label}, {results['test_speed']['cpus']} CPUs)",
+                f"{r['wall_seconds']} s, {r['passed']} tests passed{'' if r['ok'] else ', FAILED'}",
+            )
     console.print(table)
     return 0 if all(r["passed"] for r in results["reliability"].values()) else 1
 
