@@ -308,12 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         for figure in r["figures"]:
             table.add_row("", figure)
-    for label, r in results["test_speed"].items():
-        if isinstance(r, dict):
-            table.add_row(
-                f"make {r['targets']} ({label}, {results['test_speed']['cpus']} CPUs)",
-                f"{r['wall_seconds']} s, {r['passed']} tests passed{'' if r['ok'] else ', FAILED'}",
-            )
+    speed = results["test_speed"]
+    for label, r in speed["runs"].items():
+        table.add_row(
+            f"make {r['targets']} ({label}, {speed['cpus']} CPUs)",
+            f"{r['wall_seconds']} s, {r['passed']} tests passed{'' if r['ok'] else ', FAILED'}",
+        )
     console.print(table)
     return 0 if all(r["passed"] for r in results["reliability"].values()) else 1
 

@@ -12,12 +12,13 @@ from emulator import Emulator, emulated_aws
 from emulator.stack import Stack, deploy_stack
 from tests import real_clock
 from tests.harness import Harness, ServerProcess, create_seed
+from tests.strength import CI_STRENGTH
 
 # Hypothesis strength per profile (``pytest --hypothesis-profile=dev``). Tests state their example
 # counts at ``ci`` strength through ``tests.strength.examples`` and scale with the profile: ``ci``
 # (the default, what ``make test`` runs) is today's full strength, ``dev`` (``make check``) a tenth.
-settings.register_profile("ci", max_examples=100)
-settings.register_profile("dev", max_examples=10)
+settings.register_profile("ci", max_examples=CI_STRENGTH)
+settings.register_profile("dev", max_examples=CI_STRENGTH // 10)
 settings.load_profile("ci")
 
 # Fixtures that bring up the emulator, and with it the libraries that read the real clock (moto's

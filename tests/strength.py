@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hypothesis import settings
 
-CI_STRENGTH = 100  # the ``ci`` profile's max_examples: counts below are stated against it
+CI_STRENGTH = 100  # the ``ci`` profile's max_examples (conftest registers it): counts are stated against it
 
 
 def examples(at_ci_strength: int) -> int:

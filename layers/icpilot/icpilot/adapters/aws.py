@@ -58,7 +58,7 @@ _CLIENT_ENV = (
     "ICPILOT_AWS_MAX_ATTEMPTS",
     "ICPILOT_AWS_RETRY_MODE",
 )
-_clients: dict[tuple[str | None, ...], Any] = {}
+_clients: dict[tuple[object, ...], Any] = {}
 _clients_lock = threading.Lock()
 
 
@@ -70,7 +70,7 @@ def make_client(service: str, client: Any | None = None, config: Config | None =
     env_key = f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"
     key = (
         service,
-        str(id(config)) if config is not None else None,
+        id(config),
         *(os.environ.get(name) for name in (*_CLIENT_ENV, env_key)),
     )
     with _clients_lock:
