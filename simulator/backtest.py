@@ -1,11 +1,12 @@
-"""Run every strategy and both optima on the same demand; a JSON report in dollars and a PNG timeline.
+"""Run every strategy and both exact optima on the same demand; a JSON report in dollars and a PNG timeline.
 
-Each strategy's row: accelerator-hours, accelerator $, refused, delayed (requests and
-request-minutes), penalty $, total $, and the ratio of its total to the penalty-aware optimum's,
-to the reactive optimum's and to the reactive optimum's schedule replayed under the simulator's
-rules (the ``-replayed`` rows; see ``optimum``, "A yardstick, not a bound"), plus a per-component
-ledger. The run's rules (load time per component, patience, provisioning, capacity) are the same
-for every row (``engine.RunRules``).
+Each row is the bill AWS sends (instance-hours x the instance price, provisioning included) plus
+the penalties (refused and delayed requests at the run's prices); per component, the instances are
+attributed by the accelerators its copies reserve. The optimum rows are the exact optima's
+schedules (``exact``) replayed through the engine, with the solver's proven bound and the gap
+between them; every row states its ratio to each bound (no schedule costs less than a bound) and to
+each optimum's replayed schedule. The run's rules (load time per component, patience, provisioning,
+capacity) are the same for every row (``engine.RunRules``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel
 from icpilot.policy.model import Policy
 
-from .engine import REPLAY, STRATEGIES, Ledger, Result, RunRules, SimComponent, run
-from .optimum import ComponentOptimum, SlotCosts, fits_together, optimum
+from . import exact
+from .engine import STRATEGIES, Ledger, Result, RunRules, SimComponent, run
 from .traces import MinuteDemand, Throughput, read_trace
 
 DEFAULT_LOAD_MINUTES = 6  # the emulator's model-load time (360 s) unless the run says otherwise
-OPTIMA = ("optimum", "reactive-optimum")
-REPLAYED = tuple(f"{name}-replayed" for name in OPTIMA)  # each optimum's schedule under the run's rules
+OPTIMA = ("optimum", "reactive-optimum")  # the exact optima's schedules, replayed through the engine
 
 
 @dataclass(frozen=True)
@@ -42,47 +42,41 @@ def _round(x: float, digits: int = 2) -> float:
     return round(x + 0.0, digits)
 
 
-def _row(ledgers: dict[str, Ledger], cost: CostModel, requests: dict[str, int]) -> dict[str, Any]:
-    def one(ledger: Ledger, total_requests: int) -> dict[str, Any]:
-        penalty = ledger.penalty(cost)
-        return {
-            "accelerator_hours": _round(ledger.accelerator_minutes / 60),
-            "accelerator_usd": _round(ledger.accelerator_usd),
-            "refused": round(ledger.refused),
-            "refused_pct": _round(100 * ledger.refused / total_requests if total_requests else 0.0),
-            "delayed": round(ledger.delayed),
-            "delayed_minutes": round(ledger.delayed_minutes),
-            "penalty_usd": _round(penalty),
-            "total_usd": _round(ledger.accelerator_usd + penalty),
-            "cold_starts": ledger.cold_starts,
-            "minutes_at_zero": ledger.minutes_at_zero,
-            "first_failure_to_write_minutes": (
-                _round(ledger.signal_minutes / ledger.signalled_starts) if ledger.signalled_starts else None
-            ),
-        }
+def _one(ledger: Ledger, cost: CostModel, total_requests: int) -> dict[str, Any]:
+    """One component's columns: its share of the instances (attribution), requests and penalties."""
+    penalty = ledger.penalty(cost)
+    return {
+        "accelerator_hours": _round(ledger.accelerator_minutes / 60),
+        "accelerator_usd": _round(ledger.accelerator_usd),
+        "refused": round(ledger.refused),
+        "refused_pct": _round(100 * ledger.refused / total_requests if total_requests else 0.0),
+        "delayed": round(ledger.delayed),
+        "delayed_minutes": round(ledger.delayed_minutes),
+        "penalty_usd": _round(penalty),
+        "total_usd": _round(ledger.accelerator_usd + penalty),
+        "cold_starts": ledger.cold_starts,
+        "minutes_at_zero": ledger.minutes_at_zero,
+        "first_failure_to_write_minutes": (
+            _round(ledger.signal_minutes / ledger.signalled_starts) if ledger.signalled_starts else None
+        ),
+    }
 
+
+def _row(result: Result, rules: RunRules, requests: dict[str, int]) -> dict[str, Any]:
+    """A strategy's row: the bill (instance-hours x price, provisioning included) plus penalties;
+    the per-component columns attribute the instances by the accelerators each copy reserves."""
     total = Ledger()
-    for ledger in ledgers.values():
+    for ledger in result.ledgers.values():
         for key, value in vars(ledger).items():
             setattr(total, key, getattr(total, key) + value)
-    row = one(total, sum(requests.values()))
-    row["components"] = {name: one(ledger, requests[name]) for name, ledger in ledgers.items()}
+    row = _one(total, rules.cost, sum(requests.values()))
+    instance_usd = result.instance_minutes * rules.instance_per_minute
+    row["instance_hours"] = _round(result.instance_minutes / 60)
+    row["instance_usd"] = _round(instance_usd)
+    row["_total"] = instance_usd + total.penalty(rules.cost)  # unrounded, for the ratios
+    row["total_usd"] = _round(row["_total"])
+    row["components"] = {name: _one(ledger, rules.cost, requests[name]) for name, ledger in result.ledgers.items()}
     return row
-
-
-def _optimum_ledger(o: ComponentOptimum, c: SimComponent, cost: CostModel) -> Ledger:
-    minutes = o.copy_minutes
-    copies = o.copies
-    return Ledger(
-        copy_minutes=minutes,
-        accelerator_minutes=minutes * c.accelerators,
-        accelerator_usd=minutes * cost.copy_per_minute(c.reservation),
-        served=sum(c.demand.requests) - o.refused,
-        delayed_minutes=o.delayed_minutes,
-        refused=o.refused,
-        cold_starts=sum(1 for t, n in enumerate(copies) if n and (t == 0 or copies[t - 1] == 0)),
-        minutes_at_zero=sum(1 for n in copies if n == 0),
-    )
 
 
 def backtest_components(
@@ -92,62 +86,45 @@ def backtest_components(
     minutes: int,
     endpoint: str = "sim",
     score_from: int = 0,
+    optimum_seconds: float = 60.0,
 ) -> dict[str, Any]:
     """The report for demand already in minutes (the synthetic generator and the CLI both end here).
 
     ``score_from``: count costs from this minute on (every strategy runs from the start; a learner's
-    first weeks are its history)."""
+    first weeks are its history). ``optimum_seconds`` bounds each exact optimum's solve; the report
+    states the gap it reached."""
     for c in components:
         if len(c.demand.requests) != minutes:  # the optima would solve the whole series, the strategies part of it
             raise ValueError(f"{c.name}: {len(c.demand.requests)} minutes of demand for a run of {minutes} minutes")
-    cost = rules.cost
     requests = {c.name: sum(c.demand.requests[score_from:]) for c in components}
     results: dict[str, Result] = {s: run(s, components, rules, start, minutes, score_from) for s in STRATEGIES}
-    rows: dict[str, dict[str, Any]] = {}
-    copies: dict[str, dict[str, list[int]]] = {}
-    capacity_bound: dict[str, bool] = {}
+    rows: dict[str, dict[str, Any]] = {name: _row(r, rules, requests) for name, r in results.items()}
+    copies: dict[str, dict[str, list[int]]] = {name: r.copies for name, r in results.items()}
+    bounds: dict[str, float] = {}
     for name, reactive in (("optimum", False), ("reactive-optimum", True)):
-        optima = []
-        schedule: dict[str, list[int]] = {}
-        always_running = rules.min_instances * rules.accelerators_per_instance
-        for c in components:
-            slots = min(c.policy.max_copies, int(rules.total_accelerators // c.accelerators))
-            costs = [
-                SlotCosts(
-                    cost.copy_per_minute(c.reservation),
-                    cost.refusal_cost,
-                    cost.delay_cost_per_minute,
-                    c.load_minutes + (rules.provisioning_minutes if k * c.accelerators > always_running else 0),
-                    rules.patience,
-                )
-                for k in range(1, slots + 1)
-            ]
-            solved = optimum(c.name, c.demand, c.throughput, slots, costs, c.accelerators, reactive)
-            schedule[c.name] = solved.copies
-            if score_from:
-                scored = [o.scored_from(score_from, rules.patience) for o in solved.slots]
-                solved = ComponentOptimum(solved.name, scored, solved.accelerators_per_copy)
-            optima.append(solved)
-        capacity_bound[name] = not fits_together(optima, rules.total_accelerators)
-        rows[name] = _row(
-            {c.name: _optimum_ledger(o, c, cost) for o, c in zip(optima, components, strict=True)}, cost, requests
+        solved = exact.solve(components, rules, minutes, reactive, score_from, optimum_seconds)
+        replayed = exact.replay(solved, components, rules, start, minutes, score_from)
+        row = _row(replayed, rules, requests)
+        bounds[name] = solved.bound_usd
+        row["bound_usd"] = _round(solved.bound_usd)
+        row["program_usd"] = _round(solved.incumbent_usd)
+        row["gap_pct"] = _round(
+            100 * max(0.0, row["_total"] - solved.bound_usd) / row["_total"] if row["_total"] else 0.0
         )
-        copies[name] = {o.name: o.copies for o in optima}
-        # its copies are the optimum's (capped to what fits), so the timeline does not draw them twice
-        replayed = run(REPLAY, components, rules, start, minutes, score_from, schedule)
-        rows[f"{name}-replayed"] = _row(replayed.ledgers, cost, requests)
-    for name, r in results.items():
-        rows[name] = _row(r.ledgers, cost, requests)
-        copies[name] = r.copies
-    best, reactive_best = rows["optimum"]["total_usd"], rows["reactive-optimum"]["total_usd"]
-    reactive_replayed = rows["reactive-optimum-replayed"]["total_usd"]
+        row["solve_seconds"] = _round(solved.seconds, 1)
+        row["solver_status"] = solved.status
+        rows[name] = row
+        copies[name] = replayed.copies
     for row in rows.values():
-        row["ratio_to_optimum"] = _round(row["total_usd"] / best) if best else None
-        row["ratio_to_reactive_optimum"] = _round(row["total_usd"] / reactive_best) if reactive_best else None
-        row["ratio_to_reactive_optimum_replayed"] = (
-            _round(row["total_usd"] / reactive_replayed) if reactive_replayed else None
-        )
-    order = [*STRATEGIES, *OPTIMA, *REPLAYED]
+        for key, name in (("ratio_to_bound", "optimum"), ("ratio_to_reactive_bound", "reactive-optimum")):
+            row[key] = _round(row["_total"] / bounds[name]) if bounds[name] else None
+        for key, name in (("ratio_to_optimum", "optimum"), ("ratio_to_reactive_optimum", "reactive-optimum")):
+            best = rows[name]["_total"]
+            row[key] = _round(row["_total"] / best) if best else None
+    for row in rows.values():
+        del row["_total"]
+    order = [*STRATEGIES, *OPTIMA]
+    cost = rules.cost
     return {
         "endpoint": endpoint,
         "instance_type": rules.instance_type,
@@ -165,15 +142,16 @@ def backtest_components(
         },
         "cost_model": {
             "instance_price_per_hour": cost.instance_price_per_hour,
+            "billed": "per instance-minute while provisioning or in service",
             "refusal_cost": cost.refusal_cost,
-            "delay_cost_per_minute": cost.delay_cost_per_minute,
-            "copy_per_hour": {c.name: _round(cost.copy_per_hour(c.reservation), 4) for c in components},
+            "delay_cost_per_minute": round(cost.delay_cost_per_minute, 6),
+            "copy_share_per_hour": {c.name: _round(cost.copy_per_hour(c.reservation), 4) for c in components},
         },
-        "capacity_bound": capacity_bound,
         "strategies": {name: rows[name] for name in order},
         "_series": {
             "traffic": {c.name: c.demand.requests for c in components},
-            "copies": {name: copies[name] for name in (*STRATEGIES, *OPTIMA)},
+            "copies": {name: copies[name] for name in order},
+            "instances": {name: r.instances for name, r in results.items()},
             "needed": {c.name: c.demand.copies_needed(c.throughput) for c in components},
         },
     }
@@ -193,6 +171,7 @@ def backtest(
     patience: int = 1,
     provisioning_minutes: int = 6,
     min_instances: int = 0,
+    optimum_seconds: float = 60.0,
 ) -> dict[str, Any]:
     """Read the traces onto the components of ``endpoint`` and run ``backtest_components``.
 
@@ -236,7 +215,7 @@ def backtest(
         provisioning_minutes=provisioning_minutes,
         patience=patience,
     )
-    return backtest_components(components, rules, start, minutes, endpoint)
+    return backtest_components(components, rules, start, minutes, endpoint, optimum_seconds=optimum_seconds)
 
 
 def write(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
@@ -288,20 +267,20 @@ def plot(report: dict[str, Any], series: dict[str, Any], path: Path) -> None:
     for ax in axes[:-1]:
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=start.tzinfo))
     names = list(report["strategies"])
-    accel = [report["strategies"][n]["accelerator_usd"] for n in names]
+    accel = [report["strategies"][n]["instance_usd"] for n in names]
     penalty = [report["strategies"][n]["penalty_usd"] for n in names]
-    bars = axes[-1].barh(names, accel, label="accelerators $")
+    bars = axes[-1].barh(names, accel, label="instances $")
     axes[-1].barh(names, penalty, left=accel, label="refused + delayed $")
     for bar, n in zip(bars, names, strict=True):
         s = report["strategies"][n]
         axes[-1].text(
             s["total_usd"],
             bar.get_y() + bar.get_height() / 2,
-            f" ${s['total_usd']:.0f} ({s['ratio_to_optimum']}x)",
+            f" ${s['total_usd']:.0f} ({s['ratio_to_bound']}x bound)",
             va="center",
             fontsize=8,
         )
-    axes[-1].set_xlabel("total cost, USD (ratio to the penalty-aware optimum)")
+    axes[-1].set_xlabel("total cost, USD: instances + refused + delayed (ratio to the exact optimum's bound)")
     axes[-1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -69,6 +69,9 @@ class SimComponent:
     throughput: Throughput
     load_minutes: int
 
+    def __post_init__(self) -> None:
+        self.demand = self.demand.uniform()
+
     @property
     def accelerators(self) -> float:
         return self.reservation.accelerators or 1.0
@@ -84,6 +87,11 @@ class RunRules:
     min_instances: int = 0
     provisioning_minutes: int = 6
     patience: int = 1
+
+    @property
+    def instance_per_minute(self) -> float:
+        """USD one instance costs a minute, provisioning or in service."""
+        return self.cost.instance_price_per_hour / 60.0
 
     @property
     def accelerators_per_instance(self) -> float:
@@ -159,6 +167,11 @@ class Endpoint:
             fleet.loading.append(ready + c.load_minutes)
         self._release()
 
+    @property
+    def billed(self) -> int:
+        """Instances AWS bills this minute: in service or being provisioned."""
+        return self.running + len(self.pending)
+
     def step(self, t: int) -> None:
         self.running += sum(1 for p in self.pending if p <= t)
         self.pending = [p for p in self.pending if p > t]
@@ -208,6 +221,8 @@ class Result:
     strategy: str
     copies: dict[str, list[int]]
     ledgers: dict[str, Ledger]
+    instances: list[int] = field(default_factory=list)  # billed per minute: in service or provisioning
+    instance_minutes: int = 0  # scored minutes only
 
     @property
     def accelerator_minutes(self) -> float:
@@ -215,7 +230,13 @@ class Result:
 
 
 class Queue:
-    """One component's requests: served in proportion to capacity, oldest first, within patience."""
+    """One component's requests: served in proportion to capacity, oldest first, within patience.
+
+    Waiting is charged by the minute whether the request is then served or refused: at the start of
+    each minute every request still waiting (arrived earlier, not yet expired) adds a request-minute.
+    So a request served after w minutes costs w minutes of delay, and one refused after its
+    ``patience`` minutes costs those minutes and the refusal: a served request never costs more than
+    a refused one, whatever the prices."""
 
     def __init__(self, patience: int) -> None:
         self.patience = patience
@@ -225,7 +246,8 @@ class Queue:
         """Serve minute ``t``; returns the requests that met no copy (what the no-capacity alarm counts)."""
         while self.waiting and t - self.waiting[0].arrived > self.patience:
             ledger.refused += self.waiting.popleft().requests
-        attempts = requests + sum(w.requests for w in self.waiting)
+        ledger.delayed_minutes += self.pending  # one more minute for every request still waiting
+        attempts = requests + self.pending
         if capacity <= 0:
             self._wait(requests, seconds, t, ledger)
             return attempts
@@ -234,7 +256,6 @@ class Queue:
             served = w.requests * share
             ledger.served += served
             ledger.delayed += served
-            ledger.delayed_minutes += served * (t - w.arrived)
             capacity -= w.seconds * share
             w.requests -= served
             w.seconds -= w.seconds * share
@@ -466,6 +487,8 @@ def run(
     ledgers = unscored if score_from > 0 else scored
     queues = {c.name: Queue(rules.patience) for c in components}
     copies: dict[str, list[int]] = {c.name: [] for c in components}
+    instances: list[int] = []
+    instance_minutes = 0
     idle_run = dict.fromkeys(ledgers, 0)
     last_no_capacity = dict.fromkeys(ledgers, 0.0)
     step_cooldown = dict.fromkeys(ledgers, -(10**6))
@@ -485,8 +508,9 @@ def run(
         endpoint.step(t)
         if schedule is not None:
             changes = [(schedule[c.name][t] - endpoint.fleets[c.name].desired, c) for c in components]
-            # releases first, so that a copy the schedule adds in the same minute finds their room
-            for change, c in sorted(changes, key=lambda pair: pair[0]):
+            # releases first, so that a copy the schedule adds in the same minute finds their room;
+            # then additions in the components' order (the exact optimum encodes this order)
+            for change, c in sorted(changes, key=lambda pair: pair[0] > 0):
                 if change:
                     endpoint.set(c, schedule[c.name][t], t)
         for c in components:
@@ -519,6 +543,10 @@ def run(
             ledger.copy_minutes += fleet.paid
             ledger.accelerator_minutes += fleet.paid * c.accelerators
             ledger.accelerator_usd += fleet.paid * rules.cost.copy_per_minute(c.reservation)
+        billed = endpoint.billed
+        instances.append(billed)
+        if t >= score_from:
+            instance_minutes += billed
     for c in components:
         queues[c.name].finish(scored[c.name])
-    return Result(strategy, copies, scored)
+    return Result(strategy, copies, scored, instances, instance_minutes)

@@ -29,6 +29,16 @@ class MinuteDemand:
     requests: list[int]  # per minute
     slot_seconds: list[float]  # per minute
 
+    def uniform(self) -> MinuteDemand:
+        """The same requests, each taking the component's mean service time.
+
+        The simulator's rule: one component's requests are alike. A queue of alike requests is served
+        at least cost oldest first, so the exact optimum (``exact``), which may serve in any order,
+        prices a schedule exactly as the engine's oldest-first queue does."""
+        total = sum(self.requests)
+        mean = sum(self.slot_seconds) / total if total else 0.0
+        return MinuteDemand(list(self.requests), [r * mean for r in self.requests])
+
     def copies_needed(self, throughput: Throughput) -> list[int]:
         return [
             math.ceil(s / (60.0 * throughput.slots_per_copy)) if r else 0

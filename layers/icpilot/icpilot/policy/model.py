@@ -346,11 +346,15 @@ class CostPolicy(_Strict):
     request-minutes x ``delay_cost_per_minute``. Worked example (ml.g5.24xlarge, $10.18/h for 4
     GPUs = $2.545 per GPU-hour): a day with 30 GPU-hours, 100 refused requests and 400 request-minutes
     of waiting costs 30 x 2.545 + 100 x 0.10 + 400 x 0.01 = $76.35 + $10.00 + $4.00 = $90.35.
+
+    Waiting is charged by the minute whether the request is then served or refused, so a served
+    request never costs more than a refused one: served after 14 minutes, $0.14; refused after
+    waiting 14 minutes, $0.14 + $0.10. The simulator bills instances, not this share (``simulator``).
     """
 
     refusal_cost: float = Field(default=0.10, ge=0, le=1000, description="USD one refused request costs you")
     delay_cost_per_minute: float = Field(
-        default=0.01, ge=0, le=1000, description="USD per request per minute it waits before it is served"
+        default=0.01, ge=0, le=1000, description="USD per request per minute it waits (then served or refused)"
     )
     price_per_hour: float | None = Field(
         default=None,
