@@ -38,11 +38,12 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from .engine import REPLAY, Result, RunRules, SimComponent, run
+from .traces import MinuteDemand
 
 
 class ExactOptimumUnavailable(RuntimeError):
@@ -147,22 +148,26 @@ def _queue(
     per_copy: float,
     loaded: list[int],
     minutes: int,
-) -> float:
-    """One component's queue, oldest first, in cumulative counts; returns the objective's constant.
+    strict: set[int],
+    open_end: bool,
+) -> tuple[float, _Fifo]:
+    """One component's queue, oldest first, in cumulative counts; returns the objective's constant
+    and the columns ``solve`` checks the order on.
 
     ``arrived[t]`` requests have arrived by the end of minute t. ``head[t]``: how many of them are
     served or expired by then; ``start[t]``: the head once minute t's expired requests are dropped,
-    ``max(head[t-1], arrived[t-patience-1])`` (one binary where a cohort expires, as that maximum is
-    not convex); ``head[t] = start[t] + served[t]``, ``served[t] <= per_copy x loaded[t]``. At the
+    ``max(head[t-1], arrived[t-patience-1])`` (a binary in the minutes of ``strict``, as that
+    maximum is not convex; elsewhere only ``>=``, which lets the program drop waiting requests early
+    to serve fresh ones, a relaxation ``solve`` checks and tightens); ``head[t] = start[t] + served[t]``, ``served[t] <= per_copy x loaded[t]``. At the
     start of minute t, ``arrived[t-1] - start[t]`` requests wait a minute more; ``start[t] -
     head[t-1]`` are refused then (with no patience, what minute t does not serve), and what still
     waits at the end of the run is refused too."""
     arrived = list(itertools.accumulate(arrivals))
+    fifo = _Fifo([], [], [])
     if not arrived or not arrived[-1]:
-        return 0.0
-    most = float(arrived[-1])
+        return 0.0, fifo
     constant = 0.0
-    head: list[int] = []
+    head = fifo.head
     for t in range(minutes):
         before = arrived[t - 1] if t else 0
         expired = (arrived[t - patience - 1] if t - patience - 1 >= 0 else 0) if patience else before
@@ -178,12 +183,17 @@ def _queue(
             if t:
                 lp.row({start: 1.0, head[-1]: -1.0}, lower=0)
             cohort = arrivals[t - patience - 1] if t - patience - 1 >= 0 else 0
-            if t and cohort:
-                which = lp.var(0, 1)  # 1: the expiry sets the start, 0: the head does
-                lp.row({start: 1.0, head[-1]: -1.0, which: -most}, upper=0)
-                lp.row({start: 1.0, which: most}, upper=expired + most)
-            elif t:
+            if t and cohort and t in strict:
+                # 1: the expiry sets the start, 0: the head does. The head is at least the last
+                # expiry, so the start passes it by at most the cohort expiring now.
+                which = lp.var(0, 1)
+                lp.row({start: 1.0, head[-1]: -1.0, which: -float(cohort)}, upper=0)
+                slack = float(before - expired)
+                lp.row({start: 1.0, which: slack}, upper=expired + slack)
+            elif t and not cohort:
                 lp.row({start: 1.0, head[-1]: -1.0}, upper=0)
+            fifo.start.append(start)
+            fifo.expired.append(float(expired))
         else:
             start = lp.var(before, before, 0.0, integer=False)
             if scored:  # no patience: what this minute does not serve is refused in it
@@ -194,10 +204,27 @@ def _queue(
         if per_copy:
             lp.row({served: 1.0, loaded[t]: -per_copy}, upper=0)
         head.append(now)
-    if patience:  # the end of the run: whatever still waits is refused
+    if patience and not open_end:  # the end of the run: whatever still waits is refused
         constant += refusal * arrived[-1]
         lp.cost[head[-1]] -= refusal
-    return constant
+    return constant, fifo
+
+
+@dataclass
+class _Fifo:
+    """One component's queue columns: the start and head of every minute, and what has expired by then."""
+
+    start: list[int]
+    head: list[int]
+    expired: list[float]
+
+    def out_of_order(self, values: list[float]) -> set[int]:
+        """Minutes where the solution dropped waiting requests before they expired (not oldest first)."""
+        return {
+            t
+            for t in range(1, len(self.start))
+            if values[self.start[t]] > max(values[self.head[t - 1]], self.expired[t]) + 1e-6
+        }
 
 
 def solve(
@@ -208,10 +235,139 @@ def solve(
     score_from: int = 0,
     time_limit: float = 60.0,
     gap: float = 1e-4,
+    day: int = 1440,
 ) -> ExactOptimum:
     """The cheapest schedule of ``components`` over ``minutes`` minutes (see the module docstring);
-    costs count from ``score_from`` as the engine's ledgers do."""
+    costs count from ``score_from`` as the engine's ledgers do.
+
+    A run longer than ``day`` minutes is solved one day at a time, each day a relaxation of the run
+    (``_round``: copies left by the day before are free, requests still waiting at midnight cost
+    nothing more), so the days' bounds add up to a bound of the run; the days' schedules, put back
+    to back, are the schedule (its replay is what it costs). ``time_limit`` is per day."""
+    if minutes <= day:
+        return _solve_span(components, rules, minutes, reactive, score_from, time_limit, gap, False, False)
     began = time.monotonic()
+    schedule: dict[str, list[int]] = {c.name: [] for c in components}
+    incumbent = bound = 0.0
+    statuses: list[str] = []
+    for first in range(0, minutes, day):
+        last = min(minutes, first + day)
+        part = [
+            replace(c, demand=MinuteDemand(c.demand.requests[first:last], c.demand.slot_seconds[first:last]))
+            for c in components
+        ]
+        scored = last > score_from
+        solved = _solve_span(
+            part,
+            rules,
+            last - first,
+            reactive,
+            max(0, score_from - first) if scored else 0,  # an unscored day still gets a sensible schedule
+            time_limit,
+            gap,
+            first > 0,
+            last < minutes,
+        )
+        for name, copies in solved.schedule.items():
+            schedule[name] += copies
+        if scored:
+            incumbent += solved.incumbent_usd
+            bound += solved.bound_usd
+        statuses.append(solved.status)
+    worst = max(set(statuses), key=statuses.count)
+    status = f"solved by day ({len(statuses)} days; {statuses.count('Optimal')} proven optimal; mostly {worst})"
+    return ExactOptimum(reactive, schedule, incumbent, bound, time.monotonic() - began, status)
+
+
+def _solve_span(
+    components: list[SimComponent],
+    rules: RunRules,
+    minutes: int,
+    reactive: bool,
+    score_from: int,
+    time_limit: float,
+    gap: float,
+    open_start: bool,
+    open_end: bool,
+) -> ExactOptimum:
+    """One span solved; the queue's oldest-first order imposed lazily.
+
+    Solved first without the order (a relaxation, so its bound holds), then again with the order
+    imposed in every minute a solution broke it, until none does or ``time_limit`` (over all rounds)
+    is spent. When a round ends with the order still broken somewhere, ``incumbent_usd`` is what
+    that relaxation says and the schedule's replay costs more (``backtest`` reports the replay)."""
+    key = (
+        tuple(
+            (c.name, c.accelerators, c.policy.max_copies, c.load_minutes, c.throughput, tuple(c.demand.slot_seconds))
+            for c in components
+        ),
+        rules,
+        (minutes, reactive, score_from, time_limit, gap, open_start, open_end),
+    )
+    if key not in _SOLVED:
+        _SOLVED[key] = _solve_lazily(
+            components, rules, minutes, reactive, score_from, time_limit, gap, open_start, open_end
+        )
+    return _SOLVED[key]
+
+
+# Spans already solved in this process: a benchmark scores the same demand under several policies
+# whose ceilings and prices (all the optimum depends on) are the same.
+_SOLVED: dict[Any, ExactOptimum] = {}
+
+
+def _solve_lazily(
+    components: list[SimComponent],
+    rules: RunRules,
+    minutes: int,
+    reactive: bool,
+    score_from: int,
+    time_limit: float,
+    gap: float,
+    open_start: bool,
+    open_end: bool,
+) -> ExactOptimum:
+    began = time.monotonic()
+    strict: dict[str, set[int]] = {c.name: set() for c in components}
+    while True:
+        left = max(1.0, time_limit - (time.monotonic() - began))
+        h, values, x, fifos = _round(
+            components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end
+        )
+        info = h.getInfo()
+        status = h.modelStatusToString(h.getModelStatus())
+        if info.primal_solution_status == 0 or not values:
+            raise ExactOptimumUnavailable(f"HiGHS found no schedule ({status}) within {time_limit:.0f} s")
+        broken = {name: fifo.out_of_order(values) for name, fifo in fifos.items()}
+        if not any(broken.values()) or time.monotonic() - began >= time_limit:
+            return ExactOptimum(
+                reactive,
+                {n: [round(values[v]) for v in cols] for n, cols in x.items()},
+                info.objective_function_value,
+                max(0.0, info.mip_dual_bound),
+                time.monotonic() - began,
+                status if not any(broken.values()) else f"{status}; oldest-first order not yet imposed everywhere",
+            )
+        for name, minutes_broken in broken.items():
+            strict[name] |= minutes_broken
+
+
+def _round(
+    components: list[SimComponent],
+    rules: RunRules,
+    minutes: int,
+    reactive: bool,
+    score_from: int,
+    strict: dict[str, set[int]],
+    time_limit: float,
+    gap: float,
+    open_start: bool,
+    open_end: bool,
+) -> tuple[Any, list[float], dict[str, list[int]], dict[str, _Fifo]]:
+    """Build the program (the queue's order imposed in the minutes of ``strict``) and solve it.
+
+    ``open_start``: copies may be held and loaded at minute 0 for free; ``open_end``: requests still
+    waiting at the end cost nothing more. Both make a day cut out of a longer run a relaxation of it."""
     lp = _Program()
     per_instance = _units(rules.accelerators_per_instance, rules.instance_type)
     big_m, lo_m = rules.max_instances, rules.min_instances
@@ -220,7 +376,6 @@ def solve(
     refusal, delay = rules.cost.refusal_cost, rules.cost.delay_cost_per_minute
     size = {c.name: _units(c.accelerators, c.name) for c in components}
     most = {c.name: max(0, min(c.policy.max_copies, per_instance * big_m // size[c.name])) for c in components}
-    all_copies = sum(most.values()) or 1
     constant = 0.0
 
     def instances_for(count: int, used: dict[int, float], t: int) -> None:
@@ -234,117 +389,88 @@ def solve(
             terms = {count: per_instance, **{k: -v for k, v in used.items()}, floor: per_instance * big_m}
             lp.row(terms, upper=per_instance - 1 + per_instance * big_m)
 
-    # --- instances per minute: after releases (mid), after additions (end), started, pending
+    # --- instances per minute: after releases (mid), after additions (end, billed), started
     mid = [lp.var(lo_m, big_m) for _ in range(minutes)]
     end = [lp.var(lo_m, big_m, price if t >= score_from else 0.0) for t in range(minutes)]
     started = [lp.var(0, big_m) for _ in range(minutes)]
-    pending = [lp.var(0, 1) if load_p > 0 else None for _ in range(minutes)]
-    # --- copies per component and minute
+    several = len(components) > 1
+    # --- copies per component and minute: desired, added fast / slow, released, loaded
     x: dict[str, list[int]] = {}
     fast: dict[str, list[int]] = {}
     slow: dict[str, list[int]] = {}
     drop: dict[str, list[int]] = {}
-    loaded: dict[str, list[int]] = {}
     slow_flag: dict[str, list[int]] = {}
+    fifos: dict[str, _Fifo] = {}
+    initial: dict[str, int] = {}
     for c in components:
         cap = most[c.name]
         arrivals = c.demand.requests
         may_add = [not reactive or any(arrivals[max(0, t - patience) : t + 1]) for t in range(minutes)]
-        x[c.name] = [lp.var(0, cap) for _ in range(minutes)]
-        fast[c.name] = [lp.var(0, cap if may_add[t] else 0) for t in range(minutes)]
-        slow[c.name] = [lp.var(0, cap if may_add[t] else 0) for t in range(minutes)]
-        drop[c.name] = [lp.var(0, cap) for _ in range(minutes)]
-        loaded[c.name] = [lp.var(0, cap, integer=False) for _ in range(minutes)]
-        slow_flag[c.name] = [lp.var(0, 1) for _ in range(minutes)]
+        xc = x[c.name] = [lp.var(0, cap) for _ in range(minutes)]
+        # copies held, and loaded, when the run starts: none, or any number for free (a day cut out of
+        # a longer run, where the day before left them)
+        initial[c.name] = lp.var(0, cap if open_start else 0)
+        a = fast[c.name] = [lp.var(0, cap if may_add[t] else 0) for t in range(minutes)]
+        b = slow[c.name] = [lp.var(0, cap if may_add[t] else 0) for t in range(minutes)]
+        r = drop[c.name] = [lp.var(0, cap) for _ in range(minutes)]
+        y = [lp.var(0, cap, integer=False) for _ in range(minutes)]
+        if several:
+            slow_flag[c.name] = [lp.var(0, 1) for _ in range(minutes)]
         total = sum(arrivals)
         per_request = sum(c.demand.slot_seconds) / total if total else 0.0
         per_copy = c.throughput.slots_per_copy * 60.0 / per_request if per_request else 0.0
-        constant += _queue(lp, arrivals, patience, score_from, refusal, delay, per_copy, loaded[c.name], minutes)
+        queued, fifos[c.name] = _queue(
+            lp, arrivals, patience, score_from, refusal, delay, per_copy, y, minutes, strict[c.name], open_end
+        )
+        constant += queued
         load = c.load_minutes
         for t in range(minutes):
-            xc, a, b, r, y = x[c.name], fast[c.name], slow[c.name], drop[c.name], loaded[c.name]
-            prev = {xc[t - 1]: 1.0} if t else {}
             # x[t] = x[t-1] + fast + slow - released
-            lp.row({xc[t]: 1.0, **{k: -v for k, v in prev.items()}, a[t]: -1.0, b[t]: -1.0, r[t]: 1.0}, 0, 0)
+            terms = {xc[t]: 1.0, a[t]: -1.0, b[t]: -1.0, r[t]: 1.0, xc[t - 1] if t else initial[c.name]: -1.0}
+            lp.row(terms, 0, 0)
             # loaded[t] = loaded[t-1] + fast[t-load] + slow[t-load-provisioning] - released[t]
-            terms = {y[t]: 1.0, r[t]: 1.0}
-            if t:
-                terms[y[t - 1]] = -1.0
+            # (a release of a loaded copy while another loads is never cheaper than the engine's
+            # dropping the loading one, so the program need not forbid it)
+            terms = {y[t]: 1.0, r[t]: 1.0, y[t - 1] if t else initial[c.name]: -1.0}
             if t - load >= 0:
-                terms[a[t - load]] = terms.get(a[t - load], 0.0) - 1.0
+                terms[a[t - load]] = -1.0
             if t - load - load_p >= 0:
                 terms[b[t - load - load_p]] = terms.get(b[t - load - load_p], 0.0) - 1.0
             lp.row(terms, 0, 0)
-            # a release takes loaded copies only, and only when none is loading (before this minute's changes)
-            loading = lp.var(0, 1)
-            terms = dict(prev)
-            if t:
-                terms[y[t - 1]] = -1.0
-            if t - load >= 0:
-                terms[a[t - load]] = terms.get(a[t - load], 0.0) - 1.0
-            if t - load - load_p >= 0:
-                terms[b[t - load - load_p]] = terms.get(b[t - load - load_p], 0.0) - 1.0
-            terms[loading] = -cap
-            lp.row(terms, upper=0)
-            lp.row({r[t]: 1.0, loading: cap}, upper=cap)
-            # one direction per component and minute (the engine sets a count, not adds and releases)
-            adding = lp.var(0, 1)
-            lp.row({a[t]: 1.0, b[t]: 1.0, adding: -cap}, upper=0)
-            lp.row({r[t]: 1.0, adding: cap}, upper=cap)
-            lp.row({b[t]: 1.0, slow_flag[c.name][t]: -cap}, upper=0)
+            if several:
+                lp.row({b[t]: 1.0, slow_flag[c.name][t]: -cap}, upper=0)
     order = [c.name for c in components]
     for t in range(minutes):
         used_end = {x[n][t]: float(size[n]) for n in order}
-        used_mid = {}
+        used_mid: dict[int, float] = {}
         for n in order:
-            if t:
-                used_mid[x[n][t - 1]] = float(size[n])
-            used_mid[drop[n][t]] = used_mid.get(drop[n][t], 0.0) - size[n]
+            used_mid[x[n][t - 1] if t else initial[n]] = float(size[n])
+            used_mid[drop[n][t]] = -float(size[n])
         instances_for(end[t], used_end, t)
         instances_for(mid[t], used_mid, t)
-        # started >= end - mid: every instance beyond those kept is provisioned now
+        # every instance beyond those kept through this minute's releases is provisioned now
         lp.row({started[t]: 1.0, end[t]: -1.0, mid[t]: 1.0}, lower=0)
-        flag = pending[t]
-        if flag is not None:
-            # pending before this minute: started in (t - provisioning, t - 1]
-            earlier = [started[s] for s in range(max(0, t - load_p + 1), t)]
-            if earlier:
-                lp.row({**dict.fromkeys(earlier, 1.0), flag: -big_m}, upper=0)
-            else:
-                lp.row({flag: 1.0}, upper=0)
-            # nothing is added or released while an instance is provisioning
-            moves = {k: 1.0 for n in order for k in (fast[n][t], slow[n][t], drop[n][t])}
-            lp.row({**moves, flag: 3 * all_copies}, upper=3 * all_copies)
-        # fast additions fit the instances in service after this minute's releases
-        terms = {}
+        # fast additions fit the instances in service after the releases, counting every copy
+        # already asked for; none is fast while an instance provisions (the copies waiting for it
+        # already fill the instances in service)
+        room = {x[n][t]: float(size[n]) for n in order}
         for n in order:
-            terms[x[n][t]] = float(size[n])
-            terms[slow[n][t]] = -float(size[n])
-        lp.row({**terms, mid[t]: -float(per_instance)}, upper=0)
-        # a slow addition only once the room is too small for that copy, and none fast after it
-        for i, n in enumerate(order):
-            z = slow_flag[n][t]
-            big = per_instance * big_m + per_instance
-            room = {k: -v for k, v in terms.items()}
-            room[mid[t]] = float(per_instance)
-            room[z] = big
-            lp.row(room, upper=size[n] - 1 + big)
-            for later in order[i + 1 :]:
-                lp.row({fast[later][t]: 1.0, z: float(most[later])}, upper=float(most[later]))
+            room[slow[n][t]] = -float(size[n])
+        room[mid[t]] = -float(per_instance)
+        earlier = [started[s] for s in range(max(0, t - load_p + 1), t)]
+        if earlier:
+            busy = lp.var(0, 1)
+            lp.row({**dict.fromkeys(earlier, 1.0), busy: -float(big_m)}, upper=0)
+            room[busy] = -float(per_instance * big_m)
+            for n in order:
+                lp.row({fast[n][t]: 1.0, busy: float(most[n])}, upper=float(most[n]))
+        lp.row(room, upper=0)
+        if several:  # in the components' order: once a copy is slow, none after it is fast
+            for i, n in enumerate(order):
+                for later in order[i + 1 :]:
+                    lp.row({fast[later][t]: 1.0, slow_flag[n][t]: float(most[later])}, upper=float(most[later]))
     h, values = lp.solve(time_limit, gap, constant)
-    info = h.getInfo()
-    status = h.modelStatusToString(h.getModelStatus())
-    if info.primal_solution_status == 0 or not values:
-        raise ExactOptimumUnavailable(f"HiGHS found no schedule ({status}) within {time_limit:.0f} s")
-    schedule = {n: [round(values[v]) for v in x[n]] for n in order}
-    return ExactOptimum(
-        reactive,
-        schedule,
-        info.objective_function_value,
-        max(0.0, info.mip_dual_bound),
-        time.monotonic() - began,
-        status,
-    )
+    return h, values, x, fifos
 
 
 def replay(

@@ -99,3 +99,21 @@ def test_the_exact_optimum_equals_brute_force(
     best = brute_force(components, run_rules, minutes)
     assert solved.bound_usd <= best + 1e-6, "a schedule beat the proven bound"
     assert round(replayed, 2) == round(best, 2) == round(solved.incumbent_usd, 2)
+
+
+@settings(max_examples=examples(10), deadline=None)
+@given(
+    traffic=st.lists(st.sampled_from([0, 0, 1, 3, 5]), min_size=8, max_size=8),
+    patience=st.integers(0, 1),
+    provisioning=st.integers(0, 1),
+)
+def test_a_run_solved_day_by_day_keeps_a_true_bound(traffic: list[int], patience: int, provisioning: int) -> None:
+    """Cut into "days" of 4 minutes, each a relaxation of the run: the days' bounds add up to a bound
+    no schedule beats, and the schedule put back together is a real one (its replay)."""
+    components = [component("a", 2, traffic, load=1)]
+    run_rules = rules(0.05, patience, provisioning)
+    solved = solve(components, run_rules, 8, day=4)
+    assert "solved by day (2 days" in solved.status
+    best = brute_force(components, run_rules, 8)
+    assert solved.bound_usd <= best + 1e-6
+    assert result_cost(replay(solved, components, run_rules, START, 8), run_rules) >= best - 1e-6
