@@ -209,9 +209,10 @@ def _pending_reader(state: StateStore | None, endpoint: str) -> Callable[[str], 
     return lambda other: state.get(endpoint, other).state.pending_target
 
 
-def _assumed_endpoint(args: argparse.Namespace, name: str, components: list[str]) -> EndpointObservation:
+def _assumed_endpoint(args: argparse.Namespace, policy: Any, name: str, components: list[str]) -> EndpointObservation:
     """``plan --offline``: the endpoint as the options describe it, no AWS call. Every component is
-    InService at its ``--copies`` (default 0) with its ``--per-copy`` reservation."""
+    InService at its ``--copies`` (default 0) with its reservation (``_reservations``)."""
+    reservations = _reservations(args, policy, name, components)
     counts: dict[str, int] = {}
     for item in args.copies or []:
         component, _, value = item.partition("=")
@@ -228,7 +229,7 @@ def _assumed_endpoint(args: argparse.Namespace, name: str, components: list[str]
                 ComponentStatus.IN_SERVICE,
                 counts.get(c, 0),
                 counts.get(c, 0),
-                _reservation(args.per_copy.get(c, "1,1,1024")),
+                reservations[c],
             )
             for c in components
         ),
@@ -250,7 +251,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             endpoint = (
                 sagemaker.observe_endpoint(endpoint_name, policy.component_names())
                 if sagemaker
-                else _assumed_endpoint(args, endpoint_name, list(ep_policy.components))
+                else _assumed_endpoint(args, policy, endpoint_name, list(ep_policy.components))
             )
         except IcpilotError as exc:
             rows += [
@@ -618,6 +619,27 @@ def _plot_forecast(learned: dict[str, Forecast], now: datetime, path: Path) -> P
     return path
 
 
+def _reservations(args: argparse.Namespace, policy: Any, endpoint: str, names: list[str]) -> dict[str, Reservation]:
+    """What each copy reserves offline: ``--per-copy`` where given, else the policy's ``per_copy``;
+    a component with neither is an error (guessing 1 GPU would price the wrong instances)."""
+    unknown = sorted(set(args.per_copy) - set(names))
+    if unknown:
+        raise ValueError(f"--per-copy names {', '.join(unknown)}, not a component of {endpoint}")
+    out = {}
+    for name in names:
+        declared = policy.endpoints[endpoint].components[name].per_copy
+        if name in args.per_copy:
+            out[name] = _reservation(args.per_copy[name])
+        elif declared is not None:
+            out[name] = Reservation(declared.accelerators, declared.cores, declared.memory_mb)
+        else:
+            raise ValueError(
+                f"{endpoint}/{name}: what does a copy reserve? Set per_copy in the policy "
+                f"(e.g. per_copy: {{accelerators: 1, cores: 2, memory_mb: 8192}}) or pass --per-copy {name}=1,2,8192"
+            )
+    return out
+
+
 def _reservation(text: str) -> Reservation:
     """ACCELERATORS,CORES,MEMORY_MB per copy, e.g. 2,2,8192."""
     try:
@@ -629,6 +651,7 @@ def _reservation(text: str) -> Reservation:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from simulator.backtest import TraceSpec, backtest, write
+    from simulator.traces import first_midnight
 
     policy = _load(args)
     endpoint = args.endpoint or next(iter(policy.endpoints))
@@ -640,15 +663,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     unknown = sorted(set(mapping) - {Path(f).name for f in files} - set(files))
     if unknown:
         raise ValueError(f"--map names trace(s) not given with --trace: {', '.join(unknown)}")
+    if args.offset and args.shift:
+        raise ValueError("--offset (place each trace's first request in the run) and --shift are exclusive")
     specs = []
     for i, path in enumerate(files):
         component = mapping.get(Path(path).name) or mapping.get(path) or (names[i] if i < len(names) else None)
         if component is None:
             raise ValueError(f"no component for trace {path}: add --map {Path(path).name}=COMPONENT")
-        offset = args.offset[i] if args.offset and i < len(args.offset) else "0s"
-        offset_minutes = int(parse_duration(offset).total_seconds() // 60)
-        specs.append(TraceSpec(path, component, offset_minutes, args.tile, args.absolute))
-    reservations = {n: _reservation(args.per_copy.get(n, "1,1,1024")) for n in names}
+        moves = args.offset or args.shift or []
+        move = moves[i] if i < len(moves) else "0s"
+        sign = -1 if move.startswith("-") else 1
+        move_minutes = sign * int(parse_duration(move.lstrip("-")).total_seconds() // 60)
+        specs.append(TraceSpec(path, component, move_minutes, False, not args.offset, args.tile_days))
+    reservations = _reservations(args, policy, endpoint, names)
     loads = {}
     for item in args.load or []:
         name, _, value = item.partition("=")
@@ -656,6 +683,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             raise ValueError(f"--load {item!r}: expected COMPONENT=DURATION with a component of {endpoint}")
         loads[name] = max(1, round(parse_duration(value).total_seconds() / 60))
     minutes = args.days * 1440 if args.days else args.minutes
+    start = _when(args.start) if args.start else first_midnight(files[0])
+    if args.score_from < 0 or args.score_from * 1440 >= minutes:
+        raise ValueError(f"--score-from {args.score_from}: a day of the run, 0..{minutes // 1440 - 1}")
     report = backtest(
         policy,
         endpoint,
@@ -663,13 +693,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.max_instances,
         reservations,
         specs,
-        _when(args.start),
+        start,
         minutes,
         load_minutes=loads,
         patience=args.patience,
         provisioning_minutes=int(parse_duration(args.provisioning).total_seconds() // 60),
         min_instances=args.min_instances,
         optimum_seconds=args.optimum_seconds,
+        score_from=args.score_from * 1440,
     )
     json_path, png_path = write(report, args.out)
     rows = [
@@ -751,7 +782,7 @@ def parser() -> argparse.ArgumentParser:
             "--per-copy",
             type=lambda v: dict(x.split("=", 1) for x in v.split(";")),
             default={},
-            help=f"{also}COMPONENT=ACCELERATORS,CORES,MEMORY_MB;... (default 1,1,1024)",
+            help=f"{also}COMPONENT=ACCELERATORS,CORES,MEMORY_MB;... (default: the policy's per_copy)",
         )
 
     def aws_options(cmd: argparse.ArgumentParser) -> None:
@@ -843,16 +874,30 @@ def parser() -> argparse.ArgumentParser:
     si.add_argument("--trace", required=True, help="trace file(s) in the Azure format, comma-separated")
     si.add_argument("--map", action="append", help="TRACE_FILE_NAME=COMPONENT (default: in policy order)")
     si.add_argument(
-        "--offset", action="append", help="per trace, where it starts in the day, e.g. 9h (repeat per trace)"
+        "--shift",
+        action="append",
+        help="per trace (repeat in --trace order): move its requests by this much, e.g. 7d or -2h",
     )
-    si.add_argument("--tile", action="store_true", help="repeat each trace to fill the day")
+    si.add_argument(
+        "--offset",
+        action="append",
+        help="per trace: ignore its timestamps' date and place its first request this far into the run, e.g. 9h",
+    )
+    si.add_argument("--tile-days", type=int, default=0, help="repeat each trace N times, a whole number of days apart")
     si.add_argument("--endpoint", help="the policy's endpoint to simulate (default: the first)")
     per_copy_options(si)
-    si.add_argument("--start", default="2026-11-23T00:00:00+01:00", help="simulated start (ISO-8601 with offset)")
+    si.add_argument(
+        "--start",
+        help="the run's start (ISO-8601 with offset; default: midnight UTC of the first trace's first request)",
+    )
     si.add_argument("--minutes", type=int, default=1440, help="simulated minutes (default a day)")
     si.add_argument("--days", type=int, help="simulated days (overrides --minutes)")
     si.add_argument(
-        "--absolute", action="store_true", help="place requests by their own timestamps from --start (multi-day CSVs)"
+        "--score-from",
+        type=int,
+        default=0,
+        metavar="DAY",
+        help="count costs from this day of the run on (0 = the first; learned demand's history is not its score)",
     )
     si.add_argument(
         "--load",

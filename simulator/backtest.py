@@ -33,9 +33,10 @@ OPTIMA = ("optimum", "reactive-optimum")  # the exact optima's schedules, replay
 class TraceSpec:
     path: str
     component: str
-    offset_minutes: int = 0
-    tile: bool = False
-    absolute: bool = False  # place requests by their own timestamps (multi-day traces)
+    offset_minutes: int = 0  # absolute: a shift; relative: where the first request lands
+    tile: bool = False  # back to back by the trace's span
+    absolute: bool = True  # requests at their own timestamps (relative: from the first request)
+    tile_days: int = 0  # repeat the trace this many times, a whole number of days apart
 
 
 def _round(x: float, digits: int = 2) -> float:
@@ -94,6 +95,11 @@ def backtest_components(
     first weeks are its history). ``optimum_seconds`` bounds each exact optimum's solve; the report
     states the gap it reached."""
     for c in components:
+        if c.accelerators > rules.accelerators_per_instance:
+            raise ValueError(
+                f"{c.name}: a copy reserves {c.accelerators:g} accelerators, one {rules.instance_type} has "
+                f"{rules.accelerators_per_instance:g}: it could never be placed"
+            )
         if len(c.demand.requests) != minutes:  # the optima would solve the whole series, the strategies part of it
             raise ValueError(f"{c.name}: {len(c.demand.requests)} minutes of demand for a run of {minutes} minutes")
     requests = {c.name: sum(c.demand.requests[score_from:]) for c in components}
@@ -172,6 +178,7 @@ def backtest(
     provisioning_minutes: int = 6,
     min_instances: int = 0,
     optimum_seconds: float = 60.0,
+    score_from: int = 0,
 ) -> dict[str, Any]:
     """Read the traces onto the components of ``endpoint`` and run ``backtest_components``.
 
@@ -187,7 +194,13 @@ def backtest(
         if spec.component not in ep.components:
             raise ValueError(f"--map names {spec.component!r}, which is not a component of {endpoint}")
         demand = read_trace(
-            spec.path, throughput, minutes, spec.offset_minutes, spec.tile, start=start if spec.absolute else None
+            spec.path,
+            throughput,
+            minutes,
+            spec.offset_minutes,
+            spec.tile,
+            start=start if spec.absolute else None,
+            tile_days=spec.tile_days,
         )
         if spec.component in demands:  # several files for one component (one per day, say) add up
             prev = demands[spec.component]
@@ -215,7 +228,9 @@ def backtest(
         provisioning_minutes=provisioning_minutes,
         patience=patience,
     )
-    return backtest_components(components, rules, start, minutes, endpoint, optimum_seconds=optimum_seconds)
+    return backtest_components(
+        components, rules, start, minutes, endpoint, score_from=score_from, optimum_seconds=optimum_seconds
+    )
 
 
 def write(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:

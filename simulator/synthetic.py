@@ -1,7 +1,7 @@
 """Seeded synthetic demand for multi-day backtests: an office week, unscheduled bursts, a trickle.
 
 Every scenario returns per-minute demand (``MinuteDemand``) starting at ``start`` and can be
-written as an Azure-format CSV (absolute timestamps) for ``icpilot simulate --absolute``.
+written as an Azure-format CSV (absolute timestamps) for ``icpilot simulate`` (which places requests by their timestamps).
 Requests draw their tokens like the Azure conversation trace (context ~ lognormal around 1,000
 tokens, generated ~ lognormal around 200), so service seconds follow ``Throughput``.
 

@@ -55,19 +55,8 @@ def _stamp(text: str) -> float:
     return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
 
 
-def read_trace(
-    path: str | Path,
-    throughput: Throughput,
-    minutes: int = 1440,
-    offset_minutes: int = 0,
-    tile: bool = False,
-    start: datetime | None = None,
-) -> MinuteDemand:
-    """Bucket a trace into ``minutes`` minutes starting ``offset_minutes`` into the run.
-
-    Requests are placed relative to the trace's first request, or, given ``start``, by their own
-    timestamps relative to it (multi-day traces). ``tile`` repeats the trace back to back until the
-    run is full."""
+def read_rows(path: str | Path) -> list[tuple[float, int, int]]:
+    """(POSIX seconds, context tokens, generated tokens) of every request in an Azure-format trace."""
     rows: list[tuple[float, int, int]] = []
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -82,11 +71,41 @@ def read_trace(
         raise ValueError(f"cannot read trace {path}: {exc.strerror or exc}") from None
     if not rows:
         raise ValueError(f"{path}: no requests")
+    return rows
+
+
+def first_midnight(path: str | Path) -> datetime:
+    """Midnight (UTC) of the day of the trace's first request: where a run over it starts by default."""
+    first = datetime.fromtimestamp(min(t for t, _, _ in read_rows(path)), UTC)
+    return first.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def read_trace(
+    path: str | Path,
+    throughput: Throughput,
+    minutes: int = 1440,
+    offset_minutes: int = 0,
+    tile: bool = False,
+    start: datetime | None = None,
+    tile_days: int = 0,
+) -> MinuteDemand:
+    """Bucket a trace into ``minutes`` minutes of a run.
+
+    Given ``start``, requests fall at their own timestamps relative to it, moved by
+    ``offset_minutes`` (a shift); without it, relative to the trace's first request, which lands
+    ``offset_minutes`` into the run. ``tile_days`` repeats the trace that many times, each copy a
+    whole number of days (the trace's span, rounded up) after the one before, so a day's pattern
+    stays at its time of day; ``tile`` repeats it back to back by its span until the run is full."""
+    rows = read_rows(path)
     origin = start.timestamp() if start is not None else rows[0][0]
-    span = max(1, math.ceil((rows[-1][0] - origin) / 60))
+    span = max(1, math.ceil((rows[-1][0] - rows[0][0]) / 60) + 1)
     requests = [0] * minutes
     slots = [0.0] * minutes
-    copies = range(0, minutes, span) if tile else [0]
+    if tile_days:
+        period = 1440 * math.ceil(span / 1440)
+        copies: range | list[int] = range(0, tile_days * period, period)
+    else:
+        copies = range(0, minutes, span) if tile else [0]
     for base in copies:
         for t, ctx, gen in rows:
             m = offset_minutes + base + int((t - origin) // 60)

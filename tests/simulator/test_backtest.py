@@ -197,3 +197,60 @@ def test_the_demand_signal_writes_the_copy_count_a_minute_before_the_alarm(tmp_p
     alarm, demand = s["icpilot"], s["icpilot+demand"]
     # a minute sooner: fewer requests outwait their patience (some are served late instead of refused)
     assert demand["refused"] < alarm["refused"] and demand["total_usd"] < alarm["total_usd"]
+
+
+def simulate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str, policy: str | None = None) -> dict:
+    """``icpilot simulate --json`` on the one-component policy; the report written beside it."""
+    policy_path = tmp_path / "policy.yaml"
+    policy_path.write_text(
+        policy or BASE + "idle_scale_to_zero_after: 5m, per_copy: {accelerators: 1, cores: 1, memory_mb: 1024}}\n"
+    )
+    options = ["--instance-type", "ml.g5.xlarge", "--max-instances", "1", "--optimum-seconds", "5"]
+    code = main(["simulate", "--policy", str(policy_path), *options, "--out", str(tmp_path / "out"), "--json", *extra])
+    assert code == 0
+    capsys.readouterr()
+    return json.loads((tmp_path / "out" / "backtest.json").read_text())
+
+
+def test_simulate_places_requests_by_their_timestamps_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: a trace was moved so that its first request fell at minute 0. Now it falls at its own
+    time of day; the run starts at midnight UTC of its first request unless --start says otherwise."""
+    trace = synthetic(tmp_path, [600, 601])  # 10:00 and 10:01 UTC on 2026-11-23
+    report = simulate_json(tmp_path, capsys, "--trace", str(trace))
+    assert report["start"] == "2026-11-23T00:00:00+00:00"
+    requests = report["strategies"]["always-on"]["components"]["m"]
+    assert requests["refused"] + requests["delayed"] >= 0 and report["requests"] == {"m": 12}
+    shifted = simulate_json(tmp_path, capsys, "--trace", str(trace), "--shift=-9h", "--minutes", "120")
+    assert shifted["requests"] == {"m": 12}  # 10:00 moved to 01:00, inside the first two hours
+    unshifted = simulate_json(tmp_path, capsys, "--trace", str(trace), "--minutes", "120")
+    assert unshifted["requests"] == {"m": 0}
+
+
+def test_simulate_tiles_by_day_and_scores_from_a_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = synthetic(tmp_path, [600, 601])
+    report = simulate_json(tmp_path, capsys, "--trace", str(trace), "--tile-days", "3", "--days", "3")
+    assert report["requests"] == {"m": 3 * 12}  # 10:00 every day, not back to back
+    scored = simulate_json(
+        tmp_path, capsys, "--trace", str(trace), "--tile-days", "3", "--days", "3", "--score-from", "1"
+    )
+    assert scored["scored_from_minute"] == 1440 and scored["requests"] == {"m": 2 * 12}
+    assert scored["strategies"]["always-on"]["instance_hours"] == 48.0  # days 2 and 3 only
+
+
+def test_simulate_takes_what_a_copy_reserves_from_the_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: every component was assumed to reserve 1 GPU. Now the policy's per_copy, or an error."""
+    trace = synthetic(tmp_path, [600])
+    policy_path = tmp_path / "policy.yaml"
+    command = ["simulate", "--policy", str(policy_path), "--trace", str(trace), "--instance-type", "ml.g5.xlarge"]
+    policy_path.write_text(BASE + "per_copy: {accelerators: 2, cores: 1, memory_mb: 1024}}\n")
+    assert main([*command, "--out", str(tmp_path / "a")]) == 2
+    # one ml.g5.xlarge has 1 GPU: a 2-GPU copy never fits, which the simulator says rather than hides
+    assert "a copy reserves 2 accelerators, one ml.g5.xlarge has 1" in capsys.readouterr().err
+    policy_path.write_text(BASE + "idle_scale_to_zero_after: 5m}\n")
+    assert main([*command, "--out", str(tmp_path / "b")]) == 2
+    assert "what does a copy reserve? Set per_copy in the policy" in capsys.readouterr().err
+    assert main([*command, "--per-copy", "m=1,1,1024", "--out", str(tmp_path / "c"), "--optimum-seconds", "5"]) == 0

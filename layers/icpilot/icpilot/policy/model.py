@@ -223,6 +223,15 @@ class PredictiveScaling(_Strict):
         return parse_duration(self.min_history)
 
 
+class PerCopy(_Strict):
+    """What one copy reserves (the component's ComputeResourceRequirements), for what runs offline:
+    ``icpilot simulate`` and ``plan --offline``. On AWS icpilot reads it from the component itself."""
+
+    accelerators: float = Field(ge=0, le=64, description="NumberOfAcceleratorDevicesRequired")
+    cores: float = Field(default=1, gt=0, le=512, description="NumberOfCpuCoresRequired")
+    memory_mb: int = Field(default=1024, ge=128, le=4_000_000, description="MinMemoryRequiredInMb")
+
+
 class ComponentPolicy(_Strict):
     min_copies: int = Field(default=0, ge=0, le=MAX_COPIES, description="floor outside every window")
     max_copies: int = Field(ge=1, le=MAX_COPIES, description="hard ceiling, never exceeded")
@@ -246,6 +255,10 @@ class ComponentPolicy(_Strict):
         default_factory=list, description="components (same endpoint) that must be ready before this one warms up"
     )
     expected_time_to_ready: Duration = Field(default="8m", description="model-load estimate until measured")
+    per_copy: PerCopy | None = Field(
+        default=None,
+        description="what a copy reserves, for simulate and plan --offline (on AWS: read from the component)",
+    )
     schedules: list[ScheduleRule] = Field(default_factory=list)
     outside: OutsideWindows | None = Field(
         default=None, description="bounds while no window is open, e.g. 0..0 at night"
