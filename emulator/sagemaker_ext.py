@@ -411,6 +411,7 @@ def _create_endpoint_config(self: Any) -> ActionResult:
         mis = v.get("ManagedInstanceScaling")
         if mis and int(mis.get("MinInstanceCount", 0)) > int(mis.get("MaxInstanceCount", 1)):
             raise ValidationError(message="ManagedInstanceScaling MinInstanceCount must not exceed MaxInstanceCount.")
+        _check_scale_in_policy((mis or {}).get("ScaleInPolicy"))
     result = _original["create_endpoint_config"](self)
     config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
     if role := self._get_param("ExecutionRoleArn"):
@@ -665,3 +666,17 @@ def install() -> None:
     SageMakerResponse.add_tags = _add_tags  # type: ignore[method-assign]
     SageMakerResponse.list_tags = _list_tags  # type: ignore[method-assign]
     SageMakerResponse.delete_tags = _delete_tags  # type: ignore[method-assign]
+
+
+def _check_scale_in_policy(policy: dict[str, Any] | None) -> None:
+    """ProductionVariantManagedInstanceScalingScaleInPolicy's documented values and ranges."""
+    if not policy:
+        return
+    if policy.get("Strategy") not in ("IDLE_RELEASE", "CONSOLIDATION"):
+        raise ValidationError(
+            message=f"ScaleInPolicy.Strategy {policy.get('Strategy')!r} is not one of IDLE_RELEASE, CONSOLIDATION."
+        )
+    if "CooldownInMinutes" in policy and not 5 <= int(policy["CooldownInMinutes"]) <= 1440:
+        raise ValidationError(message="ScaleInPolicy.CooldownInMinutes must be between 5 and 1440.")
+    if "MaximumStepSize" in policy and not 1 <= int(policy["MaximumStepSize"]) <= 100:
+        raise ValidationError(message="ScaleInPolicy.MaximumStepSize must be between 1 and 100.")

@@ -114,6 +114,8 @@ class Copy:
     generation: int = 0
     # Set once the copy is leaving: it serves no more and frees its resources at this time.
     leaves_at: datetime | None = None
+    # Consolidation moves a copy make-before-break: this one serves until its replacement is loaded.
+    moving_to: Copy | None = None
 
     def loaded(self, now: datetime) -> bool:
         return self.ready_at <= now
@@ -144,6 +146,18 @@ class Endpoint:
     initial_instance_count: int
     instances: list[Instance] = field(default_factory=list)
     updating_until: datetime | None = None  # an UpdateEndpoint in progress
+    last_operation: datetime | None = None  # the last copy placed or removed (consolidation's cooldown)
+
+    @property
+    def scale_in(self) -> tuple[str, int, timedelta]:
+        """ManagedInstanceScaling.ScaleInPolicy: (Strategy, MaximumStepSize, CooldownInMinutes), with
+        the API reference's defaults (step 1, cooldown 20 minutes); IDLE_RELEASE when none is set."""
+        policy = self.managed_scaling.get("ScaleInPolicy") or {}
+        return (
+            str(policy.get("Strategy") or "IDLE_RELEASE"),
+            int(policy.get("MaximumStepSize") or 1),
+            timedelta(minutes=int(policy.get("CooldownInMinutes") or 20)),
+        )
 
     @property
     def scaling_enabled(self) -> bool:
@@ -190,8 +204,15 @@ class Component:
         return sum(1 for c in self.copies if c.serving(now))
 
     def staying(self) -> list[Copy]:
-        """The copies that are not leaving (loaded or loading), of any generation."""
-        return [c for c in self.copies if c.leaves_at is None]
+        """The copies that are not leaving (loaded or loading), of any generation; a copy being moved
+        counts once, as its replacement."""
+        return [c for c in self.copies if c.leaves_at is None and c.moving_to is None]
+
+    @property
+    def placement(self) -> str:
+        """The component's SchedulingConfig.PlacementStrategy: SPREAD, or BINPACK (the default here)."""
+        scheduling = self.specification.get("SchedulingConfig") or {}
+        return str(scheduling.get("PlacementStrategy") or "BINPACK")
 
 
 class CapacityError(Exception):
@@ -337,6 +358,9 @@ class World:
                 candidates.append(c.rollout.bake_until)
         for e in self.endpoints.values():
             candidates += [i.ready_at for i in e.instances if i.ready_at > t]
+            due = self._consolidation_due(e)
+            if due is not None and due > t:
+                candidates.append(due)
             if e.updating_until and e.updating_until > t:
                 candidates.append(e.updating_until)
             if e.scaling_enabled and len(e.instances) > e.min_instances:
@@ -361,10 +385,99 @@ class World:
     def _step(self, t: datetime) -> None:
         self.synced_to = t
         self._remove_departed(t)
+        self._finish_moves(t)
         self._finish_deletes(t)
         self._release_idle_instances(t)
         self._place(t)
+        self._consolidate(t)
         self._settle_status(t)
+
+    # ------------------------------------------------------------ consolidation
+    def _consolidation_due(self, e: Endpoint) -> datetime | None:
+        """When a CONSOLIDATION endpoint next evaluates: its cooldown after the last operation."""
+        strategy, _, cooldown = e.scale_in
+        if not e.scaling_enabled or strategy != "CONSOLIDATION" or e.last_operation is None:
+            return None
+        return e.last_operation + cooldown
+
+    def _consolidate(self, t: datetime) -> None:
+        """CONSOLIDATION: once the cooldown after the endpoint's last operation has passed, empty up to
+        MaximumStepSize of the least-used instances by moving their copies onto the others (each
+        replacement loads beside the copy it replaces, which serves until then); an emptied
+        instance is released at once, down to MinInstanceCount."""
+        for e in self.endpoints.values():
+            due = self._consolidation_due(e)
+            if due is None or due > t or len(e.instances) <= e.min_instances:
+                continue
+            if any(cp.moving_to for i in e.instances for cp in i.copies):
+                continue  # a consolidation is still moving copies
+            _, step, _ = e.scale_in
+            ready = [i for i in e.instances if i.is_ready(t) and i.copies]
+            drained: list[Instance] = []
+            for source in sorted(ready, key=lambda i: (-i.free()[0], i.ready_at)):
+                if len(drained) >= step or len(e.instances) - len(drained) <= e.min_instances:
+                    break
+                targets = [i for i in ready if i is not source and i not in drained]
+                plan = self._fit_elsewhere(source.copies, targets)
+                if plan is None:
+                    continue
+                for copy, target in plan:
+                    self._move(copy, target, t)
+                drained.append(source)
+            if drained:
+                e.last_operation = t
+            else:
+                e.last_operation = None  # nothing to consolidate until the next operation
+
+    @staticmethod
+    def _fit_elsewhere(copies: list[Copy], targets: list[Instance]) -> list[tuple[Copy, Instance]] | None:
+        """Where each of ``copies`` would go (fullest fitting target first), or None if one fits nowhere."""
+        free = {id(i): list(i.free()) for i in targets}
+        plan = []
+        for copy in sorted(copies, key=lambda cp: -cp.req.accelerators):
+            fitting = [
+                i
+                for i in targets
+                if copy.req.accelerators <= free[id(i)][0]
+                and copy.req.cores <= free[id(i)][1]
+                and copy.req.memory_mb <= free[id(i)][2]
+            ]
+            if not fitting:
+                return None
+            host = min(fitting, key=lambda i: free[id(i)][0])
+            free[id(host)][0] -= copy.req.accelerators
+            free[id(host)][1] -= copy.req.cores
+            free[id(host)][2] -= copy.req.memory_mb
+            plan.append((copy, host))
+        return plan
+
+    def _move(self, copy: Copy, target: Instance, t: datetime) -> None:
+        load = self.settings_for(copy.component)[0]
+        replacement = Copy(
+            component=copy.component,
+            req=copy.req,
+            instance=target,
+            ready_at=t + timedelta(seconds=load),
+            generation=copy.generation,
+        )
+        target.copies.append(replacement)
+        self.components[copy.component].copies.append(replacement)
+        copy.moving_to = replacement
+
+    def _finish_moves(self, t: datetime) -> None:
+        """A moved copy leaves once its replacement is loaded (or stays, if the replacement was dropped)."""
+        for c in self.components.values():
+            for copy in [cp for cp in c.copies if cp.moving_to is not None]:
+                replacement = copy.moving_to
+                assert replacement is not None
+                if replacement not in c.copies:
+                    copy.moving_to = None
+                elif replacement.loaded(t):
+                    c.copies.remove(copy)
+                    instance = copy.instance
+                    self._detach(copy, t)
+                    if not instance.copies and len(c.endpoint.instances) > c.endpoint.min_instances:
+                        c.endpoint.instances.remove(instance)
 
     def _release_idle_instances(self, t: datetime) -> None:
         cooldown = timedelta(seconds=self.settings.instance_scale_in_cooldown_seconds)
@@ -391,7 +504,11 @@ class World:
         """Take ``leaving`` out of service now; loading ones go at once, loaded ones one by one."""
         gap = timedelta(seconds=self.settings.copy_release_seconds)
         last = max([t, *(cp.leaves_at for cp in c.copies if cp.leaves_at)])
+        c.endpoint.last_operation = t
         for copy in leaving:
+            for moved in c.copies:
+                if moved.moving_to is copy:  # a replacement leaves: the copy it was to replace stays
+                    moved.moving_to = None
             if copy.loaded(t):
                 last += gap
             if not copy.loaded(t) or last <= t:
@@ -478,20 +595,22 @@ class World:
             return
         load = self.settings_for(c.name)[0]
         for n in range(missing):
-            host = self._find_host(e, c.req, t)
+            host = self._find_host(e, c.req, t, c.placement)
             if host is None:
                 break  # waits for capacity: the component stays Creating/Updating
+            e.last_operation = t
             start = max(t, host.ready_at)
             ready = start + timedelta(seconds=load + n * self.settings.copy_stagger_seconds)
             copy = Copy(component=c.name, req=c.req, instance=host, ready_at=ready, generation=c.generation)
             host.copies.append(copy)
             c.copies.append(copy)
 
-    def _find_host(self, e: Endpoint, req: Requirements, t: datetime) -> Instance | None:
-        # BINPACK: the fitting instance with the fewest free accelerators; ready ones first.
+    def _find_host(self, e: Endpoint, req: Requirements, t: datetime, placement: str) -> Instance | None:
+        # Ready instances first; BINPACK: the one with the fewest free accelerators, SPREAD: the most.
         fitting = [i for i in e.instances if i.can_host(req)]
         if fitting:
-            return min(fitting, key=lambda i: (not i.is_ready(t), i.free()[0], i.ready_at))
+            sign = -1 if placement == "SPREAD" else 1
+            return min(fitting, key=lambda i: (not i.is_ready(t), sign * i.free()[0], i.ready_at))
         if len(e.instances) < e.max_instances:
             ready_at = t + timedelta(seconds=self.settings.instance_provisioning_seconds)
             inst = self._new_instance(e.itype, ready_at, t)
