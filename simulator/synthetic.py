@@ -9,6 +9,8 @@ tokens, generated ~ lognormal around 200), so service seconds follow ``Throughpu
   (``peak_requests`` per minute at the top), +-20 % from day to day and minute-to-minute Poisson
   noise, a quiet weekend, an optional public holiday (a weekday with no traffic) and an optional
   drift of the peak hour from a given week on (traffic moves, as it does).
+  With ``lone_per_hour`` and ``meeting`` it has what real months have besides: lone requests at
+  night and on weekends, and a weekly meeting outside the usual peak.
 - ``bursty``: no pattern: a few bursts a day at random times (10-40 minutes, 20-200 requests per
   minute), nothing in between.
 - ``trickle``: one request every 20-90 minutes, day and night.
@@ -79,8 +81,15 @@ def office(
     holidays: tuple[date, ...] = (),
     drift_from_week: int | None = None,
     drift_hours: float = 1.0,
+    lone_per_hour: float = 0.0,
+    meeting: tuple[int, int, int, float] | None = None,
 ) -> Builder:
-    """Office hours on weekdays: see the module docstring. ``start`` should be a local midnight."""
+    """Office hours on weekdays: see the module docstring. ``start`` should be a local midnight.
+
+    ``lone_per_hour``: lone requests outside office hours (nights, weekends, holidays), Poisson at
+    that rate (someone working late, a cron job, a health check). ``meeting``: (weekday, hour,
+    minutes, requests a minute) a weekly meeting that uses the model, e.g. (1, 16, 60, 40.0) on
+    Tuesdays 16:00-17:00."""
     rng = random.Random(seed)
     zone = ZoneInfo(timezone)
     b = Builder(days * 1440, throughput or Throughput(), rng)
@@ -88,13 +97,15 @@ def office(
     for m in range(days * 1440):
         local = (start + timedelta(minutes=m)).astimezone(zone)
         day = local.date()
-        if local.weekday() >= 5 or day in holidays:
+        hour = local.hour + local.minute / 60
+        if meeting is not None and local.weekday() == meeting[0] and day not in holidays:
+            if 0 <= (hour - meeting[1]) * 60 < meeting[2]:
+                b.add(m, _poisson(rng, meeting[3]))
+        if local.weekday() >= 5 or day in holidays or not 8 <= hour < 18:
+            b.add(m, _poisson(rng, lone_per_hour / 60))
             continue
         if day not in day_factor:
             day_factor[day] = rng.uniform(0.8, 1.2)
-        hour = local.hour + local.minute / 60
-        if not 8 <= hour < 18:
-            continue
         week = (local.date() - start.astimezone(zone).date()).days // 7 + 1
         peak = peak_hour + (drift_hours if drift_from_week is not None and week >= drift_from_week else 0.0)
         shape = math.exp(-(((hour - peak) / 2.5) ** 2))
