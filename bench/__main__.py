@@ -279,11 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.only:
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         for section in args.only:  # one process: the exact optima solved for one section serve the next
-            results[section] = SECTIONS[section]()
+            figures = SECTIONS[section]()
+            # read again just before writing: another run may have written its sections meanwhile
+            results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+            results[section] = figures
             RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-            Console().print_json(data=results[section])
+            Console().print_json(data=figures)
         return 0
     console = Console()
     small, fleet = fleet_pass(20, 2), fleet_pass(500, 50)

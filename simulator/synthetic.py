@@ -98,9 +98,9 @@ def office(
         local = (start + timedelta(minutes=m)).astimezone(zone)
         day = local.date()
         hour = local.hour + local.minute / 60
-        if meeting is not None and local.weekday() == meeting[0] and day not in holidays:
-            if 0 <= (hour - meeting[1]) * 60 < meeting[2]:
-                b.add(m, _poisson(rng, meeting[3]))
+        in_meeting = meeting is not None and local.weekday() == meeting[0] and day not in holidays
+        if in_meeting and meeting is not None and 0 <= (hour - meeting[1]) * 60 < meeting[2]:
+            b.add(m, _poisson(rng, meeting[3]))
         if local.weekday() >= 5 or day in holidays or not 8 <= hour < 18:
             b.add(m, _poisson(rng, lone_per_hour / 60))
             continue
