@@ -19,6 +19,7 @@ from typing import Any
 
 from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel
+from icpilot.domain.instance_types import INSTANCE_TYPES, PRICE_SOURCE
 from icpilot.policy.model import Policy
 
 from . import exact
@@ -148,6 +149,11 @@ def backtest_components(
         },
         "cost_model": {
             "instance_price_per_hour": cost.instance_price_per_hour,
+            "price_source": (
+                PRICE_SOURCE
+                if cost.instance_price_per_hour == INSTANCE_TYPES[rules.instance_type].price_per_hour
+                else "the policy's cost.price_per_hour"
+            ),
             "billed": "per instance-minute while provisioning or in service",
             "refusal_cost": cost.refusal_cost,
             "delay_cost_per_minute": round(cost.delay_cost_per_minute, 6),

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Where the built-in prices come from; a policy's cost block (``price_per_hour``) overrides them for
+# another region, a Savings Plan or a negotiated rate.
+PRICE_SOURCE = "SageMaker real-time inference on-demand, us-east-1, USD per instance-hour"
+
 
 @dataclass(frozen=True)
 class InstanceType:
