@@ -36,6 +36,7 @@ dependency and never ships in the Lambda layer.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import time
 from dataclasses import dataclass, replace
@@ -44,6 +45,8 @@ from typing import Any
 
 from .engine import REPLAY, Result, RunRules, SimComponent, run
 from .traces import MinuteDemand
+
+LOG = logging.getLogger(__name__)
 
 
 class ExactOptimumUnavailable(RuntimeError):
@@ -163,7 +166,7 @@ def _queue(
     head[t-1]`` are refused then (with no patience, what minute t does not serve), and what still
     waits at the end of the run is refused too."""
     arrived = list(itertools.accumulate(arrivals))
-    fifo = _Fifo([], [], [])
+    fifo = _Fifo([], [], [], [])
     if not arrived or not arrived[-1]:
         return 0.0, fifo
     constant = 0.0
@@ -173,6 +176,7 @@ def _queue(
         expired = (arrived[t - patience - 1] if t - patience - 1 >= 0 else 0) if patience else before
         scored = t >= score_from
         served = lp.var(0, math.inf if per_copy else 0.0, integer=False)
+        fifo.served.append(served)
         if patience:
             # waiting: before - start (charged per minute); refused now: start - head[t-1]
             start = lp.var(expired, before, (refusal - delay) if scored else 0.0, integer=False)
@@ -217,6 +221,7 @@ class _Fifo:
     start: list[int]
     head: list[int]
     expired: list[float]
+    served: list[int]
 
     def out_of_order(self, values: list[float]) -> set[int]:
         """Minutes where the solution dropped waiting requests before they expired (not oldest first)."""
@@ -329,8 +334,12 @@ def _solve_lazily(
 ) -> ExactOptimum:
     began = time.monotonic()
     strict: dict[str, set[int]] = {c.name: set() for c in components}
+    rounds = 0
     while True:
-        left = max(1.0, time_limit - (time.monotonic() - began))
+        # The first rounds only find where the order breaks: they get a third of the time each.
+        spent = time.monotonic() - began
+        left = max(1.0, time_limit - spent if rounds >= 2 else min(time_limit - spent, time_limit / 3))
+        rounds += 1
         h, values, x, fifos = _round(
             components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end
         )
@@ -339,6 +348,15 @@ def _solve_lazily(
         if info.primal_solution_status == 0 or not values:
             raise ExactOptimumUnavailable(f"HiGHS found no schedule ({status}) within {time_limit:.0f} s")
         broken = {name: fifo.out_of_order(values) for name, fifo in fifos.items()}
+        LOG.debug(
+            "round %d: %.1f s, %s, %.2f >= %.2f, out of order in %d minutes",
+            rounds,
+            time.monotonic() - began,
+            status,
+            info.objective_function_value,
+            info.mip_dual_bound,
+            sum(map(len, broken.values())),
+        )
         if not any(broken.values()) or time.monotonic() - began >= time_limit:
             return ExactOptimum(
                 reactive,
@@ -423,6 +441,13 @@ def _round(
             lp, arrivals, patience, score_from, refusal, delay, per_copy, y, minutes, strict[c.name], open_end
         )
         constant += queued
+        # Serving in minute t needs a copy loaded, so an instance billed since the copy started
+        # loading: end[u] >= served[t] / (requests that could be served at t) for u in t-load..t.
+        # Valid, and what makes the bound strong where demand is a fraction of an instance.
+        for t, served in enumerate(fifos[c.name].served):
+            could = sum(arrivals[max(0, t - patience) : t + 1])
+            for u in range(max(0, t - c.load_minutes), t + 1) if could else ():
+                lp.row({served: 1.0, end[u]: -float(could)}, upper=0)
         load = c.load_minutes
         for t in range(minutes):
             # x[t] = x[t-1] + fast + slow - released
