@@ -1,0 +1,79 @@
+"""The README's performance tables, rendered from bench/results.json (``python -m bench.tables``).
+
+Figures in the README are pasted from this output, never typed: rerun ``make bench`` (or
+``python -m bench --only SECTION``) and then this.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+COLUMNS = (
+    ("instance $", "instance_usd"),
+    ("refused", "refused"),
+    ("delayed", "delayed"),
+    ("penalty $", "penalty_usd"),
+    ("total $", "total_usd"),
+    ("x bound", "ratio_to_bound"),
+    ("x reactive bound", "ratio_to_reactive_bound"),
+)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _optimum_note(row: dict[str, Any]) -> str:
+    """What the solver proved: its bound, the gap of the replayed schedule to it, the solve time."""
+    if "bound_usd" not in row:
+        return ""
+    return f"bound ${row['bound_usd']:,.2f}, gap {row['gap_pct']}%, {row['solve_seconds']} s"
+
+
+def table(title: str, rows: dict[str, dict[str, Any]]) -> str:
+    head = f"| {title} | " + " | ".join(name for name, _ in COLUMNS) + " | exact optimum |"
+    rule = "|---|" + "---:|" * len(COLUMNS) + "---|"
+    body = [
+        f"| {name} | " + " | ".join(_cell(row.get(key)) for _, key in COLUMNS) + f" | {_optimum_note(row)} |"
+        for name, row in rows.items()
+    ]
+    return "\n".join([head, rule, *body])
+
+
+def render(results: dict[str, Any]) -> str:
+    parts = []
+    for scenario, figures in results.get("backtest", {}).items():
+        parts.append(f"**{scenario}** ({figures['days']} d, {figures['wall_seconds']} s)\n")
+        parts.append(table("strategy", figures["strategies"]))
+    for month, figures in results.get("honest_month", {}).items():
+        parts.append(f"**{month}**, weeks 2-4 ({figures['wall_seconds']} s)\n")
+        parts.append(table("strategy", figures["rows"]))
+    for scenario, figures in results.get("learned_demand", {}).items():
+        parts.append(f"**learned demand, {scenario}** (scored from day {figures['scored_from_day']})\n")
+        parts.append(table("strategy", figures["rows"]))
+    for patience, rows in results.get("activator", {}).items():
+        parts.append(f"**activator, bursty week, {patience}**\n")
+        parts.append(table("strategy", rows))
+    return "\n\n".join(parts) + "\n"
+
+
+def main() -> int:
+    if not RESULTS.exists():
+        print(f"{RESULTS} does not exist: run make bench first", file=sys.stderr)
+        return 1
+    print(render(json.loads(RESULTS.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
