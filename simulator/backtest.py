@@ -12,6 +12,7 @@ capacity) are the same for every row (``engine.RunRules``).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -114,7 +115,7 @@ def backtest_components(
         row = _row(replayed, rules, requests)
         bounds[name] = solved.bound_usd
         row["bound_usd"] = _round(solved.bound_usd)
-        row["program_usd"] = _round(solved.incumbent_usd)
+        row["program_usd"] = _round(solved.incumbent_usd) if math.isfinite(solved.incumbent_usd) else None
         row["gap_pct"] = _round(
             100 * max(0.0, row["_total"] - solved.bound_usd) / row["_total"] if row["_total"] else 0.0
         )

@@ -50,7 +50,7 @@ LOG = logging.getLogger(__name__)
 
 
 class ExactOptimumUnavailable(RuntimeError):
-    """HiGHS is not installed (a bench/dev dependency) or found no schedule within its time limit."""
+    """HiGHS is not installed: it is a bench and development dependency, not the layer's."""
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,16 @@ def _solve_lazily(
         info = h.getInfo()
         status = h.modelStatusToString(h.getModelStatus())
         if info.primal_solution_status == 0 or not values:
-            raise ExactOptimumUnavailable(f"HiGHS found no schedule ({status}) within {time_limit:.0f} s")
+            # No schedule within the time: the bound still holds; the schedule is a simple one.
+            return ExactOptimum(
+                reactive,
+                _fallback_schedule(components, rules, minutes),
+                math.inf,
+                max(0.0, info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else 0.0,
+                time.monotonic() - began,
+                f"{status}; no schedule found in time: the bound, and a simple schedule (the copies the "
+                "next load time's demand needs) in its place",
+            )
         broken = {name: fifo.out_of_order(values) for name, fifo in fifos.items()}
         LOG.debug(
             "round %d: %.1f s, %s, %.2f >= %.2f, out of order in %d minutes",
@@ -368,6 +377,17 @@ def _solve_lazily(
             )
         for name, minutes_broken in broken.items():
             strict[name] |= minutes_broken
+
+
+def _fallback_schedule(components: list[SimComponent], rules: RunRules, minutes: int) -> dict[str, list[int]]:
+    """Each minute, the copies the busiest minute of the next load (and provisioning) time needs,
+    within ``max_copies``: a real schedule when the solver found none in its time."""
+    out = {}
+    for c in components:
+        needed = c.demand.copies_needed(c.throughput)
+        ahead = c.load_minutes + rules.provisioning_minutes
+        out[c.name] = [min(c.policy.max_copies, max(needed[t : t + ahead + 1], default=0)) for t in range(minutes)]
+    return out
 
 
 def _round(

@@ -16,7 +16,7 @@ from icpilot.domain.cost import CostModel
 from icpilot.policy.model import ComponentPolicy, CostPolicy
 
 from simulator.engine import REPLAY, RunRules, SimComponent, run
-from simulator.exact import replay, result_cost, solve
+from simulator.exact import _fallback_schedule, replay, result_cost, solve
 from simulator.traces import MinuteDemand, Throughput
 from tests.strength import examples
 
@@ -117,3 +117,12 @@ def test_a_run_solved_day_by_day_keeps_a_true_bound(traffic: list[int], patience
     best = brute_force(components, run_rules, 8)
     assert solved.bound_usd <= best + 1e-6
     assert result_cost(replay(solved, components, run_rules, START, 8), run_rules) >= best - 1e-6
+
+
+def test_without_a_schedule_in_time_a_simple_one_stands_in() -> None:
+    """What replaces the solver's schedule when it finds none in its time: the copies the demand of
+    the next load (and provisioning) time needs, within max_copies: a real schedule to replay."""
+    c = component("m", 2, [0, 0, 0, 0, 2, 2, 5, 0, 0, 0], load=2, max_copies=2)
+    schedule = _fallback_schedule([c], rules(0.05, 0, 1), 10)
+    # needed: 1 copy for 2 requests, 3 for 5 (capped at 2); looking 3 minutes ahead
+    assert schedule["m"] == [0, 1, 1, 2, 2, 2, 2, 0, 0, 0]
