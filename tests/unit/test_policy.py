@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icpilot.errors import PolicyError
 from icpilot.policy import load_policy, load_policy_text, policy_json_schema
+from icpilot.policy.model import MAX_COPIES
+
+from tests.strength import examples
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "layers" / "icpilot" / "policy.yaml"
 
@@ -174,3 +179,73 @@ def test_auto_idle_and_probe_are_accepted() -> None:
 def test_hostile_documents_are_policy_errors_not_crashes(text: str, fragment: str) -> None:
     """Issue 14: a recursive anchor raised ValueError in the handler (retried, then dead-lettered)."""
     assert any(fragment in p for p in problems(text)), problems(text)
+
+
+# --- A policy means what it reads (issue 30): YAML 1.2 scalars, no duplicate keys, bounded aliases ---
+
+WINDOW = (
+    "endpoints:\n  ep:\n    components:\n      m:\n        max_copies: {max_copies}\n        schedules:\n"
+    "          - {{name: office, days: [MON], start: {start}, end: {end}, min_copies: 1}}\n"
+)
+
+
+def window_of(text: str) -> tuple[str, str]:
+    rule = load_policy_text(text).endpoints["ep"].components["m"].schedules[0]
+    assert rule.start is not None and rule.end is not None
+    return f"{rule.start:%H:%M}", f"{rule.end:%H:%M}"
+
+
+def test_unquoted_times_are_the_times_a_person_reads() -> None:
+    """Before: YAML 1.1 read 8:00 as 480 (base 60) and pydantic took it as seconds: 00:08-00:19."""
+    assert window_of(WINDOW.format(max_copies=2, start="8:00", end="19:00")) == ("08:00", "19:00")
+    assert window_of(WINDOW.format(max_copies=2, start='"08:00"', end="'19:30'")) == ("08:00", "19:30")
+    with pytest.raises(PolicyError, match="HH:MM"):
+        load_policy_text(WINDOW.format(max_copies=2, start=480, end="19:00"))
+
+
+@pytest.mark.parametrize("word", ["yes", "on", "true", "True", "y", "1.0"])
+def test_a_count_must_be_a_number_not_a_word_that_yaml_once_called_true(word: str) -> None:
+    """Before: max_copies: yes (and on, true) was accepted as 1."""
+    with pytest.raises(PolicyError, match="max_copies"):
+        load_policy_text(WINDOW.format(max_copies=word, start="8:00", end="19:00"))
+
+
+def test_a_key_given_twice_is_an_error_not_the_last_one_wins() -> None:
+    text = WINDOW.format(max_copies=2, start="8:00", end="19:00").replace(
+        "max_copies: 2\n", "max_copies: 2\n        max_copies: 4\n"
+    )
+    with pytest.raises(PolicyError, match="given twice"):
+        load_policy_text(text)
+
+
+def test_aliases_that_expand_beyond_any_policy_are_refused_before_anything_walks_them() -> None:
+    """Before: this 500-byte document (nine levels of nine aliases) kept the loader busy for more
+    than 10 s, so a handler reading it from SSM timed out instead of reporting PolicyInvalid."""
+    levels = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    levels += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    with pytest.raises(PolicyError, match="expand to more than"):
+        load_policy_text("\n".join(levels) + "\nendpoints: {}\n")
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+    padded=st.booleans(),
+    quote=st.sampled_from(["", '"', "'"]),
+    count=st.one_of(st.integers(-1, 70), st.sampled_from(["yes", "no", "on", "off", "true", "false", "2.5", "0x3"])),
+)
+def test_any_window_reads_as_written_or_is_refused(
+    hour: int, minute: int, padded: bool, quote: str, count: int | str
+) -> None:
+    """Whatever the YAML, the loader answers PolicyInvalid or a window whose start is what a person
+    reading it sees (end fixed at 23:59), and a count that is the number written."""
+    start = f"{hour:02d}:{minute:02d}" if padded else f"{hour}:{minute:02d}"
+    text = WINDOW.format(max_copies=count, start=f"{quote}{start}{quote}", end='"23:59"')
+    number = count if isinstance(count, int) else (3 if count == "0x3" else None)  # 0x3: YAML 1.2's hex 3
+    if number is None or not 1 <= number <= MAX_COPIES or f"{hour:02d}:{minute:02d}" == "23:59":
+        with pytest.raises(PolicyError):
+            load_policy_text(text)
+        return
+    assert window_of(text) == (f"{hour:02d}:{minute:02d}", "23:59")
+    assert load_policy_text(text).endpoints["ep"].components["m"].max_copies == number

@@ -1,8 +1,16 @@
-"""Reading a policy: YAML text -> validated Policy, or PolicyError listing every problem."""
+"""Reading a policy: YAML text -> validated Policy, or PolicyError listing every problem.
+
+The YAML is read as a person reads it (YAML 1.2's core schema), not as PyYAML's YAML 1.1 default:
+``8:00`` is not the number 480 (base 60), ``yes``/``on``/``no``/``off`` are not booleans, and a key
+given twice is an error, not "the last one wins". Aliases are expanded only within a budget
+(``MAX_EXPANDED_NODES``), checked on the composed document before anything walks it, so a
+"billion laughs" document is refused in milliseconds.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +93,79 @@ def _cross_problems(data: dict[str, Any]) -> list[str]:
 
 
 MAX_POLICY_BYTES = 256 * 1024  # far above any real policy; an SSM advanced parameter holds 8 KB
+MAX_EXPANDED_NODES = 100_000  # the document with every alias expanded: a real policy has a few thousand
+
+
+class _PolicyYaml(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 core-schema scalars and duplicate keys refused."""
+
+    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {
+        first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, list | dict):
+                continue  # unhashable: PyYAML reports it below
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+):
+    _PolicyYaml.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _int_12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    return int(text, 0) if text.lower().startswith(("0o", "0x")) else int(text)
+
+
+_PolicyYaml.add_constructor("tag:yaml.org,2002:int", _int_12)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has once every alias is expanded (a shared node counted once per
+    use; a node that contains itself counted once there, as ``_cycle`` reports it by its path),
+    stopping as soon as the count passes MAX_EXPANDED_NODES. Memoised per node, so the check costs
+    the composed document's size, not its expansion's."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes.get(id(c), 1) for c in children)  # a back edge counts 1
+            if sizes[key] > MAX_EXPANDED_NODES:
+                return sizes[key]
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        stack += [(c, False) for c in children if id(c) not in sizes and id(c) not in on_path]
+    return sizes[id(root)]
 
 
 def load_policy_text(text: str, source: str = "policy") -> Policy:
@@ -97,7 +178,12 @@ def load_policy_text(text: str, source: str = "policy") -> Policy:
             [f"{source}: {len(text):,} characters is larger than a policy may be ({MAX_POLICY_BYTES:,} bytes)"]
         )
     try:
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_PolicyYaml)
+        if node is not None and _expanded_size(node) > MAX_EXPANDED_NODES:
+            raise PolicyError(
+                [f"{source}: its aliases expand to more than {MAX_EXPANDED_NODES:,} values: not a policy"]
+            )
+        data = yaml.load(text, Loader=_PolicyYaml)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         raise PolicyError([f"{source}: not valid YAML: {exc}"]) from None
     except RecursionError:

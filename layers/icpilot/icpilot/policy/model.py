@@ -14,7 +14,7 @@ from datetime import time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..aws_cron import ScheduleExpression, ScheduleExpressionError
 
@@ -60,7 +60,24 @@ Zone = Annotated[str, AfterValidator(iana_zone), Field(description="an IANA time
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a YAML ``true`` is not the number 1, and a string is not a number
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+
+
+def _time_of_day(value: object) -> object:
+    """A wall-clock time as a person writes it: "08:00", "8:00" or "8:00:30". A number is refused:
+    YAML 1.1 reads an unquoted 8:00 as 480 (base 60), which would be 00:08."""
+    if isinstance(value, time | None):
+        return value
+    if isinstance(value, str) and (m := _CLOCK.match(value.strip())):
+        return time(int(m[1]), int(m[2]), int(m[3] or 0))
+    raise ValueError('write a time of day as HH:MM in quotes, e.g. "08:00"')
+
+
+TimeOfDay = Annotated[time | None, BeforeValidator(_time_of_day)]
 
 
 class ScheduleRule(_Strict):
@@ -73,8 +90,8 @@ class ScheduleRule(_Strict):
     name: str = Field(pattern=_NAME.pattern, max_length=40)
     timezone: Zone = "UTC"
     days: list[Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]] | None = None
-    start: time | None = None
-    end: time | None = None
+    start: TimeOfDay = None
+    end: TimeOfDay = None
     cron: str | None = Field(default=None, description="AWS cron body or cron(...) expression")
     duration: Duration | None = None
     min_copies: int = Field(ge=0, le=MAX_COPIES)
