@@ -111,8 +111,9 @@ def backtest_components(
     bounds: dict[str, float] = {}
     for name, reactive in (("optimum", False), ("reactive-optimum", True)):
         solved = exact.solve(components, rules, minutes, reactive, score_from, optimum_seconds)
-        replayed = exact.replay(solved, components, rules, start, minutes, score_from)
+        replayed, schedule = exact.best_replay(solved, components, rules, start, minutes, score_from)
         row = _row(replayed, rules, requests)
+        row["schedule"] = schedule
         bounds[name] = solved.bound_usd
         row["bound_usd"] = _round(solved.bound_usd)
         row["program_usd"] = _round(solved.incumbent_usd) if math.isfinite(solved.incumbent_usd) else None

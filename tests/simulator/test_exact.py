@@ -16,7 +16,7 @@ from icpilot.domain.cost import CostModel
 from icpilot.policy.model import ComponentPolicy, CostPolicy
 
 from simulator.engine import REPLAY, RunRules, SimComponent, run
-from simulator.exact import _fallback_schedule, replay, result_cost, solve
+from simulator.exact import replay, result_cost, simple_schedule, solve
 from simulator.traces import MinuteDemand, Throughput
 from tests.strength import examples
 
@@ -119,10 +119,14 @@ def test_a_run_solved_day_by_day_keeps_a_true_bound(traffic: list[int], patience
     assert result_cost(replay(solved, components, run_rules, START, 8), run_rules) >= best - 1e-6
 
 
-def test_without_a_schedule_in_time_a_simple_one_stands_in() -> None:
-    """What replaces the solver's schedule when it finds none in its time: the copies the demand of
-    the next load (and provisioning) time needs, within max_copies: a real schedule to replay."""
+def test_a_simple_schedule_stands_beside_the_solvers() -> None:
+    """What the optimum's row falls back on when the solver's schedule, in its time, costs more: the
+    copies the demand of the next (foresight) or last (reactive) load and provisioning time needs."""
     c = component("m", 2, [0, 0, 0, 0, 2, 2, 5, 0, 0, 0], load=2, max_copies=2)
-    schedule = _fallback_schedule([c], rules(0.05, 0, 1), 10)
-    # needed: 1 copy for 2 requests, 3 for 5 (capped at 2); looking 3 minutes ahead
-    assert schedule["m"] == [0, 1, 1, 2, 2, 2, 2, 0, 0, 0]
+    run_rules = rules(0.05, 0, 1)
+    # needed: 1 copy for 2 requests, 3 for 5 (capped at 2); 3 minutes ahead, or 3 behind
+    assert simple_schedule([c], run_rules, 10)["m"] == [0, 1, 1, 2, 2, 2, 2, 0, 0, 0]
+    reactive = simple_schedule([c], run_rules, 10, reactive=True)["m"]
+    assert reactive == [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
+    first = next(t for t, n in enumerate(reactive) if n)
+    assert c.demand.requests[first] > 0  # added only in a minute a request arrives
