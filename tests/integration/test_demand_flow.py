@@ -159,3 +159,24 @@ def test_demand_that_meets_copies_still_leaving_is_deferred_then_served(
     assert "Updating" in events[deferred]["reason"]
     # The client waits and signals again; once the copy has left, the warm-up starts and the request is served.
     assert "WarmUpStarted" in kinds[deferred:]
+
+
+@pytest.mark.parametrize("sent", ["2000-01-01T00:00:00Z", "-1h"], ids=["forged-2000", "client-clock-an-hour-slow"])
+def test_a_clients_clock_never_teaches_a_time_to_ready(stack: Stack, emu: Emulator, sent: str) -> None:
+    """Before: the Demand event's own ``time`` was believed (only a future one was clamped): a forged
+    2000-01-01 recorded a time to ready of 848,729,280 s, which then moved the learned lead time and
+    window edges. Now icpilot bounds it by its own clock: at most DEMAND_CLOCK_SKEW (60 s) earlier."""
+    event = stack.handler_event("demand_signal.json")
+    sent_at = emu.now() - timedelta(hours=1) if sent == "-1h" else None
+    event["time"] = sent_at.strftime("%Y-%m-%dT%H:%M:%SZ") if sent_at else sent
+    asked = emu.now()
+    assert stack.invoke("demand-signal", event)["outcomes"][0]["result"] == "scaled"
+    for _ in range(30):  # the watcher follows the warm-up every minute
+        emu.advance(60)
+        done = [e for e in stack.lifecycle_events() if e["type"] == "WarmUpCompleted"]
+        if done:
+            break
+    assert done, "the warm-up did not complete"
+    ready = done[0]["details"]["time_to_ready_seconds"]
+    took = (emu.now() - asked).total_seconds()
+    assert 0 < ready <= took + 60  # what icpilot measured, give or take the client's minute

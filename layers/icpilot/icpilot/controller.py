@@ -458,6 +458,10 @@ class Controller:
     # A client's demand signals for one component act at most once per this many seconds: a burst of
     # cold requests (every thread, every process) is one warm-up, and a flood of forged events is cheap.
     DEMAND_INTERVAL_SECONDS = 30
+    # How far before its arrival a client's event may say the demand began. The client sends at its
+    # first failed request and EventBridge delivers in seconds; an older time is a skewed or forged
+    # client clock, and it would teach icpilot a time to ready (and a lead time) that never was.
+    DEMAND_CLOCK_SKEW = timedelta(seconds=60)
 
     def on_demand(
         self,
@@ -472,6 +476,8 @@ class Controller:
         Bounded like the no-capacity alarm (``warmup_copies``, or what the ``waiting`` requests the
         client reports need at the autoscaling target; never above the bounds in force), a no-op
         when copies exist or are loading, and rate-limited per component."""
+        if requested_at is not None:  # the client's clock, bounded by icpilot's own
+            requested_at = min(now, max(requested_at, now - self.DEMAND_CLOCK_SKEW))
         trigger = Trigger(
             TriggerKind.DEMAND, source="demand:icpilot.client", requested_at=requested_at, failed_requests=waiting
         )
