@@ -252,7 +252,40 @@ def test_component_missing_from_sagemaker_does_not_stop_the_others(stack: Stack,
     emu.advance(3600)
     summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
     results = {o["component"]: o["result"] for o in summary["outcomes"]}
-    assert results == {"falcon-7b": "scaled", "flan-t5-xxl": "failed"}
+    assert results == {"falcon-7b": "scaled", "flan-t5-xxl": "unchanged"}
+
+
+def test_a_component_deleted_under_icpilot_is_announced_once_then_left_quiet(stack: Stack, emu: Emulator) -> None:
+    """Before: every tick raised an error-severity ActionFailed for it (288 a day). Now one
+    ComponentGone, quiet ticks after it, and the component is watched again once it is back."""
+    sm = boto3.client("sagemaker", region_name=REGION)
+    spec = sm.describe_inference_component(InferenceComponentName="flan-t5-xxl")["Specification"]
+    sm.delete_inference_component(InferenceComponentName="flan-t5-xxl")
+    stack.pause_periodic_schedules("TickSchedule")
+    for _ in range(5):
+        emu.advance(300)
+        summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
+        assert {o["component"]: o["result"] for o in summary["outcomes"]}["flan-t5-xxl"] == "unchanged"
+    about = [e for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]
+    assert [e["type"] for e in about if e["type"] in ("ComponentGone", "ActionFailed")] == ["ComponentGone"], [
+        (e["type"], e["reason"], e["trigger"]) for e in about if e["type"] == "ActionFailed"
+    ]
+    sm.create_inference_component(
+        InferenceComponentName="flan-t5-xxl",
+        EndpointName="llm-endpoint",
+        VariantName="AllTraffic",
+        Specification={k: spec[k] for k in ("ModelName", "ComputeResourceRequirements")},
+        RuntimeConfig={"CopyCount": 1},
+    )
+    emu.advance(600)
+    stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
+    assert StateStore(stack.table).get("llm-endpoint", "flan-t5-xxl").attributes.get("gone_since") is None
+    sm.delete_inference_component(InferenceComponentName="flan-t5-xxl")
+    emu.advance(600)
+    stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
+    stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
+    again = [e["type"] for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]  # since the last read
+    assert again.count("ComponentGone") == 1 and "ActionFailed" not in again  # gone again: said again, once
 
 
 def test_conditional_writes_let_only_one_racer_win(stack: Stack) -> None:

@@ -37,6 +37,7 @@ class EventType(StrEnum):
     WARM_UP_COMPLETED = "WarmUpCompleted"
     WARM_UP_TIMED_OUT = "WarmUpTimedOut"
     COMPONENT_FAILED = "ComponentFailed"
+    COMPONENT_GONE = "ComponentGone"
     ENDPOINT_IDLE = "EndpointIdle"
     OVERRIDE_SET = "OverrideSet"
     OVERRIDE_ENDED = "OverrideEnded"
@@ -58,6 +59,7 @@ SEVERITY = {
     EventType.CEILING_REACHED: Severity.WARNING,
     EventType.POLICY_INVALID: Severity.ERROR,
     EventType.ACTION_FAILED: Severity.ERROR,
+    EventType.COMPONENT_GONE: Severity.WARNING,
     EventType.TRIGGER_REJECTED: Severity.WARNING,
     EventType.SCHEDULES_RECONCILED: Severity.INFO,
     EventType.WARM_UP_STARTED: Severity.INFO,

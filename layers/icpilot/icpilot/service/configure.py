@@ -16,7 +16,7 @@ from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision import EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import idle_delay, time_to_ready
-from ..errors import IcpilotError
+from ..errors import IcpilotError, UnknownComponentError
 from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
 from ..policy.model import Policy
 from ..ports import State
@@ -69,7 +69,6 @@ class Configure:
             e, c = want.endpoint, want.component
             try:
                 if targets.target(c) is None:
-                    change(e, c, "scalable-target", "create")
                     if apply:
                         # Bounds that hold today's count: registering a range that excludes it makes
                         # AAS write the count itself, at once, past icpilot's ordering (after:) and
@@ -79,6 +78,7 @@ class Configure:
                         lo = aas_min_holding_last_copy(min(want.min_capacity, now_copies), hi, now_copies)
                         self.autoscaling.register_target(c, lo, hi)
                         self.state.remember_target(c)
+                    change(e, c, "scalable-target", "create")  # recorded once it is true
                 have_policies = self.autoscaling.policies(c)
                 step_arn = have_policies.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN)
                 for name, (ptype, config) in want.policies.items():
@@ -116,6 +116,8 @@ class Configure:
                         change(e, c, f"alarm/{name}", "create" if existing is None else "update", drift)
                         if apply:
                             self.cloudwatch.put_alarm(spec)
+            except UnknownComponentError as exc:  # not on its endpoint: the tick says ComponentGone, once
+                logger.info("component absent: nothing to configure", extra={"component": c, "reason": str(exc)})
             except IcpilotError as exc:
                 change(e, c, "component", "failed", [str(exc)])
                 self.announcer.announce(

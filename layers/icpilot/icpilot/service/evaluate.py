@@ -177,6 +177,8 @@ class Evaluation:
                 own = (triggers or {}).get(component, trigger)
                 outcome, ep = self._evaluate(policy, ep, component, own, now)
                 observed[endpoint] = ep
+            except UnknownComponentError as exc:  # deleted under icpilot: said once, then quiet
+                outcome = self._gone(endpoint, component, str(exc), trigger, now)
             except IcpilotError as exc:  # one component's failure never stops the others
                 logger.warning(
                     "component evaluation failed",
@@ -187,6 +189,21 @@ class Evaluation:
                 )
                 outcome = ComponentOutcome(endpoint, component, Outcome.FAILED, str(exc))
             summary.outcomes.append(outcome)
+
+    def _gone(self, endpoint: str, name: str, reason: str, trigger: Trigger, now: datetime) -> ComponentOutcome:
+        """A component of the policy that is not on its endpoint (deleted, or not created yet): one
+        ``ComponentGone``, announced once the state records it (so two runs cannot both announce
+        it), then quiet runs until it is back; never an error every tick."""
+        stored = self.state.get(endpoint, name)
+        since = stored.attributes.get("gone_since")
+        if since is not None:
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, f"{reason}, since {since}: waiting for it")
+        try:
+            self.state.write(endpoint, name, stored.version, gone_since=now, updated_at=now)
+        except StateConflictError:
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, f"{reason}: another run is recording it")
+        self.announcer.announce(EventDraft(type=EventType.COMPONENT_GONE, reason=reason), trigger, now, endpoint, name)
+        return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, reason)
 
     def _evaluate(
         self, policy: Policy, ep: EndpointObservation, name: str, trigger: Trigger, now: datetime
@@ -199,6 +216,9 @@ class Evaluation:
         metric("DesiredCopies", component.desired, MetricUnit.Count, ep.name, name)
         metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
         stored = self.state.get(ep.name, name)
+        if stored.attributes.get("gone_since") is not None:  # back after ComponentGone: watched again
+            self.state.write(ep.name, name, stored.version, gone_since=None, updated_at=now)
+            stored = self.state.get(ep.name, name)
         until = stored.state.override_until
         if until is not None and now >= until:
             stored = self.clear_override(ep.name, name, stored, "expired", trigger, now)
