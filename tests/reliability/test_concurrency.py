@@ -134,3 +134,17 @@ def test_operators_overrides_racing_the_controller_lose_nothing(
         emu.advance(600)
     rc = boto3.client("sagemaker", region_name=REGION).describe_inference_component(InferenceComponentName="falcon-7b")
     assert rc["RuntimeConfig"]["DesiredCopyCount"] == state.state.override_copies
+
+
+def test_overlapping_watcher_runs_announce_a_warm_up_once(
+    stack: Stack, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: two watcher runs that both saw the copies ready each published WarmUpCompleted (before
+    the conditional write that claims it), under different ids. Now the run that loses the write
+    announces nothing, and the event's id is derived from the fact (a retry would carry the same)."""
+    quiet_until_the_window(emu, stack)
+    stack.invoke("schedule-window", {"rule": "llm-endpoint/falcon-7b/business-hours", "edge": "open"})
+    emu.advance(15 * 60)  # the copies are loaded; nobody has looked yet
+    race(emu, [handler("watch-warmups", {"kind": "watch"}) for _ in range(6)])
+    done = [e for e in stack.lifecycle_events() if e["type"] == "WarmUpCompleted" and e["component"] == "falcon-7b"]
+    assert len(done) == 1

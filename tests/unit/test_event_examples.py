@@ -46,3 +46,25 @@ def test_events_are_bounded_and_the_full_one_is_logged(caplog) -> None:  # type:
     assert event.details["keys"] == ["problems"] and event.details["size_bytes"] > MAX_DETAILS_BYTES
     assert len(event.model_dump_json().encode()) < 32 * 1024  # far inside SNS's 256 KB and DynamoDB's 400 KB
     assert any(r.getMessage() == "lifecycle event in full" for r in caplog.records)
+
+
+def test_one_fact_announced_twice_carries_one_id() -> None:
+    """Racing runs, or a retry, that announce the same fact give subscribers the same event id."""
+    from datetime import UTC, datetime
+
+    from icpilot.domain.events import EventDraft, EventType, LifecycleEvent, TriggerInfo
+
+    def event(fact: str | None) -> LifecycleEvent:
+        draft = EventDraft(type=EventType.WARM_UP_COMPLETED, reason="ready", fact=fact)
+        return LifecycleEvent.from_draft(
+            draft,
+            time=datetime(2026, 11, 23, 8, tzinfo=UTC),
+            endpoint="ep",
+            component="m",
+            trigger=TriggerInfo(kind="tick", source="watch", rule=None),
+            correlation_id="c",
+        )
+
+    assert event("ready/ep/m/2026-11-23T07:52:00+00:00").id == event("ready/ep/m/2026-11-23T07:52:00+00:00").id
+    assert event("ready/ep/m/2026-11-23T07:52:00+00:00").id != event("ready/ep/m/2026-11-24T07:52:00+00:00").id
+    assert event(None).id != event(None).id  # without a fact, every event is its own

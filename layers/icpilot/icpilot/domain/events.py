@@ -97,6 +97,14 @@ class EventDraft(BaseModel):
     from_copies: int | None = None
     to_copies: int | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    # What makes the event true, when one fact can be announced by racing runs (e.g. "the warm-up
+    # accepted at T is ready"): the event's id is derived from it, so subscribers can deduplicate.
+    fact: str | None = None
+
+
+def fact_id(fact: str) -> str:
+    """The event id of a fact: the same fact, announced twice, carries the same id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"icpilot:{fact}"))
 
 
 class TriggerInfo(BaseModel):
@@ -136,6 +144,7 @@ class LifecycleEvent(BaseModel):
         correlation_id: str,
     ) -> LifecycleEvent:
         event = cls(
+            **({"id": fact_id(draft.fact)} if draft.fact else {}),
             time=time,
             type=draft.type,
             severity=SEVERITY[draft.type],

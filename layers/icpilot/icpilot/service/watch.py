@@ -152,10 +152,15 @@ class Watch:
             )
             return ComponentOutcome(endpoint, name, Outcome.FAILED, str(exc))
 
-        def finish(result: Outcome, reason: str, **fields: Any) -> ComponentOutcome:
+        def finish(result: Outcome, reason: str, draft: EventDraft | None = None, **fields: Any) -> ComponentOutcome:
+            """Close the flight with a conditional write, then announce: a run that loses the write to
+            another watcher run (StateConflictError) has announced nothing."""
             self.state.write(
                 endpoint, name, stored.version, inflight=None, expected_ready_at=None, updated_at=now, **fields
             )
+            if draft is not None:
+                fact = f"{draft.type}/{endpoint}/{name}/{kind}/{accepted.isoformat()}"
+                self.announcer.announce(draft.model_copy(update={"fact": fact}), trigger, now, endpoint, name)
             return ComponentOutcome(endpoint, name, result, reason, flight.from_copies, target)
 
         observed = Observed(c.status, c.current, c.desired)
@@ -169,8 +174,7 @@ class Watch:
             reason = f"{name} failed: {c.failure_reason or 'SageMaker gave no reason'}"
             failure = {"failure_reason": c.failure_reason, "kind": kind}
             draft = EventDraft(type=EventType.COMPONENT_FAILED, reason=reason, to_copies=target, details=failure)
-            self.announcer.announce(draft, trigger, now, endpoint, name)
-            return finish(Outcome.FAILED, reason, availability="failed")
+            return finish(Outcome.FAILED, reason, draft, availability="failed")
         if result == Verdict.READY:
             ttr = (now - requested).total_seconds()
             history = remember(stored.ready_history, ttr)
@@ -188,16 +192,17 @@ class Watch:
                 details["met_requests_per_minute"] = round(met, 1)
                 learned["met_at_cold_start"] = json.dumps(remember(stored.met_at_cold_start, met))
             draft = EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=c.current, details=details)
-            self.announcer.announce(draft, trigger, now, endpoint, name)
-            metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
-            return finish(
+            outcome = finish(
                 Outcome.READY,
                 f"ready after {ttr:.0f} s",
+                draft,
                 availability="ready",
                 ready_history=json.dumps(history),
                 last_ready_at=now,
                 **learned,
             )
+            metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
+            return outcome
         if result == Verdict.DONE:
             reason = f"{kind} to {n_copies(c.desired)} complete"
             return finish(Outcome.DONE, reason, availability="ready" if c.desired else "cold")
@@ -205,6 +210,5 @@ class Watch:
             reason = f"{kind} to {n_copies(target)} {why}"
             late = {"copies_ready": c.current, "copies_wanted": c.desired, "status": c.status, "kind": kind}
             draft = EventDraft(type=EventType.WARM_UP_TIMED_OUT, reason=reason, to_copies=c.current, details=late)
-            self.announcer.announce(draft, trigger, now, endpoint, name)
-            return finish(Outcome.TIMED_OUT, reason, availability="partial" if c.current else "cold")
+            return finish(Outcome.TIMED_OUT, reason, draft, availability="partial" if c.current else "cold")
         return ComponentOutcome(endpoint, name, Outcome.WAITING, why)
