@@ -39,3 +39,30 @@ def test_a_lost_claim_is_decided_again_and_announced_once(
     )
     events = [e["type"] for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]
     assert events.count("WarmUpStarted") == 1 and events.count("ScaleRequested") == 1
+
+
+def test_a_demand_whose_rate_limit_claim_loses_to_another_write_still_acts(
+    stack: Stack, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the demand was dropped with an untrue "another invocation is handling it" and the
+    component stayed at zero. Now the claim is read and made again; only a demand handled within
+    the interval rate-limits."""
+    real_write = StateStore.write
+    raced: list[int] = []
+
+    def write_losing_the_first_demand_claim(
+        self: StateStore, endpoint: str, component: str, expected: int, **fields: Any
+    ) -> int:
+        if "last_demand_at" in fields and not raced:
+            # The watcher settling an earlier transition writes the item first.
+            raced.append(real_write(self, endpoint, component, expected, last_action="settled"))
+        return real_write(self, endpoint, component, expected, **fields)
+
+    monkeypatch.setattr(StateStore, "write", write_losing_the_first_demand_claim)
+    summary = stack.invoke("demand-signal", stack.handler_event("demand_signal.json"))  # flan-t5-xxl at zero
+    assert raced, "the race was not staged"
+    assert summary["outcomes"][0]["result"] == "scaled", summary
+    sm = boto3.client("sagemaker", region_name=REGION)
+    assert (
+        sm.describe_inference_component(InferenceComponentName="flan-t5-xxl")["RuntimeConfig"]["DesiredCopyCount"] == 1
+    )

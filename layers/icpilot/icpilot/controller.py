@@ -462,6 +462,7 @@ class Controller:
     # first failed request and EventBridge delivers in seconds; an older time is a skewed or forged
     # client clock, and it would teach icpilot a time to ready (and a lead time) that never was.
     DEMAND_CLOCK_SKEW = timedelta(seconds=60)
+    DEMAND_CLAIM_ATTEMPTS = 3
 
     def on_demand(
         self,
@@ -497,21 +498,31 @@ class Controller:
             )
             summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, reason))
             return self.announcer.finish(summary)
-        try:
-            stored = self.state.get(endpoint, component)
-            last = stored.last_demand_at
-            if last is not None and now - last < timedelta(seconds=self.DEMAND_INTERVAL_SECONDS):
-                reason = f"demand signal rate-limited: the last one was handled at {last.isoformat()}"
-                summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, reason))
+        # The rate-limit claim is a conditional write. Losing it to an unrelated write (the watcher
+        # settling a transition) is no reason to drop the demand: read again and claim again; only a
+        # demand handled within the interval (by whoever) rate-limits this one.
+        for attempt in range(1, self.DEMAND_CLAIM_ATTEMPTS + 1):
+            try:
+                stored = self.state.get(endpoint, component)
+                last = stored.last_demand_at
+                if last is not None and now - last < timedelta(seconds=self.DEMAND_INTERVAL_SECONDS):
+                    reason = f"demand signal rate-limited: the last one was handled at {last.isoformat()}"
+                    summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, reason))
+                    return self.announcer.finish(summary)
+                self.state.write(endpoint, component, stored.version, last_demand_at=now)
+                break
+            except StateConflictError as exc:
+                if attempt == self.DEMAND_CLAIM_ATTEMPTS:
+                    self.announcer.fail(
+                        summary,
+                        f"demand signal for {component}: {attempt} claims lost to other writes: {exc}",
+                        trigger,
+                        now,
+                    )
+                    return self.announcer.finish(summary)
+            except (IcpilotError, ValueError) as exc:
+                self.announcer.fail(summary, f"demand signal for {component}: state unreadable: {exc}", trigger, now)
                 return self.announcer.finish(summary)
-            self.state.write(endpoint, component, stored.version, last_demand_at=now)
-        except StateConflictError:
-            reason = "another invocation is handling this component's demand right now"
-            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, reason))
-            return self.announcer.finish(summary)
-        except (IcpilotError, ValueError) as exc:
-            self.announcer.fail(summary, f"demand signal for {component}: state unreadable: {exc}", trigger, now)
-            return self.announcer.finish(summary)
         self._evaluation().components(policy, [(endpoint, component)], trigger, now, summary)
         return self.announcer.finish(summary)
 
