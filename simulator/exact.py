@@ -336,6 +336,7 @@ def _solve_lazily(
     began = time.monotonic()
     strict: dict[str, set[int]] = {c.name: set() for c in components}
     rounds = 0
+    bound = 0.0  # every round solves a relaxation of the last, so the best of their bounds holds
     while True:
         # The first rounds only find where the order breaks: they get a third of the time each.
         spent = time.monotonic() - began
@@ -346,13 +347,15 @@ def _solve_lazily(
         )
         info = h.getInfo()
         status = h.modelStatusToString(h.getModelStatus())
+        if math.isfinite(info.mip_dual_bound):
+            bound = max(bound, info.mip_dual_bound)
         if info.primal_solution_status == 0 or not values:
             # No schedule within the time: the bound still holds; the schedule is a simple one.
             return ExactOptimum(
                 reactive,
                 simple_schedule(components, rules, minutes, reactive),
                 math.inf,
-                max(0.0, info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else 0.0,
+                bound,
                 time.monotonic() - began,
                 f"{status}; no schedule found in time: the bound, and a simple schedule in its place",
             )
@@ -371,7 +374,7 @@ def _solve_lazily(
                 reactive,
                 {n: [round(values[v]) for v in cols] for n, cols in x.items()},
                 info.objective_function_value,
-                max(0.0, info.mip_dual_bound),
+                bound,
                 time.monotonic() - began,
                 status if not any(broken.values()) else f"{status}; oldest-first order not yet imposed everywhere",
             )
