@@ -55,6 +55,9 @@ def render(results: dict[str, Any]) -> str:
     for scenario, figures in results.get("backtest", {}).items():
         parts.append(f"**{scenario}** ({figures['days']} d, {figures['wall_seconds']} s)\n")
         parts.append(table("strategy", figures["strategies"]))
+    for scenario, figures in results.get("single_component", {}).items():
+        parts.append(f"**{scenario}** ({figures['days']} d, {figures['wall_seconds']} s)\n")
+        parts.append(table("strategy", figures["strategies"]))
     for month, figures in results.get("honest_month", {}).items():
         parts.append(f"**{month}**, weeks 2-4 ({figures['wall_seconds']} s)\n")
         parts.append(table("strategy", figures["rows"]))
