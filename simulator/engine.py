@@ -16,13 +16,16 @@
   then evaluates). Both keep the alarm; the ledger records the minutes from the first failed
   request to the copy-count write of each cold start.
 
-The rules every strategy shares (the run's, never a policy's): a copy is paid from the minute it
-starts loading and serves ``load_minutes`` later; a copy that needs an instance that is not running
-waits ``provisioning_minutes`` for it first (ManagedInstanceScaling, up to ``max_instances``; idle
-instances are released at once down to ``min_instances``); the endpoint holds at most
-``max_instances x accelerators`` of copies. A minute's requests are served in proportion to loaded
-capacity (slot-seconds, see ``traces``), the oldest waiting first; what cannot be served waits up
-to ``patience`` minutes (a client retrying; delayed, charged per minute waited) and is then refused.
+The rules every strategy shares (the run's, never a policy's): the bill is instance-minutes, an
+instance billed from the minute it is requested (provisioning included) until it is released; a
+copy serves ``load_minutes`` (at least 1) after it starts loading; a copy that needs an instance
+that is not running waits ``provisioning_minutes`` for it first (ManagedInstanceScaling, up to
+``max_instances``; the endpoint is consolidated at once: it holds ``max(min_instances,
+ceil(accelerators in use / per instance))``); the endpoint holds at most ``max_instances x
+accelerators`` of copies. One component's requests are alike (its mean service time). A minute's
+requests are served in proportion to loaded capacity (slot-seconds, see ``traces``), the oldest
+waiting first; what cannot be served waits up to ``patience`` minutes (a client retrying, charged
+per minute waited) and is then refused. ``exact`` encodes these rules.
 With no copy at all every attempt fails with NoCapacityInvocationFailures, which is what the
 no-capacity alarm counts. A minute is idle (for the idle alarm) only when no request arrived or
 waited in it: refused requests are demand, not idleness.
@@ -70,6 +73,8 @@ class SimComponent:
     load_minutes: int
 
     def __post_init__(self) -> None:
+        if self.load_minutes < 1:
+            raise ValueError(f"{self.name}: a copy takes at least a minute to load (got {self.load_minutes})")
         self.demand = self.demand.uniform()
 
     @property
