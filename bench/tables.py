@@ -52,10 +52,8 @@ def table(title: str, rows: dict[str, dict[str, Any]]) -> str:
 
 def render(results: dict[str, Any]) -> str:
     parts = []
-    for scenario, figures in results.get("backtest", {}).items():
-        parts.append(f"**{scenario}** ({figures['days']} d, {figures['wall_seconds']} s)\n")
-        parts.append(table("strategy", figures["strategies"]))
-    for scenario, figures in results.get("single_component", {}).items():
+    scenarios = {**results.get("backtest", {}), **results.get("single_component", {})}
+    for scenario, figures in scenarios.items():
         parts.append(f"**{scenario}** ({figures['days']} d, {figures['wall_seconds']} s)\n")
         parts.append(table("strategy", figures["strategies"]))
     for month, figures in results.get("honest_month", {}).items():

@@ -39,6 +39,7 @@ import itertools
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -312,7 +313,13 @@ def _solve_span(
     )
     if key not in _SOLVED:
         _SOLVED[key] = _solve_lazily(
-            components, rules, minutes, reactive, score_from, time_limit, gap, open_start, open_end
+            lambda strict, left: _round(
+                components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end
+            ),
+            [c.name for c in components],
+            lambda: simple_schedule(components, rules, minutes, reactive),
+            reactive,
+            time_limit,
         )
     return _SOLVED[key]
 
@@ -323,18 +330,16 @@ _SOLVED: dict[Any, ExactOptimum] = {}
 
 
 def _solve_lazily(
-    components: list[SimComponent],
-    rules: RunRules,
-    minutes: int,
+    solve_round: Callable[
+        [dict[str, set[int]], float], tuple[Any, list[float], dict[str, list[int]], dict[str, _Fifo]]
+    ],
+    names: list[str],
+    fallback: Callable[[], dict[str, list[int]]],
     reactive: bool,
-    score_from: int,
     time_limit: float,
-    gap: float,
-    open_start: bool,
-    open_end: bool,
 ) -> ExactOptimum:
     began = time.monotonic()
-    strict: dict[str, set[int]] = {c.name: set() for c in components}
+    strict: dict[str, set[int]] = {name: set() for name in names}
     rounds = 0
     bound = 0.0  # every round solves a relaxation of the last, so the best of their bounds holds
     while True:
@@ -342,9 +347,7 @@ def _solve_lazily(
         spent = time.monotonic() - began
         left = max(1.0, time_limit - spent if rounds >= 2 else min(time_limit - spent, time_limit / 3))
         rounds += 1
-        h, values, x, fifos = _round(
-            components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end
-        )
+        h, values, x, fifos = solve_round(strict, left)
         info = h.getInfo()
         status = h.modelStatusToString(h.getModelStatus())
         if math.isfinite(info.mip_dual_bound):
@@ -353,7 +356,7 @@ def _solve_lazily(
             # No schedule within the time: the bound still holds; the schedule is a simple one.
             return ExactOptimum(
                 reactive,
-                simple_schedule(components, rules, minutes, reactive),
+                fallback(),
                 math.inf,
                 bound,
                 time.monotonic() - began,
