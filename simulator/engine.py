@@ -403,7 +403,8 @@ class _Icpilot:
             self.first_failure = t
         triggers = [Trigger(TriggerKind.TICK, source="minute")]
         if self.demand_signal and no_capacity > 0 and fleet.desired == 0:
-            # The clients report how many requests wait (here: every request that failed this minute).
+            # The clients report how many requests wait: every request that failed this minute, which
+            # is also what CloudWatch measured (production caps a client's count by that measure).
             triggers.append(Trigger(TriggerKind.DEMAND, source="demand:icpilot.client", failed_requests=no_capacity))
         seen = self.last_no_capacity
         self.last_no_capacity = no_capacity

@@ -180,3 +180,22 @@ def test_a_clients_clock_never_teaches_a_time_to_ready(stack: Stack, emu: Emulat
     ready = done[0]["details"]["time_to_ready_seconds"]
     took = (emu.now() - asked).total_seconds()
     assert 0 < ready <= took + 60  # what icpilot measured, give or take the client's minute
+
+
+
+@pytest.mark.parametrize(("failed", "copies"), [(0, 1), (15, 2)], ids=["nothing-measured", "fifteen-failed"])
+def test_a_clients_count_of_waiting_requests_is_capped_by_what_cloudwatch_measured(
+    stack: Stack, emu: Emulator, failed: int, copies: int
+) -> None:
+    """Before: the Demand's ``waiting`` was believed: 100,000 claimed requests, none real, put
+    flan-t5-xxl at its ceiling (2 copies) on every signal, a cost attack. Now a claim sizes the
+    warm-up only as far as CloudWatch's own NoCapacityInvocationFailures of the last minutes bear it
+    out: none measured -> warmup_copies (1); 15 failed at a target of 10 a copy -> 2."""
+    from emulator.sagemaker_ext import invoke_component
+
+    if failed:
+        assert invoke_component("123456789012", REGION, "flan-t5-xxl", failed) == (0, failed)
+    event = stack.handler_event("demand_signal.json")
+    event["detail"]["waiting"] = 100_000
+    assert stack.invoke("demand-signal", event)["outcomes"][0]["result"] == "scaled"
+    assert desired("flan-t5-xxl") == copies

@@ -463,6 +463,8 @@ class Controller:
     # client clock, and it would teach icpilot a time to ready (and a lead time) that never was.
     DEMAND_CLOCK_SKEW = timedelta(seconds=60)
     DEMAND_CLAIM_ATTEMPTS = 3
+    # How far back CloudWatch's own count of failed requests may back a client's count of waiting ones.
+    DEMAND_EVIDENCE_MINUTES = 5
 
     def on_demand(
         self,
@@ -479,6 +481,8 @@ class Controller:
         when copies exist or are loading, and rate-limited per component."""
         if requested_at is not None:  # the client's clock, bounded by icpilot's own
             requested_at = min(now, max(requested_at, now - self.DEMAND_CLOCK_SKEW))
+        if waiting is not None:  # the client's count, bounded by what CloudWatch measured
+            waiting = self._measured_waiting(component, waiting, now)
         trigger = Trigger(
             TriggerKind.DEMAND, source="demand:icpilot.client", requested_at=requested_at, failed_requests=waiting
         )
@@ -525,6 +529,26 @@ class Controller:
                 return self.announcer.finish(summary)
         self._evaluation().components(policy, [(endpoint, component)], trigger, now, summary)
         return self.announcer.finish(summary)
+
+    def _measured_waiting(self, component: str, claimed: int, now: datetime) -> int | None:
+        """A client's count of waiting requests, capped by the busiest minute of the component's
+        NoCapacityInvocationFailures in CloudWatch over the last ``DEMAND_EVIDENCE_MINUTES`` (None when
+        nothing measured backs it: the warm-up is then ``warmup_copies``, and the no-capacity alarm
+        sizes it from CloudWatch's datapoint a minute later). Anyone allowed to put a Demand event
+        could otherwise hold a component at its ceiling with a number."""
+        if claimed <= 1 or self.cloudwatch is None:
+            return None
+        minute = now.replace(second=0, microsecond=0)
+        since = minute - timedelta(minutes=self.DEMAND_EVIDENCE_MINUTES - 1)
+        try:
+            series = self.cloudwatch.component_series(
+                ["NoCapacityInvocationFailures"], [component], since, minute + timedelta(minutes=1)
+            )
+        except IcpilotError as exc:
+            logger.warning("demand: CloudWatch could not back the waiting count", extra={"error": str(exc)})
+            return None
+        measured = int(max(series.get(component) or [0.0]))
+        return min(claimed, measured) or None
 
     def configure(self, now: datetime, apply: bool = True) -> RunSummary:
         """Make AAS targets, policies and icpilot's alarms match the policy; report drift
