@@ -78,6 +78,16 @@ def test_policy_problems_are_new_only_when_they_change(store: State) -> None:
     assert store.remember_policy_problems(["a: bad", "b: worse"], NOW)
 
 
+def test_rejections_are_announced_once_per_quiet_period_with_the_count_left_unannounced(store: State) -> None:
+    hour = timedelta(hours=1)
+    assert store.count_rejection("demand:unknown-component", NOW, hour) == 0  # the first is announced
+    for minute in range(1, 6):
+        assert store.count_rejection("demand:unknown-component", NOW + timedelta(minutes=minute), hour) is None
+    assert store.count_rejection("alarm:unconfirmed", NOW, hour) == 0  # causes are counted apart
+    assert store.count_rejection("demand:unknown-component", NOW + hour, hour) == 5
+    assert store.count_rejection("demand:unknown-component", NOW + hour, hour) is None
+
+
 def test_the_registry_of_created_targets(store: State) -> None:
     assert not store.created_target("a") and store.created_targets() == []
     store.remember_target("b")

@@ -341,7 +341,10 @@ def test_foreign_unknown_and_malformed_alarms_are_rejected(configured: Stack) ->
     ghost = configured.handler_event("alarm_scale_no_capacity.json")
     ghost["detail"]["alarmName"] = "icpilot-ghost-model-idle"
     assert configured.invoke("alarm-scale", ghost)["outcomes"][0]["result"] == "rejected"
-    assert types(configured.lifecycle_events()) == ["TriggerRejected"] * 3
+    # Two causes (malformed; not an icpilot alarm of the policy): each announced once an hour.
+    rejected = configured.lifecycle_events()
+    assert types(rejected) == ["TriggerRejected"] * 2
+    assert sorted(e["details"]["cause"] for e in rejected) == ["alarm:malformed", "alarm:not-icpilot"]
     assert desired("flan-t5-xxl") == 0 and desired("falcon-7b") == 0
 
 

@@ -199,3 +199,21 @@ def test_a_clients_count_of_waiting_requests_is_capped_by_what_cloudwatch_measur
     event["detail"]["waiting"] = 100_000
     assert stack.invoke("demand-signal", event)["outcomes"][0]["result"] == "scaled"
     assert desired("flan-t5-xxl") == copies
+
+
+def test_a_flood_of_forged_demands_is_announced_once_an_hour_with_its_count(stack: Stack, emu: Emulator) -> None:
+    """Before: 100 forged Demands for components not in the policy made 100 TriggerRejected
+    notifications (operators' mail has no filter). Now each is rejected and logged, and the topic
+    hears one per cause an hour; the next one says how many were not announced meanwhile."""
+    for n in range(100):
+        event = stack.handler_event("demand_signal.json")
+        event["detail"]["component"] = f"ghost-{n}"
+        assert stack.invoke("demand-signal", event)["outcomes"][0]["result"] == "rejected"
+    rejected = [e for e in stack.lifecycle_events() if e["type"] == "TriggerRejected"]
+    assert len(rejected) == 1 and rejected[0]["details"]["unannounced_since_last"] == 0
+    emu.advance(3600)
+    event = stack.handler_event("demand_signal.json")
+    event["detail"]["component"] = "ghost-again"
+    stack.invoke("demand-signal", event)
+    later = [e for e in stack.lifecycle_events() if e["type"] == "TriggerRejected"]  # the queue was drained
+    assert len(later) == 1 and later[0]["details"]["unannounced_since_last"] == 99

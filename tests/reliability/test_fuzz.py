@@ -70,7 +70,7 @@ def mutate(value: Any, data: st.DataObject) -> Any:
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_fuzzed_events_get_a_clear_answer_never_a_crash(stack: Stack, emu: Emulator, function: str) -> None:
     """raise_errors is on (the stack fixture): any exception from a handler fails the test."""
-    seen = {"rejected": 0, "acted": 0}
+    seen = {"rejected": 0, "acted": 0, "announced": 0}
 
     @settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(data=st.data())
@@ -87,10 +87,8 @@ def test_fuzzed_events_get_a_clear_answer_never_a_crash(stack: Stack, emu: Emula
         if rejected:
             seen["rejected"] += 1
             events = stack.lifecycle_events()
-            if function in ACTS_ON_THE_EVENT and not result.get("policy_error"):
-                assert any(e["type"] == "TriggerRejected" for e in events) or all(
-                    o["component"] != "?" for o in result["outcomes"]
-                ), f"a rejected {function} event must be announced: {result}"
+            seen["announced"] += sum(e["type"] == "TriggerRejected" for e in events)
+            assert all(o.get("reason") for o in result.get("outcomes", [])), f"a rejection says why: {result}"
         else:
             seen["acted"] += 1
         assert ok in (True, False)
@@ -98,7 +96,8 @@ def test_fuzzed_events_get_a_clear_answer_never_a_crash(stack: Stack, emu: Emula
     run()
     print(f"{function}: {seen['rejected']} fuzzed events rejected, {seen['acted']} acted on")
     if function in ACTS_ON_THE_EVENT:
-        assert seen["rejected"] > 0
+        # Rejections are announced once an hour per cause (a flood is one notification), not per event.
+        assert seen["rejected"] > 0 and seen["announced"] > 0
 
 
 def test_non_object_events_are_answered(stack: Stack) -> None:

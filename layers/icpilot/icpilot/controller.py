@@ -17,6 +17,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -93,9 +94,7 @@ class Controller:
         found = policy.component(parts[1]) if len(parts) == 3 else None
         if found is None or found[0] != parts[0] or parts[2] not in {r.name for r in found[1].schedules}:
             reason = f"schedule rule {rule_ref!r} is not in the policy (expected endpoint/component/rule); nothing done"
-            self.announcer.announce(
-                EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None
-            )
+            self._rejected("schedule:unknown-rule", reason, trigger, now)
             summary.outcomes.append(
                 ComponentOutcome(
                     parts[0] if parts else "?", parts[1] if len(parts) > 1 else "?", Outcome.REJECTED, reason
@@ -108,10 +107,39 @@ class Controller:
     def reject(self, reason: str, now: datetime, kind: TriggerKind = TriggerKind.SCHEDULE) -> RunSummary:
         """Report an invocation that cannot be acted on (malformed event) without failing it."""
         trigger = Trigger(kind, source="malformed")
-        self.announcer.announce(EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None)
+        self._rejected(f"{kind.value}:malformed", reason, trigger, now)
         summary = RunSummary(trigger="rejected", correlation_id=self.correlation_id)
         summary.outcomes.append(ComponentOutcome("?", "?", Outcome.REJECTED, reason))
         return self.announcer.finish(summary)
+
+    # A rejected trigger is logged every time but announced once an hour per cause: anyone allowed
+    # to send events could otherwise flood the operators' mail (the causes are a closed set, so a
+    # forger cannot make new ones).
+    REJECTION_QUIET = timedelta(hours=1)
+
+    def _rejected(
+        self,
+        cause: str,
+        reason: str,
+        trigger: Trigger,
+        now: datetime,
+        endpoint: str | None = None,
+        component: str | None = None,
+    ) -> None:
+        """Log a rejected trigger; announce ``TriggerRejected`` unless one of this cause was announced
+        in the last ``REJECTION_QUIET`` (the next one then says how many were not announced)."""
+        logger.warning("trigger rejected", extra={"cause": cause, "reason": reason})
+        try:
+            unannounced = self.state.count_rejection(cause, now, self.REJECTION_QUIET)
+        except IcpilotError:
+            unannounced = 0  # the table cannot tell: a repeat is better than silence
+        if unannounced is None:
+            return
+        details: dict[str, Any] = {"cause": cause, "unannounced_since_last": unannounced}
+        if unannounced:
+            reason += f" ({unannounced} more rejections of this kind since the last notification; see the logs)"
+        draft = EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason, details=details)
+        self.announcer.announce(draft, trigger, now, endpoint, component)
 
     def on_tick(self, now: datetime, reconcile: bool = True) -> RunSummary:
         trigger = Trigger(TriggerKind.TICK, source="tick")
@@ -279,9 +307,7 @@ class Controller:
         parsed = parse_alarm_name(alarm, {c for _, c, _ in policy.components()})
         if parsed is None:
             reason = f"alarm {alarm!r} is not an icpilot alarm of a component in the policy; nothing done"
-            self.announcer.announce(
-                EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, None
-            )
+            self._rejected("alarm:not-icpilot", reason, trigger, now)
             summary.outcomes.append(ComponentOutcome("?", "?", Outcome.REJECTED, reason))
             return self.announcer.finish(summary)
         component, kind = parsed
@@ -295,9 +321,7 @@ class Controller:
             return self.announcer.finish(summary)
         mismatch, held = self._unconfirmed(alarm, changed_at, trigger, now, summary)
         if mismatch is not None:
-            self.announcer.announce(
-                EventDraft(type=EventType.TRIGGER_REJECTED, reason=mismatch), trigger, now, endpoint, component
-            )
+            self._rejected("alarm:unconfirmed", mismatch, trigger, now, endpoint, component)
             summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, mismatch))
             return self.announcer.finish(summary)
         # CloudWatch's own last datapoint (not the payload's) sizes the step: the failed requests of the
@@ -491,15 +515,11 @@ class Controller:
         if policy is None or found is None:
             if policy is not None:
                 reason = f"demand signal for {component!r}, which is not in the policy; nothing done"
-                self.announcer.announce(
-                    EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, component
-                )
+                self._rejected("demand:unknown-component", reason, trigger, now)
             return self.announcer.finish(summary)
         if found[0] != endpoint:
             reason = f"demand signal names endpoint {endpoint!r}, but {component} is on {found[0]!r} in the policy"
-            self.announcer.announce(
-                EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason), trigger, now, None, component
-            )
+            self._rejected("demand:wrong-endpoint", reason, trigger, now, None, component)
             summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, reason))
             return self.announcer.finish(summary)
         # The rate-limit claim is a conditional write. Losing it to an unrelated write (the watcher

@@ -8,7 +8,7 @@ one object implements them, but each is named here so a reader sees what depends
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from .adapters.state import StoredState
@@ -43,6 +43,15 @@ class PolicyStatus(Protocol):
         """Record the current policy problems; True when they differ from the last recorded."""
 
 
+class RejectionLog(Protocol):
+    """Rejected triggers, counted per cause so that a flood is announced once, not once per event."""
+
+    def count_rejection(self, cause: str, now: datetime, quiet: timedelta) -> int | None:
+        """Count one rejection of ``cause``. When none of that cause was announced in the last
+        ``quiet``, claim the announcement and return how many went unannounced since the last one;
+        otherwise None (counted, to be reported with the next announcement)."""
+
+
 class TargetRegistry(Protocol):
     """Which AAS scalable targets icpilot registered itself (only those are ever deregistered)."""
 
@@ -59,5 +68,5 @@ class TargetRegistry(Protocol):
         """Every component whose target icpilot registered, sorted."""
 
 
-class State(ComponentStore, Outbox, PolicyStatus, TargetRegistry, Protocol):
+class State(ComponentStore, Outbox, PolicyStatus, RejectionLog, TargetRegistry, Protocol):
     """Everything the controller keeps: one table, four concerns."""

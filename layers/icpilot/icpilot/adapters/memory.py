@@ -7,11 +7,11 @@ ISO-8601 text), and a write on a stale version loses with StateConflictError, as
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import StateConflictError
-from .state import PARKED_PREFIX, StoredState, stored_from, stored_value, watched_from
+from .state import PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, stored_value, watched_from
 
 
 class InMemoryStateStore:
@@ -58,6 +58,17 @@ class InMemoryStateStore:
             return False
         self.items["policy#status"] = {"pk": "policy#status", "problems_digest": digest, "updated_at": now.isoformat()}
         return True
+
+    def count_rejection(self, cause: str, now: datetime, quiet: timedelta) -> int | None:
+        pk = f"{REJECTED_PREFIX}{cause}"
+        item = self.items.setdefault(pk, {"pk": pk})
+        last = item.get("announced_at")
+        if last is not None and datetime.fromisoformat(last) > now - quiet:
+            item["unannounced"] = item.get("unannounced", 0) + 1
+            return None
+        unannounced = int(item.get("unannounced", 0))
+        item.update(announced_at=now.isoformat(), unannounced=0)
+        return unannounced
 
     def remember_target(self, component: str) -> None:
         self.items[f"autoscaling#{component}"] = {"pk": f"autoscaling#{component}", "created_target": True}

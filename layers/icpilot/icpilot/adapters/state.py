@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,6 +25,12 @@ from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
 PARKED_PREFIX = "event#"  # events SNS did not take, waiting to be published again
+REJECTED_PREFIX = "rejected#"  # per cause of rejected triggers: when last announced, how many since
+
+
+def _utc_text(moment: datetime) -> str:
+    """ISO-8601 in UTC, so that stored times compare as text in a condition expression."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def key(endpoint: str, component: str) -> dict[str, Any]:
@@ -322,6 +328,36 @@ class StateStore:
         except StateConflictError:
             return False
         return True
+
+    def count_rejection(self, cause: str, now: datetime, quiet: timedelta) -> int | None:
+        """Claim the announcement of a ``cause`` not announced in the last ``quiet`` (a conditional
+        update returning how many went unannounced meanwhile), or count this one for the next."""
+        pk = {"pk": {"S": f"{REJECTED_PREFIX}{cause}"}}
+        announced = StateConflictError(f"a {cause} rejection was announced in the last {quiet}")
+        try:
+            with self._call("UpdateItem", lambda exc: announced if _condition_failed(exc) else None):
+                old = self.client.update_item(
+                    TableName=self.table,
+                    Key=pk,
+                    UpdateExpression="SET announced_at = :now, unannounced = :zero",
+                    ConditionExpression="attribute_not_exists(announced_at) OR announced_at <= :cutoff",
+                    ExpressionAttributeValues={
+                        ":now": {"S": _utc_text(now)},
+                        ":cutoff": {"S": _utc_text(now - quiet)},
+                        ":zero": {"N": "0"},
+                    },
+                    ReturnValues="UPDATED_OLD",
+                )
+        except StateConflictError:
+            with self._call("UpdateItem"):
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=pk,
+                    UpdateExpression="ADD unannounced :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                )
+            return None
+        return int(old.get("Attributes", {}).get("unannounced", {}).get("N", "0"))
 
     # Which scalable targets icpilot registered itself (only those are ever deregistered).
     def remember_target(self, component: str) -> None:
