@@ -182,7 +182,6 @@ def test_a_clients_clock_never_teaches_a_time_to_ready(stack: Stack, emu: Emulat
     assert 0 < ready <= took + 60  # what icpilot measured, give or take the client's minute
 
 
-
 @pytest.mark.parametrize(("failed", "copies"), [(0, 1), (15, 2)], ids=["nothing-measured", "fifteen-failed"])
 def test_a_clients_count_of_waiting_requests_is_capped_by_what_cloudwatch_measured(
     stack: Stack, emu: Emulator, failed: int, copies: int
