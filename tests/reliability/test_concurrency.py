@@ -148,3 +148,27 @@ def test_overlapping_watcher_runs_announce_a_warm_up_once(
     race(emu, [handler("watch-warmups", {"kind": "watch"}) for _ in range(6)])
     done = [e for e in stack.lifecycle_events() if e["type"] == "WarmUpCompleted" and e["component"] == "falcon-7b"]
     assert len(done) == 1
+
+
+@pytest.mark.parametrize("racers", [2, 8])
+def test_a_demand_and_the_no_capacity_alarm_racing_for_one_cold_start_announce_it_once(
+    stack: Stack, emu: Emulator, monkeypatch: pytest.MonkeyPatch, racers: int
+) -> None:
+    """Before: a demand signal and the no-capacity alarm racing for flan-t5-xxl's cold start made one
+    copy-count write but two WarmUpStarted and a spurious ScaleDeferred: the loser of the claim
+    decided again on SageMaker as it had read it before the winner's write. Now a lost claim
+    observes the component again, and a claim another invocation is still carrying out is left to it."""
+    stack.pause_periodic_schedules("TickSchedule", "WatchSchedule", "ConfigureSchedule")
+    monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
+    alarm = stack.alarm_event("alarm_scale_no_capacity.json", alarm="icpilot-flan-t5-xxl-no-capacity")
+    demand = stack.handler_event("demand_signal.json")
+    calls = [handler("alarm-scale", alarm) if n % 2 else handler("demand-signal", demand) for n in range(racers)]
+    race(emu, calls)
+
+    flan = boto3.client("sagemaker", region_name=REGION).describe_inference_component(
+        InferenceComponentName="flan-t5-xxl"
+    )
+    assert flan["RuntimeConfig"]["DesiredCopyCount"] >= 1
+    events = [e["type"] for e in stack.lifecycle_events() if e["component"] == "flan-t5-xxl"]
+    assert events.count("WarmUpStarted") == 1, events
+    assert "ScaleDeferred" not in events and "ActionFailed" not in events, events

@@ -88,6 +88,12 @@ class StoredState:
         return self._read().instant("last_action_at")
 
     @property
+    def claimed_at(self) -> datetime | None:
+        """When an invocation claimed the component to scale it and has not yet recorded the outcome
+        (``last_action`` "scaling"); None when no claim is open."""
+        return self._read().instant("pending_since") if self.state.last_action == "scaling" else None
+
+    @property
     def last_demand_at(self) -> datetime | None:
         return self._read().instant("last_demand_at")
 

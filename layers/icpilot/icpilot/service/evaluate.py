@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -65,6 +65,9 @@ class Evaluation:
 
     # A trigger whose claim is lost to another write decides again on the fresh state, this often.
     CLAIM_ATTEMPTS = 3
+    # An open claim (claimed, outcome not yet recorded) is the claimer's to carry out for this long:
+    # the longest timeout of a function that scales. An older one was left by an invocation that died.
+    CLAIM_HOLD = timedelta(seconds=300)
 
     def __init__(
         self,
@@ -250,8 +253,13 @@ class Evaluation:
             if outcome.result != Outcome.SUPERSEDED:
                 break
             # Lost the conditional claim to another write (the watcher closing a transition, a racing
-            # trigger): decide again on the state as it is now, so this trigger's intent is not lost.
+            # trigger): decide again on the state and the component as they are now, so this
+            # trigger's intent is not lost, and a count the winner wrote is not written again.
             stored = self.state.get(ep.name, name)
+            ep = self.sagemaker.observe_endpoint(ep.name, policy.component_names())
+            component = next((c for c in ep.components if c.name == name), None)
+            if component is None:
+                raise UnknownComponentError(f"inference component {name!r} left endpoint {ep.name!r}")
         if inputs.forecast_floor is not None:  # the dashboard draws it against the copies that ran
             metric("ForecastFloor", inputs.forecast_floor, MetricUnit.Count, ep.name, name)
         if decision.refusal != stored.state.last_refusal:
@@ -363,6 +371,13 @@ class Evaluation:
                     last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
                 )
                 return announced(Outcome.DEFERRED, d.reason)
+            claimed = stored.claimed_at
+            if claimed is not None and now - claimed < self.CLAIM_HOLD:
+                # Another invocation claimed it and is writing SageMaker now: a second write would
+                # be refused (Updating) after a second announcement. Its outcome is recorded soon.
+                pending = stored.state.pending_target
+                why = f"another invocation claimed it at {claimed.isoformat()} and is scaling it to {pending}"
+                return outcome(Outcome.UNCHANGED, why)
             # SCALE: claim first, so a racing invocation cannot act too.
             version = record(last_action="scaling", pending_target=d.target, pending_reason=d.reason, pending_since=now)
         except StateConflictError as exc:
