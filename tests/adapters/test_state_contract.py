@@ -88,6 +88,14 @@ def test_rejections_are_announced_once_per_quiet_period_with_the_count_left_unan
     assert store.count_rejection("demand:unknown-component", NOW + hour, hour) is None
 
 
+def test_the_components_another_stack_manages(store: State) -> None:
+    assert store.managed_elsewhere() == {}
+    store.remember_managed_elsewhere({"falcon-7b": "team-a"})
+    assert store.managed_elsewhere() == {"falcon-7b": "team-a"}
+    store.remember_managed_elsewhere({})
+    assert store.managed_elsewhere() == {}
+
+
 def test_the_registry_of_created_targets(store: State) -> None:
     assert not store.created_target("a") and store.created_targets() == []
     store.remember_target("b")

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from icpilot.adapters.state import StateStore
 
 from emulator import Emulator, emulated_aws
 from emulator.alarms import evaluate_alarms
@@ -343,3 +344,56 @@ def test_the_cli_finds_a_stack_by_name(world: Emulator, capsys: pytest.CaptureFi
     assert json.loads(capsys.readouterr().out)["autoscaling"] == []  # its own alarms, up to date
     assert main(["status", "--stack", "nobody"]) == 1
     assert "no stack 'nobody'" in capsys.readouterr().err
+
+
+def test_a_second_stack_naming_anothers_component_takes_nothing_over(world: Emulator, tmp_path: Any) -> None:
+    """Before: a second stack whose policy named falcon-7b (team A's) overwrote team A's alarms and
+    re-marked them as its own, reporting only "create". Now it finds them marked by team A, changes
+    nothing of falcon's (alarms, scaling policies, bounds, copies) and says OwnershipConflict once."""
+    policies = split_policy(tmp_path)
+    a = deploy_stack(policy_path=policies["team-a"], name="team-a")
+    before = icpilot_alarms()
+    aas = boto3.client("application-autoscaling", region_name=REGION)
+    team_a_policies = aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+
+    def falcon_target() -> list[Any]:
+        found = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        return [t for t in found if t["ResourceId"] == "inference-component/falcon-7b"]
+
+    target_before = falcon_target()
+    b = deploy_stack(policy_path=str(INTEGRATION_POLICY), name="team-b")  # names falcon-7b and flan-t5-xxl
+    for _ in range(2):
+        assert b.invoke("configure-autoscaling", {"kind": "configure"})["ok"]
+    after = icpilot_alarms()
+    assert {n: d for n, d in after.items() if "falcon-7b" in n} == before  # untouched, still team A's
+    assert falcon_target() == target_before
+    assert {n for n, d in after.items() if d.startswith("icpilot[team-b]: ")} == {
+        "icpilot-flan-t5-xxl-no-capacity",
+        "icpilot-flan-t5-xxl-idle",
+    }
+    falcon_policies = [
+        p
+        for p in aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+        if p["ResourceId"] == "inference-component/falcon-7b"
+    ]
+    assert falcon_policies == [p for p in team_a_policies if p["ResourceId"] == "inference-component/falcon-7b"]
+    conflicts = [e for e in b.lifecycle_events() if e["type"] == "OwnershipConflict"]
+    assert [(e["component"], e["details"]["owner"]) for e in conflicts] == [("falcon-7b", "team-a")]
+    # Team B's tick leaves falcon-7b to team A: at the window (08:00 Berlin) only team A writes it.
+    a.pause_periodic_schedules()
+    b.pause_periodic_schedules()
+    world.advance(56 * 60)
+    outcome = b.invoke("watch-tick", {"kind": "tick"})
+    falcon = [o for o in outcome["outcomes"] if o["component"] == "falcon-7b"]
+    assert falcon and falcon[0]["result"] == "unchanged" and "team-a" in falcon[0]["reason"]
+    assert not [e for e in b.lifecycle_events() if e["component"] == "falcon-7b"]
+    # Team A leaves: team B's next configure takes falcon-7b on, and its tick then scales it.
+    a.delete()
+    assert b.invoke("configure-autoscaling", {"kind": "configure"})["ok"]
+    assert {d for n, d in icpilot_alarms().items() if "falcon-7b" in n} <= {
+        d.replace("icpilot[team-a]: ", "icpilot[team-b]: ") for d in before.values()
+    }
+    taken = b.invoke("watch-tick", {"kind": "tick"})
+    falcon = [o for o in taken["outcomes"] if o["component"] == "falcon-7b"]
+    assert falcon and "OwnershipConflict" not in falcon[0]["reason"]  # decided by team B's policy now
+    assert StateStore(b.table).managed_elsewhere() == {}

@@ -36,7 +36,7 @@ from .domain.inputs import stored_forecast
 from .domain.readiness import lead_time, time_to_ready
 from .domain.standing import acts_again, followed
 from .errors import IcpilotError, PolicyError, StateConflictError, UnknownComponentError
-from .plans.autoscaling import alarm_name, parse_alarm_name
+from .plans.autoscaling import alarm_name, alarm_owner, parse_alarm_name
 from .plans.schedules import desired_schedules
 from .policy.model import ComponentPolicy, Policy
 from .ports import State
@@ -165,27 +165,34 @@ class Controller:
                     None,
                 )
         try:
-            triggers = self._alarm_triggers(policy, now)
+            triggers, elsewhere = self._alarm_triggers(policy, now)
         except IcpilotError as exc:  # evaluate on schedules alone; alarms are read again next tick
             self.announcer.fail(summary, f"reading alarm states failed (retried next tick): {exc}", trigger, now)
-            triggers = {}
-        everyone = [(e, c) for e, c, _ in policy.components()]
+            triggers, elsewhere = {}, {}
+        # Components whose alarms another stack made are that stack's, even before this stack's
+        # configure has marked them (the first tick of a deploy runs before it).
+        for e, c, _ in policy.components():
+            if c in elsewhere:
+                reason = f"managed by stack {elsewhere[c]!r} (OwnershipConflict): left to it"
+                summary.outcomes.append(ComponentOutcome(e, c, Outcome.UNCHANGED, reason))
+        everyone = [(e, c) for e, c, _ in policy.components() if c not in elsewhere]
         # Start at a different component each minute: if a pass runs out of time (see
         # TIME_MARGIN_SECONDS), the ones it postponed come early in a later pass.
         offset = int(now.timestamp() // 60) % len(everyone) if everyone else 0
         self._evaluation().components(policy, everyone[offset:] + everyone[:offset], trigger, now, summary, triggers)
         return self.announcer.finish(summary)
 
-    def _alarm_triggers(self, policy: Policy, now: datetime) -> dict[str, Trigger]:
+    def _alarm_triggers(self, policy: Policy, now: datetime) -> tuple[dict[str, Trigger], dict[str, str]]:
         """Triggers for icpilot's alarms that stay in ALARM (``domain.standing``: they get no new
-        EventBridge event). A component's high-load alarm goes before its idle one."""
+        EventBridge event; a component's high-load alarm goes before its idle one), and the stack
+        that manages each component whose icpilot alarms another stack made, from one listing."""
         if self.cloudwatch is None:
-            return {}
+            return {}, {}
+        own, others = self.cloudwatch.alarm_listing()
+        elsewhere = {alarm_owner(name): owner for name, owner in sorted(others.items())}
         wanted = {alarm_name(c, kind): (e, c, cp, kind) for e, c, cp in policy.components() for kind in followed(cp)}
-        if not wanted:
-            return {}
         out: dict[str, Trigger] = {}
-        for name, alarm in self.cloudwatch.alarms().items():
+        for name, alarm in own.items():
             if name not in wanted or alarm.get("StateValue") != "ALARM":
                 continue
             endpoint, component, cp, kind = wanted[name]
@@ -200,7 +207,7 @@ class Controller:
                 out.setdefault(component, trigger)
             else:
                 out[component] = trigger
-        return out
+        return out, elsewhere
 
     def _policy_component(
         self, summary: RunSummary, trigger: Trigger, now: datetime, component: str

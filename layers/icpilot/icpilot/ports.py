@@ -52,6 +52,16 @@ class RejectionLog(Protocol):
         otherwise None (counted, to be reported with the next announcement)."""
 
 
+class Ownership(Protocol):
+    """Components of the policy that another stack manages (found by configure from their alarms)."""
+
+    def managed_elsewhere(self) -> dict[str, str]:
+        """Component -> the stack that manages it, as configure last found."""
+
+    def remember_managed_elsewhere(self, components: dict[str, str]) -> None:
+        """Replace configure's finding."""
+
+
 class TargetRegistry(Protocol):
     """Which AAS scalable targets icpilot registered itself (only those are ever deregistered)."""
 
@@ -68,5 +78,5 @@ class TargetRegistry(Protocol):
         """Every component whose target icpilot registered, sorted."""
 
 
-class State(ComponentStore, Outbox, PolicyStatus, RejectionLog, TargetRegistry, Protocol):
+class State(ComponentStore, Outbox, Ownership, PolicyStatus, RejectionLog, TargetRegistry, Protocol):
     """Everything the controller keeps: one table, four concerns."""

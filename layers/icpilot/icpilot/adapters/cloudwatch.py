@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..plans.autoscaling import PREFIX, alarm_marker
+from ..plans.autoscaling import PREFIX, alarm_marker, marker_owner
 from .aws import aws_call, make_client
 
 # The fields icpilot sets on an alarm; a difference in any of them is drift.
@@ -43,16 +43,27 @@ class CloudWatchAdapter:
 
     def alarms(self, prefix: str = PREFIX) -> dict[str, dict[str, Any]]:
         """This stack's metric alarms whose names begin with ``prefix``."""
+        return self.alarm_listing(prefix)[0]
+
+    def alarm_listing(self, prefix: str = PREFIX) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """This stack's metric alarms whose names begin with ``prefix``, and those another stack made
+        (its marker begins the description) with that stack's name, in one listing. An alarm with
+        no marker (made by hand, or before markers) is neither: configure takes it over as before."""
         marker = alarm_marker(self.owner)
-        out: dict[str, dict[str, Any]] = {}
+        own: dict[str, dict[str, Any]] = {}
+        others: dict[str, str] = {}
         with aws_call("cloudwatch", "DescribeAlarms"):
             for page in self.client.get_paginator("describe_alarms").paginate(
                 AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]
             ):
                 for alarm in page.get("MetricAlarms", []):
-                    if str(alarm.get("AlarmDescription", "")).startswith(marker):
-                        out[alarm["AlarmName"]] = alarm
-        return out
+                    description = str(alarm.get("AlarmDescription", ""))
+                    owner = marker_owner(description)
+                    if description.startswith(marker):
+                        own[alarm["AlarmName"]] = alarm
+                    elif owner is not None:
+                        others[alarm["AlarmName"]] = owner
+        return own, others
 
     def alarm_state(self, name: str) -> AlarmState | None:
         """The alarm's state as CloudWatch holds it now (None: no such metric alarm)."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import StateConflictError
-from .state import PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, stored_value, watched_from
+from .state import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, stored_value, watched_from
 
 
 class InMemoryStateStore:
@@ -69,6 +69,12 @@ class InMemoryStateStore:
         unannounced = int(item.get("unannounced", 0))
         item.update(announced_at=now.isoformat(), unannounced=0)
         return unannounced
+
+    def managed_elsewhere(self) -> dict[str, str]:
+        return dict(self.items.get(OWNERSHIP_KEY, {}).get("components", {}))
+
+    def remember_managed_elsewhere(self, components: dict[str, str]) -> None:
+        self.items[OWNERSHIP_KEY] = {"pk": OWNERSHIP_KEY, "components": dict(components)}
 
     def remember_target(self, component: str) -> None:
         self.items[f"autoscaling#{component}"] = {"pk": f"autoscaling#{component}", "created_target": True}

@@ -25,6 +25,7 @@ from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
 PARKED_PREFIX = "event#"  # events SNS did not take, waiting to be published again
+OWNERSHIP_KEY = "ownership#elsewhere"  # the policy's components another stack manages
 REJECTED_PREFIX = "rejected#"  # per cause of rejected triggers: when last announced, how many since
 
 
@@ -364,6 +365,21 @@ class StateStore:
                 )
             return None
         return int(old.get("Attributes", {}).get("unannounced", {}).get("N", "0"))
+
+    def managed_elsewhere(self) -> dict[str, str]:
+        """The policy's components another stack manages, with that stack (configure's last finding)."""
+        with self._call("GetItem"):
+            item = self.client.get_item(
+                TableName=self.table, Key={"pk": {"S": OWNERSHIP_KEY}}, ConsistentRead=True
+            ).get("Item")
+        try:
+            found = json.loads(item["components"]["S"]) if item else {}
+        except (KeyError, ValueError) as exc:
+            raise CorruptStateError("-", "-", "components", item, f"not a JSON object: {exc}") from exc
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def remember_managed_elsewhere(self, components: dict[str, str]) -> None:
+        self._put({"pk": {"S": OWNERSHIP_KEY}, "components": {"S": json.dumps(components, sort_keys=True)}})
 
     # Which scalable targets icpilot registered itself (only those are ever deregistered).
     def remember_target(self, component: str) -> None:

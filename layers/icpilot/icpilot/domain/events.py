@@ -38,6 +38,7 @@ class EventType(StrEnum):
     WARM_UP_TIMED_OUT = "WarmUpTimedOut"
     COMPONENT_FAILED = "ComponentFailed"
     COMPONENT_GONE = "ComponentGone"
+    OWNERSHIP_CONFLICT = "OwnershipConflict"
     ENDPOINT_IDLE = "EndpointIdle"
     OVERRIDE_SET = "OverrideSet"
     OVERRIDE_ENDED = "OverrideEnded"
@@ -60,6 +61,7 @@ SEVERITY = {
     EventType.POLICY_INVALID: Severity.ERROR,
     EventType.ACTION_FAILED: Severity.ERROR,
     EventType.COMPONENT_GONE: Severity.WARNING,
+    EventType.OWNERSHIP_CONFLICT: Severity.ERROR,
     EventType.TRIGGER_REJECTED: Severity.WARNING,
     EventType.SCHEDULES_RECONCILED: Severity.INFO,
     EventType.WARM_UP_STARTED: Severity.INFO,

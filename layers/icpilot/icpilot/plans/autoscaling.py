@@ -69,6 +69,13 @@ def alarm_marker(owner: str) -> str:
     return f"icpilot[{owner}]: "
 
 
+def marker_owner(description: str) -> str | None:
+    """The stack an alarm's description names in its ``alarm_marker`` (None: no marker)."""
+    if description.startswith("icpilot[") and "]: " in description:
+        return description[len("icpilot[") : description.index("]: ")] or None
+    return None
+
+
 def _metric_alarm(component: str, kind: AlarmKind, description: str, owner: str, **spec: Any) -> dict[str, Any]:
     return {
         "AlarmName": alarm_name(component, kind),

@@ -16,7 +16,7 @@ from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision import EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import idle_delay, time_to_ready
-from ..errors import IcpilotError, UnknownComponentError
+from ..errors import IcpilotError, StateConflictError, UnknownComponentError
 from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
 from ..policy.model import Policy
 from ..ports import State
@@ -49,7 +49,13 @@ class Configure:
         of an existing scalable target are left to the evaluations (schedules, overrides).
         """
         changes = summary.autoscaling_changes
-        have_alarms = self.cloudwatch.alarms(PREFIX)
+        have_alarms, others = self.cloudwatch.alarm_listing(PREFIX)
+        # A component whose icpilot alarms another stack made is that stack's: nothing of it is
+        # created, updated or deleted here, and this stack's evaluations leave its copies alone.
+        claimed: dict[str, str] = {}
+        for name, owner in sorted(others.items()):
+            claimed.setdefault(alarm_owner(name), owner)
+        elsewhere = {c: claimed[c] for _, c, _ in policy.components() if c in claimed}
 
         def change(endpoint: str, component: str, resource: str, action: str, fields: list[str] | None = None) -> None:
             changes.append(
@@ -67,6 +73,9 @@ class Configure:
         targets.read([w.component for w in wants])
         for want in wants:
             e, c = want.endpoint, want.component
+            if c in elsewhere:
+                change(e, c, "component", "ownership-conflict", [elsewhere[c]])
+                continue
             try:
                 if targets.target(c) is None:
                     if apply:
@@ -154,7 +163,42 @@ class Configure:
                     EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, None, gone
                 )
         if apply:
+            self._leave_to_others(policy, elsewhere, trigger, now)
             self._announce_configuration(changes, trigger, now)
+
+    def _leave_to_others(self, policy: Policy, elsewhere: dict[str, str], trigger: Trigger, now: datetime) -> None:
+        """Mark the components another stack manages (``owned_by``: the evaluations leave them alone)
+        and say ``OwnershipConflict`` once per finding; unmark those no longer claimed."""
+        try:
+            known = self.state.managed_elsewhere()
+        except IcpilotError as exc:
+            logger.warning("ownership registry unreadable", extra={"error": str(exc)})
+            known = {}
+        where = {c: e for e, c, _ in policy.components()}
+        for component in sorted(set(known) | set(elsewhere)):
+            owner = elsewhere.get(component)
+            if owner == known.get(component) or component not in where:
+                continue
+            self._mark(where[component], component, owner)
+            if owner is not None:
+                reason = (
+                    f"{component} is managed by stack {owner!r} (its icpilot alarms carry that stack's marker): "
+                    f"stack {self.cloudwatch.owner!r} changes none of its alarms, scaling policies, bounds or "
+                    "copies; remove it from one of the two policies"
+                )
+                draft = EventDraft(type=EventType.OWNERSHIP_CONFLICT, reason=reason, details={"owner": owner})
+                self.announcer.announce(draft, trigger, now, where[component], component)
+        if elsewhere != known:
+            self.state.remember_managed_elsewhere(elsewhere)
+
+    def _mark(self, endpoint: str, component: str, owner: str | None) -> None:
+        for _ in range(3):  # a racing write (a tick's record) moves the version: read and write again
+            stored = self.state.get(endpoint, component)
+            try:
+                self.state.write(endpoint, component, stored.version, owned_by=owner)
+                return
+            except StateConflictError:
+                continue
 
     def unconfigure(self, summary: RunSummary, trigger: Trigger, now: datetime) -> None:
         """Remove what ``configure`` made, whatever the policy says now (the stack is being deleted):

@@ -219,6 +219,10 @@ class Evaluation:
         metric("DesiredCopies", component.desired, MetricUnit.Count, ep.name, name)
         metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
         stored = self.state.get(ep.name, name)
+        owner = stored.attributes.get("owned_by")
+        if owner is not None:  # configure found another stack's alarms on it (OwnershipConflict)
+            reason = f"managed by stack {owner!r} (OwnershipConflict): left to it"
+            return ComponentOutcome(ep.name, name, Outcome.UNCHANGED, reason), ep
         if stored.attributes.get("gone_since") is not None:  # back after ComponentGone: watched again
             self.state.write(ep.name, name, stored.version, gone_since=None, updated_at=now)
             stored = self.state.get(ep.name, name)
