@@ -197,6 +197,8 @@ class Deployment:
         if name in pseudo:
             return pseudo[name]
         if name in self.template.get("Parameters", {}):
+            if self.template["Parameters"][name].get("Type") == "CommaDelimitedList":
+                return str(self.parameters[name]).split(",")  # as CloudFormation: "" is [""]
             return self.parameters[name]
         if name not in self.template["Resources"]:
             raise TemplateError(f"Ref to unknown name {name!r}")
@@ -204,6 +206,10 @@ class Deployment:
         return self.physical[name]
 
     def _attribute(self, logical: str, attribute: str) -> Any:
+        function = self.template["Resources"].get(logical.removesuffix("Role"), {})
+        if logical not in self.template["Resources"] and function.get("Type") == "AWS::Serverless::Function":
+            # SAM's implicit execution role of a function without ``Role`` (IAM is not emulated).
+            return f"arn:aws:iam::{ACCOUNT}:role/{self.stack_name}-{logical}"
         if logical not in self.template["Resources"]:
             raise TemplateError(f"Fn::GetAtt of unknown resource {logical!r}")
         if attribute != "Arn":
@@ -374,6 +380,14 @@ def _queue_policy(d: Deployment, logical: str) -> None:
     d.physical[logical] = logical
 
 
+def _topic_policy(d: Deployment, logical: str) -> None:
+    p = d._properties(logical)
+    sns = boto3.client("sns", region_name=REGION)
+    for arn in p["Topics"]:
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(p["PolicyDocument"]))
+    d.physical[logical] = logical
+
+
 def _schedule_group(d: Deployment, logical: str) -> None:
     name = d._properties(logical).get("Name") or d.default_name(logical)
     arn = boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=name)["ScheduleGroupArn"]
@@ -492,6 +506,7 @@ _CREATORS: dict[str, Callable[[Deployment, str], None]] = {
     "AWS::SNS::Subscription": _subscription,
     "AWS::SQS::Queue": _queue,
     "AWS::SQS::QueuePolicy": _queue_policy,
+    "AWS::SNS::TopicPolicy": _topic_policy,
     "AWS::Scheduler::ScheduleGroup": _schedule_group,
     "AWS::Scheduler::Schedule": _schedule,
     "AWS::Events::EventBus": _event_bus,

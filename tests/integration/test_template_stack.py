@@ -5,6 +5,7 @@ follow; the unchanged template is the control."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -397,3 +398,22 @@ def test_a_second_stack_naming_anothers_component_takes_nothing_over(world: Emul
     falcon = [o for o in taken["outcomes"] if o["component"] == "falcon-7b"]
     assert falcon and "OwnershipConflict" not in falcon[0]["reason"]  # decided by team B's policy now
     assert StateStore(b.table).managed_elsewhere() == {}
+
+
+@pytest.mark.parametrize("operators", ["", "arn:aws:iam::123456789012:role/platform-oncall"])
+def test_only_the_stacks_functions_and_named_operators_may_publish_lifecycle_events(
+    world: Emulator, operators: str
+) -> None:
+    """Before: the topic had no topic policy, so any principal of the account with sns:Publish could
+    forge lifecycle events that subscribers act on. Now a Deny covers everyone else."""
+    stack = deploy(parameters={"OperatorPublisherArns": operators} if operators else {})
+    topic = boto3.client("sns", region_name=REGION).get_topic_attributes(TopicArn=stack.topic_arn)
+    (deny,) = json.loads(topic["Attributes"]["Policy"])["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Publish")
+    allowed = set(deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
+    functions = {
+        f"arn:aws:iam::{ACCOUNT}:role/{stack.name}-{logical}Role"
+        for logical, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert allowed == functions | ({operators} if operators else set())
