@@ -15,7 +15,7 @@ import json
 import re
 import struct
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from icpilot.domain.instance_types import INSTANCE_TYPES, UnknownInstanceType
@@ -252,6 +252,12 @@ def list_inference_components(self: Any) -> ActionResult:
 
 
 def _refuse_if_busy(c: Component) -> None:
+    endpoint = c.endpoint.status(EMULATOR.now())
+    if endpoint != "InService":  # an endpoint being updated, deleted or failed takes no component change
+        raise ValidationError(
+            message=f"Cannot update inference component {c.arn} while its endpoint {c.endpoint.arn} "
+            f"is in state {endpoint}."
+        )
     if c.status in _STATES:
         raise ValidationError(
             message=f"Cannot update inference component {c.arn} while it is in state "
@@ -436,17 +442,22 @@ def _create_endpoint(self: Any) -> ActionResult:
 
 
 def _describe_endpoint(self: Any) -> ActionResult:
-    result = _original["describe_endpoint"](self)
     name = self._get_param("EndpointName")
     world = _world(self)
+    world.sync(EMULATOR.now())
+    if name in world.deleted_endpoints:  # its Deleting time is over: gone from the API too
+        self.sagemaker_backend.endpoints.pop(name, None)
+        world.deleted_endpoints.discard(name)
+    result = _original["describe_endpoint"](self)
     endpoint = world.endpoints.get(name)
     if endpoint is None:
         return result
     body = dict(result.result)  # type: ignore[arg-type]
     now = EMULATOR.now()
     world.sync(now)
-    if endpoint.updating_until and endpoint.updating_until > now:
-        body["EndpointStatus"] = "Updating"
+    body["EndpointStatus"] = endpoint.status(now)
+    if endpoint.failure_reason is not None:
+        body["FailureReason"] = endpoint.failure_reason
     variants = []
     for variant in body.get("ProductionVariants", []):
         variant = dict(variant)
@@ -515,9 +526,18 @@ def update_endpoint(self: Any) -> ActionResult:
 
 
 def _delete_endpoint(self: Any) -> EmptyResult:
+    """DeleteEndpoint: gone at once, or Deleting for ``endpoint_delete_seconds`` first (its components
+    refuse writes meanwhile; the world removes it when the time is up)."""
     name = self._get_param("EndpointName")
+    world = _world(self)
+    endpoint = world.endpoints.get(name)
+    delay = world.settings.endpoint_delete_seconds
+    if endpoint is not None and delay > 0:
+        if endpoint.deleting_until is None:
+            endpoint.deleting_until = EMULATOR.now() + timedelta(seconds=delay)
+        return EmptyResult()
     result = _original["delete_endpoint"](self)
-    _world(self).remove_endpoint(name)
+    world.remove_endpoint(name)
     return result
 
 

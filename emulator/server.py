@@ -8,6 +8,8 @@ Control API (JSON in, JSON out):
   POST /_emulator/settings {EmulatorSettings fields, "components": {name: ComponentSettings}}
   POST /_emulator/faults {"rules": [{"service", "operation", "rate", "kind"}], "seed": n}
   POST /_emulator/reset                 -> {} (moto state, clock, settings, faults)
+  POST /_emulator/endpoints/failure {"endpoint", "reason" (null: recovered), ["account", "region"]}
+                                        -> {"status"}  (the endpoint is Failed with that reason)
 """
 
 from __future__ import annotations
@@ -105,6 +107,14 @@ def control(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
             return {"served": served, "refused": refused}
         if path == "/_emulator/settings" and method == "POST":
             return _settings(body)
+        if path == "/_emulator/endpoints/failure" and method == "POST":
+            world = EMULATOR.world_for(body.get("account", DEFAULT_ACCOUNT_ID), body.get("region", "us-east-1"))
+            name = str(body.get("endpoint"))
+            if name not in world.endpoints:
+                raise ControlError(f"no endpoint {name!r}")
+            reason = body.get("reason")
+            world.fail_endpoint(name, None if reason is None else str(reason))
+            return {"status": world.endpoints[name].status(EMULATOR.now())}
         if path == "/_emulator/faults" and method == "POST":
             try:
                 rules = [FaultRule(**r) for r in body.get("rules", [])]

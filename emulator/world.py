@@ -52,6 +52,8 @@ class EmulatorSettings:
     # A leaving copy holds its instance's resources this long after the one before it left.
     copy_release_seconds: float = 15.0
     endpoint_update_seconds: float = 120.0
+    # How long DeleteEndpoint keeps an endpoint Deleting before it is gone (0: at once).
+    endpoint_delete_seconds: float = 0.0
     instance_provisioning_seconds: float = 360.0
     instance_scale_in_cooldown_seconds: float = 600.0
     model_latency_ms: float = 800.0
@@ -146,7 +148,19 @@ class Endpoint:
     initial_instance_count: int
     instances: list[Instance] = field(default_factory=list)
     updating_until: datetime | None = None  # an UpdateEndpoint in progress
+    deleting_until: datetime | None = None  # a DeleteEndpoint in progress (``endpoint_delete_seconds``)
+    failure_reason: str | None = None  # set: the endpoint is Failed (``World.fail_endpoint``)
     last_operation: datetime | None = None  # the last copy placed or removed (consolidation's cooldown)
+
+    def status(self, now: datetime) -> str:
+        """EndpointStatus as DescribeEndpoint gives it: Failed, Deleting, Updating or InService."""
+        if self.failure_reason is not None:
+            return "Failed"
+        if self.deleting_until is not None and self.deleting_until > now:
+            return "Deleting"
+        if self.updating_until is not None and self.updating_until > now:
+            return "Updating"
+        return "InService"
 
     @property
     def scale_in(self) -> tuple[str, int, timedelta]:
@@ -228,6 +242,7 @@ class World:
         self.components: dict[str, Component] = {}
         self.synced_to = now
         self._ids = itertools.count(1)
+        self.deleted_endpoints: set[str] = set()  # gone after Deleting; the API forgets them when asked
 
     # ----------------------------------------------------------------- endpoints
     def add_endpoint(
@@ -269,6 +284,11 @@ class World:
         endpoint.updating_until = now + timedelta(seconds=self.settings.endpoint_update_seconds)
         self._place(now)
         self._settle_status(now)
+
+    def fail_endpoint(self, name: str, reason: str | None) -> None:
+        """Put an endpoint in Failed with ``reason`` (None: back to its other state), as SageMaker does
+        when an update or its instances cannot be recovered. Its components' writes are refused."""
+        self.endpoints[name].failure_reason = reason
 
     def remove_endpoint(self, name: str) -> None:
         self.endpoints.pop(name, None)
@@ -363,6 +383,8 @@ class World:
                 candidates.append(due)
             if e.updating_until and e.updating_until > t:
                 candidates.append(e.updating_until)
+            if e.deleting_until and e.deleting_until > t:
+                candidates.append(e.deleting_until)
             if e.scaling_enabled and len(e.instances) > e.min_instances:
                 cooldown = timedelta(seconds=self.settings.instance_scale_in_cooldown_seconds)
                 candidates += [
@@ -384,6 +406,9 @@ class World:
 
     def _step(self, t: datetime) -> None:
         self.synced_to = t
+        for e in [e for e in self.endpoints.values() if e.deleting_until and e.deleting_until <= t]:
+            self.remove_endpoint(e.name)
+            self.deleted_endpoints.add(e.name)
         self._remove_departed(t)
         self._finish_moves(t)
         self._finish_deletes(t)

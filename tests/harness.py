@@ -78,6 +78,12 @@ class Harness:
     def invoke_bulk(self, component: str, count: int) -> dict[str, int]:
         return self._control("POST", "/_emulator/invocations", {"component": component, "count": count})
 
+    def fail_endpoint(self, endpoint: str, reason: str | None) -> str:
+        """Put ``endpoint`` in Failed (``reason``) or back (None); its status after."""
+        return str(
+            self._control("POST", "/_emulator/endpoints/failure", {"endpoint": endpoint, "reason": reason})["status"]
+        )
+
     def reset(self) -> None:
         self._control("POST", "/_emulator/reset")
 

@@ -222,3 +222,42 @@ def test_the_streaming_invoke_answers_in_payload_parts_and_refuses_as_invoke_doe
     with pytest.raises(ClientError) as exc:
         runtime.invoke_endpoint_with_response_stream(EndpointName="llm-endpoint", Body=b"{}")
     assert "Inference Component Name header is required" in exc.value.response["Error"]["Message"]
+
+
+def test_an_endpoint_that_is_updating_failed_or_deleting_refuses_changes_to_its_components(aws: Harness) -> None:
+    sm = aws.client("sagemaker")
+    create_seed(sm, min_instances=1, max_instances=2)
+    aws.advance(600)
+    config = sm.describe_endpoint_config(EndpointConfigName="llm-config")
+    variant = dict(config["ProductionVariants"][0])
+    sm.create_endpoint_config(
+        EndpointConfigName="llm-config-2", ExecutionRoleArn=config["ExecutionRoleArn"], ProductionVariants=[variant]
+    )
+    sm.update_endpoint(EndpointName="llm-endpoint", EndpointConfigName="llm-config-2")
+
+    def write() -> str:
+        try:
+            sm.update_inference_component_runtime_config(
+                InferenceComponentName=FALCON, DesiredRuntimeConfig={"CopyCount": 1}
+            )
+        except ClientError as exc:
+            return str(exc.response["Error"]["Message"])
+        return "accepted"
+
+    assert "while its endpoint" in write() and "Updating" in write()
+    aws.advance(600)
+    assert write() == "accepted"
+    aws.advance(600)
+    assert aws.fail_endpoint("llm-endpoint", "an instance could not be recovered") == "Failed"
+    described = sm.describe_endpoint(EndpointName="llm-endpoint")
+    assert (described["EndpointStatus"], described["FailureReason"]) == ("Failed", "an instance could not be recovered")
+    assert "Failed" in write()
+    assert aws.fail_endpoint("llm-endpoint", None) == "InService"
+    aws.settings(endpoint_delete_seconds=300)
+    sm.delete_endpoint(EndpointName="llm-endpoint")
+    assert sm.describe_endpoint(EndpointName="llm-endpoint")["EndpointStatus"] == "Deleting"
+    assert "Deleting" in write()
+    aws.advance(301)
+    with pytest.raises(ClientError) as exc:
+        sm.describe_endpoint(EndpointName="llm-endpoint")
+    assert "Could not find endpoint" in exc.value.response["Error"]["Message"]

@@ -111,6 +111,8 @@ class SageMakerAdapter:
             components=tuple(components),
             current_instances=int(live["CurrentInstanceCount"]) if "CurrentInstanceCount" in live else None,
             unobserved=tuple(unobserved),
+            status=str(endpoint.get("EndpointStatus") or "InService"),
+            failure_reason=endpoint.get("FailureReason"),
         )
 
     def set_copy_count(self, name: str, copies: int) -> None:
@@ -141,7 +143,10 @@ class SageMakerAdapter:
 
 
 def _busy(exc: ClientError) -> bool:
-    return error_code(exc) == "ValidationException" and "while it is in state" in error_message(exc)
+    """The component, or its endpoint (being updated, deleted, or failed), refuses the write for now."""
+    message = error_message(exc)
+    refused = "while it is in state" in message or "while its endpoint" in message  # the latter: the emulator's words
+    return error_code(exc) == "ValidationException" and refused
 
 
 def _not_found(exc: ClientError) -> bool:

@@ -34,7 +34,7 @@ from ..policy.model import ComponentPolicy
 from .capacity import Reservation, copies_that_fit
 from .events import EventDraft, EventType
 from .instance_types import INSTANCE_TYPES
-from .status import BUSY, ComponentStatus
+from .status import BUSY, ENDPOINT_BUSY, ENDPOINT_DOWN, ComponentStatus
 from .windows import Bounds, bounds_with_lead
 
 CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED)  # each said once per distinct cap
@@ -93,6 +93,8 @@ class EndpointObservation:
     # Components on the endpoint that are not the policy's and could not be described (deleted
     # between List and Describe, or outside icpilot's IAM scope): left out, never a hard dependency.
     unobserved: tuple[str, ...] = ()
+    status: str = "InService"  # EndpointStatus (DescribeEndpoint)
+    failure_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,22 @@ def decide(
         )
         return result(Action.BLOCKED, desired, reason, failed)
 
+    if endpoint.status in ENDPOINT_DOWN:
+        why = f": {endpoint.failure_reason}" if endpoint.failure_reason else ""
+        reason = f"endpoint {endpoint.name} is {endpoint.status}{why}; icpilot will not write to its components"
+        down = (
+            []
+            if state.last_action == Action.BLOCKED.value
+            else [EventDraft(type=EventType.ACTION_FAILED, reason=reason)]
+        )
+        return result(Action.BLOCKED, desired, reason, down)
+    # What refuses a copy-count write for now (the intent is deferred and retried), if anything.
+    busy = (
+        f"endpoint is {endpoint.status}"
+        if endpoint.status in ENDPOINT_BUSY
+        else (f"component is {component.status}" if component.status in BUSY else None)
+    )
+
     events: list[EventDraft] = []
     overridden = state.override_copies is not None and state.override_until is not None and now < state.override_until
     if overridden:
@@ -345,7 +363,7 @@ def decide(
             reason = f"{trigger.alarm} alarm ignored: {reason}"
         elif trigger.kind == TriggerKind.DEMAND:
             reason = f"demand signal ignored: {reason}"
-        action = Action.NONE if target == desired else (Action.DEFER if component.status in BUSY else Action.SCALE)
+        action = Action.NONE if target == desired else (Action.DEFER if busy else Action.SCALE)
         from_zero = action == Action.SCALE and desired == 0 and target > 0
         ready_at = now + (lead if lead > timedelta(0) else policy.time_to_ready)
         if from_zero:
@@ -508,16 +526,16 @@ def decide(
             return result(Action.DEFER, 0, f"{reason}; {why_hold}", events, aas_min=lo)
     if target == desired:
         return result(Action.NONE, target, reason, events, aas_min=lo)
-    if component.status in BUSY:
+    if busy:
         events.append(
             EventDraft(
                 type=EventType.SCALE_DEFERRED,
-                reason=f"component is {component.status}; retrying on the next tick",
+                reason=f"{busy}; retrying on the next tick",
                 from_copies=desired,
                 to_copies=target,
             )
         )
-        return result(Action.DEFER, target, f"{reason}; deferred: component is {component.status}", events, aas_min=lo)
+        return result(Action.DEFER, target, f"{reason}; deferred: {busy}", events, aas_min=lo)
     ready = now + (lead if lead > timedelta(0) else policy.time_to_ready)
     if starts_warmup:
         events.append(_warm_up_started(desired, target, now, ready, "warming up"))

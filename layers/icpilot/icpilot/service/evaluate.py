@@ -167,12 +167,17 @@ class Evaluation:
                 try:
                     observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
                     self.targets.read([c for e, c in targets if e == endpoint])
-                except (UnknownEndpointError, NotAnInferenceComponentEndpointError, IcpilotError) as exc:
+                except UnknownEndpointError as exc:  # deleted (or not created yet): each component said once
+                    observed[endpoint] = exc
+                except (NotAnInferenceComponentEndpointError, IcpilotError) as exc:
                     observed[endpoint] = exc
                     self.announcer.announce(
                         EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, None
                     )
             ep = observed[endpoint]
+            if isinstance(ep, UnknownEndpointError):
+                summary.outcomes.append(self._gone(endpoint, component, str(ep), trigger, now))
+                continue
             if isinstance(ep, IcpilotError):
                 summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, str(ep)))
                 continue
