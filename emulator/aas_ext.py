@@ -418,6 +418,50 @@ def _describe_scaling_activities(self: Any) -> str:
     return json.dumps({"ScalingActivities": found[: self._get_int_param("MaxResults") or 50]})
 
 
+# ------------------------------------------------------------------ tags (ABAC)
+_original_register_response = aas_responses.ApplicationAutoScalingResponse.register_scalable_target
+
+
+def _by_arn(backend: Any, arn: str) -> Any:
+    from moto.core.exceptions import JsonRESTError
+
+    for targets in backend.targets.values():
+        for target in targets.values():
+            if target.arn == arn:
+                return target
+    raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for {arn}")
+
+
+def _register_with_tags(self: Any) -> str:
+    """RegisterScalableTarget's ``Tags`` apply when the target is created ("To tag an existing
+    scalable target, use the TagResource operation")."""
+    backend = self.applicationautoscaling_backend
+    dimension, r_id = self._get_param("ScalableDimension"), self._get_param("ResourceId")
+    new = r_id not in backend.targets.get(dimension, {})
+    answer = _original_register_response(self)
+    if new and self._get_param("Tags"):
+        _by_arn(backend, json.loads(answer)["ScalableTargetARN"]).tags = dict(self._get_param("Tags"))
+    return str(answer)
+
+
+def _tag_resource(self: Any) -> str:
+    target = _by_arn(self.applicationautoscaling_backend, self._get_param("ResourceARN"))
+    target.tags = {**getattr(target, "tags", {}), **dict(self._get_param("Tags") or {})}
+    return "{}"
+
+
+def _untag_resource(self: Any) -> str:
+    target = _by_arn(self.applicationautoscaling_backend, self._get_param("ResourceARN"))
+    keys = set(self._get_param("TagKeys") or [])
+    target.tags = {k: v for k, v in getattr(target, "tags", {}).items() if k not in keys}
+    return "{}"
+
+
+def _list_tags_for_resource(self: Any) -> str:
+    target = _by_arn(self.applicationautoscaling_backend, self._get_param("ResourceARN"))
+    return json.dumps({"Tags": dict(getattr(target, "tags", {}))})
+
+
 def install() -> None:
     EMULATOR.add_hook(SCHEDULED_ACTIONS, order=10)
     _widen_dimension_enum()
@@ -425,3 +469,8 @@ def install() -> None:
     aas_models.ApplicationAutoscalingBackend.register_scalable_target = _register  # type: ignore[method-assign]
     aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = _deregister  # type: ignore[method-assign]
     aas_responses.ApplicationAutoScalingResponse.describe_scaling_activities = _describe_scaling_activities  # type: ignore[attr-defined]
+    responses = aas_responses.ApplicationAutoScalingResponse
+    responses.register_scalable_target = _register_with_tags  # type: ignore[method-assign]
+    responses.tag_resource = _tag_resource  # type: ignore[attr-defined]
+    responses.untag_resource = _untag_resource  # type: ignore[attr-defined]
+    responses.list_tags_for_resource = _list_tags_for_resource  # type: ignore[attr-defined]

@@ -49,13 +49,9 @@ def cli_at(stack: Stack, *args: str) -> int:
 def test_override_pins_copies_and_aas_until_it_expires(
     stack: Stack, emu: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    boto3.client("application-autoscaling", region_name=REGION).register_scalable_target(
-        ServiceNamespace="sagemaker",
-        ResourceId="inference-component/flan-t5-xxl",
-        ScalableDimension=IC_DIM,
-        MinCapacity=0,
-        MaxCapacity=2,
-    )
+    # The deploy's configure registers flan's target (0..2), tagged as the stack's: only such a
+    # target's bounds are moved (a team's untagged one waits for configure to claim it).
+    assert stack.invoke("configure-autoscaling", stack.handler_event("configure_autoscaling.json"))["ok"]
     assert (
         cli(
             stack,

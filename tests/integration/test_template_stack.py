@@ -417,3 +417,48 @@ def test_only_the_stacks_functions_and_named_operators_may_publish_lifecycle_eve
         if resource["Type"] == "AWS::Serverless::Function"
     }
     assert allowed == functions | ({operators} if operators else set())
+
+
+def test_scalable_targets_carry_the_stack_that_manages_them(world: Emulator) -> None:
+    """The stack's IAM moves only targets tagged icpilot:stack=<its name> (ABAC: a target's ARN
+    names no component). Configure tags what it creates and claims a team's untagged target; one
+    tagged by another stack is that stack's (OwnershipConflict, nothing changed); on delete the
+    claimed target keeps everything but the tag."""
+    aas = boto3.client("application-autoscaling", region_name=REGION)
+    dimension = "sagemaker:inference-component:DesiredCopyCount"
+    for component, lo, hi, given in (("flan-t5-xxl", 0, 4, {}), ("falcon-7b", 1, 3, {"icpilot:stack": "other"})):
+        aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=f"inference-component/{component}",
+            ScalableDimension=dimension,
+            MinCapacity=lo,
+            MaxCapacity=hi,
+            **({"Tags": given} if given else {}),
+        )
+
+    def tags(component: str) -> dict[str, str]:
+        (target,) = aas.describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[f"inference-component/{component}"]
+        )["ScalableTargets"]
+        return dict(aas.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"])["Tags"])
+
+    def bounds(component: str) -> tuple[int, int]:
+        (target,) = aas.describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=[f"inference-component/{component}"]
+        )["ScalableTargets"]
+        return target["MinCapacity"], target["MaxCapacity"]
+
+    stack = deploy_stack(policy_path=str(INTEGRATION_POLICY), name="team-b")
+    assert tags("flan-t5-xxl") == {"icpilot:stack": "team-b"}  # claimed
+    assert tags("falcon-7b") == {"icpilot:stack": "other"} and bounds("falcon-7b") == (1, 3)
+    assert not [n for n in icpilot_alarms() if "falcon-7b" in n]
+    events = stack.lifecycle_events()
+    assert [(e["component"], e["details"]["owner"]) for e in events if e["type"] == "OwnershipConflict"] == [
+        ("falcon-7b", "other")
+    ]
+    configured = [e for e in events if e["type"] == "AutoScalingConfigured"]
+    assert any("claim scalable-target" in e["reason"] for e in configured)
+
+    stack.delete()
+    assert tags("flan-t5-xxl") == {}  # given back: the team's target stays, without icpilot's tag
+    assert tags("falcon-7b") == {"icpilot:stack": "other"} and bounds("falcon-7b") == (1, 3)

@@ -25,7 +25,7 @@ STAR_ONLY = {
     "scheduler:ListSchedules",
     "cloudwatch:GetMetricData",  # no resource-level permissions (the forecast reads traffic history)
 }
-WRITE_PREFIXES = ("Update", "Register", "Deregister", "Put", "Delete", "Invoke", "Create")
+WRITE_PREFIXES = ("Update", "Register", "Deregister", "Put", "Delete", "Invoke", "Create", "Tag", "Untag")
 
 
 def statements() -> list[tuple[str, dict[str, Any]]]:
@@ -59,13 +59,23 @@ def test_write_actions_are_scoped_by_the_template_parameters(service: str) -> No
             arn = resource["Fn::Sub"]
             if service == "sagemaker":
                 assert arn.endswith(("${ComponentNamePattern}", "${EndpointNamePattern}")), (function, arn)
-            else:  # scalable-target ARNs hold a random id: the condition keys scope them
+            else:  # scalable-target ARNs hold a random id: the stack's tag scopes them (ABAC)
                 assert arn.endswith(":scalable-target/*"), (function, arn)
-                condition = statement["Condition"]["StringEquals"]
-                assert condition["application-autoscaling:service-namespace"] == "sagemaker"
-                assert condition["application-autoscaling:scalable-dimension"].startswith(
-                    "sagemaker:inference-component"
+                condition = statement["Condition"]
+                equals = condition["StringEquals"]
+                stack = {"Ref": "AWS::StackName"}
+                own = equals.get("aws:ResourceTag/icpilot:stack") == stack
+                unmanaged = (
+                    equals.get("aws:RequestTag/icpilot:stack") == stack
+                    and condition.get("Null", {}).get("aws:ResourceTag/icpilot:stack") == "true"
+                    and condition["ForAllValues:StringEquals"]["aws:TagKeys"] == ["icpilot:stack"]
                 )
+                assert own or unmanaged, (function, statement.get("Sid"))
+                if any(a.endswith(("ScalableTarget", "ScalingPolicy")) for a in writes):
+                    assert equals["application-autoscaling:service-namespace"] == "sagemaker"
+                    assert equals["application-autoscaling:scalable-dimension"].startswith(
+                        "sagemaker:inference-component"
+                    )
     assert seen >= 4
 
 

@@ -60,7 +60,7 @@ def build_controller(
         policy_source=policy_source
         or (lambda: deployed_policy(settings.policy_path, settings.policy_parameter, fresh_policy)),
         sagemaker=SageMakerAdapter(client("sagemaker")),
-        autoscaling=AutoScalingAdapter(client("application-autoscaling")),
+        autoscaling=AutoScalingAdapter(client("application-autoscaling"), stack=settings.stack_name),
         state=state,
         publisher=EventPublisher(settings.topic_arn, client("sns"), outbox=state, dead_letters=dead_letters),
         scheduler=scheduler,

@@ -10,6 +10,10 @@ from .aws import aws_call, make_client
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 TARGETS_PER_CALL = 50
+# The tag that says which icpilot stack manages a scalable target. The stack's IAM lets it move,
+# deregister or attach policies only to targets with its own value (ABAC: target ARNs carry a
+# random id, not the component, so no ARN pattern can scope them).
+STACK_TAG = "icpilot:stack"
 
 
 def resource_id(component: str) -> str:
@@ -21,6 +25,7 @@ class ScalableTarget:
     min_capacity: int
     max_capacity: int
     suspended: dict[str, bool]
+    arn: str = ""  # ScalableTargetARN (tags are read and written by it)
 
     @property
     def scale_out_suspended(self) -> bool:
@@ -34,8 +39,16 @@ class ScalableTarget:
 
 
 class AutoScalingAdapter:
-    def __init__(self, client: Any | None = None) -> None:
+    """``stack``: the icpilot stack this adapter acts for (the ``STACK_TAG`` value it writes and honours)."""
+
+    def __init__(self, client: Any | None = None, stack: str = "icpilot") -> None:
         self.client = make_client("application-autoscaling", client)
+        self.stack = stack
+
+    def manages(self, target: ScalableTarget) -> bool:
+        """Whether this stack manages the target (its tag says so; a target read without its ARN is
+        taken as managed). A team's target is moved only once configure has claimed it."""
+        return not target.arn or self.stack_of(target) == self.stack
 
     def describe_target(self, component: str) -> ScalableTarget | None:
         return self.describe_targets([component])[component]
@@ -51,7 +64,10 @@ class AutoScalingAdapter:
                 ):
                     for t in page["ScalableTargets"]:
                         out[t["ResourceId"].removeprefix("inference-component/")] = ScalableTarget(
-                            int(t["MinCapacity"]), int(t["MaxCapacity"]), dict(t.get("SuspendedState") or {})
+                            int(t["MinCapacity"]),
+                            int(t["MaxCapacity"]),
+                            dict(t.get("SuspendedState") or {}),
+                            str(t.get("ScalableTargetARN") or ""),
                         )
         return out
 
@@ -63,11 +79,19 @@ class AutoScalingAdapter:
         self.register_target(component, min_capacity, max_capacity, suspended(pin, suspend_scale_out))
 
     def register_target(
-        self, component: str, min_capacity: int, max_capacity: int, suspended_state: dict[str, bool] | None = None
+        self,
+        component: str,
+        min_capacity: int,
+        max_capacity: int,
+        suspended_state: dict[str, bool] | None = None,
+        tag: bool = False,
     ) -> None:
+        """Register or update the target; ``tag``: a new target is tagged as this stack's."""
         kwargs: dict[str, Any] = {}
         if suspended_state is not None:
             kwargs["SuspendedState"] = suspended_state
+        if tag:
+            kwargs["Tags"] = {STACK_TAG: self.stack}
         with aws_call("application-autoscaling", "RegisterScalableTarget"):
             self.client.register_scalable_target(
                 ServiceNamespace=NAMESPACE,
@@ -77,6 +101,22 @@ class AutoScalingAdapter:
                 MaxCapacity=max_capacity,
                 **kwargs,
             )
+
+    def stack_of(self, target: ScalableTarget) -> str | None:
+        """The icpilot stack that manages the target (its ``STACK_TAG``), None when no stack does."""
+        with aws_call("application-autoscaling", "ListTagsForResource"):
+            tags = self.client.list_tags_for_resource(ResourceARN=target.arn).get("Tags") or {}
+        return tags.get(STACK_TAG)
+
+    def claim(self, target: ScalableTarget) -> None:
+        """Tag a target no stack manages as this stack's (only an untagged one: see template.yaml)."""
+        with aws_call("application-autoscaling", "TagResource"):
+            self.client.tag_resource(ResourceARN=target.arn, Tags={STACK_TAG: self.stack})
+
+    def release(self, target: ScalableTarget) -> None:
+        """Remove the stack's tag from a target it claimed (the stack is being deleted)."""
+        with aws_call("application-autoscaling", "UntagResource"):
+            self.client.untag_resource(ResourceARN=target.arn, TagKeys=[STACK_TAG])
 
     def deregister_target(self, component: str) -> None:
         with aws_call("application-autoscaling", "DeregisterScalableTarget"):

@@ -77,7 +77,8 @@ class Configure:
                 change(e, c, "component", "ownership-conflict", [elsewhere[c]])
                 continue
             try:
-                if targets.target(c) is None:
+                target = targets.target(c)
+                if target is None:
                     if apply:
                         # Bounds that hold today's count: registering a range that excludes it makes
                         # AAS write the count itself, at once, past icpilot's ordering (after:) and
@@ -85,9 +86,19 @@ class Configure:
                         now_copies = self.sagemaker.describe_component(c).desired
                         hi = max(want.max_capacity, now_copies)
                         lo = aas_min_holding_last_copy(min(want.min_capacity, now_copies), hi, now_copies)
-                        self.autoscaling.register_target(c, lo, hi)
+                        self.autoscaling.register_target(c, lo, hi, tag=True)
                         self.state.remember_target(c)
                     change(e, c, "scalable-target", "create")  # recorded once it is true
+                else:
+                    manager = self.autoscaling.stack_of(target) if target.arn else self.autoscaling.stack
+                    if manager is not None and manager != self.autoscaling.stack:
+                        elsewhere[c] = manager  # another stack's target: nothing of it is touched
+                        change(e, c, "component", "ownership-conflict", [manager])
+                        continue
+                    if manager is None:
+                        if apply:
+                            self.autoscaling.claim(target)
+                        change(e, c, "scalable-target", "claim")
                 have_policies = self.autoscaling.policies(c)
                 step_arn = have_policies.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN)
                 for name, (ptype, config) in want.policies.items():
@@ -241,11 +252,18 @@ class Configure:
                     self.state.forget_target(c)
 
                 attempt(f"{component} scalable target", deregister)
+            else:  # someone else's target that icpilot claimed: it gives the tag back
+                attempt(f"{component} scalable target's tag", functools.partial(self._release, component))
         reason = "icpilot's autoscaling removed (stack deleted): " + (", ".join(removed) or "nothing was left")
         logger.info("unconfigured", extra={"removed": removed, "errors": summary.errors})
         self.announcer.announce(
             EventDraft(type=EventType.AUTOSCALING_CONFIGURED, reason=reason), trigger, now, None, None
         )
+
+    def _release(self, component: str) -> None:
+        target = self.autoscaling.describe_target(component)
+        if target is not None and target.arn and self.autoscaling.stack_of(target) == self.autoscaling.stack:
+            self.autoscaling.release(target)
 
     def _auto_idle_delays(self, policy: Policy) -> dict[str, timedelta]:
         """Idle delays derived from price and cold-start cost for components with ``idle: auto``."""
@@ -289,7 +307,7 @@ class Configure:
                     ch["endpoint"],
                     ch["component"],
                 )
-        created = [ch for ch in changes if ch["action"] in ("create", "delete")]
+        created = [ch for ch in changes if ch["action"] in ("create", "delete", "claim", "release")]
         if created:
             reason = "autoscaling follows the policy: " + ", ".join(
                 f"{ch['action']} {ch['resource']}" for ch in created

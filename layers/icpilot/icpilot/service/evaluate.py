@@ -305,6 +305,11 @@ class Evaluation:
         have = (target.min_capacity, target.max_capacity, target.dynamic_suspended, target.scale_out_suspended)
         want = (lo, hi, decision.pin_aas, decision.pin_aas or decision.suspend_scale_out)
         if have != want:
+            # Only a target this stack manages (its IAM allows no other): a team's target waits for
+            # configure to claim it, another stack's is left to that stack.
+            if not self.autoscaling.manages(target):
+                logger.info("bounds left: not this stack's scalable target", extra={"component": component})
+                return
             self.autoscaling.set_bounds(component, lo, hi, decision.pin_aas, decision.suspend_scale_out)
 
     def _preempt(self, d: Decision, ep: EndpointObservation, trigger: Trigger, now: datetime) -> None:
@@ -316,7 +321,7 @@ class Evaluation:
                 continue  # busy: the capacity cap already reported what could not be had
             target = self.autoscaling.describe_target(victim)
             self.sagemaker.set_copy_count(victim, copies)  # the count first (see _apply), then AAS's max
-            if target is not None and target.max_capacity > copies:
+            if target is not None and target.max_capacity > copies and self.autoscaling.manages(target):
                 self.autoscaling.set_bounds(victim, min(target.min_capacity, copies), copies, pin=False)
             stored = self.state.get(ep.name, victim)
             self.state.write(
