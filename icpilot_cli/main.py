@@ -46,7 +46,7 @@ from icpilot.domain.decision import (
 )
 from icpilot.domain.forecast import Forecast
 from icpilot.domain.inputs import build_inputs, stored_forecast
-from icpilot.domain.readiness import idle_delay
+from icpilot.domain.readiness import idle_delay_in_force
 from icpilot.domain.status import ComponentStatus
 from icpilot.domain.windows import edges
 from icpilot.errors import IcpilotError, NotAnInferenceComponentEndpointError, PolicyError
@@ -276,13 +276,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 component,
                 stored.state if stored else ComponentState(),
                 history,
-                stored.attributes if stored else {},
+                stored_forecast(stored.attributes) if stored else None,
                 now,
                 _pending_reader(state, endpoint_name),
             )
             d = inputs.decide(Trigger(TriggerKind.TICK, source="cli plan"), now)
             lead = inputs.lead
-            idle = idle_delay(cp, endpoint.instance_type, component.reservation, policy.cost_for(endpoint_name))
+            idle = idle_delay_in_force(
+                cp,
+                endpoint.instance_type,
+                component.reservation,
+                policy.cost_for(endpoint_name),
+                history,
+                stored.met_at_cold_start if stored else [],
+            )
             rows.append(
                 {
                     "endpoint": endpoint_name,

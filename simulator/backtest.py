@@ -235,6 +235,8 @@ def backtest(
         min_instances=min_instances,
         provisioning_minutes=provisioning_minutes,
         patience=patience,
+        policy=policy,
+        endpoint=endpoint,
     )
     return backtest_components(
         components, rules, start, minutes, endpoint, score_from=score_from, optimum_seconds=optimum_seconds

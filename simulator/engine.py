@@ -49,13 +49,14 @@ from icpilot.domain.decision import (
     EndpointObservation,
     Trigger,
     TriggerKind,
-    decide,
 )
-from icpilot.domain.forecast import Forecast, HoldingPrices, forecast_floor, learn
+from icpilot.domain.forecast import Forecast, HoldingPrices, learn
+from icpilot.domain.inputs import build_inputs
 from icpilot.domain.instance_types import INSTANCE_TYPES
-from icpilot.domain.readiness import idle_delay, lead_time, p90, remember
+from icpilot.domain.readiness import idle_delay_in_force, remember
+from icpilot.domain.standing import acts_again
 from icpilot.domain.status import ComponentStatus
-from icpilot.policy.model import ComponentPolicy, parse_duration
+from icpilot.policy.model import ComponentPolicy, EndpointPolicy, Policy, parse_duration
 
 from .traces import MinuteDemand, Throughput
 
@@ -92,6 +93,19 @@ class RunRules:
     min_instances: int = 0
     provisioning_minutes: int = 6
     patience: int = 1
+    # The policy the components come from, and their endpoint in it: decisions are built from it as
+    # the Lambdas build them (peers, cost block, declared provisioning). None: one made of the
+    # simulated components alone, with the default cost block.
+    policy: Policy | None = field(default=None, hash=False, compare=False)  # rules are memo keys (exact.py)
+    endpoint: str = "sim"
+
+    def policy_for(self, components: list[SimComponent]) -> Policy:
+        if self.policy is not None:
+            return self.policy
+        body = EndpointPolicy(
+            components={c.name: c.policy for c in components}, instance_provisioning_time=self.provisioning_minutes * 60
+        )
+        return Policy(endpoints={self.endpoint: body})
 
     @property
     def instance_per_minute(self) -> float:
@@ -328,13 +342,23 @@ def _tracking(policy: ComponentPolicy) -> TargetTracking:
 
 
 class _Icpilot:
-    """icpilot's alarms and ``decide()`` for one component, as the Lambdas would run them."""
+    """icpilot for one component, as the Lambdas run it: the same ``build_inputs`` (peers, learned lead,
+    forecast floor and margin), the idle delay configure derives (``idle_delay_in_force`` with the
+    policy's cost block), the standing-alarm rules of the tick (``domain.standing``), and the state
+    each ``Decision.next_state`` gives. What the simulator models itself is AWS: alarm evaluation,
+    target tracking, copies loading and instances."""
 
-    def __init__(self, c: SimComponent, rules: RunRules, demand_signal: bool = False) -> None:
+    def __init__(
+        self, c: SimComponent, rules: RunRules, policy: Policy, everyone: dict[str, _Icpilot], demand_signal: bool
+    ) -> None:
         self.c = c
         self.rules = rules
+        self.policy = policy
+        self.cost = policy.cost_for(rules.endpoint)
+        self.everyone = everyone  # every simulated component's icpilot: their pending intents are peers'
         self.demand_signal = demand_signal
         self.state = ComponentState()
+        self.last_action_at: datetime | None = None
         self.no_capacity_alarm = False
         self.last_no_capacity = 0.0  # the alarm sees a minute's failures once the minute is over
         self.first_failure: int | None = None  # minute of the first failed request at zero copies
@@ -356,9 +380,10 @@ class _Icpilot:
     def _idle_minutes(self) -> int | None:
         """The idle alarm's minutes, as configure derives them from the policy and the cold starts seen
         so far (the simulator re-derives them at once; the stack does on its next configure run)."""
-        c, rules = self.c, self.rules
-        load = timedelta(seconds=p90(self.ready_history) or c.load_minutes * 60.0)
-        delay = idle_delay(c.policy, rules.instance_type, c.reservation, None, load, self.met_at_cold_start)
+        c = self.c
+        delay = idle_delay_in_force(
+            c.policy, self.rules.instance_type, c.reservation, self.cost, self.ready_history, self.met_at_cold_start
+        )
         return None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
 
     def relearn(self, now: datetime, start: datetime) -> None:
@@ -377,6 +402,55 @@ class _Icpilot:
             self.prices,
             self.predictive.history_span,
             self.predictive.min_history_span,
+        )
+
+    def _triggers(
+        self, fleet: Fleet, t: int, now: datetime, no_capacity: float, idle_run: int, per_copy: float
+    ) -> list[Trigger]:
+        """This minute's triggers: the tick, a client's demand signal, alarm state changes, and the
+        standing alarms the tick acts on again (``acts_again``)."""
+        c = self.c
+        triggers = [Trigger(TriggerKind.TICK, source="minute")]
+        if self.demand_signal and no_capacity > 0 and fleet.desired == 0:
+            # The clients report how many requests wait: every request that failed this minute, which
+            # is also what CloudWatch measured (production caps a client's count by that measure).
+            triggers.append(Trigger(TriggerKind.DEMAND, source="demand:icpilot.client", failed_requests=no_capacity))
+        seen = self.last_no_capacity
+        self.last_no_capacity = no_capacity
+        if (seen > 0) != self.no_capacity_alarm:
+            self.no_capacity_alarm = seen > 0
+            if seen > 0:
+                triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY, failed_requests=seen))
+        idle = self.idle_minutes is not None and idle_run >= self.idle_minutes and fleet.desired > 0
+        if idle and (idle_run == self.idle_minutes or acts_again(AlarmKind.IDLE, c.policy, now, None)):
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE))  # its edge, then while it stands
+        hl = c.policy.high_load
+        self.load_run = self.load_run + 1 if hl and per_copy > hl.threshold else 0
+        if hl and self.load_run == hl.minutes:  # the state change carries its datapoint
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD, load_per_copy=per_copy))
+        elif hl and self.load_run > hl.minutes and acts_again(AlarmKind.HIGH_LOAD, c.policy, now, self.last_action_at):
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))  # standing: adds its step
+        return triggers
+
+    def _observation(self, endpoint: Endpoint) -> EndpointObservation:
+        """The endpoint as ``observe_endpoint`` would describe it now."""
+        components = tuple(
+            ComponentObservation(
+                o.name,
+                ComponentStatus.UPDATING if f.loading else ComponentStatus.IN_SERVICE,
+                f.desired,
+                f.loaded,
+                o.reservation,
+            )
+            for o in endpoint.components
+            for f in (endpoint.fleets[o.name],)
+        )
+        return EndpointObservation(
+            self.rules.endpoint,
+            self.rules.instance_type,
+            self.rules.max_instances,
+            components,
+            current_instances=endpoint.running,
         )
 
     def minute(
@@ -401,57 +475,27 @@ class _Icpilot:
             self.idle_minutes = self._idle_minutes()
         if no_capacity > 0 and fleet.desired == 0 and self.first_failure is None:
             self.first_failure = t
-        triggers = [Trigger(TriggerKind.TICK, source="minute")]
-        if self.demand_signal and no_capacity > 0 and fleet.desired == 0:
-            # The clients report how many requests wait: every request that failed this minute, which
-            # is also what CloudWatch measured (production caps a client's count by that measure).
-            triggers.append(Trigger(TriggerKind.DEMAND, source="demand:icpilot.client", failed_requests=no_capacity))
-        seen = self.last_no_capacity
-        self.last_no_capacity = no_capacity
-        if (seen > 0) != self.no_capacity_alarm:
-            self.no_capacity_alarm = seen > 0
-            if seen > 0:
-                triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY, failed_requests=seen))
-        if self.idle_minutes is not None and idle_run >= self.idle_minutes and fleet.desired > 0:
-            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE))  # on the edge, and the tick in ALARM
-        hl = c.policy.high_load
         # InvocationsPerCopy as the alarm sees it: the minute's requests per loaded copy, served or
         # still waiting (a waiting client retries, and CloudWatch counts every attempt an invocation).
         per_copy = (invocations + waiting) / fleet.loaded if fleet.loaded else 0.0
-        self.load_run = self.load_run + 1 if hl and per_copy > hl.threshold else 0
-        if hl and self.load_run >= hl.minutes and self.load_run % max(1, hl.minutes) == 0:
-            # The state change carries its datapoint; the tick that follows a standing alarm adds its step.
-            datapoint = per_copy if self.load_run == hl.minutes else None
-            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD, load_per_copy=datapoint))
-        # The learned lead time: the measured time to ready (the run's load time, as the watcher would
-        # measure it) plus provisioning when no running instance has room for another copy.
-        free = endpoint.running * self.rules.accelerators_per_instance - endpoint.used()
-        lead = lead_time(
-            c.policy,
-            [c.load_minutes * 60.0],
-            free < c.accelerators,
-            timedelta(minutes=self.rules.provisioning_minutes),
-        )
         bounds = (0, 0)
-        for trigger in triggers:
-            observation = ComponentObservation(
-                c.name,
-                ComponentStatus.UPDATING if fleet.loading else ComponentStatus.IN_SERVICE,
-                fleet.desired,
-                fleet.loaded,
-                c.reservation,
+        for trigger in self._triggers(fleet, t, now, no_capacity, idle_run, per_copy):
+            observed = self._observation(endpoint)
+            inputs = build_inputs(
+                self.policy,
+                observed,
+                next(o for o in observed.components if o.name == c.name),
+                self.state,
+                self.ready_history,
+                self.forecast,
+                now,
+                lambda name: self.everyone[name].state.pending_target if name in self.everyone else None,
             )
-            others = tuple(
-                ComponentObservation(o.name, ComponentStatus.IN_SERVICE, f.desired, f.loaded, o.reservation)
-                for o in endpoint.components
-                for f in (endpoint.fleets[o.name],)
-            )
-            ep = EndpointObservation("sim", self.rules.instance_type, self.rules.max_instances, others)
-            floor = forecast_floor(self.predictive.mode, self.c.policy.forecast_cap, self.forecast, now, lead)
-            d = decide(c.policy, observation, ep, self.state, trigger, now, lead=lead, forecast_floor=floor)
+            d = inputs.decide(trigger, now)
             self.state = d.next_state  # the decision says what its state becomes; nothing is derived here
             if d.action == Action.SCALE:
                 endpoint.set(c, d.target, t)
+                self.last_action_at = now
                 if d.starts_warmup and self.first_failure is not None:
                     ledger.signal_minutes += t - self.first_failure
                     ledger.signalled_starts += 1
@@ -498,11 +542,11 @@ def run(
     idle_run = dict.fromkeys(ledgers, 0)
     last_no_capacity = dict.fromkeys(ledgers, 0.0)
     step_cooldown = dict.fromkeys(ledgers, -(10**6))
-    icpilot = (
-        {c.name: _Icpilot(c, rules, demand_signal=strategy == "icpilot+demand") for c in components}
-        if strategy.startswith("icpilot")
-        else {}
-    )
+    icpilot: dict[str, _Icpilot] = {}
+    if strategy.startswith("icpilot"):
+        policy = rules.policy_for(components)
+        for c in components:
+            icpilot[c.name] = _Icpilot(c, rules, policy, icpilot, demand_signal=strategy == "icpilot+demand")
     tracking = {c.name: _tracking(c.policy) for c in components}
     if strategy == "always-on":
         for c in sorted(components, key=lambda c: -c.policy.priority):

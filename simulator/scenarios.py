@@ -166,7 +166,14 @@ def report(
         SimComponent(name, ep.components[name], RESERVATIONS[name], demand, tp, LOAD_MINUTES[name])
         for name, demand in scenario.demand.items()
     ]
-    rules = RunRules(INSTANCE_TYPE, 2, CostModel.for_endpoint(policy, ENDPOINT, INSTANCE_TYPE), patience=patience)
+    rules = RunRules(
+        INSTANCE_TYPE,
+        2,
+        CostModel.for_endpoint(policy, ENDPOINT, INSTANCE_TYPE),
+        patience=patience,
+        policy=policy,
+        endpoint=ENDPOINT,
+    )
     return backtest_components(
         components,
         rules,

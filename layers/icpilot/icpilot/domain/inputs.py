@@ -94,12 +94,13 @@ def build_inputs(
     component: ComponentObservation,
     state: ComponentState,
     ready_history: list[float],
-    attributes: Mapping[str, Any],
+    forecast: Forecast | None,
     now: datetime,
     pending_of: Callable[[str], int | None] | None = None,
 ) -> DecisionInputs:
-    """The inputs of one component's decision. ``pending_of(name)``: another component's pending
-    target (from the state table); without it no peer intent is reserved."""
+    """The inputs of one component's decision. ``forecast``: the learned demand kept for it
+    (``stored_forecast``); ``pending_of(name)``: another component's pending target (from the state
+    table); without it no peer intent is reserved."""
     endpoint_policy = policy.endpoints[endpoint.name]
     cp = endpoint_policy.components[component.name]
     peers = []
@@ -110,7 +111,5 @@ def build_inputs(
         higher = found[1].priority > cp.priority
         peers.append(peer(policy, other, now, pending_of(other.name) if higher and pending_of else None))
     lead = lead_time(cp, ready_history, needs_new_instance(cp, endpoint, component), endpoint_policy.provisioning)
-    floor = forecast_floor(
-        cp.predictive.mode, cp.forecast_cap, stored_forecast(attributes), now, lead + FORECAST_MARGIN
-    )
+    floor = forecast_floor(cp.predictive.mode, cp.forecast_cap, forecast, now, lead + FORECAST_MARGIN)
     return DecisionInputs(cp, component, endpoint, state, tuple(peers), lead, floor)

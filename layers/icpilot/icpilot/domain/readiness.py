@@ -131,3 +131,17 @@ def idle_delay(
         f"= {raw.total_seconds() / 60:.1f} min -> {delay}"
     )
     return IdleDelay(delay, per_hour, cold, text)
+
+
+def idle_delay_in_force(
+    policy: ComponentPolicy,
+    instance_type: str,
+    reservation: Reservation | None,
+    cost: CostPolicy,
+    ready_history: list[float],
+    met_at_cold_start: list[float],
+) -> IdleDelay | None:
+    """The idle delay configure sets on the idle alarm, from what the state table has measured: the
+    one rule shared by configure, ``icpilot plan`` and the simulator (``cost``: the endpoint's block)."""
+    load = time_to_ready(policy, ready_history)  # measured: with provisioning when it was needed
+    return idle_delay(policy, instance_type, reservation, cost, load, met_at_cold_start)

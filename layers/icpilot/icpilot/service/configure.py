@@ -15,7 +15,7 @@ from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision import EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
-from ..domain.readiness import idle_delay, time_to_ready
+from ..domain.readiness import idle_delay_in_force
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError
 from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
 from ..policy.model import Policy
@@ -280,8 +280,7 @@ class Configure:
             component = next((x for x in ep.components if x.name == c), None)
             reservation = component.reservation if component else None
             ready_history, met = self._cold_starts(e, c)
-            load = time_to_ready(cp, ready_history)  # measured: with provisioning when it was needed
-            derived = idle_delay(cp, ep.instance_type, reservation, policy.cost_for(e), load, met)
+            derived = idle_delay_in_force(cp, ep.instance_type, reservation, policy.cost_for(e), ready_history, met)
             if derived is not None:
                 out[c] = derived.delay
         return out

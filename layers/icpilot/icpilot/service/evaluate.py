@@ -30,7 +30,7 @@ from ..adapters.state import StoredState
 from ..domain.decision import Action, Decision, EndpointObservation, Trigger
 from ..domain.decision import copies as n_copies
 from ..domain.events import EventDraft, EventType
-from ..domain.inputs import build_inputs
+from ..domain.inputs import build_inputs, stored_forecast
 from ..domain.status import BUSY
 from ..domain.transitions import WARM_UP
 from ..errors import (
@@ -242,7 +242,7 @@ class Evaluation:
                 component,
                 stored.state,
                 stored.ready_history,
-                stored.attributes,
+                stored_forecast(stored.attributes),
                 now,
                 self._pending_of(ep.name),
             )
