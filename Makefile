@@ -48,6 +48,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=layers/icpilot $(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/icpilot/icpilot functions emulator demo icpilot_cli simulator bench tests clients/python/icpilot_client

@@ -57,8 +57,8 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layer
 
 
 def describe_rate(seconds: float = 5.0) -> dict[str, Any]:
+    from emulator.process import ServerProcess
     from emulator.seed import create_seed
-    from tests.harness import ServerProcess
 
     server = ServerProcess()
     try:

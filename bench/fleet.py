@@ -26,8 +26,8 @@ def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
     from icpilot.runtime import build_controller
     from icpilot.settings import Settings
 
+    from emulator.process import ServerProcess, create_state_table
     from emulator.seed import ROLE
-    from tests.harness import ServerProcess, create_state_table
 
     server = ServerProcess()
     calls: list[str] = []

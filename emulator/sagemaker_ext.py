@@ -42,10 +42,6 @@ class RuntimeValidationError(ServiceException):
     code = "ValidationError"
 
 
-class ModelNotReady(ServiceException):
-    code = "ModelNotReadyException"
-
-
 def _world(resp: Any) -> World:
     return EMULATOR.world(resp.sagemaker_backend)
 

@@ -229,10 +229,6 @@ class Component:
         return str(scheduling.get("PlacementStrategy") or "BINPACK")
 
 
-class CapacityError(Exception):
-    """Raised by World operations with a message shaped like SageMaker's."""
-
-
 class World:
     """All endpoints and components of one account and region."""
 

@@ -18,11 +18,9 @@ tokens, generated ~ lognormal around 200), so service seconds follow ``Throughpu
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .traces import MinuteDemand, Throughput
@@ -147,17 +145,3 @@ def scenario(name: str, start: datetime, days: int, seed: int | None = None, **k
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
     extra = {"seed": seed} if seed is not None else {}
     return makers[name](start, days, **extra, **kwargs)  # type: ignore[operator]
-
-
-def write_csv(builder: Builder, start: datetime, path: str | Path) -> Path:
-    """The requests in the Azure trace format, with absolute UTC timestamps."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    base = start.timestamp()
-    with out.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["TIMESTAMP", "ContextTokens", "GeneratedTokens"])
-        for seconds, ctx, gen in sorted(builder.rows):
-            stamp = datetime.fromtimestamp(base + seconds, tz=start.tzinfo).astimezone(ZoneInfo("UTC"))
-            w.writerow([stamp.strftime("%Y-%m-%d %H:%M:%S.%f"), ctx, gen])
-    return out

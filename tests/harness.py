@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from emulator import EMULATOR, FaultRule, evaluate_alarms
+from emulator import EMULATOR, FaultRule, evaluate_alarms, process
+from emulator.process import create_state_table  # noqa: F401 - re-exported for the tests
 from emulator.seed import ROLE, create_seed  # noqa: F401 - re-exported for the tests
 from emulator.server import control
 from emulator.world import ComponentSettings
@@ -88,49 +87,8 @@ class Harness:
         self._control("POST", "/_emulator/reset")
 
 
-class ServerProcess:
-    """``python -m emulator --port 0`` in a subprocess; its first line names the URL."""
+class ServerProcess(process.ServerProcess):
+    """The emulator's server process, under the session's real-clock shift when there is one."""
 
     def __init__(self, *extra: str) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "icpilot")])}
-        self.proc = subprocess.Popen(
-            real_clock.command("emulator", "--port", "0", *extra),
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            self.proc.kill()
-            raise RuntimeError(f"emulator did not start: {line!r}")
-        self.url = line.split("listening on ")[1].split()[0]
-
-    def stop(self) -> int:
-        self.proc.terminate()
-        return self.proc.wait(timeout=15)
-
-
-def create_state_table(ddb: Any, name: str) -> None:
-    """icpilot's state table as template.yaml declares it (key ``pk``, the sparse ``inflight`` index),
-    for tests and benchmarks that run without the stack."""
-    from icpilot.adapters.state import INFLIGHT_INDEX
-
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "inflight", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": INFLIGHT_INDEX,
-                "KeySchema": [{"AttributeName": "inflight", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+        super().__init__(*extra, command=real_clock.command("emulator", "--port", "0", *extra))

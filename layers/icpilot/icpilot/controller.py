@@ -27,7 +27,6 @@ from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter
 from .adapters.sns import EventPublisher
-from .adapters.state import StoredState
 from .domain.cost import CostModel, UnknownInstanceType
 from .domain.decision import AlarmKind, EndpointObservation, Trigger, TriggerKind
 from .domain.events import EventDraft, EventType
@@ -40,6 +39,7 @@ from .plans.autoscaling import alarm_name, alarm_owner, parse_alarm_name
 from .plans.schedules import desired_schedules
 from .policy.model import ComponentPolicy, Policy
 from .ports import State
+from .records import StoredState
 from .service.announce import Announcer
 from .service.configure import Configure
 from .service.evaluate import Evaluation

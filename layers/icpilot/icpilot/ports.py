@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .adapters.state import StoredState
+from .records import StoredState
 
 
 class ComponentStore(Protocol):

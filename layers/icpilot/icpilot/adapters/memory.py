@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import StateConflictError
-from .state import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, stored_value, watched_from
+from ..records import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, watched_from
+from .state import stored_value
 
 
 class InMemoryStateStore:

@@ -2,8 +2,13 @@
 
 Item (pk ``component#<endpoint>#<component>``): ``version`` (incremented by every write; a write
 names the version it read and loses with StateConflictError if another landed first), last
-action/reason/time, pending intent (target, reason, since, attempts), override (copies, until,
-reason) and the time of the last copy-count change per direction (cooldown clocks).
+action/reason/trigger/time, pending intent (target, reason, since, attempts), override (copies,
+until, reason), the transition in flight that the watcher follows (``inflight*``, ``requested_at``,
+``accepted_at``, ``warmup_started_at``, ``expected_ready_at``, ``availability``), the measured cold
+starts (``ready_history``, ``met_at_cold_start``), the copy-count history (``transitions``), the
+last cap said (``last_refusal``), the forecast, ``last_demand_at``, ``gone_since`` and ``owned_by``.
+Other items: parked events (``event#``), rejection counts (``rejected#``), the registry of targets
+icpilot created (``autoscaling#``), the policy's problems and the components another stack manages.
 """
 
 from __future__ import annotations
@@ -12,21 +17,16 @@ import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..domain.decision import ComponentState
-from ..domain.transitions import InFlight
 from ..errors import AwsCallError, CorruptStateError, StateConflictError
+from ..records import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, watched_from
 from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
-PARKED_PREFIX = "event#"  # events SNS did not take, waiting to be published again
-OWNERSHIP_KEY = "ownership#elsewhere"  # the policy's components another stack manages
-REJECTED_PREFIX = "rejected#"  # per cause of rejected triggers: when last announced, how many since
 
 
 def _utc_text(moment: datetime) -> str:
@@ -36,164 +36,6 @@ def _utc_text(moment: datetime) -> str:
 
 def key(endpoint: str, component: str) -> dict[str, Any]:
     return {"pk": {"S": f"component#{endpoint}#{component}"}}
-
-
-@dataclass(frozen=True)
-class StoredState:
-    """A component's item: the decision's ``state`` (read when the item is read), and typed reads
-    of the rest. Each read checks its value (``CorruptStateError`` naming the attribute), so a
-    corrupt attribute fails only the component and the step that needs it."""
-
-    state: ComponentState
-    version: int
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def endpoint_and_component(self) -> tuple[str, str]:
-        _, endpoint, component = str(self.attributes["pk"]).split("#", 2)
-        return endpoint, component
-
-    def _read(self) -> _Reader:
-        parts = str(self.attributes.get("pk", "component#?#?")).split("#", 2)
-        endpoint, component = (parts[1], parts[2]) if len(parts) == 3 else ("?", "?")
-        return _Reader(endpoint, component, self.attributes)
-
-    @property
-    def ready_history(self) -> list[float]:
-        """Measured times to ready, seconds, the last ``readiness.HISTORY``."""
-        return self._read().history("ready_history")
-
-    @property
-    def met_at_cold_start(self) -> list[float]:
-        """Requests a minute that found the component cold, for its last scale-ups from zero."""
-        return self._read().history("met_at_cold_start")
-
-    @property
-    def in_flight(self) -> InFlight:
-        read = self._read()
-        return InFlight(
-            kind=read.text("inflight_kind") or "scale-out",
-            target=read.integer("inflight_target") or 0,
-            from_copies=read.integer("inflight_from") or 0,
-            requested_at=read.instant("requested_at"),
-            accepted_at=read.instant("accepted_at"),
-        )
-
-    @property
-    def attempts(self) -> int:
-        """Failed writes in a row of the current intent."""
-        return self._read().integer("attempts") or 0
-
-    @property
-    def last_action_at(self) -> datetime | None:
-        return self._read().instant("last_action_at")
-
-    @property
-    def claimed_at(self) -> datetime | None:
-        """When an invocation claimed the component to scale it and has not yet recorded the outcome
-        (``last_action`` "scaling"); None when no claim is open."""
-        return self._read().instant("pending_since") if self.state.last_action == "scaling" else None
-
-    @property
-    def last_demand_at(self) -> datetime | None:
-        return self._read().instant("last_demand_at")
-
-    @property
-    def transitions(self) -> list[list[Any]]:
-        """The copy-count history ``[time, from, to]`` that ``icpilot report`` integrates."""
-        return self._read().transitions("transitions")
-
-
-class _Reader:
-    """Typed reads of a state item: a value of the wrong shape is a CorruptStateError naming it,
-    never a bare Python error that would stop a whole run."""
-
-    def __init__(self, endpoint: str, component: str, attrs: dict[str, Any]) -> None:
-        self.endpoint, self.component, self.attrs = endpoint, component, attrs
-
-    def _bad(self, name: str, why: str) -> CorruptStateError:
-        return CorruptStateError(self.endpoint, self.component, name, self.attrs.get(name), why)
-
-    def integer(self, name: str) -> int | None:
-        value = self.attrs.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._bad(name, "expected a whole number")
-        return value
-
-    def text(self, name: str) -> str | None:
-        value = self.attrs.get(name)
-        if value is None or isinstance(value, str):
-            return value
-        raise self._bad(name, "expected text")
-
-    def instant(self, name: str) -> datetime | None:
-        value = self.attrs.get(name)
-        if not value:
-            return None
-        try:
-            when = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise self._bad(name, "expected an ISO-8601 time") from None
-        if when.tzinfo is None:
-            raise self._bad(name, "expected a time with a zone offset")
-        return when
-
-    def history(self, name: str) -> list[float]:
-        raw = self.attrs.get(name)
-        if not raw:
-            return []
-        try:
-            return [float(x) for x in json.loads(str(raw))]
-        except (ValueError, TypeError):
-            raise self._bad(name, "expected a JSON list of numbers") from None
-
-    def transitions(self, name: str) -> list[list[Any]]:
-        raw = self.attrs.get(name)
-        if not raw:
-            return []
-        try:
-            entries = json.loads(str(raw))
-            for when, before, after in entries:
-                datetime.fromisoformat(str(when))
-                int(before), int(after)
-        except (ValueError, TypeError):
-            raise self._bad(name, "expected a JSON list of [time, from, to]") from None
-        return [list(e) for e in entries]
-
-
-def stored_from(endpoint: str, component: str, attrs: dict[str, Any]) -> StoredState:
-    """A component's item as the decision reads it (an empty one: nothing remembered yet)."""
-    if not attrs:
-        return StoredState(ComponentState(), 0)
-    read = _Reader(endpoint, component, attrs)
-    state = ComponentState(
-        pending_target=read.integer("pending_target"),
-        pending_reason=read.text("pending_reason"),
-        override_copies=read.integer("override_copies"),
-        override_until=read.instant("override_until"),
-        last_action=read.text("last_action"),
-        warmup_started_at=read.instant("warmup_started_at"),
-        last_refusal=read.text("last_refusal"),
-    )
-    version = read.integer("version") or 0
-    read.history("ready_history")
-    return StoredState(state, version, attrs)
-
-
-def watched_from(items: list[dict[str, Any]]) -> tuple[list[StoredState], list[dict[str, str]]]:
-    """The in-flight index's items: components with a transition in flight, and parked events."""
-    components, parked = [], []
-    for attrs in items:
-        if str(attrs["pk"]).startswith(PARKED_PREFIX):
-            parked.append({"pk": str(attrs["pk"]), "body": str(attrs.get("body", "{}"))})
-            continue
-        # Only the key and version are read here: one corrupt item must not stop the query's
-        # other components; the watcher reads the rest per component (StoredState's reads).
-        version = attrs.get("version", 0)
-        components.append(StoredState(ComponentState(), version if isinstance(version, int) else -1, attrs))
-    return components, sorted(parked, key=lambda p: p["pk"])
 
 
 def stored_value(value: Any) -> Any:

@@ -3,7 +3,8 @@
 Used by every Lambda, the CLI's ``plan`` and the simulator. A decision always says why.
 
 Rules, in order:
-1. A Failed component is not touched (reported once).
+1. A Failed component, or a component on an endpoint that is Failed, Deleting, OutOfService or
+   UpdateRollbackFailed, is not touched (reported once).
 2. An active override pins the copies (within 0..max_copies) and AAS's bounds; alarms wait.
 3. The intent: for a schedule or tick, the current intent (a deferred one, else SageMaker's
    desired count); for an alarm, what the alarm asks — no-capacity: at least ``warmup_copies`` at
@@ -15,12 +16,19 @@ Rules, in order:
 5. A raise is capped at what the endpoint hosts beside the other components. Higher-priority
    components' pending intents are reserved first; lower-priority ``preemptible`` components give
    up copies above their floors. Every cap is reported (CapacityRefused) with the numbers.
-6. A component being created or updated cannot take a write: the intent is deferred, not dropped.
+6. A component being created or updated, or on an endpoint being created or updated, cannot take
+   a write: the intent is deferred, not dropped. So is a scale from zero of a component declared
+   ``after:`` others until they are ready, and a scale to zero of one others depend on while they run.
 7. While a scale-from-zero warm-up is loading, AAS dynamic scale-out is suspended so the
    no-capacity step policy does not add copies on top of icpilot's (restored once ready).
 8. icpilot owns the last copy: while a component keeps copies, AAS's MinCapacity is at least 1
    (``aas_min_holding_last_copy``), so target tracking scales between 1 and the ceiling and only
    icpilot's idle rule (its delay, guard and ``after:`` order, with its events) takes it to zero.
+
+Also: a client's demand signal scales from zero like the no-capacity alarm, sized by the requests
+waiting (a no-op when copies exist); the forecast floor (learned demand, ``predictive``) is one
+more floor below the ceiling; windows opening within the lead time already count; and a cap is
+said once per episode (``last_refusal``), not on every tick while it lasts.
 """
 
 from __future__ import annotations

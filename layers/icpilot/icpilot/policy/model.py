@@ -346,7 +346,7 @@ class ComponentPolicy(_Strict):
 
     @property
     def idle_delay(self) -> timedelta | None:
-        """The fixed idle delay; None when there is none or it is 'auto' (derived, see idle_delay.py)."""
+        """The fixed idle delay; None when there is none or it is 'auto' (derived, see domain.readiness.idle_delay_in_force)."""
         if self.idle_scale_to_zero_after is None or self.idle_scale_to_zero_after == "auto":
             return None
         return parse_duration(self.idle_scale_to_zero_after)

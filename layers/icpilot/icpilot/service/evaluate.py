@@ -26,7 +26,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..adapters.state import StoredState
 from ..domain.decision import Action, Decision, EndpointObservation, Trigger
 from ..domain.decision import copies as n_copies
 from ..domain.events import EventDraft, EventType
@@ -43,6 +42,7 @@ from ..errors import (
 )
 from ..policy.model import Policy
 from ..ports import ComponentStore
+from ..records import StoredState
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 from .targets import TargetReads

@@ -21,7 +21,6 @@ from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.runtime import RuntimeAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..adapters.sns import EventPublisher
-from ..adapters.state import StoredState
 from ..domain.decision import Trigger
 from ..domain.decision import copies as n_copies
 from ..domain.events import EventDraft, EventType
@@ -30,6 +29,7 @@ from ..domain.transitions import Observed, Verdict, needs_probe, verdict
 from ..errors import CorruptStateError, IcpilotError, StateConflictError, UnknownComponentError
 from ..policy.model import Policy
 from ..ports import ComponentStore
+from ..records import StoredState
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
