@@ -52,6 +52,23 @@ class Watch:
         self.publisher, self.announcer = publisher, announcer
         self.cloudwatch = cloudwatch
 
+    def waiting_on(self, policy: Policy, summary: RunSummary, ready: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The components whose deferred intents waited on what this run saw settle: the settled
+        ones' own (an alarm or demand that met copies leaving) and those declared ``after:`` one
+        that just became ready."""
+        settled = [(o.endpoint, o.component) for o in summary.outcomes if o.result in (Outcome.READY, Outcome.DONE)]
+        dependents = [
+            (e, c)
+            for done_endpoint, done in ready
+            for e, c, cp in policy.components()
+            if e == done_endpoint and done in cp.after
+        ]
+        return [
+            (e, c)
+            for e, c in dict.fromkeys(settled + dependents)
+            if policy.component(c) is not None and self.state.get(e, c).state.pending_target is not None
+        ]
+
     def run(
         self, policy_of: Callable[[], Policy | None], summary: RunSummary, trigger: Trigger, now: datetime
     ) -> tuple[Policy | None, list[tuple[str, str]]]:

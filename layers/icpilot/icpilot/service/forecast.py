@@ -1,0 +1,132 @@
+"""The forecast job: learn each predictive component's demand from CloudWatch and keep it on the
+component's state item (``domain.forecast``), announcing ``ForecastUpdated`` when floors change."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from ..adapters.cloudwatch import CloudWatchAdapter
+from ..adapters.sagemaker import SageMakerAdapter
+from ..domain.cost import CostModel, UnknownInstanceType
+from ..domain.decision import EndpointObservation, Trigger
+from ..domain.events import EventDraft, EventType
+from ..domain.forecast import Forecast, HoldingPrices, learn
+from ..domain.inputs import stored_forecast
+from ..domain.readiness import time_to_ready
+from ..errors import IcpilotError, StateConflictError, UnknownComponentError
+from ..policy.model import ComponentPolicy, Policy
+from ..ports import ComponentStore
+from ..records import StoredState
+from .announce import Announcer
+from .outcomes import ComponentOutcome, Outcome, RunSummary
+
+
+class ForecastJob:
+    def __init__(
+        self, sagemaker: SageMakerAdapter, state: ComponentStore, cloudwatch: CloudWatchAdapter, announcer: Announcer
+    ) -> None:
+        self.sagemaker, self.state, self.cloudwatch, self.announcer = sagemaker, state, cloudwatch, announcer
+
+    def run(self, policy: Policy, summary: RunSummary, trigger: Trigger, now: datetime) -> None:
+        """Demand = Invocations + NoCapacityInvocationFailures per minute over ``predictive.history``
+        (GetMetricData, batched). A component with less than ``min_history`` of traffic stays
+        reactive and says so. One component's failure never stops the others."""
+        wanted = [(e, c, cp) for e, c, cp in policy.components() if cp.predictive.mode != "off"]
+        if not wanted:
+            return
+        longest = max(cp.predictive.history_span for _e, _c, cp in wanted)
+        since = (now - longest).replace(second=0, microsecond=0)
+        try:
+            series = self.cloudwatch.component_series(
+                ["Invocations", "NoCapacityInvocationFailures"], [c for _e, c, _cp in wanted], since, now
+            )
+        except IcpilotError as exc:  # the next hourly run reads again; the stored forecasts stand
+            self.announcer.fail(summary, f"reading traffic history failed (retried next hour): {exc}", trigger, now)
+            return
+        observed: dict[str, EndpointObservation | IcpilotError] = {}
+        for endpoint, name, cp in wanted:
+            if endpoint not in observed:  # once per endpoint, success or failure
+                try:
+                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
+                except IcpilotError as exc:
+                    observed[endpoint] = exc
+            try:
+                ep = observed[endpoint]
+                if isinstance(ep, IcpilotError):
+                    raise ep
+                component = next((c for c in ep.components if c.name == name), None)
+                if component is None:
+                    raise UnknownComponentError(f"inference component {name!r} is not on endpoint {endpoint!r}")
+                stored = self.state.get(endpoint, name)
+                load = time_to_ready(cp, stored.ready_history)
+                prices = HoldingPrices.of(
+                    cp,
+                    CostModel.for_endpoint(policy, endpoint, ep.instance_type),
+                    component.reservation,
+                    load.total_seconds() / 60,
+                )
+                learned = learn(
+                    series[name],
+                    since,
+                    now,
+                    cp.predictive.timezone,
+                    prices,
+                    cp.predictive.history_span,
+                    cp.predictive.min_history_span,
+                )
+                summary.outcomes.append(self._store(endpoint, name, cp, stored, learned, trigger, now))
+            except (IcpilotError, UnknownInstanceType) as exc:  # one component's failure never stops the others
+                reason = f"forecast for {name} failed (retried next hour): {exc}"
+                self.announcer.announce(
+                    EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name
+                )
+                summary.outcomes.append(ComponentOutcome(endpoint, name, Outcome.FAILED, reason))
+        return
+
+    def _store(
+        self,
+        endpoint: str,
+        name: str,
+        cp: ComponentPolicy,
+        stored: StoredState,
+        learned: Forecast | None,
+        trigger: Trigger,
+        now: datetime,
+    ) -> ComponentOutcome:
+        if learned is None:
+            reason = f"less than {cp.predictive.min_history} of traffic history: staying reactive"
+            if stored.attributes.get("forecast"):
+                self.state.write(endpoint, name, stored.version, forecast=None)
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, reason)
+        previous = stored_forecast(stored.attributes)
+        changed = learned.changed_from(previous)
+        item = json.dumps(learned.to_item())
+        try:
+            self.state.write(endpoint, name, stored.version, forecast=item, forecast_at=now)
+        except StateConflictError:  # a tick or an alarm wrote meanwhile: the forecast is ours alone, write again
+            latest = self.state.get(endpoint, name)
+            self.state.write(endpoint, name, latest.version, forecast=item, forecast_at=now)
+        held = learned.held_copy_hours_per_week()
+        acting = "holds" if cp.predictive.mode == "scale" else "would hold (forecast-only)"
+        reason = (
+            f"learned from {learned.history_days} days: the forecast {acting} {held:.1f} copy-hours a week; "
+            f"{changed} of {2 * len(learned.floors['weekday'])} slot floors changed"
+        )
+        if changed:
+            ahead = [learned.floor_at(now + timedelta(hours=h)) for h in range(48)]
+            details = {
+                "mode": cp.predictive.mode,
+                "history_days": learned.history_days,
+                "changed_slots": changed,
+                "held_copy_hours_per_week": round(held, 1),
+                "next_48h_hourly_floor": ahead,
+            }
+            self.announcer.announce(
+                EventDraft(type=EventType.FORECAST_UPDATED, reason=reason, details=details),
+                trigger,
+                now,
+                endpoint,
+                name,
+            )
+        return ComponentOutcome(endpoint, name, Outcome.FORECAST, reason)

@@ -1,0 +1,200 @@
+"""Is a trigger to be believed, and how far? Anyone allowed to invoke a function or put an event can
+send one, so a payload is a claim checked against what icpilot measures itself: an alarm against
+CloudWatch's own state, a demand's time against icpilot's clock, its count of waiting requests
+against CloudWatch's failed requests, its rate against the state table. A rejected trigger is
+logged every time and announced once an hour per cause."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters.cloudwatch import AlarmState, CloudWatchAdapter
+from ..domain.decision import AlarmKind, Trigger, TriggerKind
+from ..domain.events import EventDraft, EventType
+from ..domain.standing import acts_again, followed
+from ..errors import IcpilotError, StateConflictError
+from ..plans.autoscaling import alarm_name, alarm_owner
+from ..policy.model import Policy
+from ..ports import State
+from .announce import Announcer
+from .outcomes import ComponentOutcome, Outcome, RunSummary
+
+logger = Logger(service="icpilot", child=True)
+# An alarm event's state.timestamp has milliseconds; DescribeAlarms may round them.
+ALARM_CLOCK_TOLERANCE_SECONDS = 1.0
+
+
+class TriggerChecks:
+    """One invocation's checks of its trigger."""
+
+    # A client's demand signals for one component act at most once per this many seconds: a burst of
+    # cold requests (every thread, every process) is one warm-up, and a flood of forged events is cheap.
+    DEMAND_INTERVAL_SECONDS = 30
+    # How far before its arrival a client's event may say the demand began. The client sends at its
+    # first failed request and EventBridge delivers in seconds; an older time is a skewed or forged
+    # client clock, and it would teach icpilot a time to ready (and a lead time) that never was.
+    DEMAND_CLOCK_SKEW = timedelta(seconds=60)
+    DEMAND_CLAIM_ATTEMPTS = 3
+    # How far back CloudWatch's own count of failed requests may back a client's count of waiting ones.
+    DEMAND_EVIDENCE_MINUTES = 5
+
+    def __init__(self, state: State, cloudwatch: CloudWatchAdapter, announcer: Announcer) -> None:
+        self.state, self.cloudwatch, self.announcer = state, cloudwatch, announcer
+
+    # A rejected trigger is logged every time but announced once an hour per cause: anyone allowed
+    # to send events could otherwise flood the operators' mail (the causes are a closed set, so a
+    # forger cannot make new ones).
+    REJECTION_QUIET = timedelta(hours=1)
+
+    def rejected(
+        self,
+        cause: str,
+        reason: str,
+        trigger: Trigger,
+        now: datetime,
+        endpoint: str | None = None,
+        component: str | None = None,
+    ) -> None:
+        """Log a rejected trigger; announce ``TriggerRejected`` unless one of this cause was announced
+        in the last ``REJECTION_QUIET`` (the next one then says how many were not announced)."""
+        logger.warning("trigger rejected", extra={"cause": cause, "reason": reason})
+        try:
+            unannounced = self.state.count_rejection(cause, now, self.REJECTION_QUIET)
+        except IcpilotError:
+            unannounced = 0  # the table cannot tell: a repeat is better than silence
+        if unannounced is None:
+            return
+        details: dict[str, Any] = {"cause": cause, "unannounced_since_last": unannounced}
+        if unannounced:
+            reason += f" ({unannounced} more rejections of this kind since the last notification; see the logs)"
+        draft = EventDraft(type=EventType.TRIGGER_REJECTED, reason=reason, details=details)
+        self.announcer.announce(draft, trigger, now, endpoint, component)
+
+    def tick(
+        self, policy: Policy, summary: RunSummary, trigger: Trigger, now: datetime
+    ) -> tuple[dict[str, Trigger], list[tuple[str, str]]]:
+        """The tick's triggers from standing alarms, and the components it evaluates: not those whose
+        alarms another stack made (theirs, even before this stack's configure has marked them: the
+        first tick of a deploy runs before it). Alarms unreadable: schedules alone, reported."""
+        try:
+            triggers, elsewhere = self.standing_alarms(policy, now)
+        except IcpilotError as exc:  # alarms are read again next tick
+            self.announcer.fail(summary, f"reading alarm states failed (retried next tick): {exc}", trigger, now)
+            triggers, elsewhere = {}, {}
+        for e, c, _ in policy.components():
+            if c in elsewhere:
+                reason = f"managed by stack {elsewhere[c]!r} (OwnershipConflict): left to it"
+                summary.outcomes.append(ComponentOutcome(e, c, Outcome.UNCHANGED, reason))
+        return triggers, [(e, c) for e, c, _ in policy.components() if c not in elsewhere]
+
+    def standing_alarms(self, policy: Policy, now: datetime) -> tuple[dict[str, Trigger], dict[str, str]]:
+        """Triggers for icpilot's alarms that stay in ALARM (``domain.standing``: they get no new
+        EventBridge event; a component's high-load alarm goes before its idle one), and the stack
+        that manages each component whose icpilot alarms another stack made, from one listing."""
+        own, others = self.cloudwatch.alarm_listing()
+        elsewhere = {alarm_owner(name): owner for name, owner in sorted(others.items())}
+        wanted = {alarm_name(c, kind): (e, c, cp, kind) for e, c, cp in policy.components() for kind in followed(cp)}
+        out: dict[str, Trigger] = {}
+        for name, alarm in own.items():
+            if name not in wanted or alarm.get("StateValue") != "ALARM":
+                continue
+            endpoint, component, cp, kind = wanted[name]
+            last = self.state.get(endpoint, component).last_action_at if kind == AlarmKind.HIGH_LOAD else None
+            if not acts_again(kind, cp, now, last):
+                continue
+            # No load_per_copy: StateReasonData explains the state, and CloudWatch does not document
+            # refreshing it while the state stands; a datapoint from before icpilot's last scale-out,
+            # multiplied by today's copies, would overshoot. A standing alarm adds its step.
+            trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
+            if kind == AlarmKind.IDLE:
+                out.setdefault(component, trigger)
+            else:
+                out[component] = trigger
+        return out, elsewhere
+
+    def unconfirmed(
+        self, alarm: str, changed_at: datetime | None, trigger: Trigger, now: datetime, summary: RunSummary
+    ) -> tuple[str | None, AlarmState | None]:
+        """Why CloudWatch does not confirm that ``alarm`` went to ALARM at ``changed_at`` (None: it
+        does), and the alarm as CloudWatch holds it (None when not asked).
+
+        The function may be invoked by anyone allowed to, so the payload is a claim, not a fact.
+        When CloudWatch cannot be asked, the failure is reported and raised: the invocation is
+        retried (EventInvokeConfig), then dead-lettered; nothing acts on an unconfirmed claim."""
+        if changed_at is None:
+            why = f"alarm event for {alarm!r} carries no state timestamp, so it cannot be confirmed; nothing done"
+            return why, None
+        try:
+            held = self.cloudwatch.alarm_state(alarm)
+        except IcpilotError as exc:
+            self.announcer.fail(
+                summary, f"confirming alarm {alarm!r} with CloudWatch failed (retried): {exc}", trigger, now
+            )
+            raise
+        if held is None:
+            return f"alarm {alarm!r} does not exist in CloudWatch; the event is not acted on", None
+        if held.value != "ALARM":
+            return f"alarm {alarm!r} is {held.value} in CloudWatch, not ALARM as the event says; nothing done", held
+        if abs((held.changed_at - changed_at).total_seconds()) > ALARM_CLOCK_TOLERANCE_SECONDS:
+            return (
+                f"alarm {alarm!r} went to ALARM at {held.changed_at.isoformat()}, not at {changed_at.isoformat()} "
+                "as the event says (a replayed or forged event); nothing done"
+            ), held
+        return None, held
+
+    def demand_time(self, requested_at: datetime | None, now: datetime) -> datetime | None:
+        """The client's clock, bounded by icpilot's own (at most ``DEMAND_CLOCK_SKEW`` earlier)."""
+        return None if requested_at is None else min(now, max(requested_at, now - self.DEMAND_CLOCK_SKEW))
+
+    def measured_waiting(self, component: str, claimed: int, now: datetime) -> int | None:
+        """A client's count of waiting requests, capped by the busiest minute of the component's
+        NoCapacityInvocationFailures in CloudWatch over the last ``DEMAND_EVIDENCE_MINUTES`` (None when
+        nothing measured backs it: the warm-up is then ``warmup_copies``, and the no-capacity alarm
+        sizes it from CloudWatch's datapoint a minute later). Anyone allowed to put a Demand event
+        could otherwise hold a component at its ceiling with a number."""
+        if claimed <= 1:
+            return None
+        minute = now.replace(second=0, microsecond=0)
+        since = minute - timedelta(minutes=self.DEMAND_EVIDENCE_MINUTES - 1)
+        try:
+            series = self.cloudwatch.component_series(
+                ["NoCapacityInvocationFailures"], [component], since, minute + timedelta(minutes=1)
+            )
+        except IcpilotError as exc:
+            logger.warning("demand: CloudWatch could not back the waiting count", extra={"error": str(exc)})
+            return None
+        measured = int(max(series.get(component) or [0.0]))
+        return min(claimed, measured) or None
+
+    def claim_demand(self, endpoint: str, component: str, trigger: Trigger, now: datetime, summary: RunSummary) -> bool:
+        """Claim the component's demand slot (rate limit); False when rate-limited or the claim
+        could not be made (said in ``summary``)."""
+        # The rate-limit claim is a conditional write. Losing it to an unrelated write (the watcher
+        # settling a transition) is no reason to drop the demand: read again and claim again; only a
+        # demand handled within the interval (by whoever) rate-limits this one.
+        for attempt in range(1, self.DEMAND_CLAIM_ATTEMPTS + 1):
+            try:
+                stored = self.state.get(endpoint, component)
+                last = stored.last_demand_at
+                if last is not None and now - last < timedelta(seconds=self.DEMAND_INTERVAL_SECONDS):
+                    reason = f"demand signal rate-limited: the last one was handled at {last.isoformat()}"
+                    summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, reason))
+                    return False
+                self.state.write(endpoint, component, stored.version, last_demand_at=now)
+                return True
+            except StateConflictError as exc:
+                if attempt == self.DEMAND_CLAIM_ATTEMPTS:
+                    self.announcer.fail(
+                        summary,
+                        f"demand signal for {component}: {attempt} claims lost to other writes: {exc}",
+                        trigger,
+                        now,
+                    )
+                    return False
+            except (IcpilotError, ValueError) as exc:
+                self.announcer.fail(summary, f"demand signal for {component}: state unreadable: {exc}", trigger, now)
+                return False
+        return False  # not reached: the last attempt returns
