@@ -37,7 +37,7 @@ from icpilot.aws_cron import ScheduleExpression
 from icpilot.controller import Controller, RunSummary
 from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel, UnknownInstanceType
-from icpilot.domain.decision import (
+from icpilot.domain.decision_types import (
     ComponentObservation,
     ComponentState,
     EndpointObservation,

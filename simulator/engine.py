@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel
-from icpilot.domain.decision import (
+from icpilot.domain.decision_types import (
     Action,
     AlarmKind,
     ComponentObservation,

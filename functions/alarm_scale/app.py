@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from icpilot.domain.decision import TriggerKind
+from icpilot.domain.decision_types import TriggerKind
 from icpilot.runtime import TRACED_MODULES, build_controller, controller_for
 from icpilot.settings import Settings
 from pydantic import BaseModel

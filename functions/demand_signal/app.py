@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from icpilot.domain.decision import TriggerKind
+from icpilot.domain.decision_types import TriggerKind
 from icpilot.runtime import TRACED_MODULES, controller_for
 from pydantic import BaseModel, Field
 

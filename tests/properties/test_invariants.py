@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 from icpilot.domain.capacity import Reservation, copies_that_fit
-from icpilot.domain.decision import (
+from icpilot.domain.decision import decide
+from icpilot.domain.decision_types import (
     Action,
     AlarmKind,
     ComponentObservation,
@@ -28,7 +29,6 @@ from icpilot.domain.decision import (
     EndpointObservation,
     Trigger,
     TriggerKind,
-    decide,
 )
 from icpilot.domain.instance_types import INSTANCE_TYPES
 from icpilot.domain.windows import bounds_at

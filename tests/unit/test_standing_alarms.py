@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from icpilot.domain.decision import AlarmKind
+from icpilot.domain.decision_types import AlarmKind
 from icpilot.domain.standing import acts_again, followed
 from icpilot.policy.model import ComponentPolicy
 

@@ -11,7 +11,7 @@ import pytest
 from icpilot.adapters.memory import InMemoryStateStore
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
-from icpilot.domain.decision import Trigger, TriggerKind
+from icpilot.domain.decision_types import Trigger, TriggerKind
 from icpilot.policy import load_policy
 from icpilot.service.announce import Announcer
 from icpilot.service.outcomes import Outcome, RunSummary

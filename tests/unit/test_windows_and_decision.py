@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icpilot.domain.capacity import Reservation, copies_that_fit
-from icpilot.domain.decision import (
+from icpilot.domain.decision import decide
+from icpilot.domain.decision_types import (
     Action,
     AlarmKind,
     ComponentObservation,
@@ -17,7 +18,6 @@ from icpilot.domain.decision import (
     EndpointObservation,
     Trigger,
     TriggerKind,
-    decide,
 )
 from icpilot.domain.events import EventType
 from icpilot.domain.instance_types import INSTANCE_TYPES
@@ -449,7 +449,7 @@ def test_lead_edges_shift_across_midnight() -> None:
 
 
 def test_warm_up_waits_for_dependencies_and_scale_down_for_dependents() -> None:
-    from icpilot.domain.decision import Peer
+    from icpilot.domain.decision_types import Peer
 
     policy = ComponentPolicy(max_copies=4, after=["flan"], schedules=[business_hours()])
     not_ready = (Peer("flan", 100, False, 1, None, ready=False, copies=1),)

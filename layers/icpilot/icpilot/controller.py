@@ -20,7 +20,7 @@ from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter
 from .adapters.sns import EventPublisher
-from .domain.decision import AlarmKind, Trigger, TriggerKind
+from .domain.decision_types import AlarmKind, Trigger, TriggerKind
 from .plans.autoscaling import parse_alarm_name
 from .policy.model import ComponentPolicy, Policy
 from .ports import State

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .domain.decision import ComponentState
+from .domain.decision_types import ComponentState
 from .domain.transitions import InFlight
 from .errors import CorruptStateError
 

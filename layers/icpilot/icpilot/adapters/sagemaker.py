@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..domain.capacity import Reservation
-from ..domain.decision import ComponentObservation, EndpointObservation
+from ..domain.decision_types import ComponentObservation, EndpointObservation
 from ..errors import (
     ComponentBusyError,
     IcpilotError,

@@ -18,7 +18,8 @@ from typing import Any
 
 from ..policy.model import ComponentPolicy, Policy
 from .capacity import copies_that_fit
-from .decision import ComponentObservation, ComponentState, Decision, EndpointObservation, Peer, Trigger, decide
+from .decision import decide
+from .decision_types import ComponentObservation, ComponentState, Decision, EndpointObservation, Peer, Trigger
 from .forecast import Forecast, forecast_floor
 from .instance_types import INSTANCE_TYPES
 from .readiness import lead_time

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy, parse_duration
-from .decision import AlarmKind
+from .decision_types import AlarmKind
 from .windows import bounds_at
 
 DEFAULT_SCALE_OUT_COOLDOWN = timedelta(seconds=60)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..domain.decision import AlarmKind
+from ..domain.decision_types import AlarmKind
 from ..domain.windows import bounds_at
 from ..policy.model import ComponentPolicy, Policy, parse_duration
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from ..adapters.sns import EventPublisher
-from ..domain.decision import Trigger
+from ..domain.decision_types import Trigger
 from ..domain.events import EventDraft, EventType, LifecycleEvent, TriggerInfo
 from .outcomes import RunSummary
 

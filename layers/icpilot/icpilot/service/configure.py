@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..domain.decision import EndpointObservation, Trigger, aas_min_holding_last_copy
+from ..domain.decision_types import EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import idle_delay_in_force
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError

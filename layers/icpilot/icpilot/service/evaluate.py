@@ -26,8 +26,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..domain.decision import Action, Decision, EndpointObservation, Trigger
-from ..domain.decision import copies as n_copies
+from ..domain.decision_types import Action, Decision, EndpointObservation, Trigger
+from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.inputs import build_inputs, stored_forecast
 from ..domain.status import BUSY
@@ -252,6 +252,7 @@ class Evaluation:
                 extra={
                     "component": name,
                     "action": decision.action.value,
+                    "rule": decision.rule.value,
                     "from": decision.from_copies,
                     "to": decision.target,
                     "reason": decision.reason,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.cost import CostModel, UnknownInstanceType
-from ..domain.decision import EndpointObservation, Trigger
+from ..domain.decision_types import EndpointObservation, Trigger
 from ..domain.events import EventDraft, EventType
 from ..domain.forecast import Forecast, HoldingPrices, learn
 from ..domain.inputs import stored_forecast

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..domain.decision import Trigger
+from ..domain.decision_types import Trigger
 from ..domain.events import EventDraft, EventType
 from ..policy.model import ComponentPolicy
 from .announce import Announcer

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ..domain.decision import Trigger
+from ..domain.decision_types import Trigger
 from ..domain.events import EventDraft, EventType
 from ..errors import IcpilotError, PolicyError
 from ..policy.model import Policy

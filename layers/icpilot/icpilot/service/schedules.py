@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..adapters.scheduler import SchedulerAdapter
-from ..domain.decision import Trigger
+from ..domain.decision_types import Trigger
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import lead_time
 from ..errors import IcpilotError

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from ..adapters.cloudwatch import AlarmState, CloudWatchAdapter
-from ..domain.decision import AlarmKind, Trigger, TriggerKind
+from ..domain.decision_types import AlarmKind, Trigger, TriggerKind
 from ..domain.events import EventDraft, EventType
 from ..domain.standing import acts_again, followed
 from ..errors import IcpilotError, StateConflictError

@@ -21,8 +21,8 @@ from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.runtime import RuntimeAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..adapters.sns import EventPublisher
-from ..domain.decision import Trigger
-from ..domain.decision import copies as n_copies
+from ..domain.decision_types import Trigger
+from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import remember
 from ..domain.transitions import Observed, Verdict, needs_probe, verdict

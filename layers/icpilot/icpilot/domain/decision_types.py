@@ -1,0 +1,189 @@
+"""The vocabulary of ``decide``: triggers, what is observed and remembered, and the decision with
+the rule that made it. Pure data; shared by the domain, the service, the CLI and the simulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from .capacity import Reservation
+from .events import EventDraft, EventType
+from .windows import Bounds
+
+CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED)  # each said once per distinct cap
+
+
+def copies(n: int | None) -> str:
+    """'1 copy', '3 copies': reasons are read by people."""
+    return f"{n} copy" if n == 1 else f"{n} copies"
+
+
+class TriggerKind(StrEnum):
+    SCHEDULE = "schedule"
+    TICK = "tick"
+    ALARM = "alarm"
+    MANUAL = "manual"
+    DEMAND = "demand"  # a client met a component at zero copies (icpilot_client's demand signal)
+    FORECAST = "forecast"  # the hourly forecast run (learned demand)
+
+
+class AlarmKind(StrEnum):
+    NO_CAPACITY = "no-capacity"
+    HIGH_LOAD = "high-load"
+    IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: TriggerKind
+    source: str = ""
+    rule: str | None = None
+    alarm: AlarmKind | None = None
+    requested_at: datetime | None = None  # when the demand showed (an alarm's state change); default: now
+    # no-capacity alarm: requests that found no copy in its last period; demand signal: requests waiting
+    failed_requests: float | None = None
+    # high-load alarm: its last datapoint, invocations per copy in its period (CloudWatch's, not the payload's)
+    load_per_copy: float | None = None
+
+
+@dataclass(frozen=True)
+class ComponentObservation:
+    name: str
+    status: str
+    desired: int
+    current: int
+    reservation: Reservation
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointObservation:
+    name: str
+    instance_type: str
+    max_instances: int
+    components: tuple[ComponentObservation, ...] = ()
+    current_instances: int | None = None
+    # Components on the endpoint that are not the policy's and could not be described (deleted
+    # between List and Describe, or outside icpilot's IAM scope): left out, never a hard dependency.
+    unobserved: tuple[str, ...] = ()
+    status: str = "InService"  # EndpointStatus (DescribeEndpoint)
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    """What icpilot remembers about a component (DynamoDB); all optional."""
+
+    pending_target: int | None = None
+    pending_reason: str | None = None
+    override_copies: int | None = None
+    override_until: datetime | None = None
+    last_action: str | None = None
+    warmup_started_at: datetime | None = None
+    last_refusal: str | None = None  # the last cap said (CapacityRefused/CeilingReached), so it is said once
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another component on the same endpoint, as the policy and icpilot's state see it."""
+
+    name: str
+    priority: int
+    preemptible: bool
+    floor: int
+    pending_target: int | None = None
+    ready: bool = False
+    copies: int = 0
+    after: tuple[str, ...] = ()
+
+
+class Action(StrEnum):
+    NONE = "none"
+    SCALE = "scale"
+    DEFER = "defer"
+    BLOCKED = "blocked"
+
+
+class Rule(StrEnum):
+    """Which of ``decide``'s rules made a decision: tests and subscribers read this, not the prose."""
+
+    COMPONENT_FAILED = "component-failed"
+    ENDPOINT_DOWN = "endpoint-down"
+    OVERRIDE = "override"
+    DEMAND_PRESENT = "demand-present"  # a demand signal met copies that exist or load
+    IDLE_HELD_BY_FLOOR = "idle-held-by-floor"
+    IDLE_GUARD = "idle-guard"  # scaled from zero too recently to be idle
+    WAIT_FOR_DEPENDENCY = "wait-for-dependency"  # after: a dependency is not ready
+    HOLD_FOR_DEPENDENTS = "hold-for-dependents"  # after: dependents still run
+    BUSY = "busy"  # the component or its endpoint refuses writes for now
+    CAPACITY = "capacity"  # capped by what the endpoint hosts
+    NO_CAPACITY_ALARM = "no-capacity-alarm"
+    DEMAND_SIGNAL = "demand-signal"
+    HIGH_LOAD_ALARM = "high-load-alarm"
+    IDLE = "idle"
+    PENDING_INTENT = "pending-intent"  # a deferred intent retried
+    WINDOW_FLOOR = "window-floor"  # raised to the floor in force
+    WINDOW_CEILING = "window-ceiling"  # lowered to the ceiling in force
+    WITHIN_BOUNDS = "within-bounds"  # nothing to change
+
+
+@dataclass(frozen=True)
+class Decision:
+    component: str
+    action: Action
+    rule: Rule
+    from_copies: int
+    target: int
+    reason: str
+    bounds: Bounds
+    aas_min: int
+    aas_max: int
+    pin_aas: bool = False
+    suspend_scale_out: bool = False
+    starts_warmup: bool = False
+    preempt: tuple[tuple[str, int], ...] = ()
+    expected_ready_at: datetime | None = None
+    refusal: str | None = None  # "<limit>:<granted>" of a capacity refusal, for de-duplication
+    events: tuple[EventDraft, ...] = field(default_factory=tuple)
+    next_state: ComponentState = field(default_factory=lambda: ComponentState())  # once carried out
+
+
+def still_at_cap(refusal: str | None, copies: int) -> bool:
+    """True while the component holds the copies a cap already said granted ("<limit>:<granted>"):
+    the episode at that cap goes on. Below or above it, the next refusal is news again."""
+    granted = refusal.rpartition(":")[2] if refusal else ""
+    return granted.isdigit() and int(granted) == copies
+
+
+def next_state(
+    state: ComponentState,
+    action: Action,
+    target: int,
+    reason: str,
+    now: datetime,
+    starts_warmup: bool,
+    refusal: str | None,
+) -> ComponentState:
+    """The state a decision leads to once it is carried out (Instance Scheduler's rule: the decision
+    returns the new stored state). SCALE settles any pending intent (and starts a warm-up clock
+    from zero); DEFER keeps the intent for the tick; NONE settles a pending intent that is met;
+    BLOCKED remembers that it said so. Overrides are the operator's and pass through."""
+    state = replace(state, last_refusal=refusal)
+    if action == Action.SCALE:
+        started = now if starts_warmup else state.warmup_started_at
+        return replace(state, pending_target=None, pending_reason=None, last_action="scaled", warmup_started_at=started)
+    if action == Action.DEFER:
+        return replace(state, pending_target=target, pending_reason=reason, last_action=Action.DEFER.value)
+    if action == Action.BLOCKED:
+        return replace(state, last_action=Action.BLOCKED.value)
+    if state.pending_target is not None:
+        return replace(state, pending_target=None, pending_reason=None, last_action="settled")
+    return state
+
+
+def aas_min_holding_last_copy(aas_min: int, aas_max: int, copies_kept: int) -> int:
+    """AAS's MinCapacity for a component that keeps ``copies_kept`` copies: at least 1 while it has
+    any (rule 8). With MinCapacity 0, target tracking scales in to zero by itself after its 15
+    low datapoints (AWS's scale-to-zero recipe), long before icpilot's idle delay, with no event."""
+    return max(aas_min, min(1, copies_kept, aas_max))
