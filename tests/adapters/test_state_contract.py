@@ -8,13 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from icpilot.adapters.memory import InMemoryStateStore
 from icpilot.adapters.state import StateStore
+from icpilot.domain.decision_types import ComponentState
 from icpilot.errors import StateConflictError
 from icpilot.ports import State
+from icpilot.records import decided_fields
 from moto import mock_aws
 
 from tests.harness import create_state_table
+from tests.strength import examples
 
 pytestmark = pytest.mark.real_clock  # DynamoDB on moto
 
@@ -103,3 +108,31 @@ def test_the_registry_of_created_targets(store: State) -> None:
     assert store.created_target("a") and store.created_targets() == ["a", "b"]
     store.forget_target("a")
     assert not store.created_target("a") and store.created_targets() == ["b"]
+
+
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pending=st.none() | st.integers(0, 50),
+    reason=st.none() | st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40),
+    action=st.none() | st.sampled_from(["scaled", "settled", "defer", "blocked"]),
+    warmed=st.none() | st.integers(0, 10**6),
+)
+def test_what_a_decision_says_reads_back_as_it_said(
+    store: State, pending: int | None, reason: str | None, action: str | None, warmed: int | None
+) -> None:
+    """Production persists ``decided_fields(Decision.next_state)``; read back, it is that state."""
+    said = ComponentState(
+        pending_target=pending,
+        pending_reason=reason,
+        last_action=action,
+        warmup_started_at=None if warmed is None else NOW + timedelta(seconds=warmed),
+    )
+    version = store.get("ep", "roundtrip").version
+    store.write("ep", "roundtrip", version, **decided_fields(said))
+    back = store.get("ep", "roundtrip").state
+    assert (back.pending_target, back.pending_reason, back.last_action, back.warmup_started_at) == (
+        said.pending_target,
+        said.pending_reason,
+        said.last_action,
+        said.warmup_started_at,
+    )

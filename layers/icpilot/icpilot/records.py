@@ -145,6 +145,19 @@ class _Reader:
         return [list(e) for e in entries]
 
 
+def decided_fields(state: ComponentState) -> dict[str, Any]:
+    """The attributes that hold what a decision decides about a component's state (its
+    ``Decision.next_state``): the one codec production writes with and ``stored_from`` reads back.
+    Overrides (the operator's, written by the override path) and ``last_refusal`` (written beside
+    the outcome) are not among them, so a record never undoes a racing override."""
+    return {
+        "pending_target": state.pending_target,
+        "pending_reason": state.pending_reason,
+        "last_action": state.last_action,
+        "warmup_started_at": state.warmup_started_at,
+    }
+
+
 def stored_from(endpoint: str, component: str, attrs: dict[str, Any]) -> StoredState:
     """A component's item as the decision reads it (an empty one: nothing remembered yet)."""
     if not attrs:

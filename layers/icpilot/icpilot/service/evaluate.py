@@ -42,7 +42,7 @@ from ..errors import (
 )
 from ..policy.model import Policy
 from ..ports import ComponentStore
-from ..records import StoredState
+from ..records import StoredState, decided_fields
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 from .targets import TargetReads
@@ -370,21 +370,20 @@ class Evaluation:
                 endpoint, name, version, last_reason=d.reason, last_trigger=trigger.kind.value, updated_at=now, **fields
             )
 
+        decided = decided_fields(d.next_state)  # what production persists is what decide() said
         try:
             if d.action == Action.BLOCKED:
                 if stored.state.last_action != Action.BLOCKED.value:
-                    record(last_action=Action.BLOCKED.value)
+                    record(**decided)
                 return announced(Outcome.BLOCKED, d.reason)
             if d.action == Action.NONE:
                 self._sync_bounds(d, name, holding=d.from_copies)
                 if stored.state.pending_target is not None:
-                    record(last_action="settled", pending_target=None, pending_reason=None)
+                    record(**decided)
                 return announced(Outcome.UNCHANGED, d.reason)
             if d.action == Action.DEFER:
                 self._sync_bounds(d, name, holding=d.from_copies)
-                record(
-                    last_action=Action.DEFER.value, pending_target=d.target, pending_reason=d.reason, pending_since=now
-                )
+                record(**decided, pending_since=now)
                 return announced(Outcome.DEFERRED, d.reason)
             claimed = stored.claimed_at
             if claimed is not None and now - claimed < self.CLAIM_HOLD:
@@ -433,16 +432,7 @@ class Evaluation:
             )
         flight = self._flight(d, trigger, stored, now)
         recorded = self._record_after_claim(
-            endpoint,
-            name,
-            version,
-            **flight,
-            last_action="scaled",
-            last_action_at=now,
-            pending_target=None,
-            pending_reason=None,
-            attempts=0,
-            updated_at=now,
+            endpoint, name, version, **flight, **decided, last_action_at=now, attempts=0, updated_at=now
         )
         if not recorded:
             # The copy count is written; only the record is missing. The next tick sees the component
@@ -473,8 +463,6 @@ class Evaluation:
             "availability": "warming" if d.starts_warmup else ("cold" if d.target == 0 else "ready"),
             "expected_ready_at": d.expected_ready_at,
         }
-        if d.starts_warmup:
-            flight["warmup_started_at"] = now
         history = [*stored.transitions, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:]
         flight["transitions"] = json.dumps(history)
         return flight
