@@ -146,3 +146,21 @@ def test_every_decision_names_a_rule_that_agrees_with_its_action(
         assert d.action == Action.NONE and d.target == desired
     if d.rule in (Rule.WINDOW_FLOOR, Rule.WINDOW_CEILING):
         assert d.target in (d.bounds.floor, d.bounds.ceiling)
+
+
+@pytest.mark.parametrize(
+    ("desired", "now", "rule", "target"),
+    [
+        (4, NOON, Rule.IDLE, 3),  # above the floor (2): one copy fewer each time the alarm stands
+        (3, NOON, Rule.IDLE, 2),
+        (2, NOON, Rule.IDLE_HELD_BY_FLOOR, 2),  # at the floor: nothing
+        (1, NOON, Rule.WINDOW_FLOOR, 2),  # below it: the floor is met as on any tick
+        (3, NIGHT, Rule.IDLE, 0),  # no floor: zero at once
+    ],
+)
+def test_idle_above_the_floor_is_released_step_by_step(desired: int, now: datetime, rule: Rule, target: int) -> None:
+    """Before: an idle alarm above a window's floor was ignored, and target tracking cannot scale in
+    without datapoints, so flan-t5-xxl held 2 copies from the end of its burst until 19:00."""
+    me = component(desired)
+    d = decide(POLICY, me, endpoint(me), ComponentState(), IDLE, now)
+    assert (d.rule, d.target) == (rule, target), d.reason

@@ -193,22 +193,30 @@ def _intent(case: Case) -> _Intent | Decision:
 
 
 def _idle(case: Case) -> _Intent | Decision:
-    """Rule 3, idle: zero, unless a deferred scale-up is pending, a floor holds, or the component was
-    scaled from zero within its guard."""
+    """Rule 3, idle: no invocations for the idle delay. Above a floor in force, one copy fewer each
+    time the (standing) alarm is looked at, down to the floor: target tracking cannot scale in once
+    its metric has no datapoints (no traffic, no InvocationsPerCopy), so icpilot does. With no floor,
+    zero. Not while a deferred scale-up is pending, nor within the guard after a scale from zero;
+    below the floor, the window's floor is met as on any tick."""
     state, policy, desired, now = case.state, case.policy, case.desired, case.now
-    pending = state.pending_target
+    pending, floor = state.pending_target, case.bounds.floor
     if pending is not None and pending > desired:
         # A deferred scale-up (requests failed while the component was busy) outranks idleness: failed
         # requests are not Invocations, so the idle alarm stays in ALARM while they wait.
         why = f"idle alarm ignored: a deferred scale-up is pending ({state.pending_reason or 'pending intent'})"
         return _Intent(pending, why, Rule.PENDING_INTENT)
-    if case.bounds.floor > 0:
-        reason = f"idle alarm ignored: the floor is {case.bounds.floor} ({case.window})"
+    if floor > 0 and desired < floor:
+        return _Intent(desired, "", Rule.WITHIN_BOUNDS)  # the window's floor, as on any tick
+    if 0 < floor == desired:
+        reason = f"idle alarm ignored: the floor is {floor} ({case.window})"
         return case.decision(Action.NONE, Rule.IDLE_HELD_BY_FLOOR, desired, reason, [])
     if state.warmup_started_at is not None and now < state.warmup_started_at + policy.guard:
         until = (state.warmup_started_at + policy.guard).isoformat()
         reason = f"idle alarm ignored: scaled from zero at {state.warmup_started_at.isoformat()}, guard until {until}"
         return case.decision(Action.NONE, Rule.IDLE_GUARD, desired, reason, [])
+    if floor > 0:
+        why = f"idle for {policy.idle_scale_to_zero_after}: one copy fewer, toward the floor {floor}"
+        return _Intent(desired - 1, why, Rule.IDLE)
     return _Intent(0, f"idle for {policy.idle_scale_to_zero_after}: scale to zero", Rule.IDLE)
 
 

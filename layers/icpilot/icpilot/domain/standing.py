@@ -1,8 +1,9 @@
 """Standing alarms: an alarm that stays in ALARM gets no new EventBridge event, so the tick acts
 on it again under these rules. Pure: no AWS, no clock.
 
-- idle: scale to zero once nothing holds the component any more (an idle alarm that went to
-  ALARM while a window's floor held the copies never fires again by itself);
+- idle: while the alarm stands (no invocations for the idle delay), decide again each tick: one
+  copy fewer while the component is above the floor in force, zero once nothing holds it (an idle
+  alarm that went to ALARM while a window's floor held the copies never fires again by itself);
 - high-load: add ``step`` more copies, one scale-out cooldown after icpilot's last action, while
   the load lasts (the cooldown is the target-tracking one when the policy has it, else 60 s);
 - no-capacity: never again from the tick (scale-from-zero is a one-shot, and the alarm clears once
@@ -15,7 +16,6 @@ from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy, parse_duration
 from .decision_types import AlarmKind
-from .windows import bounds_at
 
 DEFAULT_SCALE_OUT_COOLDOWN = timedelta(seconds=60)
 
@@ -29,7 +29,7 @@ def followed(policy: ComponentPolicy) -> list[AlarmKind]:
 def acts_again(kind: AlarmKind, policy: ComponentPolicy, now: datetime, last_action_at: datetime | None) -> bool:
     """Whether the tick acts on the component's ``kind`` alarm that is still in ALARM."""
     if kind == AlarmKind.IDLE:
-        return bounds_at(policy, now).floor == 0
+        return True  # decide() judges: one copy fewer above a floor, zero without one, else nothing
     if kind == AlarmKind.HIGH_LOAD:
         if last_action_at is None:
             return True
