@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.autoscaling import AutoScalingAdapter
+from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
 from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision_types import EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import idle_delay_in_force
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError
-from ..plans.autoscaling import PREFIX, SCALE_FROM_ZERO, STEP_POLICY_ARN, alarm_owner, desired_autoscaling, differences
+from ..plans.autoscaling import (
+    PREFIX,
+    SCALE_FROM_ZERO,
+    STEP_POLICY_ARN,
+    DesiredAutoScaling,
+    alarm_owner,
+    desired_autoscaling,
+    differences,
+)
 from ..policy.model import Policy
 from ..ports import State
 from .announce import Announcer
@@ -25,6 +34,25 @@ from .outcomes import RunSummary
 from .targets import TargetReads
 
 logger = Logger(service="icpilot", child=True)
+
+
+@dataclass
+class _Changes:
+    """A configure run's changes, as listed (``apply`` False: listed, not made)."""
+
+    listed: list[dict[str, Any]]
+    apply: bool
+
+    def add(self, endpoint: str, component: str, resource: str, action: str, fields: list[str] | None = None) -> None:
+        self.listed.append(
+            {
+                "endpoint": endpoint,
+                "component": component,
+                "resource": resource,
+                "action": action,
+                "fields": fields or [],
+            }
+        )
 
 
 class Configure:
@@ -48,7 +76,7 @@ class Configure:
         Idempotent. Never touches resources whose names do not start with ``icpilot-``. The bounds
         of an existing scalable target are left to the evaluations (schedules, overrides).
         """
-        changes = summary.autoscaling_changes
+        changes = _Changes(summary.autoscaling_changes, apply)
         have_alarms, others = self.cloudwatch.alarm_listing(PREFIX)
         # A component whose icpilot alarms another stack made is that stack's: nothing of it is
         # created, updated or deleted here, and this stack's evaluations leave its copies alone.
@@ -56,126 +84,128 @@ class Configure:
         for name, owner in sorted(others.items()):
             claimed.setdefault(alarm_owner(name), owner)
         elsewhere = {c: claimed[c] for _, c, _ in policy.components() if c in claimed}
-
-        def change(endpoint: str, component: str, resource: str, action: str, fields: list[str] | None = None) -> None:
-            changes.append(
-                {
-                    "endpoint": endpoint,
-                    "component": component,
-                    "resource": resource,
-                    "action": action,
-                    "fields": fields or [],
-                }
-            )
-
         wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy), owner=self.cloudwatch.owner)
         targets = TargetReads(self.autoscaling)
         targets.read([w.component for w in wants])
         for want in wants:
             e, c = want.endpoint, want.component
-            if c in elsewhere:
-                change(e, c, "component", "ownership-conflict", [elsewhere[c]])
-                continue
             try:
-                target = targets.target(c)
-                if target is None:
-                    if apply:
-                        # Bounds that hold today's count: registering a range that excludes it makes
-                        # AAS write the count itself, at once, past icpilot's ordering (after:) and
-                        # events. The next evaluation moves count and bounds together.
-                        now_copies = self.sagemaker.describe_component(c).desired
-                        hi = max(want.max_capacity, now_copies)
-                        lo = aas_min_holding_last_copy(min(want.min_capacity, now_copies), hi, now_copies)
-                        self.autoscaling.register_target(c, lo, hi, tag=True)
-                        self.state.remember_target(c)
-                    change(e, c, "scalable-target", "create")  # recorded once it is true
-                else:
-                    manager = self.autoscaling.stack_of(target) if target.arn else self.autoscaling.stack
-                    if manager is not None and manager != self.autoscaling.stack:
-                        elsewhere[c] = manager  # another stack's target: nothing of it is touched
-                        change(e, c, "component", "ownership-conflict", [manager])
-                        continue
-                    if manager is None:
-                        if apply:
-                            self.autoscaling.claim(target)
-                        change(e, c, "scalable-target", "claim")
-                have_policies = self.autoscaling.policies(c)
-                step_arn = have_policies.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN)
-                for name, (ptype, config) in want.policies.items():
-                    existing = have_policies.get(name)
-                    key = (
-                        "StepScalingPolicyConfiguration"
-                        if ptype == "StepScaling"
-                        else "TargetTrackingScalingPolicyConfiguration"
-                    )
-                    drift = (
-                        []
-                        if existing is None
-                        else differences(config, existing.get(key) or {})
-                        + (["PolicyType"] if existing.get("PolicyType") != ptype else [])
-                    )
-                    if existing is None or drift:
-                        change(e, c, f"scaling-policy/{name}", "create" if existing is None else "update", drift)
-                        if apply:
-                            arn = self.autoscaling.put_policy(c, name, ptype, config)
-                            if name == SCALE_FROM_ZERO:
-                                step_arn = arn
-                for name in have_policies:
-                    if name.startswith(PREFIX) and name not in want.policies:
-                        change(e, c, f"scaling-policy/{name}", "delete")
-                        if apply:
-                            self.autoscaling.delete_policy(c, name)
-                for name, spec in want.alarms.items():
-                    spec = {
-                        **spec,
-                        "AlarmActions": [step_arn if a == STEP_POLICY_ARN else a for a in spec["AlarmActions"]],
-                    }
-                    existing = have_alarms.pop(name, None)
-                    drift = [] if existing is None else differences(spec, existing, ALARM_FIELDS)
-                    if existing is None or drift:
-                        change(e, c, f"alarm/{name}", "create" if existing is None else "update", drift)
-                        if apply:
-                            self.cloudwatch.put_alarm(spec)
+                manager = elsewhere.get(c) or self._target(want, targets.target(c), changes)
+                if manager is not None:  # another stack's component: nothing of it is touched
+                    elsewhere[c] = manager
+                    changes.add(e, c, "component", "ownership-conflict", [manager])
+                    continue
+                step_arn = self._policies(want, changes)
+                self._alarms(want, step_arn, have_alarms, changes)
             except UnknownComponentError as exc:  # not on its endpoint: the tick says ComponentGone, once
                 logger.info("component absent: nothing to configure", extra={"component": c, "reason": str(exc)})
             except IcpilotError as exc:
-                change(e, c, "component", "failed", [str(exc)])
-                self.announcer.announce(
-                    EventDraft(type=EventType.ACTION_FAILED, reason=f"configuring autoscaling failed: {exc}"),
-                    trigger,
-                    now,
-                    e,
-                    c,
+                changes.add(e, c, "component", "failed", [str(exc)])
+                reason = f"configuring autoscaling failed: {exc}"
+                self.announcer.announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, e, c)
+        self._remove_stale(policy, list(have_alarms), changes, trigger, now)
+        if apply:
+            self._leave_to_others(policy, elsewhere, trigger, now)
+            self._announce_configuration(summary.autoscaling_changes, trigger, now)
+
+    def _target(self, want: DesiredAutoScaling, target: ScalableTarget | None, changes: _Changes) -> str | None:
+        """Register the component's target (tagged as this stack's), or claim a team's untagged one;
+        the other stack that manages it, if one does."""
+        e, c = want.endpoint, want.component
+        if target is None:
+            if changes.apply:
+                # Bounds that hold today's count: registering a range that excludes it makes AAS
+                # write the count itself, at once, past icpilot's ordering (after:) and events. The
+                # next evaluation moves count and bounds together.
+                now_copies = self.sagemaker.describe_component(c).desired
+                hi = max(want.max_capacity, now_copies)
+                lo = aas_min_holding_last_copy(min(want.min_capacity, now_copies), hi, now_copies)
+                self.autoscaling.register_target(c, lo, hi, tag=True)
+                self.state.remember_target(c)
+            changes.add(e, c, "scalable-target", "create")  # recorded once it is true
+            return None
+        manager = self.autoscaling.stack_of(target) if target.arn else self.autoscaling.stack
+        if manager is None:
+            if changes.apply:
+                self.autoscaling.claim(target)
+            changes.add(e, c, "scalable-target", "claim")
+        return manager if manager not in (None, self.autoscaling.stack) else None
+
+    def _policies(self, want: DesiredAutoScaling, changes: _Changes) -> str:
+        """The component's icpilot scaling policies as wanted (drift restored, the unwanted deleted);
+        the scale-from-zero step policy's ARN, which its alarm invokes."""
+        e, c = want.endpoint, want.component
+        have = self.autoscaling.policies(c)
+        step_arn = str(have.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN))
+        for name, (ptype, config) in want.policies.items():
+            existing = have.get(name)
+            key = (
+                "StepScalingPolicyConfiguration"
+                if ptype == "StepScaling"
+                else "TargetTrackingScalingPolicyConfiguration"
+            )
+            drift = (
+                []
+                if existing is None
+                else differences(config, existing.get(key) or {})
+                + (["PolicyType"] if existing.get("PolicyType") != ptype else [])
+            )
+            if existing is None or drift:
+                changes.add(e, c, f"scaling-policy/{name}", "create" if existing is None else "update", drift)
+                if changes.apply:
+                    arn = self.autoscaling.put_policy(c, name, ptype, config)
+                    step_arn = arn if name == SCALE_FROM_ZERO else step_arn
+        for name in have:
+            if name.startswith(PREFIX) and name not in want.policies:
+                changes.add(e, c, f"scaling-policy/{name}", "delete")
+                if changes.apply:
+                    self.autoscaling.delete_policy(c, name)
+        return step_arn
+
+    def _alarms(
+        self, want: DesiredAutoScaling, step_arn: str, have_alarms: dict[str, dict[str, Any]], changes: _Changes
+    ) -> None:
+        """The component's icpilot alarms as wanted; each one found is taken out of ``have_alarms``."""
+        for name, spec in want.alarms.items():
+            spec = {**spec, "AlarmActions": [step_arn if a == STEP_POLICY_ARN else a for a in spec["AlarmActions"]]}
+            existing = have_alarms.pop(name, None)
+            drift = [] if existing is None else differences(spec, existing, ALARM_FIELDS)
+            if existing is None or drift:
+                changes.add(
+                    want.endpoint, want.component, f"alarm/{name}", "create" if existing is None else "update", drift
                 )
-        # icpilot alarms nobody wants any more: components that left the policy, or a dropped feature.
-        components = {c for _, c, _ in policy.components()}
-        stale = list(have_alarms)  # what is left after the wanted ones were taken out
+                if changes.apply:
+                    self.cloudwatch.put_alarm(spec)
+
+    def _remove_stale(
+        self, policy: Policy, stale: list[str], changes: _Changes, trigger: Trigger, now: datetime
+    ) -> None:
+        """icpilot alarms nobody wants any more (components that left the policy, or a dropped
+        feature); of components that left the policy, their icpilot policies and the target if
+        icpilot made it."""
         for name in stale:
-            change("-", alarm_owner(name), f"alarm/{name}", "delete")
-        if apply and stale:
+            changes.add("-", alarm_owner(name), f"alarm/{name}", "delete")
+        if changes.apply and stale:
             self.cloudwatch.delete_alarms(stale)
-        # Components that left the policy: their icpilot policies, and the target if icpilot made it.
+        components = {c for _, c, _ in policy.components()}
         for gone in sorted({alarm_owner(n) for n in stale} - components - {"-"}):
             try:
                 for name in self.autoscaling.policies(gone):
                     if name.startswith(PREFIX):
-                        change("-", gone, f"scaling-policy/{name}", "delete")
-                        if apply:
+                        changes.add("-", gone, f"scaling-policy/{name}", "delete")
+                        if changes.apply:
                             self.autoscaling.delete_policy(gone, name)
                 if self.state.created_target(gone):
-                    change("-", gone, "scalable-target", "delete")
-                    if apply:
+                    changes.add("-", gone, "scalable-target", "delete")
+                    if changes.apply:
                         self.autoscaling.deregister_target(gone)
                         self.state.forget_target(gone)
             except IcpilotError as exc:
-                change("-", gone, "component", "failed", [str(exc)])
+                changes.add("-", gone, "component", "failed", [str(exc)])
                 reason = f"removing autoscaling of {gone} (left the policy) failed (retried next run): {exc}"
                 self.announcer.announce(
                     EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, None, gone
                 )
-        if apply:
-            self._leave_to_others(policy, elsewhere, trigger, now)
-            self._announce_configuration(changes, trigger, now)
 
     def _leave_to_others(self, policy: Policy, elsewhere: dict[str, str], trigger: Trigger, now: datetime) -> None:
         """Mark the components another stack manages (``owned_by``: the evaluations leave them alone)
