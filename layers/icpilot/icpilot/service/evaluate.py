@@ -17,7 +17,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,30 @@ from .targets import TargetReads
 
 logger = Logger(service="icpilot", child=True)
 TRANSITIONS_KEPT = 2000
+
+
+@dataclass(frozen=True)
+class _Acting:
+    """One decision being carried out: what it says, and its outcome."""
+
+    d: Decision
+    endpoint: str
+    trigger: Trigger
+    now: datetime
+    announcer: Announcer
+
+    def outcome(self, result: Outcome, reason: str) -> ComponentOutcome:
+        return ComponentOutcome(self.endpoint, self.d.component, result, reason, self.d.from_copies, self.d.target)
+
+    def announce_decided(self) -> None:
+        for draft in self.d.events:
+            self.announcer.announce(draft, self.trigger, self.now, self.endpoint, self.d.component)
+
+    def say(self, kind: EventType, reason: str, details: dict[str, Any] | None = None) -> None:
+        draft = EventDraft(
+            type=kind, reason=reason, from_copies=self.d.from_copies, to_copies=self.d.target, details=details or {}
+        )
+        self.announcer.announce(draft, self.trigger, self.now, self.endpoint, self.d.component)
 
 
 class Evaluation:
@@ -346,107 +370,128 @@ class Evaluation:
     ) -> ComponentOutcome:
         """Carry out a decision. A scale claims the component first (conditional write) and only then
         says what it decided and takes copies from preempted peers: a lost claim announces nothing."""
-        held_by = held_by or []
-        endpoint = ep.name
-        name = d.component
-        version = stored.version
-
-        def outcome(result: Outcome, reason: str) -> ComponentOutcome:
-            return ComponentOutcome(endpoint, name, result, reason, d.from_copies, d.target)
-
-        def announced(result: Outcome, reason: str) -> ComponentOutcome:
-            for draft in d.events:  # recorded: now it may be said
-                self.announcer.announce(draft, trigger, now, endpoint, name)
-            return outcome(result, reason)
-
-        def say(kind: EventType, reason: str, details: dict[str, Any] | None = None) -> None:
-            draft = EventDraft(
-                type=kind, reason=reason, from_copies=d.from_copies, to_copies=d.target, details=details or {}
-            )
-            self.announcer.announce(draft, trigger, now, endpoint, name)
-
-        def record(**fields: Any) -> int:
-            return self.state.write(
-                endpoint, name, version, last_reason=d.reason, last_trigger=trigger.kind.value, updated_at=now, **fields
-            )
-
-        decided = decided_fields(d.next_state)  # what production persists is what decide() said
+        act = _Acting(d, ep.name, trigger, now, self.announcer)
         try:
-            if d.action == Action.BLOCKED:
-                if stored.state.last_action != Action.BLOCKED.value:
-                    record(**decided)
-                return announced(Outcome.BLOCKED, d.reason)
-            if d.action == Action.NONE:
-                self._sync_bounds(d, name, holding=d.from_copies)
-                if stored.state.pending_target is not None:
-                    record(**decided)
-                return announced(Outcome.UNCHANGED, d.reason)
-            if d.action == Action.DEFER:
-                self._sync_bounds(d, name, holding=d.from_copies)
-                record(**decided, pending_since=now)
-                return announced(Outcome.DEFERRED, d.reason)
-            claimed = stored.claimed_at
-            if claimed is not None and now - claimed < self.CLAIM_HOLD:
-                # Another invocation claimed it and is writing SageMaker now: a second write would
-                # be refused (Updating) after a second announcement. Its outcome is recorded soon.
-                pending = stored.state.pending_target
-                why = f"another invocation claimed it at {claimed.isoformat()} and is scaling it to {pending}"
-                return outcome(Outcome.UNCHANGED, why)
-            # SCALE: claim first, so a racing invocation cannot act too.
-            version = record(last_action="scaling", pending_target=d.target, pending_reason=d.reason, pending_since=now)
+            if d.action != Action.SCALE:
+                return self._keep(act, stored)
+            claim = self._claim(act, stored)
         except StateConflictError as exc:
-            return outcome(Outcome.SUPERSEDED, f"another invocation acted first: {exc}")
-        for draft in d.events:  # the claim stands: now it may be said
-            self.announcer.announce(draft, trigger, now, endpoint, name)
+            return act.outcome(Outcome.SUPERSEDED, f"another invocation acted first: {exc}")
+        if isinstance(claim, ComponentOutcome):
+            return claim
+        act.announce_decided()  # the claim stands: now it may be said
         if d.preempt:
             self._preempt(d, ep, trigger, now)
-
-        say(EventType.SCALE_REQUESTED, d.reason)
+        act.say(EventType.SCALE_REQUESTED, d.reason)
+        refused = self._write_count(act, stored, claim)
+        if refused is not None:
+            return refused
         try:
-            # The count first, then AAS's bounds: RegisterScalableTarget writes a count its new bounds
-            # exclude into range itself (AWS: "changes the resource's current capacity to a value
-            # inside this range"), which would make the component Updating and refuse this write.
-            # Once the component is Updating, moving the bounds changes nothing.
-            self.sagemaker.set_copy_count(name, d.target)
-        except ComponentBusyError as exc:
-            self._record_after_claim(endpoint, name, version, last_action=Action.DEFER.value, updated_at=now)
-            say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
-            return outcome(Outcome.DEFERRED, str(exc))
-        except IcpilotError as exc:
-            attempts = stored.attempts + 1
-            self._record_after_claim(
-                endpoint, name, version, last_action="failed", last_error=str(exc), attempts=attempts, updated_at=now
-            )
-            say(
-                EventType.ACTION_FAILED,
-                f"scaling to {d.target} failed (attempt {attempts}; retried on the next tick): {exc}",
-                {"attempts": attempts},
-            )
-            return outcome(Outcome.FAILED, str(exc))
-        try:
-            self._sync_bounds(d, name, holding=d.target)
+            self._sync_bounds(d, d.component, holding=d.target)
         except IcpilotError as exc:  # the copies are written; the next tick moves the bounds again
-            say(
+            act.say(
                 EventType.ACTION_FAILED,
                 f"scaled to {d.target}, but moving AAS's bounds failed (retried next tick): {exc}",
             )
         flight = self._flight(d, trigger, stored, now)
-        recorded = self._record_after_claim(
-            endpoint, name, version, **flight, **decided, last_action_at=now, attempts=0, updated_at=now
-        )
-        if not recorded:
+        decided = decided_fields(d.next_state)
+        if not self._record_after_claim(
+            ep.name, d.component, claim, **flight, **decided, last_action_at=now, attempts=0, updated_at=now
+        ):
             # The copy count is written; only the record is missing. The next tick sees the component
             # at its target and settles the claim; this transition is not followed by the watcher.
-            say(
+            act.say(
                 EventType.ACTION_FAILED,
                 f"scaled to {d.target} but the state table did not take the record; "
                 "the watcher will not follow this transition",
             )
-        self._announce_scaled(d, endpoint, held_by, trigger, now)
-        return outcome(
-            Outcome.SCALED,
-            d.reason + (f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""),
+        held_by = held_by or []
+        self._announce_scaled(d, ep.name, held_by, trigger, now)
+        still = f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""
+        return act.outcome(Outcome.SCALED, d.reason + still)
+
+    def _record(self, act: _Acting, version: int, **fields: Any) -> int:
+        return self.state.write(
+            act.endpoint,
+            act.d.component,
+            version,
+            last_reason=act.d.reason,
+            last_trigger=act.trigger.kind.value,
+            updated_at=act.now,
+            **fields,
         )
+
+    def _keep(self, act: _Acting, stored: StoredState) -> ComponentOutcome:
+        """A decision that writes no copies: blocked, nothing to do, or deferred; what decide() said
+        is recorded (``decided_fields``), then announced."""
+        d, decided = act.d, decided_fields(act.d.next_state)  # what production persists is what decide() said
+        if d.action == Action.BLOCKED:
+            if stored.state.last_action != Action.BLOCKED.value:
+                self._record(act, stored.version, **decided)
+            result = Outcome.BLOCKED
+        elif d.action == Action.NONE:
+            self._sync_bounds(d, d.component, holding=d.from_copies)
+            if stored.state.pending_target is not None:
+                self._record(act, stored.version, **decided)
+            result = Outcome.UNCHANGED
+        else:
+            self._sync_bounds(d, d.component, holding=d.from_copies)
+            self._record(act, stored.version, **decided, pending_since=act.now)
+            result = Outcome.DEFERRED
+        act.announce_decided()  # recorded: now it may be said
+        return act.outcome(result, d.reason)
+
+    def _claim(self, act: _Acting, stored: StoredState) -> int | ComponentOutcome:
+        """Claim the component for a scale (the version after the claim), unless another invocation
+        holds an open claim: it is writing SageMaker now, and a second write would be refused
+        (Updating) after a second announcement. Its outcome is recorded soon."""
+        claimed = stored.claimed_at
+        if claimed is not None and act.now - claimed < self.CLAIM_HOLD:
+            pending = stored.state.pending_target
+            why = f"another invocation claimed it at {claimed.isoformat()} and is scaling it to {pending}"
+            return act.outcome(Outcome.UNCHANGED, why)
+        d = act.d
+        return self._record(
+            act,
+            stored.version,
+            last_action="scaling",
+            pending_target=d.target,
+            pending_reason=d.reason,
+            pending_since=act.now,
+        )
+
+    def _write_count(self, act: _Acting, stored: StoredState, version: int) -> ComponentOutcome | None:
+        """Write the copy count; the outcome when SageMaker refused it (recorded and said), else None.
+
+        The count first, then AAS's bounds: RegisterScalableTarget writes a count its new bounds
+        exclude into range itself (AWS: "changes the resource's current capacity to a value inside
+        this range"), which would make the component Updating and refuse this write. Once the
+        component is Updating, moving the bounds changes nothing."""
+        d, name = act.d, act.d.component
+        try:
+            self.sagemaker.set_copy_count(name, d.target)
+        except ComponentBusyError as exc:
+            self._record_after_claim(act.endpoint, name, version, last_action=Action.DEFER.value, updated_at=act.now)
+            act.say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
+            return act.outcome(Outcome.DEFERRED, str(exc))
+        except IcpilotError as exc:
+            attempts = stored.attempts + 1
+            self._record_after_claim(
+                act.endpoint,
+                name,
+                version,
+                last_action="failed",
+                last_error=str(exc),
+                attempts=attempts,
+                updated_at=act.now,
+            )
+            act.say(
+                EventType.ACTION_FAILED,
+                f"scaling to {d.target} failed (attempt {attempts}; retried on the next tick): {exc}",
+                {"attempts": attempts},
+            )
+            return act.outcome(Outcome.FAILED, str(exc))
+        return None
 
     @staticmethod
     def _flight(d: Decision, trigger: Trigger, stored: StoredState, now: datetime) -> dict[str, Any]:
