@@ -110,3 +110,15 @@ def test_every_function_logs_to_its_own_encrypted_log_group_with_retention(name:
     assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
     key_statements = RESOURCES["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
     assert any("logs." in str(s["Principal"]) for s in key_statements), "CloudWatch Logs may not use the key"
+
+
+def test_every_function_that_moves_bounds_can_read_which_stack_manages_the_target() -> None:
+    """An evaluation moves only bounds of a target tagged as its stack's (ListTagsForResource first):
+    without the read it would fail on AWS where the emulator, which enforces no IAM, passes."""
+    granted: dict[str, set[str]] = {}
+    for function, statement in statements():
+        granted.setdefault(function, set()).update(as_list(statement["Action"]))
+    movers = [f for f, actions in granted.items() if "application-autoscaling:RegisterScalableTarget" in actions]
+    assert movers
+    for function in movers:
+        assert "application-autoscaling:ListTagsForResource" in granted[function], function
