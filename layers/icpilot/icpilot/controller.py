@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
@@ -236,26 +237,27 @@ class Controller:
         client reports need at the autoscaling target; never above the bounds in force), a no-op
         when copies exist or are loading, and rate-limited per component."""
         checks = self._checks()
-        requested_at = checks.demand_time(requested_at, now)
-        if waiting is not None:  # the client's count, bounded by what CloudWatch measured
-            waiting = checks.measured_waiting(component, waiting, now)
         trigger = Trigger(
-            TriggerKind.DEMAND, source="demand:icpilot.client", requested_at=requested_at, failed_requests=waiting
+            TriggerKind.DEMAND, source="demand:icpilot.client", requested_at=checks.demand_time(requested_at, now)
         )
         summary = RunSummary(trigger=f"demand {endpoint}/{component}", correlation_id=self.correlation_id)
         policy, found = self._policy_component(summary, trigger, now, component)
         if policy is None or found is None:
             if policy is not None:
                 reason = f"demand signal for {component!r}, which is not in the policy; nothing done"
-                self._checks().rejected("demand:unknown-component", reason, trigger, now)
+                checks.rejected("demand:unknown-component", reason, trigger, now)
             return self.announcer.finish(summary)
         if found[0] != endpoint:
             reason = f"demand signal names endpoint {endpoint!r}, but {component} is on {found[0]!r} in the policy"
-            self._checks().rejected("demand:wrong-endpoint", reason, trigger, now, None, component)
+            checks.rejected("demand:wrong-endpoint", reason, trigger, now, None, component)
             summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, reason))
             return self.announcer.finish(summary)
-        if checks.claim_demand(endpoint, component, trigger, now, summary):
-            self._evaluation().components(policy, [(endpoint, component)], trigger, now, summary)
+        if not checks.claim_demand(endpoint, component, trigger, now, summary):
+            return self.announcer.finish(summary)
+        if waiting is not None:  # the client's count, bounded by what CloudWatch measured (after the
+            # checks: a forged or rate-limited demand costs no GetMetricData)
+            trigger = replace(trigger, failed_requests=checks.measured_waiting(component, waiting, now))
+        self._evaluation().components(policy, [(endpoint, component)], trigger, now, summary)
         return self.announcer.finish(summary)
 
     def configure(self, now: datetime, apply: bool = True) -> RunSummary:

@@ -51,6 +51,16 @@ def alarm_owner(name: str) -> str:
     return "-"
 
 
+def components_of_other_stacks(others: dict[str, str]) -> dict[str, str]:
+    """Component -> the stack whose icpilot alarms it has, from ``{alarm name: owning stack}``
+    (``CloudWatchAdapter.alarm_listing``'s others); the first stack by alarm name when several do."""
+    out: dict[str, str] = {}
+    for name, owner in sorted(others.items()):
+        out.setdefault(alarm_owner(name), owner)
+    out.pop("-", None)
+    return out
+
+
 @dataclass(frozen=True)
 class DesiredAutoScaling:
     endpoint: str

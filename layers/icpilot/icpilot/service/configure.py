@@ -24,6 +24,7 @@ from ..plans.autoscaling import (
     STEP_POLICY_ARN,
     DesiredAutoScaling,
     alarm_owner,
+    components_of_other_stacks,
     desired_autoscaling,
     differences,
 )
@@ -80,9 +81,7 @@ class Configure:
         have_alarms, others = self.cloudwatch.alarm_listing(PREFIX)
         # A component whose icpilot alarms another stack made is that stack's: nothing of it is
         # created, updated or deleted here, and this stack's evaluations leave its copies alone.
-        claimed: dict[str, str] = {}
-        for name, owner in sorted(others.items()):
-            claimed.setdefault(alarm_owner(name), owner)
+        claimed = components_of_other_stacks(others)
         elsewhere = {c: claimed[c] for _, c, _ in policy.components() if c in claimed}
         wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy), owner=self.cloudwatch.owner)
         targets = TargetReads(self.autoscaling)

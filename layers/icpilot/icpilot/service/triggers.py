@@ -16,7 +16,7 @@ from ..domain.decision_types import AlarmKind, Trigger, TriggerKind
 from ..domain.events import EventDraft, EventType
 from ..domain.standing import acts_again, followed
 from ..errors import IcpilotError, StateConflictError
-from ..plans.autoscaling import alarm_name, alarm_owner
+from ..plans.autoscaling import alarm_name, components_of_other_stacks
 from ..policy.model import Policy
 from ..ports import State
 from .announce import Announcer
@@ -95,7 +95,7 @@ class TriggerChecks:
         EventBridge event; a component's high-load alarm goes before its idle one), and the stack
         that manages each component whose icpilot alarms another stack made, from one listing."""
         own, others = self.cloudwatch.alarm_listing()
-        elsewhere = {alarm_owner(name): owner for name, owner in sorted(others.items())}
+        elsewhere = components_of_other_stacks(others)
         wanted = {alarm_name(c, kind): (e, c, cp, kind) for e, c, cp in policy.components() for kind in followed(cp)}
         out: dict[str, Trigger] = {}
         for name, alarm in own.items():
