@@ -50,7 +50,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import aas_ext, alarms, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext, ssm_ext
+    from . import aas_ext, alarms, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext, sns_ext, ssm_ext
 
     sagemaker_ext.install()
     cloudwatch_ext.install()
@@ -58,6 +58,7 @@ def install() -> None:
     alarms.install()
     dispatcher.install(EMULATOR.dispatcher)
     ssm_ext.install()
+    sns_ext.install()
     faults_ext.install()
     _installed = True
 

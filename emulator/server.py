@@ -10,6 +10,8 @@ Control API (JSON in, JSON out):
   POST /_emulator/reset                 -> {} (moto state, clock, settings, faults)
   POST /_emulator/endpoints/failure {"endpoint", "reason" (null: recovered), ["account", "region"]}
                                         -> {"status"}  (the endpoint is Failed with that reason)
+  GET  /_emulator/mail                  -> {"mail": [{to, protocol, subject, body, topic_arn, time}]}
+                                           (what SNS e-mail subscriptions received; emulator.sns_ext)
 """
 
 from __future__ import annotations
@@ -105,6 +107,10 @@ def control(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
             except KeyError as exc:
                 raise ControlError(str(exc)) from None
             return {"served": served, "refused": refused}
+        if path == "/_emulator/mail" and method == "GET":
+            from .sns_ext import mailbox_json
+
+            return {"mail": mailbox_json(body.get("account", DEFAULT_ACCOUNT_ID), body.get("region", "us-east-1"))}
         if path == "/_emulator/settings" and method == "POST":
             return _settings(body)
         if path == "/_emulator/endpoints/failure" and method == "POST":

@@ -322,7 +322,12 @@ class Deployment:
         self.created.clear()
 
     def outputs(self) -> dict[str, str]:
-        return {name: str(self.resolve(o["Value"])) for name, o in self.template.get("Outputs", {}).items()}
+        """The stack's outputs; one whose ``Condition`` is false is absent, as in CloudFormation."""
+        return {
+            name: str(self.resolve(o["Value"]))
+            for name, o in self.template.get("Outputs", {}).items()
+            if "Condition" not in o or self.condition(o["Condition"])
+        }
 
 
 def _table(d: Deployment, logical: str) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -25,7 +26,7 @@ settings.load_profile("ci")
 # SQS retention and visibility, Powertools' idempotency expiry and parameter cache, botocore's
 # signing and retry bucket): a test using one is marked ``real_clock`` and runs again in the
 # moved-clock passes (``make clock-guard``). Modules that start the emulator themselves carry the mark.
-CLOCK_FIXTURES = frozenset({"emulator", "aws", "stack", "emu", "emulator_server", "world"})
+CLOCK_FIXTURES = frozenset({"emulator", "aws", "stack", "chat_stack", "emu", "emulator_server", "world"})
 
 # The policy every deployed test stack runs (see its header); the CLI follows it through ICPILOT_POLICY_PATH.
 INTEGRATION_POLICY = Path(__file__).resolve().parent / "policy.yaml"
@@ -81,9 +82,10 @@ def aws(request: pytest.FixtureRequest) -> Iterator[Harness]:
         harness.reset()
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """The seed endpoint with both components InService and icpilot's stack deployed, Monday 06:00Z."""
+@contextmanager
+def deployed_stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str] | None = None) -> Iterator[Stack]:
+    """The seed endpoint with both components InService and icpilot's stack deployed (with these
+    template parameters), Monday 06:00Z."""
     saved = dict(os.environ)  # restored as it was: deploy_stack sets the functions' environment in it
     for key in list(os.environ):
         if key.startswith("ICPILOT_"):
@@ -95,7 +97,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             emu.advance(240)
             # The moment after the deploy created the resources and before its custom resources
             # (reconcile, configure) ran: each test runs them when its story needs them.
-            deployed = deploy_stack(policy_path=str(INTEGRATION_POLICY), run_custom_resources=False)
+            deployed = deploy_stack(
+                policy_path=str(INTEGRATION_POLICY), parameters=parameters, run_custom_resources=False
+            )
             emu.dispatcher.raise_errors = True  # a handler crash fails the test
             yield deployed
     finally:
@@ -104,6 +108,20 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.undo()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The seed endpoint with both components InService and icpilot's stack deployed, Monday 06:00Z."""
+    with deployed_stack(monkeypatch) as deployed:
+        yield deployed
+
+
+@pytest.fixture
+def chat_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """``stack`` with chat notifications on, every severity posted."""
+    with deployed_stack(monkeypatch, {"ChatNotifications": "Enabled", "ChatSeverity": "info"}) as deployed:
+        yield deployed
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .domain.events import Severity
+
 DEFAULT_POLICY_PATH = str(Path(__file__).resolve().parent.parent / "policy.yaml")
 
 
@@ -21,6 +23,8 @@ class Settings:
     schedule_dlq_arn: str | None = None
     dead_letter_queue_url: str | None = None
     stack_name: str = "icpilot"  # marks the alarms this stack owns (plans.autoscaling.alarm_marker)
+    chat_topic_arn: str | None = None  # the chat channel's topic, when the stack turns chat on
+    chat_severity: Severity = Severity.WARNING  # the least severe event posted to chat
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -36,4 +40,6 @@ class Settings:
             schedule_dlq_arn=env.get("ICPILOT_SCHEDULE_DLQ_ARN") or None,
             dead_letter_queue_url=env.get("ICPILOT_DEAD_LETTER_QUEUE_URL") or None,
             stack_name=env.get("ICPILOT_STACK_NAME") or "icpilot",
+            chat_topic_arn=env.get("ICPILOT_CHAT_TOPIC_ARN") or None,
+            chat_severity=Severity(env.get("ICPILOT_CHAT_SEVERITY") or "warning"),
         )

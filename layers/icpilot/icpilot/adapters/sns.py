@@ -1,4 +1,10 @@
-"""SNS: publish lifecycle events with filterable message attributes."""
+"""SNS: publish lifecycle events with filterable message attributes, one form per protocol.
+
+The events topic gets one ``MessageStructure=json`` message per event (``domain.notifications``):
+the JSON event for queues, Lambdas and webhooks, a short text for e-mail. When the stack turns chat
+on, events at or above its severity also go, in Amazon Q Developer's custom-notification format,
+to the chat topic a chat channel subscribes to.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from ..domain.events import SEVERITY, EventType, LifecycleEvent
+from ..domain.events import SEVERITY, EventType, LifecycleEvent, Severity
+from ..domain.notifications import chat_notification, severity_at_least, sns_message
 from ..errors import IcpilotError
 from .aws import error_code, make_client, translate
 from .sqs import DeadLetterQueue
@@ -40,6 +47,9 @@ class EventPublisher:
     An event SNS refuses for good (``REFUSED_FOR_GOOD``), or one parked longer than
     ``PARKED_MAX_AGE``, is never tried again: it goes to the ``dead_letters`` queue with the
     error, and one ``ActionFailed`` event says so (that announcement is itself never announced).
+
+    The chat copy (``chat_topic_arn``) is a view for people, not the record: the events topic holds
+    every event, so a chat publish that fails is logged with the event id and not retried.
     """
 
     def __init__(
@@ -48,9 +58,14 @@ class EventPublisher:
         client: Any | None = None,
         outbox: Outbox | None = None,
         dead_letters: DeadLetterQueue | None = None,
+        chat_topic_arn: str | None = None,
+        chat_severity: Severity = Severity.WARNING,
     ) -> None:
         self.topic_arn = topic_arn
         self.client = make_client("sns", client) if topic_arn else None
+        self.chat_topic_arn = chat_topic_arn if self.client is not None else None
+        self.chat_severity = chat_severity
+        self.chatted: list[LifecycleEvent] = []
         self.outbox = outbox
         self.dead_letters = dead_letters
         self.published: list[LifecycleEvent] = []
@@ -140,7 +155,8 @@ class EventPublisher:
             self.client.publish(
                 TopicArn=self.topic_arn,
                 Subject=event.subject(),
-                Message=event.model_dump_json(),
+                Message=sns_message(event),
+                MessageStructure="json",
                 MessageAttributes=event.message_attributes(),
             )
         except (ClientError, BotoCoreError) as exc:
@@ -149,4 +165,23 @@ class EventPublisher:
             refused = isinstance(exc, ClientError) and error_code(exc) in REFUSED_FOR_GOOD
             return ("refused" if refused else "later"), str(error)
         self.published.append(event)
+        self._chat(event)
         return "sent", ""
+
+    def _chat(self, event: LifecycleEvent) -> None:
+        """The event in the chat channel's format, when chat is on and the event is severe enough."""
+        if self.client is None or self.chat_topic_arn is None or not severity_at_least(event, self.chat_severity):
+            return
+        try:
+            self.client.publish(
+                TopicArn=self.chat_topic_arn,
+                Message=chat_notification(event).to_json(),
+                MessageAttributes=event.message_attributes(),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            error = translate("sns", "Publish", exc)
+            logger.warning(
+                "event not posted to chat; the events topic has it", extra={"event_id": event.id, "error": str(error)}
+            )
+            return
+        self.chatted.append(event)
