@@ -4,6 +4,7 @@
 #   make test   the full gate: ruff, mypy, pytest (in parallel, shuffled; the tests that meet real-clock
 #               libraries again with the real clock moved ±1 year), sam validate --lint, cfn-lint, checkov, sam build
 #   make bench  benchmarks, figures in bench/results.json
+#   make docs   the documentation site in out/site (mkdocs build --strict; also part of make test)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -19,7 +20,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo check test lint typecheck fast unit clock-guard sam-validate security sam-build bench clean
+.PHONY: demo check test lint typecheck fast unit clock-guard sam-validate security sam-build docs bench clean
 
 $(VENV)/.installed: requirements-dev.txt layers/icpilot/requirements.txt pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +52,7 @@ lint: $(VENV)/.installed
 	PYTHONPATH=layers/icpilot $(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/icpilot/icpilot functions emulator demo icpilot_cli simulator bench tests clients/python/icpilot_client
+	$(VENV)/bin/mypy layers/icpilot/icpilot functions emulator demo icpilot_cli simulator bench tests clients/python/icpilot_client docs_reference.py
 
 # Every test in parallel (pytest-xdist; worksteal evens out the few long emulator stories) and in a
 # shuffled order (pytest-randomly prints the seed: `-p randomly -p "randomly_seed=N"` replays it).
@@ -84,7 +85,11 @@ sam-build: $(SAMVENV)/.installed
 	@test -n "$(PY313_DIR)" || { echo "python3.13 not found (pyenv or PATH): sam build needs the Lambda runtime's interpreter"; exit 1; }
 	PATH="$(PY313_DIR):$$PATH" $(SAM) build --parallel
 
-test: lint typecheck unit clock-guard sam-validate security sam-build
+# The documentation site (docs/, mkdocs.yml); --strict: a broken link, anchor or missing page fails.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict  # not --quiet: it hides the warnings strict counts
+
+test: lint typecheck unit clock-guard sam-validate security sam-build docs
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -71,7 +71,9 @@ def per_minute(path: Path) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
-    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
+    parser.add_argument(
+        "--hours", type=float, default=25.0, help="simulated hours (default 25: to Tuesday's 08:00 daily report)"
+    )
     parser.add_argument("--out", default="out/demo", help="where the PNG timeline goes")
     args = parser.parse_args(argv)
     console = Console(width=170)
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         refused = Counter[str]()
         events = 0
         aas_seen = 0
+        reports: list[dict[str, Any]] = []
         while emu.now() < end:
             local = emu.now().astimezone(BERLIN)
             sent = dict.fromkeys(COMPONENTS, 0)
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             emu.advance(60)
             local = emu.now().astimezone(BERLIN)
-            events += print_events(stack, console, local, marks)
+            events += print_events(stack, console, local, marks, reports)
             aas_seen = print_aas_activities(emu, console, local, aas_seen)
             for name in COMPONENTS:
                 rc = sm.describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]
@@ -163,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                 str(timeline[name][-1].desired),
             )
         console.print(table)
+        for report in reports[-1:]:
+            print_daily_report(console, report, served, refused)
         png = plot(timeline, marks, load_policy(Path(DEFAULT_POLICY_PATH)), Path(args.out))
         invocations = emu.dispatcher.invocations
         failed = [i for i in invocations if i.error]
@@ -213,12 +218,21 @@ MARKED = {
 }
 
 
-def print_events(stack: Any, console: Console, local: datetime, marks: list[tuple[datetime, str, str]]) -> int:
+def print_events(
+    stack: Any,
+    console: Console,
+    local: datetime,
+    marks: list[tuple[datetime, str, str]],
+    reports: list[dict[str, Any]] | None = None,
+) -> int:
     """Print the lifecycle events published since the last call, stamped ``local``; how many.
-    The ones worth a mark on the PNG are added to ``marks`` as (time, component, label)."""
+    The ones worth a mark on the PNG are added to ``marks`` as (time, component, label), daily
+    reports to ``reports``."""
     count = 0
     for event in stack.lifecycle_events():
         count += 1
+        if event["type"] == "DailyReport" and reports is not None:
+            reports.append(event)
         if event["type"] in MARKED and event.get("component"):
             marks.append((local, event["component"], MARKED[event["type"]]))
         change = (
@@ -231,6 +245,41 @@ def print_events(stack: Any, console: Console, local: datetime, marks: list[tupl
             f"{local:%H:%M} [{colour}]{event['type']:<21}[/] {event.get('component') or '-':<12} {change:<5} ({event['trigger']['kind']}) {in_local_time(event['reason'], local)}"
         )
     return count
+
+
+def print_daily_report(console: Console, report: dict[str, Any], served: Counter[str], refused: Counter[str]) -> None:
+    """The last DailyReport icpilot published, per component, beside what the demo itself sent:
+    the report reads CloudWatch and the state table, the demo counted its own requests."""
+    details = report["details"]
+    table = Table(
+        title=f"icpilot's daily report for {details['day']} ({details['timezone']}), published {report['time']}"
+    )
+    for col in (
+        "component",
+        "copy-hours",
+        "$",
+        "saved $",
+        "requests (demo counted)",
+        "refused (demo bulk traffic)",
+        "delayed",
+        "cold starts",
+        "ready p50 s",
+    ):
+        table.add_column(col)
+    for row in details["components"]:
+        name = row["component"]
+        table.add_row(
+            name,
+            f"{row.get('copy_hours', 0):.1f}",
+            f"{row.get('cost_usd', 0):,.2f}",
+            f"{row.get('saved_usd', 0):,.2f}",
+            f"{row.get('requests', 0)} ({served[name]})",
+            f"{row.get('refused', 0)} ({refused[name]})",
+            str(row.get("delayed", 0)),
+            str(row.get("cold_starts", 0)),
+            str(row.get("time_to_ready_p50_s", "-")),
+        )
+    console.print(table)
 
 
 def night_client(emu: Any, stack: Any, console: Console, marks: list[tuple[datetime, str, str]]) -> float:

@@ -412,10 +412,15 @@ def _describe_scaling_activities(self: Any) -> str:
     resource_id = self._get_param("ResourceId")
     found = [
         a.to_api(self.current_account)
-        for a in reversed(SCHEDULED_ACTIONS.activities)
+        for a in reversed(SCHEDULED_ACTIONS.activities)  # newest first, as AWS answers
         if resource_id in (None, f"{IC_PREFIX}{a.component}")
     ]
-    return json.dumps({"ScalingActivities": found[: self._get_int_param("MaxResults") or 50]})
+    size = self._get_int_param("MaxResults") or 50
+    first = int(self._get_param("NextToken") or 0)
+    page: dict[str, Any] = {"ScalingActivities": found[first : first + size]}
+    if first + size < len(found):
+        page["NextToken"] = str(first + size)
+    return json.dumps(page)
 
 
 # ------------------------------------------------------------------ tags (ABAC)

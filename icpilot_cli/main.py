@@ -59,6 +59,8 @@ from icpilot.settings import DEFAULT_POLICY_PATH, Settings
 from rich.console import Console
 from rich.table import Table
 
+from icpilot_cli import daily
+
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one error, one line: terminals wrap, greps match
 
@@ -498,6 +500,20 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     policy = _load(args)
+    if args.day:
+        return daily.run(
+            policy,
+            lambda service: _client(args, service),
+            args.table,
+            daily.parse_day(args.day),
+            _now(args),
+            endpoint=args.endpoint,
+            as_json=args.json,
+            png=args.png,
+            console=console,
+        )
+    if args.endpoint or args.png:
+        raise ValueError("--endpoint and --png go with --day")
     until = _now(args)
     since = until - parse_duration(args.since)
     sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
@@ -868,6 +884,13 @@ def parser() -> argparse.ArgumentParser:
     rp = _command(sub, "report", help="copy-hours and accelerator-hours per component, against always-on at max_copies")
     reader_options(rp)
     rp.add_argument("--since", default="24h", help="period to report, e.g. 24h or 7d (default 24h)")
+    rp.add_argument(
+        "--day",
+        help="the daily report of this local day (YYYY-MM-DD), as the DailyReport event gave it: cost, saved, "
+        "refused and delayed requests, cold starts, times to ready, forecast error, overrides",
+    )
+    rp.add_argument("--endpoint", help="with --day: only this endpoint of the policy")
+    rp.add_argument("--png", help="with --day: also draw the report to this PNG file")
     rp.set_defaults(func=cmd_report)
 
     si = _command(

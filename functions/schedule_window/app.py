@@ -1,7 +1,9 @@
-"""A schedule window opened or closed: bring that component within the window's bounds.
+"""A schedule fired: a window opened or closed, or an endpoint's daily report is due.
 
-Invoked by EventBridge Scheduler with ``{"rule": "<endpoint>/<component>/<rule>", "edge": "open"|"close"}``.
-Never raises for bad input (that would make Scheduler retry a hopeless event): it reports and returns.
+Invoked by EventBridge Scheduler with ``{"rule": "<endpoint>/<component>/<rule>", "edge": "open"|"close"}``
+(bring that component within the window's bounds) or ``{"report": "<endpoint>"}`` (publish its
+``DailyReport``). Never raises for bad input (that would make Scheduler retry a hopeless event):
+it reports and returns.
 """
 
 from __future__ import annotations
@@ -13,15 +15,27 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot.runtime import TRACED_MODULES, controller_for
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, RootModel
 
 logger = Logger(service="icpilot")
 tracer = Tracer(service="icpilot", patch_modules=TRACED_MODULES)
 
 
 class WindowEdge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     rule: str
     edge: Literal["open", "close"]
+
+
+class ReportDue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    report: str
+
+
+class ScheduledEvent(RootModel[WindowEdge | ReportDue]):
+    """What the stack's schedules send: a window edge or a daily report."""
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -30,10 +44,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     controller = controller_for(context)
     try:
-        edge = parse(event=event, model=WindowEdge)
+        scheduled = parse(event=event, model=ScheduledEvent).root
     except ValidationError as exc:
         logger.error("malformed schedule event", extra={"errors": exc.errors(include_input=False)})
         return controller.reject(
             f"malformed schedule event: {exc.error_count()} problem(s): {exc.errors(include_input=False)}", now
         ).to_dict()
-    return controller.on_schedule(edge.rule, edge.edge, now).to_dict()
+    if isinstance(scheduled, ReportDue):
+        return controller.on_daily_report(scheduled.report, now).to_dict()
+    return controller.on_schedule(scheduled.rule, scheduled.edge, now).to_dict()

@@ -29,6 +29,7 @@ def test_the_demo_morning_prints_every_event_in_order(capsys: pytest.CaptureFixt
         ("07:54", "WarmUpStarted", "falcon-7b"),
         ("07:54", "ScaleRequested", "falcon-7b"),
         ("07:54", "Scaled", "falcon-7b"),
+        ("08:00", "DailyReport", "-"),  # Sunday's, before the stack existed: copies at zero, no traffic
         ("08:00", "WarmUpCompleted", "falcon-7b"),
         ("08:00", "WarmUpCompleted", "flan-t5-xxl"),
         ("08:01", "SchedulesReconciled", "-"),

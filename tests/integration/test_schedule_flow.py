@@ -53,10 +53,11 @@ def types(events: list[dict[str, Any]], component: str | None = None) -> list[st
 
 def test_tick_reconciles_schedules_from_the_policy(stack: Stack) -> None:
     summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
-    assert summary["schedules"] == {"created": 4, "updated": 0, "deleted": 0, "unchanged": 0}
+    assert summary["schedules"] == {"created": 5, "updated": 0, "deleted": 0, "unchanged": 0}
     scheduler = boto3.client("scheduler", region_name=REGION)
     names = sorted(s["Name"] for s in scheduler.list_schedules(GroupName=stack.schedule_group)["Schedules"])
     assert names == [
+        "llm-endpoint.daily-report",
         "llm-endpoint.falcon-7b.business-hours.close",
         "llm-endpoint.falcon-7b.business-hours.open",
         "llm-endpoint.flan-t5-xxl.business-hours.close",
@@ -69,7 +70,7 @@ def test_tick_reconciles_schedules_from_the_policy(stack: Stack) -> None:
     assert opening["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
     assert opening["Target"]["DeadLetterConfig"]["Arn"] == stack.dlq_arn
     again = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
-    assert again["schedules"] == {"created": 0, "updated": 0, "deleted": 0, "unchanged": 4}
+    assert again["schedules"] == {"created": 0, "updated": 0, "deleted": 0, "unchanged": 5}
 
 
 def test_policy_change_updates_and_deletes_schedules(
@@ -84,7 +85,7 @@ def test_policy_change_updates_and_deletes_schedules(
     changed.write_text(yaml.safe_dump(policy))
     monkeypatch.setenv("ICPILOT_POLICY_PATH", str(changed))
     summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
-    assert summary["schedules"] == {"created": 0, "updated": 1, "deleted": 2, "unchanged": 1}
+    assert summary["schedules"] == {"created": 0, "updated": 1, "deleted": 2, "unchanged": 2}  # + the daily report
 
 
 def test_window_opens_and_closes_on_the_clock(stack: Stack, emu: Emulator) -> None:
@@ -243,7 +244,8 @@ def test_classic_endpoint_is_refused_with_an_explanation(
     summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
     assert summary["outcomes"][0]["result"] == "rejected"
     assert "hosts no inference components" in summary["outcomes"][0]["reason"]
-    assert types(stack.lifecycle_events()) == ["ActionFailed"]
+    # The policy's one endpoint gets its daily-report schedule; the classic endpoint itself is refused.
+    assert types(stack.lifecycle_events()) == ["SchedulesReconciled", "ActionFailed"]
 
 
 def test_component_missing_from_sagemaker_does_not_stop_the_others(stack: Stack, emu: Emulator) -> None:

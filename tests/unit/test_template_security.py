@@ -21,6 +21,7 @@ STAR_ONLY = {
     "sagemaker:ListInferenceComponents",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScalingActivities",  # the daily report reads what AAS set
     "cloudwatch:DescribeAlarms",
     "scheduler:ListSchedules",
     "cloudwatch:GetMetricData",  # no resource-level permissions (the forecast reads traffic history)

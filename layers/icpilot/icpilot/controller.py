@@ -32,6 +32,7 @@ from .service.forecast import ForecastJob
 from .service.outcomes import ComponentOutcome, Outcome, RunSummary
 from .service.overrides import Override
 from .service.policy import read_policy
+from .service.reporting import DailyReporter, announce_daily_report
 from .service.schedules import reconcile_and_announce, reconcile_schedules
 from .service.triggers import TriggerChecks
 from .service.watch import Watch
@@ -221,6 +222,22 @@ class Controller:
         policy = self._policy(summary, trigger, now)
         if policy is not None:
             ForecastJob(self.sagemaker, self.state, self.cloudwatch, self.announcer).run(policy, summary, trigger, now)
+        return self.announcer.finish(summary)
+
+    def on_daily_report(self, endpoint: str, now: datetime) -> RunSummary:
+        """Publish the endpoint's ``DailyReport`` for the local day before ``now`` (``service.reporting``)."""
+        trigger = Trigger(TriggerKind.SCHEDULE, source="schedule:daily-report", rule=f"{endpoint}/daily-report")
+        summary = RunSummary(trigger=f"daily report {endpoint}", correlation_id=self.correlation_id)
+        policy = self._policy(summary, trigger, now)
+        if policy is None:
+            return self.announcer.finish(summary)
+        if endpoint not in policy.endpoints:
+            reason = f"daily report for {endpoint!r}: the endpoint is not in the policy; nothing done"
+            self._checks().rejected("schedule:unknown-rule", reason, trigger, now)
+            summary.outcomes.append(ComponentOutcome(endpoint, "-", Outcome.REJECTED, reason))
+            return self.announcer.finish(summary)
+        reporter = DailyReporter(self.sagemaker, self.autoscaling, self.state, self.cloudwatch)
+        announce_daily_report(reporter, self.announcer, policy, endpoint, summary, trigger, now)
         return self.announcer.finish(summary)
 
     def on_demand(

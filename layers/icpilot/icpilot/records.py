@@ -85,6 +85,12 @@ class StoredState:
         """The copy-count history ``[time, from, to]`` that ``icpilot report`` integrates."""
         return self._read().transitions("transitions")
 
+    @property
+    def ready_log(self) -> list[tuple[datetime, float]]:
+        """Completed warm-ups ``(ready at, seconds to ready)``, oldest first: the daily report's
+        times to ready (``ready_history`` keeps only the last few, without their times)."""
+        return self._read().timed("ready_log")
+
 
 class _Reader:
     """Typed reads of a state item: a value of the wrong shape is a CorruptStateError naming it,
@@ -130,6 +136,18 @@ class _Reader:
             return [float(x) for x in json.loads(str(raw))]
         except (ValueError, TypeError):
             raise self._bad(name, "expected a JSON list of numbers") from None
+
+    def timed(self, name: str) -> list[tuple[datetime, float]]:
+        raw = self.attrs.get(name)
+        if not raw:
+            return []
+        try:
+            out = [(datetime.fromisoformat(str(when)), float(value)) for when, value in json.loads(str(raw))]
+        except (ValueError, TypeError):
+            raise self._bad(name, "expected a JSON list of [time, number]") from None
+        if any(when.tzinfo is None for when, _ in out):
+            raise self._bad(name, "expected times with a zone offset")
+        return out
 
     def transitions(self, name: str) -> list[list[Any]]:
         raw = self.attrs.get(name)

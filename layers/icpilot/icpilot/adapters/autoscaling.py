@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .aws import aws_call, make_client
@@ -14,6 +16,12 @@ TARGETS_PER_CALL = 50
 # deregister or attach policies only to targets with its own value (ABAC: target ARNs carry a
 # random id, not the component, so no ARN pattern can scope them).
 STACK_TAG = "icpilot:stack"
+
+
+# AAS describes a change of a scalable target's capacity as "Setting desired <unit> count to N."
+# ("desired count" for ECS services, "desired instance count" for endpoint variants; the emulator
+# says "desired copy count" for inference components). Any of them is read.
+COPY_COUNT_SET = re.compile(r"desired (?:\w+ )?count to (\d+)", re.IGNORECASE)
 
 
 def resource_id(component: str) -> str:
@@ -70,6 +78,27 @@ class AutoScalingAdapter:
                             str(t.get("ScalableTargetARN") or ""),
                         )
         return out
+
+    def copy_count_settings(self, component: str, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+        """The copy counts AAS set on the component, ``(time, count)`` oldest first: its successful
+        scaling activities up to ``until``, back to the last one at or before ``since`` (the count
+        the period starts with). Newest first from the API, so paging stops there."""
+        out: list[tuple[datetime, int]] = []
+        with aws_call("application-autoscaling", "DescribeScalingActivities"):
+            pages = self.client.get_paginator("describe_scaling_activities").paginate(
+                ServiceNamespace=NAMESPACE, ResourceId=resource_id(component), ScalableDimension=DIMENSION
+            )
+            for page in pages:
+                for activity in page["ScalingActivities"]:
+                    found = COPY_COUNT_SET.search(str(activity.get("Description", "")))
+                    started = activity.get("StartTime")
+                    if activity.get("StatusCode") != "Successful" or found is None or not isinstance(started, datetime):
+                        continue
+                    if started <= until:
+                        out.append((started, int(found.group(1))))
+                    if started <= since:
+                        return sorted(out)
+        return sorted(out)
 
     def set_bounds(
         self, component: str, min_capacity: int, max_capacity: int, pin: bool, suspend_scale_out: bool = False

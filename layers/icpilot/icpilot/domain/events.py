@@ -43,6 +43,7 @@ class EventType(StrEnum):
     OVERRIDE_SET = "OverrideSet"
     OVERRIDE_ENDED = "OverrideEnded"
     FORECAST_UPDATED = "ForecastUpdated"
+    DAILY_REPORT = "DailyReport"
 
 
 class Severity(StrEnum):
@@ -75,6 +76,7 @@ SEVERITY = {
     EventType.OVERRIDE_SET: Severity.WARNING,
     EventType.OVERRIDE_ENDED: Severity.INFO,
     EventType.FORECAST_UPDATED: Severity.INFO,
+    EventType.DAILY_REPORT: Severity.INFO,
 }
 
 

@@ -51,6 +51,7 @@ HEADLINE: dict[EventType, str] = {
     EventType.OVERRIDE_SET: "Operator override set",
     EventType.OVERRIDE_ENDED: "Operator override ended",
     EventType.FORECAST_UPDATED: "Forecast updated",
+    EventType.DAILY_REPORT: "Daily report",
 }
 
 # What the reader should do; empty when nothing (the event is a record, not a call to act).
@@ -135,10 +136,11 @@ class ChatNotification(BaseModel):
 
 
 def headline(event: LifecycleEvent) -> str:
-    """``Warm-up started: flan-t5-xxl 0 → 1 copies``: the type in words, the component, the change."""
+    """``Warm-up started: flan-t5-xxl 0 → 1 copies``: the type in words, the component (else the
+    endpoint), the change."""
     text = HEADLINE.get(EventType(event.type), str(event.type))
-    if event.component:
-        text += f": {event.component}"
+    if event.component or event.endpoint:
+        text += f": {event.component or event.endpoint}"
     if event.from_copies is not None and event.to_copies is not None:
         text += f" {event.from_copies} → {event.to_copies} copies"
     elif event.to_copies is not None:
@@ -147,14 +149,40 @@ def headline(event: LifecycleEvent) -> str:
 
 
 def figures(event: LifecycleEvent) -> list[tuple[str, str]]:
-    """The event's scalar details as (label, value), in a stable order: what the reader compares."""
+    """The event's scalar details as (label, value), in a stable order: what the reader compares.
+    A ``totals`` mapping (the daily report's) comes first."""
+    totals = event.details.get("totals")
+    scalars = [(f"total {k}", v) for k, v in totals.items()] if isinstance(totals, dict) else []
+    scalars += sorted(event.details.items())
     out: list[tuple[str, str]] = []
-    for key in sorted(event.details):
-        value = event.details[key]
+    for key, value in scalars:
         if isinstance(value, bool | int | float | str) and value != "":
             shown = f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
             out.append((key.replace("_", " "), shown))
     return out[:_MAX_FIGURES]
+
+
+def component_lines(event: LifecycleEvent) -> list[str]:
+    """One line per component row in the details (the daily report's), the costliest first."""
+    rows = event.details.get("components")
+    if not isinstance(rows, list):
+        return []
+    out = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        if row.get("error"):
+            out.append(f"{row.get('component')}: not reported ({row['error']})")
+            continue
+        ttr = row.get("time_to_ready_p50_s")
+        out.append(
+            f"{row.get('component')}: ${row.get('cost_usd', 0):,.2f} (saved ${row.get('saved_usd', 0):,.2f}), "
+            f"{row.get('accelerator_hours', 0):,.1f} accelerator-h, {row.get('requests', 0):,} requests, "
+            f"{row.get('refused', 0):,} refused, {row.get('cold_starts', 0)} cold starts"
+            + (f", ready in {ttr:.0f} s (p50)" if isinstance(ttr, int | float) else "")
+            + (f", override {row['override']}" if row.get("override") else "")
+        )
+    return out
 
 
 def email_text(event: LifecycleEvent) -> str:
@@ -173,6 +201,9 @@ def email_text(event: LifecycleEvent) -> str:
     shown = figures(event)
     if shown:
         lines += ["", "Figures:"] + [f"  {label}: {value}" for label, value in shown]
+    rows = component_lines(event)
+    if rows:
+        lines += ["", "Per component:"] + [f"  {row}" for row in rows]
     steps = NEXT_STEPS.get(EventType(event.type), ())
     lines += ["", "What to do:"] + ([f"  - {s}" for s in steps] if steps else ["  Nothing: this is for the record."])
     lines += [
@@ -201,6 +232,9 @@ def chat_notification(event: LifecycleEvent) -> ChatNotification:
     shown = figures(event)
     if shown:
         description += "\n" + "\n".join(f"• *{label}*: {value}" for label, value in shown)
+    rows = component_lines(event)
+    if rows:
+        description += "\n" + "\n".join(f"• {row}" for row in rows)
     description += f"\n_{event.time.isoformat()} · trigger {event.trigger.kind} · event {event.id}_"
     resources = [r for r in (event.endpoint, event.component) if r]
     context: dict[str, Any] = {"severity": str(event.severity), "correlation_id": event.correlation_id}

@@ -1,4 +1,5 @@
-"""The window schedules the policy wants: one EventBridge Scheduler schedule per window edge. Pure."""
+"""The schedules the policy wants: one EventBridge Scheduler schedule per window edge, and one per
+endpoint for its daily report. Pure."""
 
 from __future__ import annotations
 
@@ -35,7 +36,14 @@ class ScheduleSpec:
 
 def schedule_name(endpoint: str, component: str, rule: str, edge: str) -> str:
     """Scheduler names allow [0-9a-zA-Z-_.]{1,64}; long ones keep a readable prefix and a hash."""
-    name = f"{endpoint}.{component}.{rule}.{edge}"
+    return _short(f"{endpoint}.{component}.{rule}.{edge}")
+
+
+def report_schedule_name(endpoint: str) -> str:
+    return _short(f"{endpoint}.daily-report")
+
+
+def _short(name: str) -> str:
     if len(name) <= 64:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:10]
@@ -43,8 +51,14 @@ def schedule_name(endpoint: str, component: str, rule: str, edge: str) -> str:
 
 
 def desired_schedules(policy: Policy, leads: dict[str, timedelta] | None = None) -> dict[str, ScheduleSpec]:
-    """Every window edge as a Scheduler schedule; opening edges fire each component's lead time early."""
+    """Every window edge as a Scheduler schedule (opening edges fire each component's lead time
+    early), and each endpoint's daily report at its local time."""
     specs = {}
+    for endpoint, ep in policy.endpoints.items():
+        if ep.daily_report.enabled and ep.daily_report.at is not None:
+            at = ep.daily_report.at
+            name = report_schedule_name(endpoint)
+            specs[name] = ScheduleSpec(name, f"cron({at.minute} {at.hour} * * ? *)", ep.zone, {"report": endpoint})
     for endpoint, component, cp in policy.components():
         for rule in cp.schedules:
             for e in edges(rule, (leads or {}).get(component, timedelta(0))):

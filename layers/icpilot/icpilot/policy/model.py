@@ -441,8 +441,23 @@ def duplicate_component_problems(endpoints: Mapping[str, Iterable[str]]) -> list
     return problems
 
 
+class DailyReportPolicy(_Strict):
+    """A ``DailyReport`` event per endpoint, once a day at ``at`` in the endpoint's time zone, on
+    the previous local day (midnight to midnight, 23 or 25 hours on DST days)."""
+
+    enabled: bool = True
+    at: TimeOfDay = Field(default=time(8, 0), description='local time of day the report is sent, e.g. "08:00"')
+
+
 class EndpointPolicy(_Strict):
     components: dict[str, ComponentPolicy] = Field(min_length=1)
+    timezone: Zone | None = Field(
+        default=None,
+        description="the endpoint's local zone (daily report); default: its first window's zone, else UTC",
+    )
+    daily_report: DailyReportPolicy = Field(
+        default_factory=DailyReportPolicy, description="the DailyReport lifecycle event"
+    )
     cost: CostPolicy | None = Field(
         default=None, description="overrides the top-level cost block for this endpoint (only the fields given)"
     )
@@ -460,6 +475,13 @@ class EndpointPolicy(_Strict):
     @property
     def provisioning(self) -> timedelta:
         return parse_duration(self.instance_provisioning_time)
+
+    @property
+    def zone(self) -> str:
+        """``timezone``, else the zone of the first window of any component, else UTC."""
+        if self.timezone:
+            return self.timezone
+        return next((r.timezone for cp in self.components.values() for r in cp.schedules), "UTC")
 
     @field_validator("components")
     @classmethod

@@ -33,6 +33,10 @@ from ..records import StoredState
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
+# Completed warm-ups kept with their times (``StoredState.ready_log``): weeks of a component that
+# cold-starts a few dozen times a day, in a few KB of the item.
+READY_LOG_KEPT = 500
+
 logger = Logger(service="icpilot", child=True)
 
 
@@ -215,6 +219,9 @@ class Watch:
                 draft,
                 availability="ready",
                 ready_history=json.dumps(history),
+                ready_log=json.dumps(
+                    [[t.isoformat(), v] for t, v in [*stored.ready_log, (now, round(ttr, 1))]][-READY_LOG_KEPT:]
+                ),
                 last_ready_at=now,
                 **learned,
             )
