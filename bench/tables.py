@@ -1,6 +1,7 @@
-"""The README's performance tables, rendered from bench/results.json (``python -m bench.tables``).
+"""The performance tables of the documentation (docs/performance.md, and the headline figures
+on the README's front page), rendered from bench/results.json (``python -m bench.tables``).
 
-Figures in the README are pasted from this output, never typed: rerun ``make bench`` (or
+Figures in the docs are pasted from this output, never typed: rerun ``make bench`` (or
 ``python -m bench --only SECTION``) and then this.
 """
 

@@ -22,6 +22,8 @@ from icpilot.service.reporting import DailyReporter, EndpointDay
 from rich.console import Console
 from rich.table import Table
 
+from simulator.pictures import ALWAYS_ON_COLOUR, DELAYED_COLOUR, INSTANCE_COLOUR, PENALTY_COLOUR
+
 # Columns in the order a reader drops them when the terminal is narrow: the first ones stay.
 COLUMNS = (
     ("component", "component"),
@@ -111,7 +113,8 @@ def _cell(value: Any) -> str:
 
 def plot_day(reports: list[EndpointDay], path: Path) -> Path:
     """Per endpoint, per component: what it cost against always-on (bars), and its refused and
-    delayed requests beside the cold starts — what a person compares day to day."""
+    delayed requests beside the cold starts — what a person compares day to day (the palette of
+    the backtest's month picture, ``simulator.pictures``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -124,14 +127,14 @@ def plot_day(reports: list[EndpointDay], path: Path) -> Path:
     for (cost_ax, req_ax), report in zip(axes, reports, strict=True):
         rows = sorted((c for c in report.components if c.error is None), key=lambda c: c.always_on_usd)
         names = [c.component for c in rows]
-        cost_ax.barh(names, [c.always_on_usd for c in rows], color="0.85", label="always-on at max_copies")
-        cost_ax.barh(names, [c.cost_usd for c in rows], color="tab:blue", label="icpilot")
+        cost_ax.barh(names, [c.always_on_usd for c in rows], color=ALWAYS_ON_COLOUR, label="always-on at max_copies")
+        cost_ax.barh(names, [c.cost_usd for c in rows], color=INSTANCE_COLOUR, label="icpilot")
         cost_ax.set_xlabel("$ (accelerator share of the instance)")
         cost_ax.set_title(f"{report.endpoint} · {report.day:%a %d %b %Y} ({report.timezone})", loc="left")
         cost_ax.legend(loc="lower right", fontsize=8)
         y = range(len(rows))
-        req_ax.barh([i + 0.2 for i in y], [c.refused for c in rows], height=0.4, color="tab:red", label="refused")
-        req_ax.barh([i - 0.2 for i in y], [c.delayed for c in rows], height=0.4, color="tab:orange", label="delayed")
+        req_ax.barh([i + 0.2 for i in y], [c.refused for c in rows], height=0.4, color=PENALTY_COLOUR, label="refused")
+        req_ax.barh([i - 0.2 for i in y], [c.delayed for c in rows], height=0.4, color=DELAYED_COLOUR, label="delayed")
         req_ax.set_yticks(list(y), [f"{c.component} ({c.cold_starts} cold)" for c in rows])
         req_ax.set_xlabel("requests")
         req_ax.legend(loc="lower right", fontsize=8)

@@ -25,6 +25,7 @@ from icpilot.policy.model import Policy
 
 from . import exact
 from .engine import STRATEGIES, Ledger, Result, RunRules, SimComponent, run
+from .pictures import LONG_RUN_DAYS, plot_weeks
 from .traces import MinuteDemand, Throughput, read_trace
 
 DEFAULT_LOAD_MINUTES = 6  # the emulator's model-load time (360 s) unless the run says otherwise
@@ -90,8 +91,10 @@ def backtest_components(
     endpoint: str = "sim",
     score_from: int = 0,
     optimum_seconds: float = 60.0,
+    timezone: str | None = None,
 ) -> dict[str, Any]:
     """The report for demand already in minutes (the synthetic generator and the CLI both end here).
+    ``timezone``: the endpoint's wall clock for the pictures' days (default: the policy's, else UTC).
 
     ``score_from``: count costs from this minute on (every strategy runs from the start; a learner's
     first weeks are its history). ``optimum_seconds`` bounds each exact optimum's solve; the report
@@ -108,6 +111,7 @@ def backtest_components(
     results: dict[str, Result] = {s: run(s, components, rules, start, minutes, score_from) for s in STRATEGIES}
     rows: dict[str, dict[str, Any]] = {name: _row(r, rules, requests) for name, r in results.items()}
     copies: dict[str, dict[str, list[int]]] = {name: r.copies for name, r in results.items()}
+    replays: dict[str, Result] = dict(results)
     bounds: dict[str, float] = {}
     for name, reactive in (("optimum", False), ("reactive-optimum", True)):
         solved = exact.solve(components, rules, minutes, reactive, score_from, optimum_seconds)
@@ -124,6 +128,7 @@ def backtest_components(
         row["solver_status"] = solved.status
         rows[name] = row
         copies[name] = replayed.copies
+        replays[name] = replayed
     for row in rows.values():
         for key, name in (("ratio_to_bound", "optimum"), ("ratio_to_reactive_bound", "reactive-optimum")):
             row[key] = _round(row["_total"] / bounds[name]) if bounds[name] else None
@@ -139,6 +144,10 @@ def backtest_components(
         "instance_type": rules.instance_type,
         "max_instances": rules.max_instances,
         "start": start.isoformat(),
+        # the start's own zone: minute m is ``start + m minutes`` in it, as the engine counted
+        # (Python adds minutes on the wall clock of a zone-aware time; see simulator.pictures)
+        "start_zone": getattr(start.tzinfo, "key", None),
+        "timezone": timezone or _zone_of(rules),
         "minutes": minutes,
         "days": _round(minutes / 1440, 2),
         "scored_from_minute": score_from,
@@ -165,7 +174,8 @@ def backtest_components(
         "_series": {
             "traffic": {c.name: c.demand.requests for c in components},
             "copies": {name: copies[name] for name in order},
-            "instances": {name: r.instances for name, r in results.items()},
+            "instances": {name: replays[name].instances for name in order},
+            "penalty": {name: replays[name].penalty_by_minute for name in order},
             "needed": {c.name: c.demand.copies_needed(c.throughput) for c in components},
         },
     }
@@ -239,8 +249,21 @@ def backtest(
         endpoint=endpoint,
     )
     return backtest_components(
-        components, rules, start, minutes, endpoint, score_from=score_from, optimum_seconds=optimum_seconds
+        components,
+        rules,
+        start,
+        minutes,
+        endpoint,
+        score_from=score_from,
+        optimum_seconds=optimum_seconds,
+        timezone=ep.zone,
     )
+
+
+def _zone_of(rules: RunRules) -> str:
+    if rules.policy is not None and rules.endpoint in rules.policy.endpoints:
+        return rules.policy.endpoints[rules.endpoint].zone
+    return "UTC"
 
 
 def write(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
@@ -250,13 +273,17 @@ def write(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
     json_path = out / "backtest.json"
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     png_path = out / "backtest.png"
-    plot(report, series, png_path)
+    if report["minutes"] > LONG_RUN_DAYS * 1440:
+        plot_weeks(report, series, png_path)
+    else:
+        plot(report, series, png_path)
     report["_series"] = series
     return json_path, png_path
 
 
 def plot(report: dict[str, Any], series: dict[str, Any], path: Path) -> None:
-    """Traffic, then copies per component under every strategy, then each strategy's total cost."""
+    """A short run minute by minute: traffic, then copies per component under every strategy,
+    then each strategy's total cost (longer runs: ``pictures.plot_weeks``)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -242,6 +242,9 @@ class Result:
     ledgers: dict[str, Ledger]
     instances: list[int] = field(default_factory=list)  # billed per minute: in service or provisioning
     instance_minutes: int = 0  # scored minutes only
+    # USD of refused and delayed requests per minute, scored minutes only (0 before ``score_from``):
+    # the daily cost of a long run's picture; their sum is the ledgers' penalty
+    penalty_by_minute: list[float] = field(default_factory=list)
 
     @property
     def accelerator_minutes(self) -> float:
@@ -539,6 +542,8 @@ def run(
     copies: dict[str, list[int]] = {c.name: [] for c in components}
     instances: list[int] = []
     instance_minutes = 0
+    penalty_by_minute: list[float] = []
+    penalty_before = 0.0
     idle_run = dict.fromkeys(ledgers, 0)
     last_no_capacity = dict.fromkeys(ledgers, 0.0)
     step_cooldown = dict.fromkeys(ledgers, -(10**6))
@@ -597,6 +602,15 @@ def run(
         instances.append(billed)
         if t >= score_from:
             instance_minutes += billed
+        penalty_so_far = _penalty(scored, rules.cost)
+        penalty_by_minute.append(penalty_so_far - penalty_before)
+        penalty_before = penalty_so_far
     for c in components:
         queues[c.name].finish(scored[c.name])
-    return Result(strategy, copies, scored, instances, instance_minutes)
+    if penalty_by_minute:  # requests still waiting at the end are refused then
+        penalty_by_minute[-1] += _penalty(scored, rules.cost) - penalty_before
+    return Result(strategy, copies, scored, instances, instance_minutes, penalty_by_minute)
+
+
+def _penalty(ledgers: dict[str, Ledger], cost: CostModel) -> float:
+    return sum(ledger.penalty(cost) for ledger in ledgers.values())

@@ -37,9 +37,32 @@ def sample(path: Path) -> LifecycleEvent:
 def test_queues_lambdas_and_webhooks_get_the_json_event_byte_for_byte(path: Path) -> None:
     event = sample(path)
     structured = json.loads(sns_message(event))
-    for protocol in ("default", *JSON_PROTOCOLS):
-        assert structured[protocol] == event.model_dump_json()
-    assert LifecycleEvent.model_validate_json(structured["sqs"]) == event
+    assert set(structured) == {"default", "email", "sms"}  # SNS hands "default" to every protocol without a key
+    assert len(structured["sms"]) <= 140 and structured["sms"].startswith(f"icpilot {headline(event)}")
+    assert not set(JSON_PROTOCOLS) & set(structured)
+    assert structured["default"] == event.model_dump_json()
+    assert LifecycleEvent.model_validate_json(structured["default"]) == event
+
+
+def test_the_largest_event_fits_snss_message_limit_in_both_forms() -> None:
+    from datetime import UTC, datetime
+
+    from icpilot.domain.events import EventDraft, TriggerInfo
+
+    draft = EventDraft(
+        type=EventType.POLICY_INVALID,
+        reason="r" * 10_000,
+        details={f"k{i}": "v" * 300 for i in range(50)},  # just under the details bound
+    )
+    event = LifecycleEvent.from_draft(
+        draft,
+        time=datetime(2026, 11, 23, tzinfo=UTC),
+        endpoint="e" * 63,
+        component="c" * 63,
+        trigger=TriggerInfo(kind="tick", source="tick"),
+        correlation_id="c",
+    )
+    assert len(sns_message(event).encode()) < 64 * 1024  # SNS takes 256 KB
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)

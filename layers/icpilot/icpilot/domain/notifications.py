@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .events import EventType, LifecycleEvent, Severity
 
-# SNS protocols that receive the JSON event itself; every other protocol reads "default" (the same).
+# SNS protocols that receive the JSON event itself, through the message's "default" key.
 JSON_PROTOCOLS = ("sqs", "lambda", "http", "https", "email-json", "firehose")
+SMS_CHARACTERS = 140  # one GSM-7 SMS holds 160; the rest is SNS's sender prefix
 
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
@@ -215,12 +216,18 @@ def email_text(event: LifecycleEvent) -> str:
 
 
 def sns_message(event: LifecycleEvent) -> str:
-    """The ``Message`` for ``Publish(MessageStructure="json")``: e-mail gets ``email_text``, every
-    other protocol the JSON event, byte for byte what it received before per-protocol messages."""
-    body = event.model_dump_json()
-    structured: dict[str, str] = {"default": body, "email": email_text(event)}
-    structured.update({protocol: body for protocol in JSON_PROTOCOLS})
-    return json.dumps(structured)
+    """The ``Message`` for ``Publish(MessageStructure="json")``: e-mail gets ``email_text``, SMS
+    ``sms_text``; every
+    other protocol (``JSON_PROTOCOLS`` and the rest) reads ``default``, the JSON event, byte for
+    byte what it received before per-protocol messages. One copy of the event, not one per
+    protocol: the whole structure counts against SNS's 256 KB."""
+    return json.dumps({"default": event.model_dump_json(), "email": email_text(event), "sms": sms_text(event)})
+
+
+def sms_text(event: LifecycleEvent) -> str:
+    """One text message: the headline and the reason, cut to ``SMS_CHARACTERS``."""
+    text = f"icpilot {headline(event)}: {event.reason}"
+    return text if len(text) <= SMS_CHARACTERS else text[: SMS_CHARACTERS - 1] + "…"
 
 
 def chat_notification(event: LifecycleEvent) -> ChatNotification:
