@@ -83,6 +83,10 @@ class Harness:
             self._control("POST", "/_emulator/endpoints/failure", {"endpoint": endpoint, "reason": reason})["status"]
         )
 
+    def mail(self) -> list[dict[str, Any]]:
+        """What SNS e-mail subscriptions received (``GET /_emulator/mail``)."""
+        return list(self._control("GET", "/_emulator/mail")["mail"])
+
     def reset(self) -> None:
         self._control("POST", "/_emulator/reset")
 

@@ -54,6 +54,37 @@ def test_every_service_icpilot_uses_answers(aws: Harness) -> None:
     assert aws.client("ssm").get_parameter(Name="/icpilot/policy")["Parameter"]["Value"] == "{}"
 
 
+def test_email_subscriptions_get_their_own_form_after_the_filter_policy(aws: Harness) -> None:
+    """SNS hands ``email`` its key of a ``MessageStructure=json`` message (else ``default``), and
+    ``email-json`` the notification document; a filter policy applies to e-mail as to queues."""
+    sns = aws.client("sns")
+    topic = sns.create_topic(Name="events")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
+    sns.subscribe(TopicArn=topic, Protocol="email-json", Endpoint="robot@example.com")
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="email",
+        Endpoint="oncall@example.com",
+        Attributes={"FilterPolicy": json.dumps({"severity": ["error"]})},
+    )
+    structured = json.dumps({"default": '{"type": "Scaled"}', "email": "Copy count changed: m 0 -> 1"})
+    attributes = {"severity": {"DataType": "String", "StringValue": "info"}}
+    sns.publish(
+        TopicArn=topic,
+        Subject="[icpilot] Scaled",
+        Message=structured,
+        MessageStructure="json",
+        MessageAttributes=attributes,
+    )
+    mail = {m["to"]: m for m in aws.mail()}
+    assert set(mail) == {"ops@example.com", "robot@example.com"}  # on-call filters on errors only
+    assert mail["ops@example.com"]["body"] == "Copy count changed: m 0 -> 1"
+    assert mail["ops@example.com"]["subject"] == "[icpilot] Scaled"
+    assert json.loads(mail["robot@example.com"]["body"])["Message"] == '{"type": "Scaled"}'
+    aws.reset()
+    assert aws.mail() == []
+
+
 def test_reset_forgets_everything(aws: Harness) -> None:
     sm = aws.client("sagemaker")
     create_seed(sm)
