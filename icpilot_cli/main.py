@@ -138,7 +138,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 INIT_HEADER = """\
 # icpilot policy written by `icpilot init` from what {where} holds now.
 # It keeps every component at the copies it runs today (min_copies is today's count, max_copies
-# the same, at least 1) and never scales one to zero when idle: deploying it changes nothing.
+# the same, at least 1) and never scales one to zero when idle. It starts in mode: observe: icpilot
+# decides and announces what it would do (WouldScale) and writes nothing to SageMaker, AAS or
+# CloudWatch alarms. Switch to mode: act (per policy, endpoint or component) when you agree.
 # Next, per component:
 #   - lower min_copies and set idle_scale_to_zero_after (e.g. auto) to let it go idle;
 #   - add schedules: (windows with floors) and autoscaling: (target tracking);
@@ -181,7 +183,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         return 1
     where = f"endpoint(s) {', '.join(endpoints)}"
     text = INIT_HEADER.format(where=where, file=out) + yaml.safe_dump(
-        {"version": 1, "endpoints": endpoints}, sort_keys=False
+        {"version": 1, "mode": "observe", "endpoints": endpoints}, sort_keys=False
     )
     policy = load_policy_text(text, str(out))  # what is written is a valid policy
     out.write_text(text, encoding="utf-8")
@@ -331,6 +333,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     for row in rows:
         row["copies"] = f"{row['from']} → {row['to']}" if "from" in row else "-"
+        if policy.observes(row["component"]) and row["action"] != "error":
+            row["action"] = f"{row['action']} (observe: not written)"
     columns = ["component", "action", "copies", "aas", "reason"]
     if len(policy.endpoints) > 1 or args.wide:
         columns.insert(0, "endpoint")

@@ -249,3 +249,29 @@ def test_any_window_reads_as_written_or_is_refused(
         return
     assert window_of(text) == (f"{hour:02d}:{minute:02d}", "23:59")
     assert load_policy_text(text).endpoints["ep"].components["m"].max_copies == number
+
+
+@pytest.mark.parametrize(
+    ("top", "endpoint", "component", "expected"),
+    [
+        (None, None, None, "act"),  # a policy that says nothing acts, as before
+        ("observe", None, None, "observe"),
+        ("observe", "act", None, "act"),
+        ("act", "observe", None, "observe"),
+        ("observe", "act", "observe", "observe"),
+        ("act", None, "observe", "observe"),
+    ],
+)
+def test_the_mode_in_force_is_the_components_else_its_endpoints_else_the_policys(
+    top: str | None, endpoint: str | None, component: str | None, expected: str
+) -> None:
+    from icpilot.policy import load_policy_text
+
+    lines = ["version: 1"] + ([f"mode: {top}"] if top else []) + ["endpoints:", "  ep:"]
+    lines += [f"    mode: {endpoint}"] if endpoint else []
+    lines += ["    components:", "      m:", "        max_copies: 2"]
+    lines += [f"        mode: {component}"] if component else []
+    lines += ["      other: {max_copies: 1}"]
+    policy = load_policy_text("\n".join(lines) + "\n")
+    assert policy.mode_of("m") == expected
+    assert policy.observes("other") == ((endpoint or top) == "observe")

@@ -44,6 +44,7 @@ class EventType(StrEnum):
     OVERRIDE_ENDED = "OverrideEnded"
     FORECAST_UPDATED = "ForecastUpdated"
     DAILY_REPORT = "DailyReport"
+    WOULD_SCALE = "WouldScale"
 
 
 class Severity(StrEnum):
@@ -77,6 +78,7 @@ SEVERITY = {
     EventType.OVERRIDE_ENDED: Severity.INFO,
     EventType.FORECAST_UPDATED: Severity.INFO,
     EventType.DAILY_REPORT: Severity.INFO,
+    EventType.WOULD_SCALE: Severity.INFO,
 }
 
 

@@ -53,6 +53,7 @@ HEADLINE: dict[EventType, str] = {
     EventType.OVERRIDE_ENDED: "Operator override ended",
     EventType.FORECAST_UPDATED: "Forecast updated",
     EventType.DAILY_REPORT: "Daily report",
+    EventType.WOULD_SCALE: "Would scale (observe mode)",
 }
 
 # What the reader should do; empty when nothing (the event is a record, not a call to act).
@@ -95,6 +96,10 @@ NEXT_STEPS: dict[EventType, tuple[str, ...]] = {
         "Two icpilot stacks claim this component: narrow one stack's ComponentNamePattern or policy.",
     ),
     EventType.OVERRIDE_SET: ("End it with `icpilot resume` when it is no longer needed.",),
+    EventType.WOULD_SCALE: (
+        "Nothing was changed: the component is in observe mode.",
+        "When this is what you want icpilot to do, set `mode: act` in the policy.",
+    ),
 }
 
 _REASON_IN_TITLE = 120

@@ -249,7 +249,15 @@ class PerCopy(_Strict):
     memory_mb: int = Field(default=1024, ge=128, le=4_000_000, description="MinMemoryRequiredInMb")
 
 
+Mode = Literal["act", "observe"]
+MODE_DESCRIPTION = (
+    "act: icpilot writes copy counts, AAS targets, policies and alarms; observe: it decides, logs and "
+    "announces what it would do (WouldScale) and writes nothing to SageMaker, AAS or CloudWatch alarms"
+)
+
+
 class ComponentPolicy(_Strict):
+    mode: Mode | None = Field(default=None, description=MODE_DESCRIPTION + " (default: the endpoint's)")
     min_copies: int = Field(default=0, ge=0, le=MAX_COPIES, description="floor outside every window")
     max_copies: int = Field(ge=1, le=MAX_COPIES, description="hard ceiling, never exceeded")
     priority: int = Field(default=100, ge=0, le=1000, description="higher wins when capacity is short")
@@ -450,6 +458,7 @@ class DailyReportPolicy(_Strict):
 
 
 class EndpointPolicy(_Strict):
+    mode: Mode | None = Field(default=None, description=MODE_DESCRIPTION + " (default: the policy's)")
     components: dict[str, ComponentPolicy] = Field(min_length=1)
     timezone: Zone | None = Field(
         default=None,
@@ -494,6 +503,7 @@ class EndpointPolicy(_Strict):
 
 class Policy(_Strict):
     version: Literal[1] = 1
+    mode: Mode = Field(default="act", description=MODE_DESCRIPTION + " (icpilot init writes observe)")
     cost: CostPolicy = Field(
         default_factory=CostPolicy, description="the price of accelerators and of failing requests"
     )
@@ -518,6 +528,17 @@ class Policy(_Strict):
             if name in ep.components:
                 return endpoint, ep.components[name]
         return None
+
+    def mode_of(self, component: str) -> Mode:
+        """The component's mode in force: its own, else its endpoint's, else the policy's."""
+        found = self.component(component)
+        if found is None:
+            return self.mode
+        endpoint, cp = found
+        return cp.mode or self.endpoints[endpoint].mode or self.mode
+
+    def observes(self, component: str) -> bool:
+        return self.mode_of(component) == "observe"
 
     def component_names(self) -> frozenset[str]:
         return frozenset(n for ep in self.endpoints.values() for n in ep.components)

@@ -88,6 +88,9 @@ class Configure:
         targets.read([w.component for w in wants])
         for want in wants:
             e, c = want.endpoint, want.component
+            if policy.observes(c):  # observe mode: no AAS target, policy or alarm of it is touched
+                logger.info("observe mode: nothing configured", extra={"component": c})
+                continue
             try:
                 manager = elsewhere.get(c) or self._target(want, targets.target(c), changes)
                 if manager is not None:  # another stack's component: nothing of it is touched

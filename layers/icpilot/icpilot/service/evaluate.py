@@ -283,7 +283,10 @@ class Evaluation:
                     "attempt": attempt + 1,
                 },
             )
-            outcome = self._act(decision, ep, stored, trigger, now, held_by)
+            if policy.observes(name):
+                outcome = self._observe(_Acting(decision, ep.name, trigger, now, self.announcer), stored)
+            else:
+                outcome = self._act(decision, ep, stored, trigger, now, held_by)
             if outcome.result != Outcome.SUPERSEDED:
                 break
             # Lost the conditional claim to another write (the watcher closing a transition, a racing
@@ -409,6 +412,31 @@ class Evaluation:
         self._announce_scaled(d, ep.name, held_by, trigger, now)
         still = f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""
         return act.outcome(Outcome.SCALED, d.reason + still)
+
+    def _observe(self, act: _Acting, stored: StoredState) -> ComponentOutcome:
+        """Observe mode: nothing is written to SageMaker or AAS, and decide()'s own events (a warm-up
+        that does not start) are not said. A scale is announced as ``WouldScale`` once per distinct
+        intent, kept on the item as ``would_scale`` so the next tick does not say it again."""
+        d = act.d
+        said = stored.attributes.get("would_scale")
+        if d.action != Action.SCALE:
+            if said:  # the intent passed: a later one is news again
+                with contextlib.suppress(IcpilotError):
+                    self.state.write(act.endpoint, d.component, stored.version, would_scale=None, updated_at=act.now)
+            return act.outcome(Outcome.UNCHANGED, f"observe mode: {d.reason}")
+        intent = f"{d.from_copies}->{d.target} {d.rule.value}"
+        if said != intent:
+            try:
+                self.state.write(act.endpoint, d.component, stored.version, would_scale=intent, updated_at=act.now)
+            except StateConflictError as exc:
+                return act.outcome(Outcome.SUPERSEDED, f"another invocation acted first: {exc}")
+            details = {
+                "rule": d.rule.value,
+                "aas_bounds": [d.aas_min, d.aas_max],
+                "would_announce": [str(e.type) for e in d.events],
+            }
+            act.say(EventType.WOULD_SCALE, f"observe mode, nothing written: would {d.reason}", details)
+        return act.outcome(Outcome.OBSERVED, f"observe mode: would scale {d.from_copies} → {d.target}: {d.reason}")
 
     def _record(self, act: _Acting, version: int, **fields: Any) -> int:
         return self.state.write(

@@ -23,6 +23,7 @@ class Outcome(StrEnum):
     DONE = "done"  # watcher: a scale-out or scale-in finished
     TIMED_OUT = "timed-out"  # watcher: not done by its deadline
     FORECAST = "forecast"  # forecast run: the learned floors were stored
+    OBSERVED = "observed"  # observe mode: the decision was announced (WouldScale), nothing written
 
 
 @dataclass
