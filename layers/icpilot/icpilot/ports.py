@@ -39,8 +39,9 @@ class Outbox(Protocol):
 
 
 class PolicyStatus(Protocol):
-    def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
-        """Record the current policy problems; True when they differ from the last recorded."""
+    def remember_policy_problems(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
+        """Record the current problems of ``subject`` (the policy's validity, or ``mismatch``: what
+        it names that the account lacks); True when they differ from the last recorded."""
 
 
 class RejectionLog(Protocol):

@@ -52,12 +52,16 @@ class InMemoryStateStore:
     def drop_parked(self, pk: str) -> None:
         self.items.pop(pk, None)
 
-    def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
+    def remember_policy_problems(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
         digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
-        status = self.items.get("policy#status", {})
+        status = self.items.get(f"{subject}#status", {})
         if status.get("problems_digest") == digest:
             return False
-        self.items["policy#status"] = {"pk": "policy#status", "problems_digest": digest, "updated_at": now.isoformat()}
+        self.items[f"{subject}#status"] = {
+            "pk": f"{subject}#status",
+            "problems_digest": digest,
+            "updated_at": now.isoformat(),
+        }
         return True
 
     def count_rejection(self, cause: str, now: datetime, quiet: timedelta) -> int | None:

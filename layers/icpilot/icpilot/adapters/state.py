@@ -158,7 +158,7 @@ class StateStore:
         with self._call("DeleteItem"):
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}})
 
-    def remember_policy_problems(self, problems: list[str], now: datetime) -> bool:
+    def remember_policy_problems(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
         """Record the current policy problems; True when they differ from the last ones recorded."""
         digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
         same = StateConflictError("these policy problems were recorded already")
@@ -167,7 +167,7 @@ class StateStore:
                 self.client.put_item(
                     TableName=self.table,
                     Item={
-                        "pk": {"S": "policy#status"},
+                        "pk": {"S": f"{subject}#status"},
                         "problems_digest": {"S": digest},
                         "updated_at": {"S": now.isoformat()},
                     },

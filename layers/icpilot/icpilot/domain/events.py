@@ -45,6 +45,7 @@ class EventType(StrEnum):
     FORECAST_UPDATED = "ForecastUpdated"
     DAILY_REPORT = "DailyReport"
     WOULD_SCALE = "WouldScale"
+    POLICY_MISMATCH = "PolicyMismatch"
 
 
 class Severity(StrEnum):
@@ -79,6 +80,7 @@ SEVERITY = {
     EventType.FORECAST_UPDATED: Severity.INFO,
     EventType.DAILY_REPORT: Severity.INFO,
     EventType.WOULD_SCALE: Severity.INFO,
+    EventType.POLICY_MISMATCH: Severity.WARNING,
 }
 
 

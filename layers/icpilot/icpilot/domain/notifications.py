@@ -54,6 +54,7 @@ HEADLINE: dict[EventType, str] = {
     EventType.FORECAST_UPDATED: "Forecast updated",
     EventType.DAILY_REPORT: "Daily report",
     EventType.WOULD_SCALE: "Would scale (observe mode)",
+    EventType.POLICY_MISMATCH: "Policy names what the account lacks",
 }
 
 # What the reader should do; empty when nothing (the event is a record, not a call to act).
@@ -96,6 +97,10 @@ NEXT_STEPS: dict[EventType, tuple[str, ...]] = {
         "Two icpilot stacks claim this component: narrow one stack's ComponentNamePattern or policy.",
     ),
     EventType.OVERRIDE_SET: ("End it with `icpilot resume` when it is no longer needed.",),
+    EventType.POLICY_MISMATCH: (
+        "Check that the stack runs your policy (the bundled one names the emulator's llm-endpoint).",
+        "Fix the names in the policy, or create the components; icpilot leaves them alone meanwhile.",
+    ),
     EventType.WOULD_SCALE: (
         "Nothing was changed: the component is in observe mode.",
         "When this is what you want icpilot to do, set `mode: act` in the policy.",

@@ -86,6 +86,7 @@ class Configure:
         wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy), owner=self.cloudwatch.owner)
         targets = TargetReads(self.autoscaling)
         targets.read([w.component for w in wants])
+        absent: list[str] = []
         for want in wants:
             e, c = want.endpoint, want.component
             if policy.observes(c):  # observe mode: no AAS target, policy or alarm of it is touched
@@ -101,6 +102,7 @@ class Configure:
                 self._alarms(want, step_arn, have_alarms, changes)
             except UnknownComponentError as exc:  # not on its endpoint: the tick says ComponentGone, once
                 logger.info("component absent: nothing to configure", extra={"component": c, "reason": str(exc)})
+                absent.append(f"{c} ({e}): {exc}")
             except IcpilotError as exc:
                 changes.add(e, c, "component", "failed", [str(exc)])
                 reason = f"configuring autoscaling failed: {exc}"
@@ -109,6 +111,25 @@ class Configure:
         if apply:
             self._leave_to_others(policy, elsewhere, trigger, now)
             self._announce_configuration(summary.autoscaling_changes, trigger, now)
+            self._announce_mismatch(sorted(absent), trigger, now)
+
+    def _announce_mismatch(self, absent: list[str], trigger: Trigger, now: datetime) -> None:
+        """``PolicyMismatch`` once per episode: when the set of what the policy names and the account
+        lacks changes to a non-empty one (a first deploy of the bundled policy, a typo, a deleted
+        component). The tick skips those components quietly meanwhile."""
+        try:
+            changed = self.state.remember_policy_problems(absent, now, subject="mismatch")
+        except IcpilotError as exc:  # said again next run rather than never
+            logger.warning("policy mismatch not recorded", extra={"error": str(exc)})
+            changed = True
+        if changed and absent:
+            reason = (
+                f"the policy names {len(absent)} inference component(s) this account and region do not have; "
+                f"nothing is configured for them and the tick leaves them alone: {'; '.join(absent[:5])}"
+                + (" …" if len(absent) > 5 else "")
+            )
+            draft = EventDraft(type=EventType.POLICY_MISMATCH, reason=reason, details={"absent": absent[:50]})
+            self.announcer.announce(draft, trigger, now, None, None)
 
     def _target(self, want: DesiredAutoScaling, target: ScalableTarget | None, changes: _Changes) -> str | None:
         """Register the component's target (tagged as this stack's), or claim a team's untagged one;

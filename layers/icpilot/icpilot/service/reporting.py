@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aws_lambda_powertools import Logger
+
 from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
@@ -28,7 +30,7 @@ from ..domain.decision_types import Trigger
 from ..domain.events import EventDraft, EventType
 from ..domain.forecast import SLOT_MINUTES, Forecast
 from ..domain.inputs import stored_forecast
-from ..errors import IcpilotError
+from ..errors import IcpilotError, NotAnInferenceComponentEndpointError, UnknownEndpointError
 from ..policy.model import Policy
 from ..ports import ComponentStore
 from ..report import (
@@ -41,6 +43,8 @@ from ..report import (
 )
 from .announce import Announcer
 from .outcomes import RunSummary
+
+logger = Logger(service="icpilot", child=True)
 
 # The DailyReport event lists at most this many components (the costliest first): it stays far
 # inside SNS's message size; the rest are in the totals and in ``icpilot report --day``.
@@ -220,6 +224,11 @@ def announce_daily_report(
     day = now.astimezone(ZoneInfo(zone)).date() - timedelta(days=1)
     try:
         report = reporter.endpoint_day(policy, endpoint, day, now)
+    except (UnknownEndpointError, NotAnInferenceComponentEndpointError) as exc:
+        # The tick says so (ComponentGone, once); a report of nothing would only repeat it daily.
+        logger.info("no daily report: the endpoint is not there", extra={"endpoint": endpoint, "error": str(exc)})
+        summary.errors.append(f"no daily report for {endpoint}: {exc}")
+        return None
     except IcpilotError as exc:
         announcer.fail(summary, f"the daily report of {endpoint} for {day} failed: {exc}", trigger, now)
         return None
