@@ -291,6 +291,13 @@ def clamp_into_bounds(account_id: str, region: str, target: Any, why: str) -> Sc
     return _aas_writes(account_id, region, component, new, EMULATOR.now(), why, cause)
 
 
+NOTHING_SUSPENDED = {
+    "DynamicScalingInSuspended": False,
+    "DynamicScalingOutSuspended": False,
+    "ScheduledScalingSuspended": False,
+}
+
+
 def _register(
     self: Any,
     namespace: str,
@@ -319,6 +326,10 @@ def _register(
                 "target only for an inference component that exists"
             )
     target = _original_register(self, namespace, r_id, dimension, min_capacity, max_capacity, *args, **kwargs)
+    if not getattr(target, "suspended_state", None):
+        # AWS describes every target with its SuspendedState, all false until someone suspends
+        # (moto leaves it out), so a target read back after a suspend and a resume compares equal.
+        target.suspended_state = dict(NOTHING_SUSPENDED)
     clamp_into_bounds(self.account_id, self.region_name, target, "scalable target registered or its bounds moved")
     return target
 

@@ -59,7 +59,7 @@ from icpilot.settings import DEFAULT_POLICY_PATH, Settings
 from rich.console import Console
 from rich.table import Table
 
-from icpilot_cli import daily
+from icpilot_cli import daily, uninstall
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one error, one line: terminals wrap, greps match
@@ -565,6 +565,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if any("error" in r for r in rows) else 0
 
 
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    if not args.plan:
+        raise ValueError(
+            "uninstall happens with `sam delete` (the stack gives everything back); --plan shows what it will do"
+        )
+    if args.restore_copies != "adopted" and not args.restore_copies.isdigit():
+        raise ValueError("--restore-copies takes 'adopted' or a number of copies")
+    rows = uninstall.plan(lambda service: _client(args, service), args.table, args.owner, args.restore_copies)
+    _emit(
+        args,
+        rows,
+        "what `sam delete` of this stack will give back (nothing is changed now)",
+        ["component", "step", "detail"],
+    )
+    return 0
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Each predictive component's learned profile, the floor it implies over the next 48 hours, and
     (forecast-only) what icpilot would have held against what it ran over the last 48 hours."""
@@ -896,6 +913,16 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--endpoint", help="with --day: only this endpoint of the policy")
     rp.add_argument("--png", help="with --day: also draw the report to this PNG file")
     rp.set_defaults(func=cmd_report)
+
+    un = _command(sub, "uninstall", help="what deleting the stack gives back: --plan lists it, sam delete does it")
+    reader_options(un)
+    un.add_argument("--plan", action="store_true", help="list the steps (required: the stack's deletion does them)")
+    un.add_argument(
+        "--restore-copies",
+        default="adopted",
+        help="as the stack's RestoreCopiesOnDelete: 'adopted' (the copies at adoption) or a number",
+    )
+    un.set_defaults(func=cmd_uninstall)
 
     si = _command(
         sub,

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot import cfn
 from icpilot.runtime import TRACED_MODULES, controller_for
+from icpilot.settings import Settings
 
 logger = Logger(service="icpilot")
 tracer = Tracer(service="icpilot", patch_modules=TRACED_MODULES)
@@ -29,5 +30,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return cfn.respond(
         event,
         lambda: controller_for(context, event).configure(now),
-        on_delete=lambda: controller_for(context).unconfigure(now),
+        on_delete=lambda: controller_for(context).unconfigure(now, Settings.from_env().restore_copies),
     )

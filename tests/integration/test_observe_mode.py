@@ -1,9 +1,12 @@
-"""Observe, then act: a team's Application Auto Scaling target on a component, icpilot deployed
+"""Observe, act, give back: a team's Application Auto Scaling target on a component; icpilot deployed
 with ``mode: observe`` (what ``icpilot init`` writes) decides, announces ``WouldScale`` once and
-writes nothing; switched to ``mode: act`` it scales."""
+writes nothing; switched to ``mode: act`` it scales within the policy; ``sam delete`` puts the
+team's target, policies and scheduled actions back exactly, and a component icpilot left at zero
+back at the copies it had."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,7 @@ def write_policy(path: Path, mode: str) -> None:
 
 
 def test_observe_writes_nothing_and_says_what_it_would_do_then_act_scales(
-    stack: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "policy.yaml"
     write_policy(path, "observe")
@@ -60,6 +63,15 @@ def test_observe_writes_nothing_and_says_what_it_would_do_then_act_scales(
         MinCapacity=1,
         MaxCapacity=4,
     )
+    aas.put_scheduled_action(
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/falcon-7b",
+        ScalableDimension=IC_DIM,
+        ScheduledActionName="team-weekend-floor",
+        Schedule="cron(0 8 ? * SAT *)",
+        Timezone="Europe/Berlin",
+        ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2},
+    )
     aas.put_scaling_policy(
         PolicyName="team-target-tracking",
         ServiceNamespace="sagemaker",
@@ -71,11 +83,15 @@ def test_observe_writes_nothing_and_says_what_it_would_do_then_act_scales(
             "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"},
         },
     )
-    before = aas_snapshot()
     alarms_before = boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]
 
-    stack.invoke("configure-autoscaling", stack.handler_event("configure_autoscaling.json"))
-    emu.advance((7 * 60 - 14) * 60 - 600)  # to 06:56Z, 07:56 Berlin: falcon's window floor of 2 leads it
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="flan-t5-xxl", DesiredRuntimeConfig={"CopyCount": 1}
+    )  # no team target: icpilot will register its own
+    emu.advance(600)
+    before = aas_snapshot()
+    stack.deployment.create_custom_resources()  # the deploy: reconcile and configure, in observe mode
+    emu.advance((7 * 60 - 14) * 60 - 1200)  # to 06:56Z, 07:56 Berlin: falcon's window floor of 2 leads it
     first = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
     second = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
 
@@ -87,9 +103,12 @@ def test_observe_writes_nothing_and_says_what_it_would_do_then_act_scales(
     assert [o["result"] for o in second["outcomes"] if o["component"] == "falcon-7b"] == ["observed"]
     events = stack.lifecycle_events()
     would = [e for e in events if e["type"] == "WouldScale" and e["component"] == "falcon-7b"]
-    assert len(would) == 1  # once per intent, not once per tick
-    assert (would[0]["from_copies"], would[0]["to_copies"]) == (1, 2)
-    assert would[0]["details"]["rule"] == "window-floor"
+    # Before 08:00 the policy would take falcon to its night bounds (0); from the window's edge, to
+    # its floor of 2: each intent said once, though the edge and two ticks all saw the second.
+    assert [(e["from_copies"], e["to_copies"], e["details"]["rule"]) for e in would] == [
+        (1, 0, "window-ceiling"),
+        (1, 2, "window-floor"),
+    ]
     assert not [
         e for e in events if e["type"] in ("Scaled", "ScaleRequested", "WarmUpStarted", "AutoScalingConfigured")
     ]
@@ -101,3 +120,32 @@ def test_observe_writes_nothing_and_says_what_it_would_do_then_act_scales(
     assert desired("falcon-7b") == 2
     target = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=["inference-component/falcon-7b"])
     assert target["ScalableTargets"][0]["MinCapacity"] == 2  # the window's floor, now icpilot's to move
+
+    # Night: falcon's outside bounds are 0..0, flan goes to zero by an operator's override.
+    emu.advance(11 * 3600)
+    stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
+    from icpilot_cli.main import main
+
+    assert (
+        main(["scale", "flan-t5-xxl", "--copies", "0", "--for", "2h", "--reason", "quiet", "--table", stack.table]) == 0
+    )
+    assert (desired("falcon-7b"), desired("flan-t5-xxl")) == (0, 0)
+    assert aas_snapshot() != before
+    emu.advance(600)  # the scale-in settles (SageMaker refuses a write while it is Updating)
+    capsys.readouterr()
+    assert main(["uninstall", "--plan", "--json", "--table", stack.table]) == 0
+    steps = {(r["component"], r["step"]) for r in json.loads(capsys.readouterr().out)}
+    assert {
+        ("falcon-7b", "restore target"),
+        ("flan-t5-xxl", "deregister target"),
+        ("flan-t5-xxl", "raise from zero"),
+    } <= steps
+
+    stack.delete()  # sam delete: the configure custom resource's Delete gives everything back
+    after = aas_snapshot()
+    assert after["policies"] == before["policies"] and after["scheduled"] == before["scheduled"]
+    assert after["targets"] == before["targets"]  # falcon's, byte for byte; flan's (icpilot's) is gone
+    tags = aas.list_tags_for_resource(ResourceARN=after["targets"][0]["ScalableTargetARN"])["Tags"]
+    assert tags == {}
+    emu.advance(600)
+    assert (desired("falcon-7b"), desired("flan-t5-xxl")) == (1, 1)  # the copies each had when icpilot took it

@@ -22,6 +22,7 @@ STAR_ONLY = {
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:DescribeScalingActivities",  # the daily report reads what AAS set
+    "application-autoscaling:DescribeScheduledActions",  # a team's target, recorded before adoption
     "cloudwatch:DescribeAlarms",
     "scheduler:ListSchedules",
     "cloudwatch:GetMetricData",  # no resource-level permissions (the forecast reads traffic history)

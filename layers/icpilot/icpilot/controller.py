@@ -287,11 +287,12 @@ class Controller:
             self._configure(self.cloudwatch).run(policy, summary, trigger, now, apply)
         return self.announcer.finish(summary)
 
-    def unconfigure(self, now: datetime) -> RunSummary:
-        """Remove what ``configure`` made, whatever the policy says now (the stack is being deleted)."""
+    def unconfigure(self, now: datetime, restore_copies: str = "adopted") -> RunSummary:
+        """Give back what ``configure`` took, whatever the policy says now (the stack is being
+        deleted); components icpilot left at zero go back to ``restore_copies`` (``service.configure``)."""
         trigger = Trigger(TriggerKind.TICK, source="stack delete")
         summary = RunSummary(trigger="unconfigure", correlation_id=self.correlation_id)
-        self._configure(self.cloudwatch).unconfigure(summary, trigger, now)
+        self._configure(self.cloudwatch).unconfigure(summary, trigger, now, restore_copies)
         return self.announcer.finish(summary)
 
     def _configure(self, cloudwatch: CloudWatchAdapter) -> Configure:

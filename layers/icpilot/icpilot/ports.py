@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .records import StoredState
+from .records import AutoScalingRecord, StoredState
 
 
 class ComponentStore(Protocol):
@@ -66,8 +66,14 @@ class Ownership(Protocol):
 class TargetRegistry(Protocol):
     """Which AAS scalable targets icpilot registered itself (only those are ever deregistered)."""
 
-    def remember_target(self, component: str) -> None:
-        """icpilot registered this component's scalable target."""
+    def remember_target(self, component: str, copies: int | None = None) -> None:
+        """icpilot registered this component's scalable target (when it had ``copies``)."""
+
+    def remember_adoption(self, component: str, record: dict[str, Any], copies: int) -> bool:
+        """A team's target as it was before icpilot's first write; the first record wins."""
+
+    def autoscaling_records(self) -> dict[str, AutoScalingRecord]:
+        """Every target icpilot registered or adopted, by component."""
 
     def created_target(self, component: str) -> bool:
         """Whether icpilot registered it (only then may icpilot deregister it)."""

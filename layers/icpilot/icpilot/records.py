@@ -21,6 +21,28 @@ REJECTED_PREFIX = "rejected#"  # per cause of rejected triggers: when last annou
 
 
 @dataclass(frozen=True)
+class AutoScalingRecord:
+    """What icpilot did to a component's scalable target: registered it (``created``), or adopted a
+    team's (``adopted``: the target as it was, ``AutoScalingAdapter.snapshot``); the copies the
+    component had then (the floor a stack delete brings it back to from zero)."""
+
+    component: str
+    created: bool = False
+    adopted: dict[str, Any] | None = None
+    copies_at_adoption: int | None = None
+
+    @classmethod
+    def of(cls, component: str, item: dict[str, Any]) -> AutoScalingRecord:
+        adopted = item.get("adopted")
+        try:
+            record = json.loads(str(adopted)) if adopted else None
+        except ValueError as exc:
+            raise CorruptStateError("-", component, "adopted", adopted, f"not JSON: {exc}") from exc
+        copies = item.get("copies_at_adoption")
+        return cls(component, bool(item.get("created_target")), record, int(copies) if copies is not None else None)
+
+
+@dataclass(frozen=True)
 class StoredState:
     """A component's item: the decision's ``state`` (read when the item is read), and typed reads
     of the rest. Each read checks its value (``CorruptStateError`` naming the attribute), so a

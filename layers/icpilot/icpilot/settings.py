@@ -25,6 +25,7 @@ class Settings:
     stack_name: str = "icpilot"  # marks the alarms this stack owns (plans.autoscaling.alarm_marker)
     chat_topic_arn: str | None = None  # the chat channel's topic, when the stack turns chat on
     chat_severity: Severity = Severity.WARNING  # the least severe event posted to chat
+    restore_copies: str = "adopted"  # on stack delete, components left at zero go back to this
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,4 +43,5 @@ class Settings:
             stack_name=env.get("ICPILOT_STACK_NAME") or "icpilot",
             chat_topic_arn=env.get("ICPILOT_CHAT_TOPIC_ARN") or None,
             chat_severity=Severity(env.get("ICPILOT_CHAT_SEVERITY") or "warning"),
+            restore_copies=env.get("ICPILOT_RESTORE_COPIES_ON_DELETE") or "adopted",
         )

@@ -160,6 +160,77 @@ class AutoScalingAdapter:
             )["ScalingPolicies"]
         return {p["PolicyName"]: p for p in found if p.get("ResourceId") == resource_id(component)}
 
+    def snapshot(self, component: str, foreign_prefix: str) -> dict[str, Any]:
+        """The target as its owner set it up: registration, scaling policies whose names do not start
+        with ``foreign_prefix`` (icpilot's), and scheduled actions. JSON-able."""
+        raw = self.describe_targets([component])[component]
+        if raw is None:
+            return {}
+        with aws_call("application-autoscaling", "DescribeScheduledActions"):
+            actions = self.client.describe_scheduled_actions(
+                ServiceNamespace=NAMESPACE, ResourceId=resource_id(component), ScalableDimension=DIMENSION
+            )["ScheduledActions"]
+        policies = [
+            {"PolicyName": name, "PolicyType": p["PolicyType"], **{k: p[k] for k in POLICY_CONFIGS if k in p}}
+            for name, p in sorted(self.policies(component).items())
+            if not name.startswith(foreign_prefix)
+        ]
+        return _jsonable(
+            {
+                "MinCapacity": raw.min_capacity,
+                "MaxCapacity": raw.max_capacity,
+                "SuspendedState": {
+                    k: bool(raw.suspended.get(k, False))
+                    for k in ("DynamicScalingInSuspended", "DynamicScalingOutSuspended", "ScheduledScalingSuspended")
+                },
+                "Policies": policies,
+                "ScheduledActions": [
+                    {"ScheduledActionName": a["ScheduledActionName"], **{k: a[k] for k in ACTION_FIELDS if k in a}}
+                    for a in sorted(actions, key=lambda a: a["ScheduledActionName"])
+                ],
+            }
+        )
+
+    def restore(self, component: str, record: dict[str, Any], foreign_prefix: str) -> list[str]:
+        """Put the target back as ``record`` (``snapshot``) says; what was changed, in words. Only
+        what differs is written, so an untouched policy keeps its ARN and alarms."""
+        done: list[str] = []
+        now = self.snapshot(component, foreign_prefix)
+        if not now or any(now[k] != record[k] for k in ("MinCapacity", "MaxCapacity", "SuspendedState")):
+            self.register_target(component, record["MinCapacity"], record["MaxCapacity"], record["SuspendedState"])
+            done.append(f"registration {record['MinCapacity']}..{record['MaxCapacity']}")
+        have = {p["PolicyName"]: p for p in now.get("Policies", [])}
+        for policy in record["Policies"]:
+            if have.get(policy["PolicyName"]) != policy:
+                config = {k: policy[k] for k in POLICY_CONFIGS if k in policy}
+                with aws_call("application-autoscaling", "PutScalingPolicy"):
+                    self.client.put_scaling_policy(
+                        PolicyName=policy["PolicyName"],
+                        ServiceNamespace=NAMESPACE,
+                        ResourceId=resource_id(component),
+                        ScalableDimension=DIMENSION,
+                        PolicyType=policy["PolicyType"],
+                        **config,
+                    )
+                done.append(f"policy {policy['PolicyName']}")
+        actions = {a["ScheduledActionName"]: a for a in now.get("ScheduledActions", [])}
+        for action in record["ScheduledActions"]:
+            if actions.get(action["ScheduledActionName"]) != action:
+                fields = {k: action[k] for k in ACTION_FIELDS if k in action}
+                for key in ("StartTime", "EndTime"):
+                    if key in fields:
+                        fields[key] = datetime.fromisoformat(fields[key])
+                with aws_call("application-autoscaling", "PutScheduledAction"):
+                    self.client.put_scheduled_action(
+                        ServiceNamespace=NAMESPACE,
+                        ResourceId=resource_id(component),
+                        ScalableDimension=DIMENSION,
+                        ScheduledActionName=action["ScheduledActionName"],
+                        **fields,
+                    )
+                done.append(f"scheduled action {action['ScheduledActionName']}")
+        return done
+
     def put_policy(self, component: str, name: str, policy_type: str, configuration: dict[str, Any]) -> str:
         key = (
             "StepScalingPolicyConfiguration"
@@ -186,6 +257,23 @@ class AutoScalingAdapter:
                 ResourceId=resource_id(component),
                 ScalableDimension=DIMENSION,
             )
+
+
+# What a team's scalable target is, as recorded before icpilot first writes to it and put back when
+# the stack is deleted: its registration, its scaling policies (not icpilot's) and scheduled actions.
+POLICY_CONFIGS = ("StepScalingPolicyConfiguration", "TargetTrackingScalingPolicyConfiguration")
+ACTION_FIELDS = ("Schedule", "Timezone", "StartTime", "EndTime", "ScalableTargetAction")
+
+
+def _jsonable(value: Any) -> Any:
+    """AAS answers with datetimes (StartTime...): ISO text in a record, parsed back to restore."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def suspended(pin: bool, suspend_scale_out: bool = False) -> dict[str, bool]:

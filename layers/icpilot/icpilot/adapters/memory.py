@@ -7,11 +7,20 @@ ISO-8601 text), and a write on a stale version loses with StateConflictError, as
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import StateConflictError
-from ..records import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, watched_from
+from ..records import (
+    OWNERSHIP_KEY,
+    PARKED_PREFIX,
+    REJECTED_PREFIX,
+    AutoScalingRecord,
+    StoredState,
+    stored_from,
+    watched_from,
+)
 from .state import stored_value
 
 
@@ -81,8 +90,29 @@ class InMemoryStateStore:
     def remember_managed_elsewhere(self, components: dict[str, str]) -> None:
         self.items[OWNERSHIP_KEY] = {"pk": OWNERSHIP_KEY, "components": dict(components)}
 
-    def remember_target(self, component: str) -> None:
-        self.items[f"autoscaling#{component}"] = {"pk": f"autoscaling#{component}", "created_target": True}
+    def remember_target(self, component: str, copies: int | None = None) -> None:
+        item: dict[str, Any] = {"pk": f"autoscaling#{component}", "created_target": True}
+        if copies is not None:
+            item["copies_at_adoption"] = copies
+        self.items[f"autoscaling#{component}"] = item
+
+    def remember_adoption(self, component: str, record: dict[str, Any], copies: int) -> bool:
+        item = self.items.get(f"autoscaling#{component}", {})
+        if "adopted" in item:
+            return False
+        self.items[f"autoscaling#{component}"] = {
+            "pk": f"autoscaling#{component}",
+            "adopted": json.dumps(record, sort_keys=True),
+            "copies_at_adoption": copies,
+        }
+        return True
+
+    def autoscaling_records(self) -> dict[str, AutoScalingRecord]:
+        return {
+            pk.removeprefix("autoscaling#"): AutoScalingRecord.of(pk.removeprefix("autoscaling#"), item)
+            for pk, item in sorted(self.items.items())
+            if pk.startswith("autoscaling#")
+        }
 
     def created_target(self, component: str) -> bool:
         return bool(self.items.get(f"autoscaling#{component}", {}).get("created_target"))

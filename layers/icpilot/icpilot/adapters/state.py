@@ -23,7 +23,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import AwsCallError, CorruptStateError, StateConflictError
-from ..records import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, StoredState, stored_from, watched_from
+from ..records import (
+    OWNERSHIP_KEY,
+    PARKED_PREFIX,
+    REJECTED_PREFIX,
+    AutoScalingRecord,
+    StoredState,
+    stored_from,
+    watched_from,
+)
 from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
@@ -223,9 +231,48 @@ class StateStore:
     def remember_managed_elsewhere(self, components: dict[str, str]) -> None:
         self._put({"pk": {"S": OWNERSHIP_KEY}, "components": {"S": json.dumps(components, sort_keys=True)}})
 
-    # Which scalable targets icpilot registered itself (only those are ever deregistered).
-    def remember_target(self, component: str) -> None:
-        self._put({"pk": {"S": f"autoscaling#{component}"}, "created_target": {"BOOL": True}})
+    # Which scalable targets icpilot registered itself (only those are ever deregistered), and the
+    # ones it adopted, as they were (put back when the stack is deleted); the copies each had then.
+    def remember_target(self, component: str, copies: int | None = None) -> None:
+        item: dict[str, Any] = {"pk": {"S": f"autoscaling#{component}"}, "created_target": {"BOOL": True}}
+        if copies is not None:
+            item["copies_at_adoption"] = {"N": str(copies)}
+        self._put(item)
+
+    def remember_adoption(self, component: str, record: dict[str, Any], copies: int) -> bool:
+        """Keep a team's target as it was before icpilot's first write; the first record wins (a
+        later one would hold icpilot's own changes). True when this call recorded it."""
+        try:
+            with self._call(
+                "PutItem", lambda exc: StateConflictError("adopted already") if _condition_failed(exc) else None
+            ):
+                self.client.put_item(
+                    TableName=self.table,
+                    Item={
+                        "pk": {"S": f"autoscaling#{component}"},
+                        "adopted": {"S": json.dumps(record, sort_keys=True)},
+                        "copies_at_adoption": {"N": str(copies)},
+                    },
+                    ConditionExpression="attribute_not_exists(adopted)",
+                )
+        except StateConflictError:
+            return False
+        return True
+
+    def autoscaling_records(self) -> dict[str, AutoScalingRecord]:
+        """Every component whose target icpilot registered or adopted (a Scan: stack delete, uninstall --plan)."""
+        out: dict[str, AutoScalingRecord] = {}
+        with self._call("Scan"):
+            for page in self.client.get_paginator("scan").paginate(
+                TableName=self.table,
+                FilterExpression="begins_with(pk, :p)",
+                ExpressionAttributeValues={":p": {"S": "autoscaling#"}},
+                ConsistentRead=True,
+            ):
+                for item in page.get("Items", []):
+                    component = item["pk"]["S"].removeprefix("autoscaling#")
+                    out[component] = AutoScalingRecord.of(component, {k: _from_attr(v) for k, v in item.items()})
+        return dict(sorted(out.items()))
 
     def created_target(self, component: str) -> bool:
         with self._call("GetItem"):
