@@ -329,7 +329,7 @@ def _register(
     if not getattr(target, "suspended_state", None):
         # AWS describes every target with its SuspendedState, all false until someone suspends
         # (moto leaves it out), so a target read back after a suspend and a resume compares equal.
-        target.suspended_state = dict(NOTHING_SUSPENDED)
+        target.suspended_state = dict(NOTHING_SUSPENDED)  # type: ignore[assignment]  # moto annotates it as str
     clamp_into_bounds(self.account_id, self.region_name, target, "scalable target registered or its bounds moved")
     return target
 
