@@ -1,5 +1,5 @@
 """A simulated Monday on the emulator: the seed endpoint, two LLM components, the example policy,
-and real traffic replayed from ../shared/traces (conv trace -> falcon-7b at 09:00, code trace ->
+and real traffic replayed from traces/ (conv trace -> falcon-7b at 09:00, code trace ->
 flan-t5-xxl at 14:00, Berlin time; quiet nights).
 
 Everything runs through the real wiring: ``deploy_stack`` creates what template.yaml creates, the
@@ -52,7 +52,7 @@ class Minute:
 
 
 COMPONENTS = ("falcon-7b", "flan-t5-xxl")
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+TRACES = Path(__file__).resolve().parents[1] / "traces"  # shipped in the repository (traces/README.md)
 REPLAY = {"falcon-7b": ("AzureLLMInferenceTrace_conv.csv", 9), "flan-t5-xxl": ("AzureLLMInferenceTrace_code.csv", 14)}
 # After falcon's morning burst, the office's background chatter until 18:00 Berlin: light enough
 # (a few requests per copy a minute) that AAS target tracking takes falcon back toward its floor.

@@ -29,7 +29,7 @@ ENDPOINT = "llm-endpoint"
 INSTANCE_TYPE = "ml.g5.24xlarge"
 RESERVATIONS = {"falcon-7b": Reservation(1, 2, 8192), "flan-t5-xxl": Reservation(2, 2, 8192)}
 LOAD_MINUTES = {"falcon-7b": 6, "flan-t5-xxl": 8}
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+TRACES = Path(__file__).resolve().parents[1] / "traces"  # shipped in the repository (traces/README.md)
 OFFICE_START = datetime(2026, 11, 2, tzinfo=BERLIN)
 HOLIDAY = date(2026, 11, 11)
 # The messy month: four weeks across the end of summer time (Sun 25 Oct 2026), a holiday, the

@@ -14,7 +14,7 @@ from icpilot_cli.main import main
 from simulator.backtest import TraceSpec, backtest
 from simulator.traces import Throughput
 
-TRACES = Path(__file__).resolve().parents[3] / "shared" / "traces"
+TRACES = Path(__file__).resolve().parents[2] / "traces"
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 POLICY = load_policy_text(
     "endpoints:\n  ep:\n    components:\n      m: {max_copies: 2, warmup_copies: 1, idle_scale_to_zero_after: 5m, expected_time_to_ready: 2m}\n"
@@ -152,7 +152,6 @@ def test_patience_turns_refusals_into_delays(tmp_path: Path) -> None:
     assert patient["delayed_minutes"] > 5 * patient["refused"]
 
 
-@pytest.mark.skipif(not TRACES.exists(), reason="../shared/traces is not beside the checkout")
 def test_cli_backtest_on_the_real_traces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [
