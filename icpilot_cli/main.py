@@ -87,19 +87,80 @@ def _now(args: argparse.Namespace) -> datetime:
         return datetime.now(UTC)
 
 
+# Times a command accepts: wide enough for any plan or backtest, narrow enough that adding a day, a
+# lead or a year of minutes to one never leaves what datetime can hold (year 9999 used to crash).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+MAX_SIMULATED_DAYS = 92  # a quarter: minute-by-minute series of every strategy stay in memory
+
+
 def _when(text: str | None, args: argparse.Namespace | None = None) -> datetime:
     if not text:
         return _now(args) if args is not None else datetime.now(UTC)
-    when = datetime.fromisoformat(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time, e.g. 2026-11-23T08:00:00+01:00") from None
     if when.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"--at needs a time zone offset, e.g. {text}+01:00")
+        raise argparse.ArgumentTypeError(f"{text} needs a time zone offset, e.g. {text}+01:00")
+    if not EARLIEST <= when < LATEST:
+        raise argparse.ArgumentTypeError(f"{text} is outside {EARLIEST.year}..{LATEST.year - 1}")
     return when
 
 
-def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str, columns: list[str]) -> None:
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high], else one line saying so (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _output_path(text: str) -> Path:
+    """Where a command writes a file: its directory is made when missing."""
+    path = Path(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _fitting(columns: list[str], rows: list[dict[str, Any]], width: int, drop_order: list[str]) -> list[str]:
+    """``columns`` less the first of ``drop_order`` until the table fits ``width`` characters (rich
+    pads each cell by one each side and draws a border): the key columns stay readable, not folded."""
+
+    def needed(shown: list[str]) -> int:
+        return 1 + sum(max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) + 3 for c in shown)
+
+    shown = list(columns)
+    for column in drop_order:
+        if needed(shown) <= width:
+            break
+        if column in shown:
+            shown.remove(column)
+    return shown
+
+
+def _emit(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    title: str,
+    columns: list[str],
+    drop_order: list[str] | None = None,
+) -> None:
+    """Rows as JSON (``--json``) or a table; on a narrow terminal the columns in ``drop_order`` are
+    left out first, and the title says how many (``--json`` has them all)."""
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
         return
+    shown = _fitting(columns, rows, console.width, drop_order or [])
+    if len(shown) < len(columns):
+        title += f" ({len(columns) - len(shown)} column(s) left out at this width: --json has them)"
+        columns = shown
     table = Table(title=title)
     for c in columns:
         # names and reasons fold onto more lines rather than lose the part that identifies them
@@ -127,7 +188,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(policy_json_schema(), indent=2)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
+        with open(_output_path(args.output), "w", encoding="utf-8") as f:
             f.write(text + "\n")
         console.print(f"JSON Schema written to {args.output}", soft_wrap=True)
     else:
@@ -152,7 +213,7 @@ INIT_HEADER = """\
 def cmd_init(args: argparse.Namespace) -> int:
     """A first policy from the account: every inference-component endpoint (or ``--endpoint``) and
     its components, each held at today's copies. Validated before it is written; never overwrites."""
-    out = Path(args.output)
+    out = _output_path(args.output)
     if out.exists() and not args.force:
         errors.print(f"[red]{out} exists: pass --force to replace it", soft_wrap=True)
         return 1
@@ -561,6 +622,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         rows,
         f"usage {since.isoformat()} .. {until.isoformat()} (refused: NoCapacityInvocationFailures)",
         ["component", "copy_hours", "accelerator_usd", "refused", "penalty_usd", "total_usd", "always_on_usd", "saved"],
+        drop_order=["copy_hours", "penalty_usd", "always_on_usd", "refused"],
     )
     return 1 if any("error" in r for r in rows) else 0
 
@@ -727,6 +789,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             raise ValueError(f"--load {item!r}: expected COMPONENT=DURATION with a component of {endpoint}")
         loads[name] = max(1, round(parse_duration(value).total_seconds() / 60))
     minutes = args.days * 1440 if args.days else args.minutes
+    if not 0 < args.optimum_seconds <= 3600:
+        raise ValueError(f"--optimum-seconds {args.optimum_seconds} is outside (0, 3600]")
+    if args.score_from * 1440 >= minutes:
+        raise ValueError(f"--score-from {args.score_from} leaves nothing to score in a run of {minutes / 1440:g} days")
     start = _when(args.start) if args.start else first_midnight(files[0])
     if args.score_from < 0 or args.score_from * 1440 >= minutes:
         raise ValueError(f"--score-from {args.score_from}: a day of the run, 0..{minutes // 1440 - 1}")
@@ -770,6 +836,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 "gap_pct",
                 "ratio_to_bound",
                 "ratio_to_reactive_bound",
+            ],
+            drop_order=[
+                "instance_hours",
+                "bound_usd",
+                "gap_pct",
+                "ratio_to_reactive_bound",
+                "delayed",
+                "penalty_usd",
+                "refused",
             ],
         )
     return 0
@@ -944,18 +1019,29 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         help="per trace: ignore its timestamps' date and place its first request this far into the run, e.g. 9h",
     )
-    si.add_argument("--tile-days", type=int, default=0, help="repeat each trace N times, a whole number of days apart")
+    si.add_argument(
+        "--tile-days",
+        type=_bounded(0, MAX_SIMULATED_DAYS),
+        default=0,
+        help="repeat each trace N times, a whole number of days apart",
+    )
     si.add_argument("--endpoint", help="the policy's endpoint to simulate (default: the first)")
     per_copy_options(si)
     si.add_argument(
         "--start",
         help="the run's start (ISO-8601 with offset; default: midnight UTC of the first trace's first request)",
     )
-    si.add_argument("--minutes", type=int, default=1440, help="simulated minutes (default a day)")
-    si.add_argument("--days", type=int, help="simulated days (overrides --minutes)")
+    si.add_argument(
+        "--minutes", type=_bounded(1, MAX_SIMULATED_DAYS * 1440), default=1440, help="simulated minutes (default a day)"
+    )
+    si.add_argument(
+        "--days",
+        type=_bounded(1, MAX_SIMULATED_DAYS),
+        help=f"simulated days (overrides --minutes; at most {MAX_SIMULATED_DAYS})",
+    )
     si.add_argument(
         "--score-from",
-        type=int,
+        type=_bounded(0, MAX_SIMULATED_DAYS),
         default=0,
         metavar="DAY",
         help="count costs from this day of the run on (0 = the first; learned demand's history is not its score)",
@@ -966,10 +1052,15 @@ def parser() -> argparse.ArgumentParser:
         help="COMPONENT=DURATION: the run's model-load time (default 6m; same for every strategy)",
     )
     si.add_argument(
-        "--patience", type=int, default=1, help="minutes a request may wait before it is refused (default 1)"
+        "--patience",
+        type=_bounded(1, 24 * 60),
+        default=1,
+        help="minutes a request may wait before it is refused (default 1)",
     )
     si.add_argument("--provisioning", default="6m", help="time to add an instance (default 6m)")
-    si.add_argument("--min-instances", type=int, default=0, help="instances kept running at zero copies (default 0)")
+    si.add_argument(
+        "--min-instances", type=_bounded(0, 100), default=0, help="instances kept running at zero copies (default 0)"
+    )
     si.add_argument(
         "--optimum-seconds",
         type=float,
@@ -980,6 +1071,13 @@ def parser() -> argparse.ArgumentParser:
     si.add_argument("--json", action="store_true", help="machine-readable output")
     si.set_defaults(func=cmd_simulate)
     return p
+
+
+def _needs_aws(args: argparse.Namespace) -> bool:
+    """Whether the command calls AWS (or the emulator): then it needs credentials before it starts."""
+    if not hasattr(args, "endpoint_url") or getattr(args, "offline", False):
+        return False
+    return not (args.func is cmd_lint and not args.live)
 
 
 def _use_stack(args: argparse.Namespace) -> None:
@@ -1010,6 +1108,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("icpilot")] + ["icpilot"]:
         logging.getLogger(name).setLevel(logging.WARNING)
+    if _needs_aws(args) and boto3.Session().get_credentials() is None:
+        errors.print(
+            "[red]no AWS credentials: configure a profile, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+            "(testing/testing for the emulator)"
+        )
+        return 2
     try:
         _use_stack(args)
         return int(args.func(args))
