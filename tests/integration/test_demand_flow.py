@@ -6,6 +6,7 @@ virtual sleep), so a cold start of minutes takes a moment.
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -216,3 +217,50 @@ def test_a_flood_of_forged_demands_is_announced_once_an_hour_with_its_count(stac
     stack.invoke("demand-signal", event)
     later = [e for e in stack.lifecycle_events() if e["type"] == "TriggerRejected"]  # the queue was drained
     assert len(later) == 1 and later[0]["details"]["unannounced_since_last"] == 99
+
+
+def test_a_file_body_is_sent_whole_on_the_retry_after_the_cold_start(
+    stack: Stack, emu: Emulator, client: WarmAwareClient
+) -> None:
+    """A seekable file is rewound before each send: the request served after the cold start
+    carries the prompt, not the empty remainder of a stream read by the first attempt."""
+    import io
+
+    body = io.BytesIO(b'{"inputs": "the whole prompt"}')
+    response = client.invoke(EndpointName="llm-endpoint", InferenceComponentName="flan-t5-xxl", Body=body)
+    answer = json.loads(response["Body"].read())
+    assert answer[0]["generated_text"] == "[flan-t5-xxl] the whole prompt"
+
+
+def test_a_stream_that_cannot_seek_is_refused_before_anything_is_sent(
+    stack: Stack, emu: Emulator, client: WarmAwareClient
+) -> None:
+    class Pipe:
+        def read(self, size: int = -1) -> bytes:
+            return b'{"inputs": "x"}'
+
+        def seekable(self) -> bool:
+            return False
+
+    with pytest.raises(TypeError, match="cannot seek"):
+        client.invoke(EndpointName="llm-endpoint", InferenceComponentName="flan-t5-xxl", Body=Pipe())
+    assert demand_runs(emu) == [] and desired("flan-t5-xxl") == 0  # nothing was sent, nothing signalled
+
+
+def test_a_streamed_call_waits_through_the_cold_start_like_invoke(
+    stack: Stack, emu: Emulator, client: WarmAwareClient
+) -> None:
+    first = emu.now()
+    response = client.invoke_stream(
+        EndpointName="llm-endpoint", InferenceComponentName="flan-t5-xxl", Body=b'{"inputs": "stream me"}'
+    )
+    text = "".join(e["PayloadPart"]["Bytes"].decode() for e in response["Body"] if "PayloadPart" in e)
+    assert "[flan-t5-xxl] stream me" in text
+    assert len(demand_runs(emu)) == 1 and 240 <= (emu.now() - first).total_seconds() < 300
+
+
+def test_the_client_never_sleeps_more_than_its_cap(client: WarmAwareClient) -> None:
+    from icpilot_client.client import MAX_SLEEP
+
+    pauses = [client._pause(attempt, None) for attempt in range(40) for _ in range(20)]
+    assert max(pauses) <= MAX_SLEEP and min(pauses) >= 0.8

@@ -112,17 +112,43 @@ class WarmAwareClient:
         **kwargs: Any,
     ) -> dict[str, Any]:
         """``invoke_endpoint`` with the same arguments and answer, waiting up to ``patience`` seconds."""
+        return self._waiting(self.runtime.invoke_endpoint, EndpointName, InferenceComponentName, patience, kwargs)
+
+    def invoke_stream(
+        self,
+        *,
+        EndpointName: str,
+        InferenceComponentName: str,
+        patience: float | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """``invoke_endpoint_with_response_stream`` (how LLMs are usually called) with the same
+        arguments and answer (read ``["Body"]`` as the event stream), waiting for a cold component
+        exactly as ``invoke`` does: SageMaker refuses a stream to a component without capacity
+        before any token is sent, so the retry is whole."""
+        stream = self.runtime.invoke_endpoint_with_response_stream
+        return self._waiting(stream, EndpointName, InferenceComponentName, patience, kwargs)
+
+    def _waiting(
+        self,
+        call: Callable[..., dict[str, Any]],
+        endpoint: str,
+        component: str,
+        patience: float | None,
+        kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Call ``call`` until it is served, the error is not a cold start, or patience runs out."""
         patience = self.patience if patience is None else patience
-        key = (EndpointName, InferenceComponentName)
+        rewind = _rewinder(kwargs.get("Body"))
+        key = (endpoint, component)
         started = self.clock()
         attempt = 0
         waiting = False
         try:
             while True:
                 try:
-                    response: dict[str, Any] = self.runtime.invoke_endpoint(
-                        EndpointName=EndpointName, InferenceComponentName=InferenceComponentName, **kwargs
-                    )
+                    rewind()
+                    response: dict[str, Any] = call(EndpointName=endpoint, InferenceComponentName=component, **kwargs)
                 except ClientError as exc:
                     if not is_no_capacity(exc):
                         raise
@@ -131,15 +157,13 @@ class WarmAwareClient:
                         with _Signals.lock:
                             _Signals.waiting[key] = _Signals.waiting.get(key, 0) + 1
                     waited = self.clock() - started
-                    readiness = self.readiness(EndpointName, InferenceComponentName)
+                    readiness = self.readiness(endpoint, component)
                     if readiness.availability in (None, "cold", "failed", "partial"):
-                        self.signal(EndpointName, InferenceComponentName)
+                        self.signal(endpoint, component)
                     if waited >= patience:
-                        raise ColdStartTimeout(
-                            InferenceComponentName, waited, readiness.eta, readiness.availability
-                        ) from exc
+                        raise ColdStartTimeout(component, waited, readiness.eta, readiness.availability) from exc
                     pause = min(self._pause(attempt, readiness.eta), patience - waited)
-                    log.info("%s", self._say(InferenceComponentName, readiness, pause))
+                    log.info("%s", self._say(component, readiness, pause))
                     self.sleep(max(0.0, pause))
                     attempt += 1
                     continue
@@ -222,9 +246,10 @@ class WarmAwareClient:
         return Readiness("warming" if rc.get("DesiredCopyCount", 0) > 0 else "cold", None)
 
     def _pause(self, attempt: int, eta: datetime | None) -> float:
-        """Half the way to the ETA (at least 1 s), or 1, 2, 4 ... s without one; capped; +-20 % jitter."""
-        base = max(1.0, (eta.timestamp() - self.clock()) / 2) if eta is not None else float(2**attempt)
-        return min(MAX_SLEEP, base) * self._rng.uniform(0.8, 1.2)
+        """Half the way to the ETA (at least 1 s), or 1, 2, 4 ... s without one; +-20 % jitter; never
+        more than ``MAX_SLEEP``."""
+        base = max(1.0, (eta.timestamp() - self.clock()) / 2) if eta is not None else float(2 ** min(attempt, 10))
+        return min(MAX_SLEEP, base * self._rng.uniform(0.8, 1.2))
 
     def _say(self, component: str, readiness: Readiness, pause: float) -> str:
         if readiness.availability == "warming" and readiness.eta is not None:
@@ -233,6 +258,22 @@ class WarmAwareClient:
         if readiness.availability == "ready":
             return f"{component} has copies but none free; retrying in {pause:.0f} s"
         return f"{component} is {readiness.availability or 'not ready'}; retrying in {pause:.0f} s"
+
+
+def _rewinder(body: Any) -> Callable[[], None]:
+    """What puts a request body back before each send: nothing for bytes or text; a seek to where
+    it started for a seekable file. A stream that cannot seek is refused before anything is sent:
+    the retry after a cold start would send it empty, and the request would seem served."""
+    if body is None or isinstance(body, bytes | bytearray | str) or not hasattr(body, "read"):
+        return lambda: None
+    seekable = getattr(body, "seekable", None)
+    if not (callable(seekable) and seekable()):
+        raise TypeError(
+            "Body is a stream that cannot seek: a retry after a cold start could not send it again; "
+            "pass bytes, or a seekable file"
+        )
+    start = body.tell()
+    return lambda: body.seek(start)
 
 
 def _parse(text: str | None) -> datetime | None:
