@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 from datetime import datetime
 
+from moto import mock_aws
+
+from . import FAKE_CREDENTIALS
 from .core import EMULATOR
 from .server import EmulatorServer
 
@@ -28,6 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         help="create the seed endpoint llm-endpoint (flan-t5-xxl, falcon-7b) with this many copies each, "
         "so the operator CLI has something to show",
     )
+    parser.add_argument(
+        "--stack",
+        nargs="?",
+        const="icpilot",
+        metavar="NAME",
+        help="also deploy template.yaml as stack NAME (default icpilot) into the server, as sam deploy would: "
+        "its functions run on the emulator clock and every operator command works with --stack NAME",
+    )
     args = parser.parse_args(argv)
     start = datetime.fromisoformat(args.start) if args.start else None
     if start is not None and start.tzinfo is None:
@@ -40,9 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # With a stack, the functions it hosts call AWS from this process: moto's in-process mock routes
+    # them to the same backends the server serves (an HTTP call back into the server would wait on
+    # the emulator's lock the calling handler holds).
+    mock = mock_aws() if args.stack else None
+    if mock is not None:
+        mock.start()
+        os.environ.update(FAKE_CREDENTIALS)
     server = EmulatorServer(args.host, args.port).start()
     if args.seed is not None:
         _seed(server.url, args.seed)
+    if args.stack:
+        _deploy(args.stack)
     print(
         f"icpilot emulator listening on {server.url} (clock: {args.clock}, now {EMULATOR.now().isoformat()})",
         flush=True,
@@ -53,10 +74,25 @@ def main(argv: list[str] | None = None) -> int:
             f".venv/bin/icpilot status --endpoint-url {server.url} --region us-east-1",
             flush=True,
         )
+    if args.stack:
+        print(
+            f"deployed stack {args.stack!r}; try: .venv/bin/icpilot status --endpoint-url {server.url} --stack {args.stack}",
+            flush=True,
+        )
     stop.wait()
     server.stop()
+    if mock is not None:
+        mock.stop()
     print("icpilot emulator stopped", flush=True)
     return 0
+
+
+def _deploy(name: str) -> None:
+    """template.yaml as ``sam deploy`` would make it (``emulator.stack``), custom resources included."""
+    from .stack import deploy_stack
+
+    with EMULATOR.lock:
+        deploy_stack(name=name)
 
 
 def _seed(url: str, copies: int) -> None:
