@@ -199,7 +199,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 INIT_HEADER = """\
 # icpilot policy written by `icpilot init` from what {where} holds now.
 # It keeps every component at the copies it runs today (min_copies is today's count, max_copies
-# the same, at least 1) and never scales one to zero when idle. It starts in mode: observe: icpilot
+# the same, at least 1), or, where a team's Application Auto Scaling target manages it, within that
+# target's bounds with its target-tracking value; it never scales one to zero when idle. It starts in mode: observe: icpilot
 # decides and announces what it would do (WouldScale) and writes nothing to SageMaker, AAS or
 # CloudWatch alarms. Switch to mode: act (per policy, endpoint or component) when you agree.
 # Next, per component:
@@ -228,15 +229,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not observed.components:
             errors.print(f"skipped {name}: it hosts no inference components yet", soft_wrap=True)
             continue
+        autoscaling = AutoScalingAdapter(_client(args, "application-autoscaling"))
+        targets = autoscaling.describe_targets([c.name for c in observed.components])
         endpoints[name] = {
             "components": {
-                c.name: {
-                    "min_copies": c.desired,
-                    "max_copies": max(c.desired, 1),
-                    "warmup_copies": 1,
-                    "expected_time_to_ready": "10m",
-                }
-                for c in observed.components
+                c.name: _adopted(c.name, c.desired, targets[c.name], autoscaling) for c in observed.components
             }
         }
     if not endpoints:
@@ -254,6 +251,35 @@ def cmd_init(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+TRACKED = {
+    "SageMakerInferenceComponentInvocationsPerCopy": "invocations_per_copy",
+    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": "concurrent_requests_per_copy",
+}
+
+
+def _adopted(component: str, copies: int, target: Any, autoscaling: AutoScalingAdapter) -> dict[str, Any]:
+    """A component as ``init`` writes it: held at today's copies, or, when a team's AAS target
+    manages it, within that target's bounds and with its target-tracking value, so adopting it
+    keeps what the team set."""
+    entry: dict[str, Any] = {"min_copies": copies, "max_copies": max(copies, 1)}
+    if target is not None:
+        entry = {"min_copies": target.min_capacity, "max_copies": max(target.max_capacity, 1)}
+        for policy in autoscaling.policies(component).values():
+            config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
+            metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+            if policy.get("PolicyType") == "TargetTrackingScaling" and metric in TRACKED:
+                tracking: dict[str, Any] = {"metric": TRACKED[metric], "target": float(config["TargetValue"])}
+                for key, field in (
+                    ("ScaleInCooldown", "scale_in_cooldown"),
+                    ("ScaleOutCooldown", "scale_out_cooldown"),
+                ):
+                    if key in config:
+                        tracking[field] = int(min(config[key], 3600))
+                entry["autoscaling"] = tracking
+                break
+    return {**entry, "warmup_copies": 1, "expected_time_to_ready": "10m"}
 
 
 def _load(args: argparse.Namespace) -> Policy:

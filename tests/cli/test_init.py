@@ -59,3 +59,44 @@ def test_init_with_no_component_endpoint_writes_nothing(tmp_path: Path, capsys: 
         assert main(["init", "--output", str(out)]) == 1
     assert not out.exists()
     assert "no endpoint with inference components found" in capsys.readouterr().err
+
+
+def test_init_keeps_a_teams_autoscaling_and_starts_in_observe_mode(tmp_path: Path) -> None:
+    """Brownfield: a team's target (1..4) with target tracking at 30 per copy is written as the
+    component's bounds and autoscaling block, so adopting it keeps what the team set."""
+    out = tmp_path / "policy.yaml"
+    with emulated_aws() as emu:
+        sm = boto3.client("sagemaker", region_name=REGION)
+        create_seed(sm, copies=1)
+        emu.advance(600)
+        aas = boto3.client("application-autoscaling", region_name=REGION)
+        aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId="inference-component/falcon-7b",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+            MinCapacity=1,
+            MaxCapacity=4,
+        )
+        aas.put_scaling_policy(
+            PolicyName="team-tracking",
+            ServiceNamespace="sagemaker",
+            ResourceId="inference-component/falcon-7b",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 30.0,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
+                },
+                "ScaleInCooldown": 600,
+            },
+        )
+        assert main(["init", "--output", str(out)]) == 0
+        policy = load_policy(out)
+    falcon = policy.endpoints["llm-endpoint"].components["falcon-7b"]
+    flan = policy.endpoints["llm-endpoint"].components["flan-t5-xxl"]
+    assert (falcon.min_copies, falcon.max_copies) == (1, 4)
+    assert falcon.autoscaling is not None and falcon.autoscaling.target == 30.0
+    assert falcon.autoscaling.scale_in_cooldown == 600
+    assert (flan.min_copies, flan.max_copies, flan.autoscaling) == (1, 1, None)  # no team target: today's copies
+    assert policy.mode == "observe"
