@@ -45,7 +45,7 @@ def plan(client: Callable[[str], Any], table: str, owner: str, restore_copies: s
             rows.append({"component": component, "step": "untag target", "detail": "no record from before icpilot"})
         if record is None:
             continue
-        floor = record.copies_at_adoption if restore_copies == "adopted" else int(restore_copies)
+        floor = record.floor_on_delete(restore_copies)
         try:
             now = sagemaker.describe_component(component).desired
         except IcpilotError as exc:

@@ -101,13 +101,27 @@ def test_the_components_another_stack_manages(store: State) -> None:
     assert store.managed_elsewhere() == {}
 
 
+def created(store: State) -> list[str]:
+    return [c for c, r in store.autoscaling_records().items() if r.created]
+
+
 def test_the_registry_of_created_targets(store: State) -> None:
-    assert not store.created_target("a") and store.created_targets() == []
+    assert not store.created_target("a") and created(store) == []
     store.remember_target("b")
-    store.remember_target("a")
-    assert store.created_target("a") and store.created_targets() == ["a", "b"]
+    store.remember_target("a", copies=2)
+    assert store.created_target("a") and created(store) == ["a", "b"]
+    assert store.autoscaling_records()["a"].copies_at_adoption == 2
     store.forget_target("a")
-    assert not store.created_target("a") and store.created_targets() == ["b"]
+    assert not store.created_target("a") and created(store) == ["b"]
+
+
+def test_an_adoption_is_recorded_once_and_read_back(store: State) -> None:
+    """The first record of a team's target wins: a later one would hold icpilot's own changes."""
+    original = {"MinCapacity": 1, "MaxCapacity": 4, "Policies": [], "ScheduledActions": []}
+    assert store.remember_adoption("m", original, 1)
+    assert not store.remember_adoption("m", {**original, "MinCapacity": 2}, 3)
+    record = store.autoscaling_records()["m"]
+    assert (record.created, record.adopted, record.copies_at_adoption) == (False, original, 1)
 
 
 @settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

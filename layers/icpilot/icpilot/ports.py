@@ -64,7 +64,8 @@ class Ownership(Protocol):
 
 
 class TargetRegistry(Protocol):
-    """Which AAS scalable targets icpilot registered itself (only those are ever deregistered)."""
+    """Which AAS scalable targets icpilot registered itself (only those are ever deregistered), and
+    the teams' targets it adopted, as they were (put back when the stack is deleted)."""
 
     def remember_target(self, component: str, copies: int | None = None) -> None:
         """icpilot registered this component's scalable target (when it had ``copies``)."""
@@ -80,9 +81,6 @@ class TargetRegistry(Protocol):
 
     def forget_target(self, component: str) -> None:
         """The target was deregistered."""
-
-    def created_targets(self) -> list[str]:
-        """Every component whose target icpilot registered, sorted."""
 
 
 class State(ComponentStore, Outbox, Ownership, PolicyStatus, RejectionLog, TargetRegistry, Protocol):

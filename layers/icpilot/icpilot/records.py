@@ -31,6 +31,11 @@ class AutoScalingRecord:
     adopted: dict[str, Any] | None = None
     copies_at_adoption: int | None = None
 
+    def floor_on_delete(self, restore_copies: str) -> int | None:
+        """The copies a stack delete raises the component to from zero: ``restore_copies`` is the
+        stack's RestoreCopiesOnDelete, ``adopted`` (the copies it had then) or a number."""
+        return self.copies_at_adoption if restore_copies == "adopted" else int(restore_copies)
+
     @classmethod
     def of(cls, component: str, item: dict[str, Any]) -> AutoScalingRecord:
         adopted = item.get("adopted")

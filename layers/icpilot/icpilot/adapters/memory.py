@@ -119,10 +119,3 @@ class InMemoryStateStore:
 
     def forget_target(self, component: str) -> None:
         self.items.pop(f"autoscaling#{component}", None)
-
-    def created_targets(self) -> list[str]:
-        return sorted(
-            pk.removeprefix("autoscaling#")
-            for pk, item in self.items.items()
-            if pk.startswith("autoscaling#") and item.get("created_target")
-        )

@@ -65,7 +65,6 @@ class EventPublisher:
         self.client = make_client("sns", client) if topic_arn else None
         self.chat_topic_arn = chat_topic_arn if self.client is not None else None
         self.chat_severity = chat_severity
-        self.chatted: list[LifecycleEvent] = []
         self.outbox = outbox
         self.dead_letters = dead_letters
         self.published: list[LifecycleEvent] = []
@@ -183,5 +182,3 @@ class EventPublisher:
             logger.warning(
                 "event not posted to chat; the events topic has it", extra={"event_id": event.id, "error": str(error)}
             )
-            return
-        self.chatted.append(event)

@@ -281,20 +281,6 @@ class StateStore:
             ).get("Item")
         return bool(item and item.get("created_target", {}).get("BOOL"))
 
-    def created_targets(self) -> list[str]:
-        """Every component whose scalable target icpilot registered (a Scan: used on stack delete)."""
-        names: list[str] = []
-        with self._call("Scan"):
-            for page in self.client.get_paginator("scan").paginate(
-                TableName=self.table,
-                FilterExpression="begins_with(pk, :p) AND created_target = :t",
-                ExpressionAttributeValues={":p": {"S": "autoscaling#"}, ":t": {"BOOL": True}},
-                ProjectionExpression="pk",
-                ConsistentRead=True,
-            ):
-                names += [item["pk"]["S"].removeprefix("autoscaling#") for item in page.get("Items", [])]
-        return sorted(names)
-
     def forget_target(self, component: str) -> None:
         with self._call("DeleteItem"):
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": f"autoscaling#{component}"}})

@@ -361,7 +361,7 @@ class Configure:
         now: datetime,
     ) -> None:
         """A component icpilot leaves at zero copies goes back to the floor the operator named."""
-        floor = record.copies_at_adoption if restore_copies == "adopted" else int(restore_copies)
+        floor = record.floor_on_delete(restore_copies)
         if not floor:
             return
         c = record.component

@@ -26,7 +26,7 @@ from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.cost import CostModel, UnknownInstanceType
-from ..domain.decision_types import Trigger
+from ..domain.decision_types import ComponentState, Trigger
 from ..domain.events import EventDraft, EventType
 from ..domain.forecast import SLOT_MINUTES, Forecast
 from ..domain.inputs import stored_forecast
@@ -135,6 +135,10 @@ class DailyReporter:
         since, until = local_day(day, ep.zone)
         names = list(ep.components)
         observed = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
+        try:
+            prices = CostModel.for_endpoint(policy, endpoint, observed.instance_type)
+        except UnknownInstanceType as exc:  # no price: every row says why, none is guessed
+            return EndpointDay(endpoint, day, ep.zone, since, until, [ComponentDay(n, error=str(exc)) for n in names])
         served = self.cloudwatch.component_series(["Invocations"], names, since, until)
         refused = self.cloudwatch.component_series(["NoCapacityInvocationFailures"], names, since, until)
         rows = []
@@ -144,11 +148,10 @@ class DailyReporter:
                 rows.append(ComponentDay(name, error=f"{name!r} is not on endpoint {endpoint!r}"))
                 continue
             try:
-                prices = CostModel.for_endpoint(policy, endpoint, observed.instance_type)
                 stored = self.state.get(endpoint, name)
                 transitions, ready_log = stored.transitions, stored.ready_log
                 settings = self.autoscaling.copy_count_settings(name, since, until)
-            except (IcpilotError, UnknownInstanceType) as exc:
+            except IcpilotError as exc:
                 rows.append(ComponentDay(name, error=str(exc)))
                 continue
             reserved = component.reservation.accelerators
@@ -160,10 +163,6 @@ class DailyReporter:
             cost, always_on = u.copy_hours * per_copy, u.always_on_copy_hours * per_copy
             forecast = stored_forecast(stored.attributes) if cp.predictive.mode != "off" else None
             demand = [a + b for a, b in zip(served[name], refused[name], strict=True)]
-            state = stored.state
-            in_force = (
-                state.override_copies is not None and state.override_until is not None and state.override_until > now
-            )
             rows.append(
                 ComponentDay(
                     name,
@@ -179,12 +178,17 @@ class DailyReporter:
                     time_to_ready_p50_s=_rounded(percentile([s for _t, s in readies], 0.5)),
                     time_to_ready_p90_s=_rounded(percentile([s for _t, s in readies], 0.9)),
                     forecast_error=_forecast_error(forecast, demand, since),
-                    override=f"{state.override_copies} copies until {state.override_until.isoformat()}"
-                    if in_force and state.override_until is not None
-                    else None,
+                    override=_override_in_force(stored.state, now),
                 )
             )
         return EndpointDay(endpoint, day, ep.zone, since, until, rows)
+
+
+def _override_in_force(state: ComponentState, now: datetime) -> str | None:
+    until = state.override_until
+    if state.override_copies is None or until is None or until <= now:
+        return None
+    return f"{state.override_copies} copies until {until.isoformat()}"
 
 
 def _ready_after(start: datetime, ready_log: list[tuple[datetime, float]], until: datetime) -> datetime:
