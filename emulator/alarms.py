@@ -12,6 +12,7 @@ actions run again at every evaluation, which is how AAS re-applies a step policy
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,19 +86,68 @@ def _by_metric(metric_data: list[Any]) -> dict[MetricKey, list[Any]]:
     return out
 
 
-def _period_values(alarm: Alarm, metric_data: dict[MetricKey, list[Any]], now: datetime) -> list[float | None]:
-    """The statistic of each evaluated period, oldest first (None where no data)."""
-    period = int(alarm.period)
+def _series(
+    key: MetricKey, statistic: str, period: int, periods: int, metric_data: dict[MetricKey, list[Any]], now: datetime
+) -> list[float | None]:
+    """One metric's statistic in each of the last ``periods`` complete periods, oldest first."""
     epoch = int(now.timestamp())
     end = epoch - epoch % period  # the last complete period ends at this boundary
-    start = end - period * int(alarm.evaluation_periods)
-    buckets: list[list[Any]] = [[] for _ in range(int(alarm.evaluation_periods))]
-    for d in metric_data.get((alarm.namespace, alarm.metric_name, _dims(alarm.dimensions)), []):
+    start = end - period * periods
+    buckets: list[list[Any]] = [[] for _ in range(periods)]
+    for d in metric_data.get(key, []):
         ts = d.timestamp if d.timestamp.tzinfo else d.timestamp.replace(tzinfo=UTC)
         t = ts.timestamp()
         if start <= t < end:
             buckets[int((t - start) // period)].append(d)
-    return [_period_statistic(b, alarm.statistic or "Average") for b in buckets]
+    return [_period_statistic(b, statistic) for b in buckets]
+
+
+# The metric-math expressions the emulator evaluates: an aggregate of every metric the alarm reads.
+_AGGREGATES: dict[str, Callable[[list[float]], float]] = {
+    "SUM(METRICS())": sum,
+    "MAX(METRICS())": max,
+    "MIN(METRICS())": min,
+}
+
+
+def evaluates(alarm: Alarm) -> bool:
+    """Whether the emulator evaluates this alarm: one metric, or an aggregate over METRICS();
+    anomaly, composite and other metric-math alarms are left alone."""
+    if alarm.comparison_operator not in _COMPARE or alarm.rule:
+        return False
+    if alarm.metric_name:
+        return True
+    returned = [q for q in alarm.metric_data_queries if q.expression and str(q.return_data).lower() != "false"]
+    return len(returned) == 1 and str(returned[0].expression).replace(" ", "") in _AGGREGATES
+
+
+def _period_values(alarm: Alarm, metric_data: dict[MetricKey, list[Any]], now: datetime) -> list[float | None]:
+    """The statistic of each evaluated period, oldest first (None where no data). For a metric-math
+    aggregate, each period's aggregate over the metrics that have data then (as metric math skips
+    a time series with no datapoint at a timestamp)."""
+    periods = int(alarm.evaluation_periods)
+    if alarm.metric_name:
+        key = (alarm.namespace, alarm.metric_name, _dims(alarm.dimensions))
+        return _series(key, alarm.statistic or "Average", int(alarm.period), periods, metric_data, now)
+    expression = next(str(q.expression) for q in alarm.metric_data_queries if q.expression)
+    aggregate = _AGGREGATES[expression.replace(" ", "")]
+    columns = [
+        _series(
+            (q.metric_stat.metric.namespace, q.metric_stat.metric.metric_name, _dims(q.metric_stat.metric.dimensions)),
+            q.metric_stat.stat,
+            int(q.metric_stat.period),
+            periods,
+            metric_data,
+            now,
+        )
+        for q in alarm.metric_data_queries
+        if q.metric_stat is not None
+    ]
+    values: list[float | None] = []
+    for i in range(periods):
+        present = [value for column in columns if (value := column[i]) is not None]
+        values.append(float(aggregate(present)) if present else None)
+    return values
 
 
 def _decide(alarm: Alarm, values: list[float | None]) -> tuple[str | None, float | None]:
@@ -136,24 +186,37 @@ def _event_detail(alarm: Alarm, old: dict[str, Any], now: datetime) -> dict[str,
             "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "+0000"),
         },
         "previousState": old,
-        "configuration": {
-            "description": alarm.description or "",
-            "metrics": [
-                {
-                    "id": "m1",
-                    "metricStat": {
-                        "metric": {
-                            "namespace": alarm.namespace,
-                            "name": alarm.metric_name,
-                            "dimensions": {d.name: d.value for d in alarm.dimensions},
-                        },
-                        "period": int(alarm.period),
-                        "stat": alarm.statistic,
-                    },
-                    "returnData": True,
-                }
-            ],
+        "configuration": {"description": alarm.description or "", "metrics": _configured_metrics(alarm)},
+    }
+
+
+def _configured_metrics(alarm: Alarm) -> list[dict[str, Any]]:
+    """The alarm's metrics as the state-change payload lists them: one, or the metric-math queries."""
+    if alarm.metric_name:
+        return [_metric_stat("m1", alarm.namespace, alarm.metric_name, alarm.dimensions, alarm.period, alarm.statistic)]
+    out: list[dict[str, Any]] = []
+    for q in alarm.metric_data_queries:
+        returned = str(q.return_data).lower() != "false"
+        if q.metric_stat is not None:
+            m = q.metric_stat.metric
+            stat = _metric_stat(
+                q.id, m.namespace, m.metric_name, m.dimensions, q.metric_stat.period, q.metric_stat.stat
+            )
+            out.append({**stat, "returnData": returned})
+        else:
+            out.append({"id": q.id, "expression": q.expression, "label": q.label, "returnData": returned})
+    return out
+
+
+def _metric_stat(qid: str, namespace: str, name: str, dimensions: Any, period: Any, stat: str) -> dict[str, Any]:
+    return {
+        "id": qid,
+        "metricStat": {
+            "metric": {"namespace": namespace, "name": name, "dimensions": {d.name: d.value for d in dimensions}},
+            "period": int(period),
+            "stat": stat,
         },
+        "returnData": True,
     }
 
 
@@ -177,8 +240,8 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmChange]:
         for region, cw in list(regions.items()):
             grouped = _by_metric(cw.metric_data) if cw.alarms else {}
             for alarm in list(cw.alarms.values()):
-                if not alarm.metric_name or alarm.comparison_operator not in _COMPARE or alarm.rule:
-                    continue  # metric-math, anomaly and composite alarms are not evaluated
+                if not evaluates(alarm):
+                    continue
                 values = _period_values(alarm, grouped, now)
                 new, value = _decide(alarm, values)
                 if new is not None and new != alarm.state_value:
@@ -300,6 +363,23 @@ def step_metric_value(policy: Any, values: list[float | None], threshold: float)
     return sum(present) / len(present)
 
 
+def record_queue_depths(now: datetime) -> None:
+    """AWS/SQS ``ApproximateNumberOfMessagesVisible`` of every queue at ``now``, as SQS reports it
+    to CloudWatch each minute (the dead-letter health alarm watches it). moto sends none."""
+    from moto.sqs.models import sqs_backends
+
+    stamp = now.astimezone(UTC).replace(tzinfo=None)  # moto keeps metric timestamps as naive UTC
+    for account_id, regions in list(sqs_backends.items()):
+        for region, sqs in list(regions.items()):
+            cw = cloudwatch_backends[account_id][region]
+            for name, queue in list(sqs.queues.items()):
+                dims = [{"Name": "QueueName", "Value": name}]
+                visible = float(queue.approximate_number_of_messages)  # visible and not delayed
+                cw.metric_data.append(
+                    MetricDatum("AWS/SQS", "ApproximateNumberOfMessagesVisible", visible, dims, stamp)
+                )
+
+
 class PeriodicEvaluation:
     """The emulator clock's alarm step (a ``TimeHook``, order 30): every alarm evaluated each
     ``EMULATOR.alarm_evaluation_interval`` seconds, as CloudWatch does once a minute; off (None)
@@ -318,6 +398,7 @@ class PeriodicEvaluation:
         interval = EMULATOR.alarm_evaluation_interval
         if interval and (self.last is None or (now - self.last).total_seconds() >= interval):
             self.last = now
+            record_queue_depths(now)
             evaluate_alarms()
 
     def reset(self) -> None:

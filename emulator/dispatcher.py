@@ -64,7 +64,7 @@ class AsyncConfig:
     """A function's EventInvokeConfig: retries after a failed async invocation, then the queue."""
 
     retries: int = 2
-    on_failure_queue: str | None = None  # SQS queue ARN
+    on_failure_queue: str | None = None  # the on-failure destination: an SQS queue or SNS topic ARN
 
 
 @dataclass
@@ -178,10 +178,12 @@ class Dispatcher:
             self._send_failure(config.on_failure_queue, function_arn, event, record, config.retries)
         return None
 
-    def _send_failure(self, queue_arn: str, function_arn: str, event: Any, record: Invocation, retries: int) -> None:
+    def _send_failure(self, destination: str, function_arn: str, event: Any, record: Invocation, retries: int) -> None:
+        """The on-failure record, to a queue or a topic, as Lambda's destinations deliver it."""
+        from moto.sns.models import sns_backends
         from moto.sqs.models import sqs_backends
 
-        _, _, _, region, account_id, queue = queue_arn.split(":", 5)
+        _, _, service, region, account_id, resource = destination.split(":", 5)
         error_type, _, message = (record.error or "").partition(": ")
         body = {
             "version": "1.0",
@@ -196,7 +198,10 @@ class Dispatcher:
             "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
             "responsePayload": {"errorMessage": message, "errorType": error_type},
         }
-        sqs_backends[account_id][region].send_message(queue, json.dumps(body, default=str))
+        if service == "sns":
+            sns_backends[account_id][region].publish(message=json.dumps(body, default=str), arn=destination)
+        else:
+            sqs_backends[account_id][region].send_message(resource, json.dumps(body, default=str))
 
     def invoke(self, function_arn: str, event: Any, source: str = "direct") -> Any:
         """A synchronous invocation (RequestResponse): the handler's result, None if it failed."""
@@ -221,6 +226,8 @@ class Dispatcher:
             log.error("handler %s failed: %s", name, traceback.format_exc())
             if self.raise_errors:
                 raise
+        finally:
+            _lambda_metrics(function_arn, name, record)
         return record
 
     # --------------------------------------------------------------- schedules
@@ -301,6 +308,21 @@ class Dispatcher:
             sqs_backends[account_id][region].send_message(queue, raw or "{}")
         else:
             log.warning("schedule %s: target %s is not emulated", schedule.name, arn)
+
+
+def _lambda_metrics(function_arn: str, name: str, record: Invocation) -> None:
+    """AWS/Lambda's Invocations and Errors for one invocation (per FunctionName), as Lambda sends
+    them to CloudWatch: the stack's health alarms watch them. Throttles never happen here."""
+    from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
+
+    parts = function_arn.split(":")
+    region, account_id = (parts[3], parts[4]) if function_arn.startswith("arn:") else ("us-east-1", "123456789012")
+    cw = cloudwatch_backends[account_id][region]
+    stamp = record.time.astimezone(UTC).replace(tzinfo=None)  # moto keeps metric timestamps as naive UTC
+    dims = [{"Name": "FunctionName", "Value": name}]
+    cw.metric_data.append(MetricDatum("AWS/Lambda", "Invocations", 1.0, dims, stamp))
+    if record.error is not None:
+        cw.metric_data.append(MetricDatum("AWS/Lambda", "Errors", 1.0, dims, stamp))
 
 
 def _as_datetime(value: Any) -> datetime:

@@ -212,9 +212,13 @@ class Deployment:
             return f"arn:aws:iam::{ACCOUNT}:role/{self.stack_name}-{logical}"
         if logical not in self.template["Resources"]:
             raise TemplateError(f"Fn::GetAtt of unknown resource {logical!r}")
-        if attribute != "Arn":
-            raise TemplateError(f"Fn::GetAtt {logical}.{attribute} is not emulated (only .Arn)")
         self.create(logical)
+        if attribute == "QueueName" and self.template["Resources"][logical]["Type"] == "AWS::SQS::Queue":
+            return self.physical[logical].rstrip("/").rsplit("/", 1)[-1]
+        if attribute != "Arn":
+            raise TemplateError(
+                f"Fn::GetAtt {logical}.{attribute} is not emulated (only .Arn and a queue's .QueueName)"
+            )
         return self.arns[logical]
 
     @property
@@ -445,6 +449,30 @@ def _dashboard(d: Deployment, logical: str) -> None:
     d.physical[logical] = p["DashboardName"]
 
 
+# PutMetricAlarm's parameters that AWS::CloudWatch::Alarm spells the same way.
+_ALARM_FIELDS = (
+    "AlarmName", "AlarmDescription", "ActionsEnabled", "AlarmActions", "OKActions", "InsufficientDataActions",
+    "Namespace", "MetricName", "Dimensions", "Statistic", "ExtendedStatistic", "Period", "EvaluationPeriods",
+    "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "Unit", "Metrics",
+)  # fmt: skip
+
+
+def _alarm(d: Deployment, logical: str) -> None:
+    p = d._properties(logical)
+    args = {k: p[k] for k in _ALARM_FIELDS if k in p}
+    args.setdefault("AlarmName", d.default_name(logical))
+    for number in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if number in args:
+            args[number] = int(args[number])
+    args["Threshold"] = float(args["Threshold"])
+    for query in args.get("Metrics", []):
+        if "MetricStat" in query:
+            query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+    boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(**args)
+    d.physical[logical] = args["AlarmName"]
+    d.arns[logical] = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{args['AlarmName']}"
+
+
 def _function(d: Deployment, logical: str) -> None:
     resource = d.template["Resources"][logical]
     merged = {**d.template.get("Globals", {}).get("Function", {}), **resource.get("Properties", {})}
@@ -517,6 +545,7 @@ _CREATORS: dict[str, Callable[[Deployment, str], None]] = {
     "AWS::Events::EventBus": _event_bus,
     "AWS::Events::Rule": _rule,
     "AWS::CloudWatch::Dashboard": _dashboard,
+    "AWS::CloudWatch::Alarm": _alarm,
     "AWS::Serverless::Function": _function,
     "AWS::Serverless::LayerVersion": _layer,
     "AWS::IAM::Role": _not_emulated("role"),
@@ -574,6 +603,9 @@ _DELETERS: dict[str, Callable[[Deployment, str], None]] = {
     "AWS::Events::Rule": _delete_rule,
     "AWS::CloudWatch::Dashboard": lambda d, lg: boto3.client("cloudwatch", region_name=REGION).delete_dashboards(
         DashboardNames=[d.physical[lg]]
+    ),
+    "AWS::CloudWatch::Alarm": lambda d, lg: boto3.client("cloudwatch", region_name=REGION).delete_alarms(
+        AlarmNames=[d.physical[lg]]
     ),
     "AWS::Serverless::Function": _delete_function,
 }

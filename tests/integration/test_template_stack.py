@@ -166,7 +166,8 @@ def test_the_deploy_runs_the_custom_resources_and_a_failing_one_fails_the_deploy
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [
-        ({"TickRate": "every minute"}, "does not match"),
+        ({"TickRate": "every minute"}, "is not one of"),
+        ({"RestoreCopiesOnDelete": "some"}, "does not match"),
         ({"Environment": "staging"}, "is not one of"),
         ({"NoSuchParameter": "x"}, "unknown parameters"),
     ],

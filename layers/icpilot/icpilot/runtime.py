@@ -17,6 +17,8 @@ from .adapters.state import StateStore
 from .controller import Controller
 from .policy.model import Policy
 from .policy.source import deployed_policy, is_policy_change
+from .service.announce import Announcer
+from .service.health import Health
 from .settings import Settings
 
 # What the handlers' Tracer patches: icpilot talks only to AWS, through botocore. The default
@@ -45,6 +47,7 @@ def build_controller(
     adapter makes its own from the environment. ``policy_source``: the policy to act on
     (default: the deployed one, file or SSM parameter, as the settings say)."""
     client: Clients = clients or (lambda service: None)
+    state = StateStore(settings.state_table, client("dynamodb"))
     scheduler = None
     if settings.schedule_function_arn and settings.scheduler_role_arn:
         scheduler = SchedulerAdapter(
@@ -52,29 +55,44 @@ def build_controller(
             ScheduleTarget(settings.schedule_function_arn, settings.scheduler_role_arn, settings.schedule_dlq_arn),
             client("scheduler"),
         )
-    state = StateStore(settings.state_table, client("dynamodb"))
-    dead_letters = (
-        DeadLetterQueue(settings.dead_letter_queue_url, client("sqs")) if settings.dead_letter_queue_url else None
-    )
     return Controller(
         policy_source=policy_source
         or (lambda: deployed_policy(settings.policy_path, settings.policy_parameter, fresh_policy)),
         sagemaker=SageMakerAdapter(client("sagemaker")),
         autoscaling=AutoScalingAdapter(client("application-autoscaling"), stack=settings.stack_name),
         state=state,
-        publisher=EventPublisher(
-            settings.topic_arn,
-            client("sns"),
-            outbox=state,
-            dead_letters=dead_letters,
-            chat_topic_arn=settings.chat_topic_arn,
-            chat_severity=settings.chat_severity,
-        ),
+        publisher=_publisher(settings, client, state),
         scheduler=scheduler,
         correlation_id=correlation_id,
         cloudwatch=CloudWatchAdapter(client("cloudwatch"), owner=settings.stack_name),
         runtime=RuntimeAdapter(client("sagemaker-runtime")),
         seconds_left=(lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None,
+    )
+
+
+def _publisher(settings: Settings, client: Clients, state: StateStore) -> EventPublisher:
+    dead_letters = (
+        DeadLetterQueue(settings.dead_letter_queue_url, client("sqs")) if settings.dead_letter_queue_url else None
+    )
+    return EventPublisher(
+        settings.topic_arn,
+        client("sns"),
+        outbox=state,
+        dead_letters=dead_letters,
+        chat_topic_arn=settings.chat_topic_arn,
+        chat_severity=settings.chat_severity,
+    )
+
+
+def build_health(settings: Settings, correlation_id: str, clients: Clients | None = None) -> Health:
+    """The health function's service: the publisher the controller uses, without the controller."""
+    client: Clients = clients or (lambda service: None)
+    state = StateStore(settings.state_table, client("dynamodb"))
+    return Health(
+        settings.stack_name,
+        Announcer(_publisher(settings, client, state), correlation_id),
+        CloudWatchAdapter(client("cloudwatch"), owner=settings.stack_name),
+        state,
     )
 
 

@@ -98,11 +98,30 @@ class CloudWatchAdapter:
         self, metrics: list[str], components: list[str], since: datetime, until: datetime, period: int = 60
     ) -> dict[str, list[float]]:
         """Per component, the Sum of ``metrics`` (added together) in each ``period`` from ``since``
-        (dense: periods without data are 0). One query per component and metric, at most 500 per
-        GetMetricData call (the API's limit); pages followed."""
+        (dense: periods without data are 0)."""
+        return self._series(("AWS/SageMaker", "InferenceComponentName"), metrics, components, since, until, period)
+
+    def function_sums(self, metric: str, functions: list[str], since: datetime, until: datetime) -> dict[str, float]:
+        """The Sum of an AWS/Lambda per-function metric (Errors, Throttles) over [since, until]."""
+        period = max(60, int((until - since).total_seconds() // 60) * 60)
+        series = self._series(("AWS/Lambda", "FunctionName"), [metric], functions, since, until, period)
+        return {name: float(sum(values)) for name, values in series.items()}
+
+    def _series(
+        self,
+        source: tuple[str, str],
+        metrics: list[str],
+        names: list[str],
+        since: datetime,
+        until: datetime,
+        period: int,
+    ) -> dict[str, list[float]]:
+        """Per name, the Sum of ``metrics`` in ``source`` (namespace, dimension) in each ``period``.
+        One query per name and metric, at most 500 per GetMetricData call (the API's limit); pages followed."""
+        namespace, dimension = source
         width = int((until - since).total_seconds() // period)
-        series = {name: [0.0] * width for name in components}
-        ids = {f"q{i}": (name, metric) for i, (name, metric) in enumerate((n, m) for n in components for m in metrics)}
+        series = {name: [0.0] * width for name in names}
+        ids = {f"q{i}": (name, metric) for i, (name, metric) in enumerate((n, m) for n in names for m in metrics)}
         items = list(ids.items())
         for first in range(0, len(items), 500):
             queries = [
@@ -110,9 +129,9 @@ class CloudWatchAdapter:
                     "Id": qid,
                     "MetricStat": {
                         "Metric": {
-                            "Namespace": "AWS/SageMaker",
+                            "Namespace": namespace,
                             "MetricName": metric,
-                            "Dimensions": [{"Name": "InferenceComponentName", "Value": name}],
+                            "Dimensions": [{"Name": dimension, "Value": name}],
                         },
                         "Period": period,
                         "Stat": "Sum",

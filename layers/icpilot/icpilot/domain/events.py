@@ -46,6 +46,8 @@ class EventType(StrEnum):
     DAILY_REPORT = "DailyReport"
     WOULD_SCALE = "WouldScale"
     POLICY_MISMATCH = "PolicyMismatch"
+    CONTROLLER_UNHEALTHY = "ControllerUnhealthy"
+    CONTROLLER_RECOVERED = "ControllerRecovered"
 
 
 class Severity(StrEnum):
@@ -81,6 +83,8 @@ SEVERITY = {
     EventType.DAILY_REPORT: Severity.INFO,
     EventType.WOULD_SCALE: Severity.INFO,
     EventType.POLICY_MISMATCH: Severity.WARNING,
+    EventType.CONTROLLER_UNHEALTHY: Severity.ERROR,
+    EventType.CONTROLLER_RECOVERED: Severity.INFO,
 }
 
 

@@ -55,6 +55,8 @@ HEADLINE: dict[EventType, str] = {
     EventType.DAILY_REPORT: "Daily report",
     EventType.WOULD_SCALE: "Would scale (observe mode)",
     EventType.POLICY_MISMATCH: "Policy names what the account lacks",
+    EventType.CONTROLLER_UNHEALTHY: "icpilot itself is unhealthy",
+    EventType.CONTROLLER_RECOVERED: "icpilot itself recovered",
 }
 
 # What the reader should do; empty when nothing (the event is a record, not a call to act).
@@ -100,6 +102,10 @@ NEXT_STEPS: dict[EventType, tuple[str, ...]] = {
     EventType.POLICY_MISMATCH: (
         "Check that the stack runs your policy (the bundled one names the emulator's llm-endpoint).",
         "Fix the names in the policy, or create the components; icpilot leaves them alone meanwhile.",
+    ),
+    EventType.CONTROLLER_UNHEALTHY: (
+        "Follow the check's own advice in the reason; the alarm named in the details says what it measured.",
+        "Until it recovers, scheduled floors and warm-ups may be late: watch `icpilot status`.",
     ),
     EventType.WOULD_SCALE: (
         "Nothing was changed: the component is in observe mode.",
