@@ -9,8 +9,32 @@ ROLE = "arn:aws:iam::123456789012:role/icpilot-test"
 
 def create_seed(sm: Any, *, min_instances: int = 1, max_instances: int = 2, copies: int = 1) -> None:
     """The seed scenario: ml.g5.24xlarge, ManagedInstanceScaling, LOR routing, flan-t5-xxl + falcon-7b."""
+    create_endpoint(
+        sm,
+        "llm-endpoint",
+        {"flan-t5-xxl": ("google/flan-t5-xxl", 2), "falcon-7b": ("tiiuae/falcon-7b", 1)},
+        min_instances=min_instances,
+        max_instances=max_instances,
+        copies=copies,
+        config="llm-config",
+    )
+
+
+def create_endpoint(
+    sm: Any,
+    endpoint: str,
+    components: dict[str, tuple[str, int]],
+    *,
+    min_instances: int = 1,
+    max_instances: int = 2,
+    copies: int = 1,
+    config: str | None = None,
+) -> None:
+    """An ml.g5.24xlarge endpoint (ManagedInstanceScaling, LOR routing) hosting ``components``
+    (name → (Hugging Face model id, accelerators per copy)), each at ``copies``."""
+    config = config or f"{endpoint}-config"
     sm.create_endpoint_config(
-        EndpointConfigName="llm-config",
+        EndpointConfigName=config,
         ExecutionRoleArn=ROLE,
         ProductionVariants=[
             {
@@ -26,8 +50,8 @@ def create_seed(sm: Any, *, min_instances: int = 1, max_instances: int = 2, copi
             }
         ],
     )
-    sm.create_endpoint(EndpointName="llm-endpoint", EndpointConfigName="llm-config")
-    for model, hub_id, accelerators in (("flan-t5-xxl", "google/flan-t5-xxl", 2), ("falcon-7b", "tiiuae/falcon-7b", 1)):
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    for model, (hub_id, accelerators) in components.items():
         sm.create_model(
             ModelName=f"{model}-model",
             ExecutionRoleArn=ROLE,
@@ -38,7 +62,7 @@ def create_seed(sm: Any, *, min_instances: int = 1, max_instances: int = 2, copi
         )
         sm.create_inference_component(
             InferenceComponentName=model,
-            EndpointName="llm-endpoint",
+            EndpointName=endpoint,
             VariantName="AllTraffic",
             Specification={
                 "ModelName": f"{model}-model",

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from emulator import EMULATOR, emulated_aws
@@ -106,3 +107,10 @@ def test_a_broken_health_function_still_reaches_the_topic_through_its_on_failure
     assert "icpilot.health.errors" in alarms
     assert all(r["requestContext"]["condition"] == "RetriesExhausted" for r in records)
     assert all(r["responsePayload"]["errorMessage"] == "watch-health is broken" for r in records)
+
+
+def test_deleting_the_stack_deletes_its_health_alarms(stack: Stack) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    assert len(cloudwatch.describe_alarms(AlarmNamePrefix="icpilot.health.")["MetricAlarms"]) == 5
+    stack.delete()
+    assert cloudwatch.describe_alarms(AlarmNamePrefix="icpilot.health.")["MetricAlarms"] == []

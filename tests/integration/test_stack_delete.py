@@ -73,7 +73,9 @@ def test_delete_removes_what_icpilot_made_and_leaves_the_rest(stack: Stack, answ
 
     summary = stack.invoke("configure-autoscaling", custom_resource(stack, "Delete"))
     assert answers[-1] == ("SUCCESS", "cleaned up"), summary
-    assert alarms() == {"team-falcon-latency"}  # every icpilot alarm gone, theirs kept
+    # Every icpilot alarm gone, theirs kept. (The stack's health alarms are template resources:
+    # CloudFormation deletes them after this custom resource, as Stack.delete() does.)
+    assert {a for a in alarms() if ".health." not in a} == {"team-falcon-latency"}
     assert targets() == {"falcon-7b"}  # icpilot registered flan's target, not falcon's
     assert {p for p in policies("falcon-7b") if p.startswith("icpilot-")} == set()
     assert not summary["errors"]
