@@ -50,9 +50,20 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from . import aas_ext, alarms, cloudwatch_ext, dispatcher, faults_ext, sagemaker_ext, sns_ext, ssm_ext
+    from . import (
+        aas_ext,
+        alarms,
+        appconfig_ext,
+        cloudwatch_ext,
+        dispatcher,
+        faults_ext,
+        sagemaker_ext,
+        sns_ext,
+        ssm_ext,
+    )
 
     sagemaker_ext.install()
+    appconfig_ext.install()
     cloudwatch_ext.install()
     aas_ext.install()
     alarms.install()

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from icpilot.adapters.aws import forget_clients
 from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
+from icpilot.policy.source import forget_policy_providers
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
 
@@ -116,6 +117,7 @@ class Dispatcher:
         # A fresh world has no warm execution environments: the handlers' cached clients go too
         # (they hold adaptive retry's memory of throttling met in the previous world).
         forget_clients()
+        forget_policy_providers()
         self.handlers: dict[str, Handler] = {}
         self.async_configs: dict[str, AsyncConfig] = {}
         self.environments: dict[str, dict[str, str]] = {}

@@ -299,7 +299,10 @@ class Deployment:
             properties["ServiceToken"], event, source=f"cloudformation {request_type}"
         )
         result = record.result
-        if record.error or (isinstance(result, dict) and (result.get("policy_error") or result.get("rejected"))):
+        answered_failed = isinstance(result, dict) and (
+            (result.get("policy_error") and not result.get("policy_pending")) or result.get("rejected")
+        )  # as icpilot.cfn answers CloudFormation
+        if record.error or answered_failed:
             raise CustomResourceFailed(f"{logical} ({request_type}) failed: {record.error or result}")
         self.custom_resource_results[logical] = result
         return result
@@ -473,6 +476,30 @@ def _alarm(d: Deployment, logical: str) -> None:
     d.arns[logical] = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{args['AlarmName']}"
 
 
+def _appconfig(d: Deployment, logical: str) -> None:
+    """AWS::AppConfig::Application, Environment, ConfigurationProfile, DeploymentStrategy: Ref is the id."""
+    p = d._properties(logical)
+    kind = d.template["Resources"][logical]["Type"].rsplit("::", 1)[-1]
+    client = boto3.client("appconfig", region_name=REGION)
+    if kind == "Application":
+        made = client.create_application(Name=p["Name"], Description=p.get("Description", ""))
+    elif kind == "Environment":
+        made = client.create_environment(ApplicationId=p["ApplicationId"], Name=p["Name"])
+    elif kind == "ConfigurationProfile":
+        profile = ("ApplicationId", "Name", "LocationUri", "Type", "Validators", "Description")
+        made = client.create_configuration_profile(**{k: p[k] for k in profile if k in p})
+    else:
+        fields = ("Name", "Description", "DeploymentDurationInMinutes", "GrowthFactor", "FinalBakeTimeInMinutes")
+        args = {k: p[k] for k in fields if k in p}
+        for number in ("DeploymentDurationInMinutes", "FinalBakeTimeInMinutes"):
+            if number in args:
+                args[number] = int(args[number])
+        args["GrowthFactor"] = float(args["GrowthFactor"])
+        made = client.create_deployment_strategy(ReplicateTo=p.get("ReplicateTo", "NONE"), **args)
+    d.physical[logical] = made["Id"]
+    d.arns[logical] = made["Id"]
+
+
 def _function(d: Deployment, logical: str) -> None:
     resource = d.template["Resources"][logical]
     merged = {**d.template.get("Globals", {}).get("Function", {}), **resource.get("Properties", {})}
@@ -546,6 +573,10 @@ _CREATORS: dict[str, Callable[[Deployment, str], None]] = {
     "AWS::Events::Rule": _rule,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::AppConfig::Application": _appconfig,
+    "AWS::AppConfig::Environment": _appconfig,
+    "AWS::AppConfig::ConfigurationProfile": _appconfig,
+    "AWS::AppConfig::DeploymentStrategy": _appconfig,
     "AWS::Serverless::Function": _function,
     "AWS::Serverless::LayerVersion": _layer,
     "AWS::IAM::Role": _not_emulated("role"),
@@ -607,6 +638,9 @@ _DELETERS: dict[str, Callable[[Deployment, str], None]] = {
     "AWS::CloudWatch::Alarm": lambda d, lg: boto3.client("cloudwatch", region_name=REGION).delete_alarms(
         AlarmNames=[d.physical[lg]]
     ),
+    "AWS::AppConfig::Application": lambda d, lg: boto3.client("appconfig", region_name=REGION).delete_application(
+        ApplicationId=d.physical[lg]
+    ),
     "AWS::Serverless::Function": _delete_function,
 }
 
@@ -639,5 +673,9 @@ def deploy_template(
             raise TemplateError(f"parameter {name}={value!r} does not match {spec['AllowedPattern']}")
         values[name] = value
     deployment = Deployment(stack_name, document, values, dict(environment_overrides or {}))
+    for rule, body in document.get("Rules", {}).items():  # CloudFormation checks them before creating anything
+        for assertion in body.get("Assertions", []):
+            if not deployment.resolve(assertion["Assert"]):
+                raise TemplateError(f"rule {rule}: {assertion.get('AssertDescription', 'assertion failed')}")
     deployment.deploy()
     return deployment

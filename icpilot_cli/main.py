@@ -59,7 +59,7 @@ from icpilot.settings import DEFAULT_POLICY_PATH, Settings
 from rich.console import Console
 from rich.table import Table
 
-from icpilot_cli import daily, uninstall
+from icpilot_cli import daily, policy_store, uninstall
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one error, one line: terminals wrap, greps match
@@ -670,6 +670,12 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy_policy(args: argparse.Namespace) -> int:
+    row = policy_store.deploy(lambda service: _client(args, service), args.stack, args.file, args.description)
+    _emit(args, [row], f"policy {args.file} deployed to stack {args.stack}'s AppConfig profile", list(row))
+    return 0
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Each predictive component's learned profile, the floor it implies over the next 48 hours, and
     (forecast-only) what icpilot would have held against what it ran over the last 48 hours."""
@@ -945,6 +951,17 @@ def parser() -> argparse.ArgumentParser:
             help="the icpilot stack to work with: its table, topic and alarms, read from its outputs once",
         )
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
+
+    dp = _command(
+        sub, "deploy-policy", help="deploy a policy file to the stack's AppConfig profile (AppConfigPolicy=Enabled)"
+    )
+    dp.add_argument("file", help="the policy file (YAML or JSON); stored as JSON")
+    dp.add_argument("--stack", required=True, help="the icpilot stack whose AppConfig profile receives it")
+    dp.add_argument("--description", default="", help="kept with the hosted configuration version")
+    dp.add_argument("--endpoint-url", help="e.g. http://127.0.0.1:5055 for the emulator")
+    dp.add_argument("--region", help="AWS region (default: the profile's or $AWS_DEFAULT_REGION)")
+    dp.add_argument("--json", action="store_true", help="machine-readable output")
+    dp.set_defaults(func=cmd_deploy_policy)
 
     pl = _command(sub, "plan", help="what the controller would do now (or --at TIME) and why; changes nothing")
     aws_options(pl)

@@ -96,8 +96,10 @@ def run_custom_resource(
     except Exception as exc:  # answer CloudFormation whatever happens, or the deploy hangs for an hour
         send(request, "FAILED", f"icpilot failed: {exc}")
         raise
-    if summary.policy_error:
+    if summary.policy_error and not summary.policy_pending:
         send(request, "FAILED", "invalid policy: " + "; ".join(summary.policy_error))
+    elif summary.policy_pending:  # the stack made the policy store: its first policy comes after the deploy
+        send(request, "SUCCESS", "no policy deployed yet: " + "; ".join(summary.policy_error or []))
     else:
         send(request, "SUCCESS", "reconciled")
     return dict(summary.to_dict())

@@ -16,6 +16,11 @@ class PolicyError(IcpilotError):
         super().__init__("invalid policy:\n  " + "\n  ".join(problems))
 
 
+class PolicyNotDeployedError(PolicyError):
+    """The policy store holds no policy yet (AppConfig before the first deployment): icpilot does
+    nothing until one is deployed, and a stack deploy does not fail for it."""
+
+
 class UnknownComponentError(IcpilotError):
     """The inference component does not exist in SageMaker."""
 

@@ -57,7 +57,11 @@ def build_controller(
         )
     return Controller(
         policy_source=policy_source
-        or (lambda: deployed_policy(settings.policy_path, settings.policy_parameter, fresh_policy)),
+        or (
+            lambda: deployed_policy(
+                settings.policy_path, settings.policy_parameter, fresh_policy, settings.policy_appconfig
+            )
+        ),
         sagemaker=SageMakerAdapter(client("sagemaker")),
         autoscaling=AutoScalingAdapter(client("application-autoscaling"), stack=settings.stack_name),
         state=state,

@@ -16,6 +16,7 @@ class Settings:
     policy_path: str
     state_table: str
     policy_parameter: str | None = None
+    policy_appconfig: str | None = None  # "application/environment/profile" when the policy lives in AppConfig
     topic_arn: str | None = None
     schedule_group: str = "icpilot"
     schedule_function_arn: str | None = None
@@ -33,6 +34,7 @@ class Settings:
         return cls(
             policy_path=env.get("ICPILOT_POLICY_PATH", DEFAULT_POLICY_PATH),
             policy_parameter=env.get("ICPILOT_POLICY_PARAMETER") or None,
+            policy_appconfig=env.get("ICPILOT_POLICY_APPCONFIG") or None,
             state_table=env.get("ICPILOT_STATE_TABLE", "icpilot-state"),
             topic_arn=env.get("ICPILOT_TOPIC_ARN") or None,
             schedule_group=env.get("ICPILOT_SCHEDULE_GROUP", "icpilot"),

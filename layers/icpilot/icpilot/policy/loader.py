@@ -229,6 +229,13 @@ def load_policy(path: str | Path) -> Policy:
     return load_policy_text(text, str(p))
 
 
+def policy_json_text(text: str, source: str = "policy") -> str:
+    """The policy as a JSON document (what AppConfig's JSON Schema validator reads), after every
+    check ``load_policy_text`` makes; it loads back to an equal Policy (JSON is YAML 1.2)."""
+    load_policy_text(text, source)
+    return json.dumps(yaml.load(text, Loader=_PolicyYaml), indent=2, ensure_ascii=False) + "\n"
+
+
 def policy_json_schema() -> dict[str, Any]:
     schema = Policy.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

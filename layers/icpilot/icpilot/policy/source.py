@@ -1,13 +1,21 @@
-"""Where the deployed policy comes from: an SSM parameter when configured, else the bundled file."""
+"""Where the deployed policy comes from: an AppConfig configuration profile or an SSM parameter when
+the stack names one, else the bundled file.
+
+Which store when: the bundled file for trying icpilot (a change needs a deploy); SSM Parameter
+Store for a few components (a String parameter holds 4 KB, an advanced one 8 KB: about 12
+components like the example's); AppConfig for more (a hosted configuration holds 1 MB), with the
+policy's JSON Schema checked before a deployment starts and a deployment history.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import AppConfigProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from ..errors import PolicyError
+from ..errors import PolicyError, PolicyNotDeployedError
 from .loader import load_policy, load_policy_text
 from .model import Policy
 
@@ -15,9 +23,45 @@ from .model import Policy
 PARAMETER_MAX_AGE_SECONDS = 60
 
 
-def deployed_policy(path: str, parameter: str | None, fresh: bool = False) -> Policy:
-    """The policy in force. ``fresh``: read the parameter now, past the cache (it just changed).
+# One provider per (application, environment): Powertools' module-level get_app_config keeps the
+# first environment it was called with, and one process may serve two stacks (the emulator).
+_APPCONFIG: dict[tuple[str, str], AppConfigProvider] = {}
+
+
+_NOT_DEPLOYED = "AppConfig {location}: no policy is deployed yet (icpilot deploy-policy FILE --stack STACK)"
+
+
+def forget_policy_providers() -> None:
+    """Drop the AppConfig sessions (a new world, or a test, starts from none)."""
+    _APPCONFIG.clear()
+
+
+def appconfig_policy(location: str, fresh: bool = False) -> Policy:
+    """The policy deployed to AppConfig at ``location`` ("application/environment/profile", ids or
+    names). Raises PolicyError when it cannot be read, nothing is deployed yet, or it is invalid."""
+    application, environment, profile = location.split("/", 2)
+    provider = _APPCONFIG.setdefault(
+        (application, environment), AppConfigProvider(environment=environment, application=application)
+    )
+    try:
+        content = provider.get(profile, max_age=PARAMETER_MAX_AGE_SECONDS, force_fetch=fresh)
+    except GetParameterError as exc:
+        if str(exc) == repr(profile):
+            # Powertools' provider fails with KeyError(profile) when the session's first answer is
+            # empty: nothing has been deployed.
+            raise PolicyNotDeployedError([_NOT_DEPLOYED.format(location=location)]) from None
+        raise PolicyError([f"AppConfig {location}: cannot read: {exc}"]) from None
+    text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
+    if not text.strip():
+        raise PolicyNotDeployedError([_NOT_DEPLOYED.format(location=location)])
+    return load_policy_text(text, f"appconfig:{location}")
+
+
+def deployed_policy(path: str, parameter: str | None, fresh: bool = False, appconfig: str | None = None) -> Policy:
+    """The policy in force. ``fresh``: read the store now, past the cache (it just changed).
     Raises PolicyError when it cannot be read or is invalid."""
+    if appconfig:
+        return appconfig_policy(appconfig, fresh)
     if parameter:
         try:
             text = parameters.get_parameter(parameter, max_age=PARAMETER_MAX_AGE_SECONDS, force_fetch=fresh)

@@ -47,6 +47,7 @@ class RunSummary:
     events_undelivered: int = 0
     events_republished: int = 0
     policy_error: list[str] | None = None
+    policy_pending: bool = False  # the store holds no policy yet (PolicyNotDeployedError)
     errors: list[str] = field(default_factory=list)  # failures outside any one component's evaluation
 
     @property

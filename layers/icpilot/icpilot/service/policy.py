@@ -8,7 +8,7 @@ from datetime import datetime
 
 from ..domain.decision_types import Trigger
 from ..domain.events import EventDraft, EventType
-from ..errors import IcpilotError, PolicyError
+from ..errors import IcpilotError, PolicyError, PolicyNotDeployedError
 from ..policy.model import Policy
 from ..ports import PolicyStatus
 from .announce import Announcer
@@ -28,6 +28,7 @@ def read_policy(
         return source()
     except PolicyError as exc:
         summary.policy_error = exc.problems
+        summary.policy_pending = isinstance(exc, PolicyNotDeployedError)
         try:
             new = status.remember_policy_problems(exc.problems, now)
         except IcpilotError:
@@ -35,7 +36,11 @@ def read_policy(
         if new:
             draft = EventDraft(
                 type=EventType.POLICY_INVALID,
-                reason="the policy is invalid; nothing was changed",
+                reason=(
+                    "no policy is deployed yet; nothing was changed"
+                    if summary.policy_pending
+                    else "the policy is invalid; nothing was changed"
+                ),
                 details={"problems": exc.problems},
             )
             announcer.announce(draft, trigger, now, None, None)
