@@ -318,18 +318,23 @@ class TargetTracking:
         self.last = -(10**6)
 
     def desired(self, fleet: Fleet, invocations: float, t: int, lo: int, hi: int) -> int | None:
-        if fleet.loaded == 0:
-            return None  # no per-copy metric at zero copies: target tracking cannot act
+        if fleet.loaded == 0 or invocations <= 0:
+            # No InvocationsPerCopy datapoint this minute (no copy, or no request: SageMaker sends the
+            # metric for requests only). Both alarms see missing data, and as each needs all of its
+            # datapoints breaching (3 of 3, 15 of 15) neither can fire: AWS documents that target
+            # tracking does not scale in on insufficient data. The emulator's alarms do the same.
+            self.high = self.low = 0
+            return None
         per_copy = invocations / fleet.loaded
         self.high = self.high + 1 if per_copy > self.target else 0
         self.low = self.low + 1 if per_copy < 0.9 * self.target else 0
-        want = max(lo, min(hi, math.ceil(fleet.loaded * per_copy / self.target))) if per_copy else lo
+        want = max(lo, min(hi, math.ceil(fleet.loaded * per_copy / self.target)))
         if self.high >= 3 and want > fleet.desired and t - self.last >= self.out_cooldown:
             self.last = t
             return want
         if self.low >= 15 and want < fleet.desired and t - self.last >= self.in_cooldown:
             self.last = t
-            return want  # with MinCapacity 0 this reaches zero (AWS's scale-to-zero recipe)
+            return want
         return None
 
 
