@@ -364,15 +364,20 @@ def step_metric_value(policy: Any, values: list[float | None], threshold: float)
 
 
 def record_queue_depths(now: datetime) -> None:
-    """AWS/SQS ``ApproximateNumberOfMessagesVisible`` of every queue at ``now``, as SQS reports it
-    to CloudWatch each minute (the dead-letter health alarm watches it). moto sends none."""
+    """AWS/SQS ``ApproximateNumberOfMessagesVisible`` at ``now`` of every queue an alarm watches, as
+    SQS reports it to CloudWatch each minute (the dead-letter health alarm). moto sends none."""
     from moto.sqs.models import sqs_backends
 
     stamp = now.astimezone(UTC).replace(tzinfo=None)  # moto keeps metric timestamps as naive UTC
     for account_id, regions in list(sqs_backends.items()):
         for region, sqs in list(regions.items()):
             cw = cloudwatch_backends[account_id][region]
+            watched = {  # only queues an alarm watches: the rest would only slow every evaluation
+                d.value for a in cw.alarms.values() if a.namespace == "AWS/SQS" for d in a.dimensions
+            }
             for name, queue in list(sqs.queues.items()):
+                if name not in watched:
+                    continue
                 dims = [{"Name": "QueueName", "Value": name}]
                 visible = float(queue.approximate_number_of_messages)  # visible and not delayed
                 cw.metric_data.append(

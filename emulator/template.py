@@ -44,7 +44,9 @@ REGION = "us-east-1"
 LAYER_MOUNT = "/opt/python/"  # where Lambda puts a Python layer's files (BuildMethod python3.x)
 
 # The parameters a test deploy gives when the template has no default (samconfig.toml's dev values).
-TEST_PARAMETERS = {"EndpointNamePattern": "llm-*", "ComponentNamePattern": "*"}
+# What the emulator's deploys (tests, the demo, `python -m emulator --stack`) set where the template
+# has no default, and DefaultMode=act: their policies say nothing of a mode and must act.
+TEST_PARAMETERS = {"EndpointNamePattern": "llm-*", "ComponentNamePattern": "*", "DefaultMode": "act"}
 
 
 class TemplateError(ValueError):

@@ -53,6 +53,7 @@ from icpilot.errors import IcpilotError, NotAnInferenceComponentEndpointError, P
 from icpilot.lint import lint, lint_live
 from icpilot.policy import load_policy, load_policy_text, policy_json_schema
 from icpilot.policy.model import Policy, parse_duration
+from icpilot.policy.source import with_default_mode
 from icpilot.report import copy_hours, usage
 from icpilot.runtime import build_controller
 from icpilot.settings import DEFAULT_POLICY_PATH, Settings
@@ -283,7 +284,8 @@ def _adopted(component: str, copies: int, target: Any, autoscaling: AutoScalingA
 
 
 def _load(args: argparse.Namespace) -> Policy:
-    return load_policy(args.policy)
+    """The policy file, with the stack's DefaultMode where it sets no mode (``--stack``)."""
+    return with_default_mode(load_policy(args.policy), getattr(args, "default_mode", None) or "act")
 
 
 def _copy_price(policy: Policy, endpoint: str, instance_type: str, reservation: Reservation) -> float | None:
@@ -1142,6 +1144,7 @@ def _use_stack(args: argparse.Namespace) -> None:
     if hasattr(args, "topic_arn"):
         args.topic_arn = outputs.get("EventsTopicArn", args.topic_arn)
     args.owner = args.stack
+    args.default_mode = outputs.get("DefaultMode", "act")
 
 
 def main(argv: list[str] | None = None) -> int:

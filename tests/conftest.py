@@ -83,31 +83,37 @@ def aws(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 
 @contextmanager
-def deployed_stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str] | None = None) -> Iterator[Stack]:
-    """The seed endpoint with both components InService and icpilot's stack deployed (with these
-    template parameters), Monday 06:00Z."""
-    saved = dict(os.environ)  # restored as it was: deploy_stack sets the functions' environment in it
+def fresh_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An emulated account with no icpilot variables in the environment; the environment as it
+    was afterwards (deploy_stack sets the functions' variables in it)."""
+    saved = dict(os.environ)
     for key in list(os.environ):
         if key.startswith("ICPILOT_"):
             monkeypatch.delenv(key)
     try:
         with emulated_aws() as emu:
-            emu.settings.model_load_seconds = 240
-            create_seed(boto3.client("sagemaker", region_name="us-east-1"), copies=0)
-            emu.advance(240)
-            # The moment after the deploy created the resources and before its custom resources
-            # (reconcile, configure) ran: each test runs them when its story needs them.
-            deployed = deploy_stack(
-                policy_path=str(INTEGRATION_POLICY), parameters=parameters, run_custom_resources=False
-            )
-            emu.dispatcher.raise_errors = True  # a handler crash fails the test
-            yield deployed
+            yield emu
     finally:
         # The test's own setenv calls first: undone after this restore, monkeypatch would put back
         # the stack's values it saw (ICPILOT_POLICY_PATH leaked into later tests that way).
         monkeypatch.undo()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextmanager
+def deployed_stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str] | None = None) -> Iterator[Stack]:
+    """The seed endpoint with both components InService and icpilot's stack deployed (with these
+    template parameters), Monday 06:00Z."""
+    with fresh_account(monkeypatch) as emu:
+        emu.settings.model_load_seconds = 240
+        create_seed(boto3.client("sagemaker", region_name="us-east-1"), copies=0)
+        emu.advance(240)
+        # The moment after the deploy created the resources and before its custom resources
+        # (reconcile, configure) ran: each test runs them when its story needs them.
+        deployed = deploy_stack(policy_path=str(INTEGRATION_POLICY), parameters=parameters, run_custom_resources=False)
+        emu.dispatcher.raise_errors = True  # a handler crash fails the test
+        yield deployed
 
 
 @pytest.fixture

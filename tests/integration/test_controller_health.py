@@ -5,15 +5,15 @@ itself fails, Lambda's on-failure destination still reaches the topic."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from emulator import EMULATOR, emulated_aws
+from emulator import EMULATOR
 from emulator.stack import Stack, deploy_stack
+from tests.conftest import fresh_account
 
 pytestmark = pytest.mark.real_clock  # the emulator, deployed here
 
@@ -22,19 +22,10 @@ HEALTH_TYPES = ("ControllerUnhealthy", "ControllerRecovered")
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith("ICPILOT_"):
-            monkeypatch.delenv(key)
-    try:
-        with emulated_aws():
-            deployed = deploy_stack()
-            EMULATOR.alarm_evaluation_interval = 60
-            yield deployed
-    finally:
-        monkeypatch.undo()
-        os.environ.clear()
-        os.environ.update(saved)
+    with fresh_account(monkeypatch):
+        deployed = deploy_stack()
+        EMULATOR.alarm_evaluation_interval = 60
+        yield deployed
 
 
 def health_events(stack: Stack) -> list[dict[str, Any]]:

@@ -3,31 +3,22 @@ an account without that endpoint, for 24 emulated hours of the stack's own sched
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
-from emulator import EMULATOR, emulated_aws
+from emulator import EMULATOR
 from emulator.stack import Stack, deploy_stack
+from tests.conftest import fresh_account
 
 pytestmark = pytest.mark.real_clock  # the emulator, deployed here
 
 
 @pytest.fixture
 def empty_account_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith("ICPILOT_"):
-            monkeypatch.delenv(key)
-    try:
-        with emulated_aws():
-            yield deploy_stack()  # the bundled policy, as `sam deploy` ships it
-    finally:
-        monkeypatch.undo()
-        os.environ.clear()
-        os.environ.update(saved)
+    with fresh_account(monkeypatch):
+        yield deploy_stack()  # the bundled policy, as `sam deploy` ships it
 
 
 def test_the_bundled_policy_on_an_account_without_its_endpoint_warns_once_and_never_errs(

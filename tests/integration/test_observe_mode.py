@@ -14,8 +14,9 @@ import boto3
 import pytest
 import yaml
 
-from emulator import Emulator
+from emulator import EMULATOR, Emulator
 from emulator.stack import Stack
+from tests.conftest import deployed_stack
 
 REGION = "us-east-1"
 IC_DIM = "sagemaker:inference-component:DesiredCopyCount"
@@ -149,3 +150,26 @@ def test_observe_writes_nothing_and_says_what_it_would_do_then_act_scales(
     assert tags == {}
     emu.advance(600)
     assert (desired("falcon-7b"), desired("flan-t5-xxl")) == (1, 1)  # the copies each had when icpilot took it
+
+
+def test_a_stack_deployed_with_the_templates_default_observes_until_the_policy_says_act(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``sam deploy`` with the template's defaults (DefaultMode=observe) and a policy that names no
+    mode: the window opens, icpilot says what it would do and writes nothing; the same policy with
+    ``mode: act`` scales."""
+    with deployed_stack(monkeypatch, {"DefaultMode": "observe"}) as stack:
+        stack.pause_periodic_schedules()
+        stack.invoke("watch-tick", {"kind": "tick"})  # Monday 06:04Z, before the 08:00 Berlin window
+        before = {name: desired(name) for name in ("falcon-7b", "flan-t5-xxl")}
+        EMULATOR.advance(3600 + 600)  # 08:14 Berlin: falcon's window floor is 2
+        stack.invoke("watch-tick", {"kind": "tick"})
+        assert {name: desired(name) for name in before} == before
+        would = [e for e in stack.lifecycle_events() if e["type"] == "WouldScale"]
+        assert [(e["component"], e["to_copies"]) for e in would if e["component"] == "falcon-7b"] == [("falcon-7b", 2)]
+
+        path = tmp_path / "policy.yaml"
+        write_policy(path, "act")  # the policy's own mode wins over the stack's default
+        monkeypatch.setenv("ICPILOT_POLICY_PATH", str(path))
+        stack.invoke("watch-tick", {"kind": "tick"})
+        assert desired("falcon-7b") == 2

@@ -5,7 +5,6 @@ refuses a policy its schema rejects, and the one in force stays."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator import EMULATOR, emulated_aws
+from emulator import EMULATOR
 from emulator.stack import Stack, deploy_stack
 from emulator.template import TemplateError
 from icpilot_cli.main import main
-from tests.conftest import INTEGRATION_POLICY
+from tests.conftest import INTEGRATION_POLICY, fresh_account
 from tests.harness import create_seed
 
 pytestmark = pytest.mark.real_clock  # the emulator, deployed here
@@ -28,19 +27,10 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith("ICPILOT_"):
-            monkeypatch.delenv(key)
-    try:
-        with emulated_aws():
-            create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
-            EMULATOR.advance(240)
-            yield deploy_stack(name="team", parameters={"AppConfigPolicy": "Enabled"})
-    finally:
-        monkeypatch.undo()
-        os.environ.clear()
-        os.environ.update(saved)
+    with fresh_account(monkeypatch):
+        create_seed(boto3.client("sagemaker", region_name=REGION), copies=0)
+        EMULATOR.advance(240)
+        yield deploy_stack(name="team", parameters={"AppConfigPolicy": "Enabled"})
 
 
 def deploy_policy(path: Path | str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -5,7 +5,6 @@ complains about the other."""
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Iterator
@@ -15,9 +14,10 @@ import boto3
 import pytest
 from icpilot.plans.autoscaling import marker_owner
 
-from emulator import EMULATOR, emulated_aws
+from emulator import EMULATOR
 from emulator.seed import create_endpoint
 from emulator.stack import Stack, deploy_stack
+from tests.conftest import fresh_account
 
 pytestmark = pytest.mark.real_clock  # the emulator, deployed here
 
@@ -63,30 +63,21 @@ endpoints:
 
 @pytest.fixture
 def stacks(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Stack]]:
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith("ICPILOT_"):
-            monkeypatch.delenv(key)
-    try:
-        with emulated_aws():  # Monday 06:00Z: 07:00 in Berlin, an hour before the window opens
-            sm = boto3.client("sagemaker", region_name=REGION)
-            ssm = boto3.client("ssm", region_name=REGION)
-            deployed = {}
-            for env in ENVIRONMENTS:
-                create_endpoint(
-                    sm,
-                    f"llm-{env}-endpoint",
-                    {f"{env}-falcon-7b": ("tiiuae/falcon-7b", 1), f"{env}-flan-t5-xxl": ("google/flan-t5-xxl", 2)},
-                )
-                name, parameters = samconfig(env)
-                ssm.put_parameter(Name=parameters["PolicyParameterName"], Value=policy(env), Type="String")
-                deployed[env] = deploy_stack(name=name, parameters=parameters)
-            EMULATOR.alarm_evaluation_interval = 60
-            yield deployed
-    finally:
-        monkeypatch.undo()
-        os.environ.clear()
-        os.environ.update(saved)
+    with fresh_account(monkeypatch):  # Monday 06:00Z: 07:00 in Berlin, an hour before the window opens
+        sm = boto3.client("sagemaker", region_name=REGION)
+        ssm = boto3.client("ssm", region_name=REGION)
+        deployed = {}
+        for env in ENVIRONMENTS:
+            create_endpoint(
+                sm,
+                f"llm-{env}-endpoint",
+                {f"{env}-falcon-7b": ("tiiuae/falcon-7b", 1), f"{env}-flan-t5-xxl": ("google/flan-t5-xxl", 2)},
+            )
+            name, parameters = samconfig(env)
+            ssm.put_parameter(Name=parameters["PolicyParameterName"], Value=policy(env), Type="String")
+            deployed[env] = deploy_stack(name=name, parameters=parameters)
+        EMULATOR.alarm_evaluation_interval = 60
+        yield deployed
 
 
 def owners() -> dict[str, str | None]:

@@ -59,7 +59,11 @@ def build_controller(
         policy_source=policy_source
         or (
             lambda: deployed_policy(
-                settings.policy_path, settings.policy_parameter, fresh_policy, settings.policy_appconfig
+                settings.policy_path,
+                settings.policy_parameter,
+                fresh_policy,
+                settings.policy_appconfig,
+                settings.default_mode,
             )
         ),
         sagemaker=SageMakerAdapter(client("sagemaker")),

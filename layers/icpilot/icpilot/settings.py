@@ -16,7 +16,8 @@ class Settings:
     policy_path: str
     state_table: str
     policy_parameter: str | None = None
-    policy_appconfig: str | None = None  # "application/environment/profile" when the policy lives in AppConfig
+    policy_appconfig: str | None = None
+    default_mode: str = "act"  # the policy's mode where it says none (the stack's DefaultMode)  # "application/environment/profile" when the policy lives in AppConfig
     topic_arn: str | None = None
     schedule_group: str = "icpilot"
     schedule_function_arn: str | None = None
@@ -35,6 +36,7 @@ class Settings:
             policy_path=env.get("ICPILOT_POLICY_PATH", DEFAULT_POLICY_PATH),
             policy_parameter=env.get("ICPILOT_POLICY_PARAMETER") or None,
             policy_appconfig=env.get("ICPILOT_POLICY_APPCONFIG") or None,
+            default_mode=env.get("ICPILOT_DEFAULT_MODE") or "act",
             state_table=env.get("ICPILOT_STATE_TABLE", "icpilot-state"),
             topic_arn=env.get("ICPILOT_TOPIC_ARN") or None,
             schedule_group=env.get("ICPILOT_SCHEDULE_GROUP", "icpilot"),

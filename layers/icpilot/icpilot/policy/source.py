@@ -57,9 +57,24 @@ def appconfig_policy(location: str, fresh: bool = False) -> Policy:
     return load_policy_text(text, f"appconfig:{location}")
 
 
-def deployed_policy(path: str, parameter: str | None, fresh: bool = False, appconfig: str | None = None) -> Policy:
-    """The policy in force. ``fresh``: read the store now, past the cache (it just changed).
-    Raises PolicyError when it cannot be read or is invalid."""
+def with_default_mode(policy: Policy, mode: str) -> Policy:
+    """The policy with the stack's default ``mode`` where the policy sets none at its top level."""
+    if "mode" in policy.model_fields_set or mode == policy.mode:
+        return policy
+    if mode not in ("act", "observe"):
+        raise PolicyError([f"the stack's DefaultMode {mode!r} is not act or observe"])
+    return policy.model_copy(update={"mode": mode})
+
+
+def deployed_policy(
+    path: str, parameter: str | None, fresh: bool = False, appconfig: str | None = None, default_mode: str = "act"
+) -> Policy:
+    """The policy in force, with the stack's default mode. ``fresh``: read the store now, past the
+    cache (it just changed). Raises PolicyError when it cannot be read or is invalid."""
+    return with_default_mode(_stored_policy(path, parameter, fresh, appconfig), default_mode)
+
+
+def _stored_policy(path: str, parameter: str | None, fresh: bool, appconfig: str | None) -> Policy:
     if appconfig:
         return appconfig_policy(appconfig, fresh)
     if parameter:
