@@ -382,6 +382,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 policy.cost_for(endpoint_name),
                 history,
                 stored.met_at_cold_start if stored else [],
+                stored_forecast(stored.attributes) if stored else None,
+                now,
             )
             rows.append(
                 {

@@ -62,6 +62,7 @@ from .traces import MinuteDemand, Throughput
 
 STRATEGIES = ("icpilot", "icpilot+demand", "aas-only", "always-on")
 REPLAY = "replay"  # a given copy-count schedule (an optimum's) played under the run's rules
+CONFIGURE_MINUTES = 15  # template.yaml's ConfigureRate default: configure re-derives the idle delay
 
 
 @dataclass
@@ -375,7 +376,6 @@ class _Icpilot:
         self.met_at_cold_start: list[float] = []
         self.ready_history: list[float] = []
         self.warming_since: int | None = None
-        self.idle_minutes = self._idle_minutes()
         self.load_run = 0
         self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
         self.predictive = c.policy.predictive
@@ -384,13 +384,22 @@ class _Icpilot:
         self.learned_on: object = None
         self.counts = [float(r) for r in c.demand.requests]  # what CloudWatch would hold, per minute
         self.zone = ZoneInfo(self.predictive.timezone)
+        self.idle_minutes = self._idle_minutes(None)
 
-    def _idle_minutes(self) -> int | None:
-        """The idle alarm's minutes, as configure derives them from the policy and the cold starts seen
-        so far (the simulator re-derives them at once; the stack does on its next configure run)."""
+    def _idle_minutes(self, now: datetime | None) -> int | None:
+        """The idle alarm's minutes, as configure derives them from the policy, the cold starts seen
+        so far and the forecast at ``now`` (the simulator re-derives them after a cold start at once,
+        the stack at its next configure run; and every CONFIGURE_MINUTES, as the stack's schedule)."""
         c = self.c
         delay = idle_delay_in_force(
-            c.policy, self.rules.instance_type, c.reservation, self.cost, self.ready_history, self.met_at_cold_start
+            c.policy,
+            self.rules.instance_type,
+            c.reservation,
+            self.cost,
+            self.ready_history,
+            self.met_at_cold_start,
+            self.forecast,
+            now,
         )
         return None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
 
@@ -480,7 +489,9 @@ class _Icpilot:
             since = max(0, self.warming_since - 1)
             self.met_at_cold_start = remember(self.met_at_cold_start, sum(self.counts[since:t]) / max(1, t - since))
             self.warming_since = None
-            self.idle_minutes = self._idle_minutes()
+            self.idle_minutes = self._idle_minutes(now)
+        elif t % CONFIGURE_MINUTES == 0 and self.forecast is not None:
+            self.idle_minutes = self._idle_minutes(now)  # the configure schedule (ConfigureRate)
         if no_capacity > 0 and fleet.desired == 0 and self.first_failure is None:
             self.first_failure = t
         # InvocationsPerCopy as the alarm sees it: the minute's requests per loaded copy, served or

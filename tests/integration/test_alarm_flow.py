@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -434,3 +436,46 @@ def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle
     minutes = ttr / 60
     price = 5.09 * minutes / 60 + met * minutes * min(0.10, 0.01 * minutes / 2)
     assert idle_periods() == math.ceil(price / 5.09 * 60)
+
+
+def test_a_forecast_that_holds_the_burst_shortens_the_idle_delay_and_says_no_drift(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Learned demand acting and ``idle: auto``: configure prices the idle delay with the stored
+    forecast at this hour. A forecast that holds a copy for flan's only demand (its floor warms
+    ahead of it) leaves nothing to wait for, so the idle alarm drops to the 5-minute minimum; that
+    is configure's own re-derivation, logged, not announced as drift."""
+    from icpilot.adapters.state import StateStore
+    from icpilot.domain.forecast import CLASSES, SLOTS_PER_DAY, Forecast
+
+    use_policy(
+        tmp_path,
+        monkeypatch,
+        lambda comps: comps["flan-t5-xxl"].update(
+            idle_scale_to_zero_after="auto", predictive={"mode": "scale", "timezone": "Europe/Berlin"}
+        ),
+    )
+
+    def idle_periods() -> int:
+        assert configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))["ok"]
+        alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms(
+            AlarmNames=["icpilot-flan-t5-xxl-idle"]
+        )["MetricAlarms"]
+        return int(alarms[0]["EvaluationPeriods"])
+
+    assert idle_periods() == 10  # no forecast yet: priced by the cost model alone
+    burst = 14 * 4  # 14:00 Berlin on weekdays, held by the floor
+    learned = Forecast(
+        "Europe/Berlin",
+        datetime.now(UTC),
+        14,
+        {c: [30.0 if s == burst else 0.0 for s in range(SLOTS_PER_DAY)] for c in CLASSES},
+        {c: [1.0 if s == burst else 0.0 for s in range(SLOTS_PER_DAY)] for c in CLASSES},
+        {c: [1 if s == burst else 0 for s in range(SLOTS_PER_DAY)] for c in CLASSES},
+    )
+    state = StateStore(configured.table)
+    stored = state.get("llm-endpoint", "flan-t5-xxl")
+    state.write("llm-endpoint", "flan-t5-xxl", stored.version, forecast=json.dumps(learned.to_item()))
+    configured.lifecycle_events()
+    assert idle_periods() == 5
+    assert not [e for e in configured.lifecycle_events() if e["type"] == "DriftCorrected"]

@@ -148,6 +148,19 @@ class Forecast:
             best = max(best, self.floor_at(t))
         return best
 
+    def unheld_odds_within(self, now: datetime, span: timedelta) -> float:
+        """The odds that demand comes in ``[now, now + span)`` in a slot the forecast does not hold a
+        copy for: the highest occurrence among those slots (0 when every slot with demand is held,
+        or there is none). Demand in a held slot is met by the floor, which warms ahead of it."""
+        odds, t, end = 0.0, now, now + span
+        while t < end:
+            local = t.astimezone(ZoneInfo(self.timezone))
+            kind, slot = day_class(local.date()), _slot(local)
+            if self.floors[kind][slot] == 0:
+                odds = max(odds, self.occurrence[kind][slot])
+            t += timedelta(minutes=SLOT_MINUTES)
+        return odds
+
     def expected_at(self, when: datetime) -> float:
         local = when.astimezone(ZoneInfo(self.timezone))
         return self.peak[day_class(local.date())][_slot(local)]

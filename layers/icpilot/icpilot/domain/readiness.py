@@ -28,11 +28,12 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy, CostPolicy
 from .capacity import Reservation
 from .cost import CostModel, UnknownInstanceType
+from .forecast import Forecast
 
 HISTORY = 10
 MIN_IDLE = timedelta(minutes=5)
@@ -140,8 +141,34 @@ def idle_delay_in_force(
     cost: CostPolicy,
     ready_history: list[float],
     met_at_cold_start: list[float],
+    forecast: Forecast | None = None,
+    now: datetime | None = None,
 ) -> IdleDelay | None:
     """The idle delay configure sets on the idle alarm, from what the state table has measured: the
-    one rule shared by configure, ``icpilot plan`` and the simulator (``cost``: the endpoint's block)."""
+    one rule shared by configure, ``icpilot plan`` and the simulator (``cost``: the endpoint's block).
+
+    With learned demand acting (``predictive.mode: scale``) and an ``auto`` delay, the forecast
+    prices the wait: a cold start is only paid if demand comes before the delay ends in a slot the
+    forecast does not hold a copy for (a held slot is warmed ahead by the floor). So the copy is
+    held ``cold start x odds / price``, the ski-rental break-even of the expected cold start, between
+    MIN_IDLE and the delay without a forecast. Configure runs every ``ConfigureRate`` and re-derives it."""
     load = time_to_ready(policy, ready_history)  # measured: with provisioning when it was needed
-    return idle_delay(policy, instance_type, reservation, cost, load, met_at_cold_start)
+    derived = idle_delay(policy, instance_type, reservation, cost, load, met_at_cold_start)
+    if (
+        derived is None
+        or forecast is None
+        or now is None
+        or policy.idle_scale_to_zero_after != "auto"
+        or policy.predictive.mode != "scale"
+        or not derived.copy_cost_per_hour
+        or derived.cold_start_cost is None
+    ):
+        return derived
+    odds = forecast.unheld_odds_within(now, derived.delay)
+    raw = timedelta(hours=derived.cold_start_cost * odds / derived.copy_cost_per_hour)
+    delay = min(max(raw, MIN_IDLE), derived.delay)
+    delay = timedelta(minutes=math.ceil(delay.total_seconds() / 60))
+    if delay >= derived.delay:
+        return derived
+    text = f"{derived.explanation}; the forecast gives {odds:.0%} odds of unheld demand within it -> {delay}"
+    return IdleDelay(delay, derived.copy_cost_per_hour, derived.cold_start_cost, text)

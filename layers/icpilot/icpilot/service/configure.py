@@ -14,8 +14,10 @@ from aws_lambda_powertools import Logger
 from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
 from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..domain.decision_types import EndpointObservation, Trigger, aas_min_holding_last_copy
+from ..domain.decision_types import AlarmKind, EndpointObservation, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
+from ..domain.forecast import Forecast
+from ..domain.inputs import stored_forecast
 from ..domain.readiness import idle_delay_in_force
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError
 from ..plans.autoscaling import (
@@ -23,6 +25,7 @@ from ..plans.autoscaling import (
     SCALE_FROM_ZERO,
     STEP_POLICY_ARN,
     DesiredAutoScaling,
+    alarm_name,
     alarm_owner,
     components_of_other_stacks,
     desired_autoscaling,
@@ -84,7 +87,8 @@ class Configure:
         # created, updated or deleted here, and this stack's evaluations leave its copies alone.
         claimed = components_of_other_stacks(others)
         elsewhere = {c: claimed[c] for _, c, _ in policy.components() if c in claimed}
-        wants = desired_autoscaling(policy, now, self._auto_idle_delays(policy), owner=self.cloudwatch.owner)
+        derived_idle = self._auto_idle_delays(policy, now)
+        wants = desired_autoscaling(policy, now, derived_idle, owner=self.cloudwatch.owner)
         targets = TargetReads(self.autoscaling)
         targets.read([w.component for w in wants])
         absent: list[str] = []
@@ -111,7 +115,7 @@ class Configure:
         self._remove_stale(policy, list(have_alarms), changes, trigger, now)
         if apply:
             self._leave_to_others(policy, elsewhere, trigger, now)
-            self._announce_configuration(summary.autoscaling_changes, trigger, now)
+            self._announce_configuration(summary.autoscaling_changes, trigger, now, set(derived_idle))
             self._announce_mismatch(sorted(absent), trigger, now)
 
     def _announce_mismatch(self, absent: list[str], trigger: Trigger, now: datetime) -> None:
@@ -385,8 +389,9 @@ class Configure:
         if target is not None and target.arn and self.autoscaling.stack_of(target) == self.autoscaling.stack:
             self.autoscaling.release(target)
 
-    def _auto_idle_delays(self, policy: Policy) -> dict[str, timedelta]:
-        """Idle delays derived from price and cold-start cost for components with ``idle: auto``."""
+    def _auto_idle_delays(self, policy: Policy, now: datetime) -> dict[str, timedelta]:
+        """Idle delays derived from price and cold-start cost (and the forecast, where learned demand
+        acts) for components with ``idle: auto``, as of ``now``."""
         out: dict[str, timedelta] = {}
         observed: dict[str, EndpointObservation] = {}
         for e, c, cp in policy.components():
@@ -399,25 +404,34 @@ class Configure:
                 continue
             component = next((x for x in ep.components if x.name == c), None)
             reservation = component.reservation if component else None
-            ready_history, met = self._cold_starts(e, c)
-            derived = idle_delay_in_force(cp, ep.instance_type, reservation, policy.cost_for(e), ready_history, met)
+            ready_history, met, forecast = self._cold_starts(e, c)
+            derived = idle_delay_in_force(
+                cp, ep.instance_type, reservation, policy.cost_for(e), ready_history, met, forecast, now
+            )
             if derived is not None:
                 out[c] = derived.delay
         return out
 
-    def _cold_starts(self, endpoint: str, component: str) -> tuple[list[float], list[float]]:
-        """The component's measured times to ready (s) and what its cold starts met (requests a
-        minute); empty when unreadable, so the cold start is priced as the policy and model say."""
+    def _cold_starts(self, endpoint: str, component: str) -> tuple[list[float], list[float], Forecast | None]:
+        """The component's measured times to ready (s), what its cold starts met (requests a minute)
+        and its stored forecast; empty when unreadable, so the cold start is priced as the policy
+        and model say."""
         try:
             stored = self.state.get(endpoint, component)
-            return stored.ready_history, stored.met_at_cold_start
+            return stored.ready_history, stored.met_at_cold_start, stored_forecast(stored.attributes)
         except IcpilotError as exc:
             logger.warning("cold-start history unreadable", extra={"component": component, "error": str(exc)})
-            return [], []
+            return [], [], None
 
-    def _announce_configuration(self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime) -> None:
+    def _announce_configuration(
+        self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime, derived_idle: set[str]
+    ) -> None:
+        """Drift corrected is announced; a derived idle delay that moved (new cold starts measured,
+        or the forecast's odds at this hour) is configure's own doing, so it is only logged."""
         for ch in changes:
-            if ch["action"] == "update":
+            if ch["action"] == "update" and _rederived_idle(ch, derived_idle):
+                logger.info("idle delay re-derived", extra={"component": ch["component"], "fields": ch["fields"]})
+            elif ch["action"] == "update":
                 reason = f"{ch['resource']} had drifted ({', '.join(ch['fields'])}); restored from the policy"
                 self.announcer.announce(
                     EventDraft(type=EventType.DRIFT_CORRECTED, reason=reason, details=ch),
@@ -438,3 +452,16 @@ class Configure:
                 None,
                 None,
             )
+
+
+# What a re-derived idle delay changes on the idle alarm (its periods, and the minutes its description names).
+_IDLE_DELAY_FIELDS = frozenset({"EvaluationPeriods", "DatapointsToAlarm", "AlarmDescription"})
+
+
+def _rederived_idle(change: dict[str, Any], derived_idle: set[str]) -> bool:
+    component = change.get("component")
+    return (
+        component in derived_idle
+        and change.get("resource") == f"alarm/{alarm_name(str(component), AlarmKind.IDLE)}"
+        and set(change.get("fields", ())) <= _IDLE_DELAY_FIELDS
+    )
