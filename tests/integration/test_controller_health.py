@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from emulator import EMULATOR
+from emulator import EMULATOR, FaultRule
+from emulator.alarms import put_alarm_in_state
 from emulator.stack import Stack, deploy_stack
 from tests.conftest import fresh_account
 
@@ -105,3 +106,19 @@ def test_deleting_the_stack_deletes_its_health_alarms(stack: Stack) -> None:
     assert len(cloudwatch.describe_alarms(AlarmNamePrefix="icpilot.health.")["MetricAlarms"]) == 5
     stack.delete()
     assert cloudwatch.describe_alarms(AlarmNamePrefix="icpilot.health.")["MetricAlarms"] == []
+
+
+def test_a_state_table_that_refuses_writes_does_not_silence_the_health_alarm(stack: Stack) -> None:
+    detail = put_alarm_in_state("icpilot.health.errors", "ALARM", reason="Threshold Crossed")
+    payload = {
+        "source": "aws.cloudwatch",
+        "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:icpilot.health.errors",
+        "accountId": "123456789012",
+        "time": detail["state"]["timestamp"],
+        "region": "us-east-1",
+        "alarmData": detail,
+    }
+    EMULATOR.faults.configure([FaultRule("dynamodb", "PutItem", 1.0, kind="refused")])
+    result = stack.invoke("watch-health", payload)
+    assert result["outcome"] == "announced"  # unrecorded, said anyway: a repeat is better than silence
+    assert [e["type"] for e in health_events(stack)] == ["ControllerUnhealthy"]

@@ -26,8 +26,6 @@ PARAMETER_MAX_AGE_SECONDS = 60
 # One provider per (application, environment): Powertools' module-level get_app_config keeps the
 # first environment it was called with, and one process may serve two stacks (the emulator).
 _APPCONFIG: dict[tuple[str, str], AppConfigProvider] = {}
-
-
 _NOT_DEPLOYED = "AppConfig {location}: no policy is deployed yet (icpilot deploy-policy FILE --stack STACK)"
 
 

@@ -58,7 +58,7 @@ class Health:
             logger.warning("health alarm rejected", extra={"reason": reason})
             return {"outcome": "rejected", "reason": reason}
         if change.state == "ALARM" and check in SILENCE_CHECKS and self._first_verdict_or_running(change, now):
-            self.state.remember_policy_problems(["healthy"], now, subject=f"health:{check}")
+            self._new_status(check, "healthy", now)
             return {"outcome": "unchanged", "reason": f"{change.alarm}: a new alarm's verdict, or the function ran"}
         draft = health_event(
             check,
@@ -72,10 +72,19 @@ class Health:
         if draft is None:
             return {"outcome": "unchanged", "reason": f"{change.alarm}: {change.previous} → {change.state}"}
         status = "unhealthy" if change.state == "ALARM" else "healthy"
-        if not self.state.remember_policy_problems([status], now, subject=f"health:{check}"):
+        if not self._new_status(check, status, now):
             return {"outcome": "unchanged", "reason": f"{check} was already announced {status}"}
         self.announcer.announce(draft, Trigger(TriggerKind.ALARM, source="health", rule=str(check)), now, None, None)
         return {"outcome": "announced", "event": str(draft.type), "check": str(check)}
+
+    def _new_status(self, check: HealthCheck, status: str, now: datetime) -> bool:
+        """Record the check's status; True when it differs from the last one recorded. When the state
+        table cannot tell (it may be what is broken), True: a repeat is better than silence."""
+        try:
+            return self.state.remember_policy_problems([status], now, subject=f"health:{check}")
+        except IcpilotError as exc:
+            logger.warning("health status unrecorded", extra={"check": str(check), "error": str(exc)})
+            return True
 
     def _first_verdict_or_running(self, change: AlarmChange, now: datetime) -> bool:
         """A silence alarm's ALARM that is no silence: its first verdict (out of INSUFFICIENT_DATA),
