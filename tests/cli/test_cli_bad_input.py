@@ -64,9 +64,9 @@ def test_a_file_goes_into_a_directory_that_did_not_exist(tmp_path: Path) -> None
 def test_an_80_column_backtest_keeps_total_and_ratio(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from icpilot_cli import main as cli
+    from icpilot_cli.common import console
 
-    monkeypatch.setattr(cli.console, "width", 80)
+    monkeypatch.setattr(console, "width", 80)
     argv = ["simulate", "--trace", TRACE, "--map", f"{Path(TRACE).name}=flan-t5-xxl", "--optimum-seconds", "1"]
     assert main([*argv, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

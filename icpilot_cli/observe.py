@@ -1,0 +1,285 @@
+"""``icpilot plan`` and ``status``: what the controller would do now and why, and where each component
+stands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icpilot.adapters.autoscaling import AutoScalingAdapter
+from icpilot.adapters.sagemaker import SageMakerAdapter
+from icpilot.adapters.state import StateStore
+from icpilot.aws_cron import ScheduleExpression
+from icpilot.domain.capacity import Reservation
+from icpilot.domain.cost import CostModel, UnknownInstanceType
+from icpilot.domain.decision_types import (
+    ComponentObservation,
+    ComponentState,
+    EndpointObservation,
+    Trigger,
+    TriggerKind,
+)
+from icpilot.domain.inputs import build_inputs, stored_forecast
+from icpilot.domain.readiness import idle_delay_in_force
+from icpilot.domain.status import ComponentStatus
+from icpilot.domain.windows import edges
+from icpilot.errors import IcpilotError
+from icpilot.policy.model import Policy
+
+from icpilot_cli.common import (
+    _client,
+    _controller,
+    _emit,
+    _load,
+    _now,
+    _reservations,
+    _when,
+    console,
+    errors,
+)
+
+
+def _copy_price(policy: Policy, endpoint: str, instance_type: str, reservation: Reservation) -> float | None:
+    try:
+        return round(CostModel.for_endpoint(policy, endpoint, instance_type).copy_per_hour(reservation), 3)
+    except UnknownInstanceType:
+        return None
+
+
+def _pending_reader(state: StateStore | None, endpoint: str) -> Callable[[str], int | None] | None:
+    """Other components' pending intents from the state table (None without a table)."""
+    if state is None:
+        return None
+    return lambda other: state.get(endpoint, other).state.pending_target
+
+
+def _assumed_endpoint(args: argparse.Namespace, policy: Any, name: str, components: list[str]) -> EndpointObservation:
+    """``plan --offline``: the endpoint as the options describe it, no AWS call. Every component is
+    InService at its ``--copies`` (default 0) with its reservation (``_reservations``)."""
+    reservations = _reservations(args, policy, name, components)
+    counts: dict[str, int] = {}
+    for item in args.copies or []:
+        component, _, value = item.partition("=")
+        if component not in components or not value.isdigit():
+            raise ValueError(f"--copies {item!r}: expected COMPONENT=N with a component of {name}")
+        counts[component] = int(value)
+    return EndpointObservation(
+        name,
+        args.instance_type,
+        args.max_instances,
+        tuple(
+            ComponentObservation(
+                c,
+                ComponentStatus.IN_SERVICE,
+                counts.get(c, 0),
+                counts.get(c, 0),
+                reservations[c],
+            )
+            for c in components
+        ),
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    if args.offline and args.autoscaling:
+        raise ValueError("--autoscaling compares with AAS and needs AWS or --endpoint-url: drop --offline")
+    if not args.offline and (args.copies or args.per_copy):
+        raise ValueError("--copies and --per-copy describe an assumed endpoint: add --offline")
+    now = _when(args.at, None if args.offline else args)
+    sagemaker = None if args.offline else SageMakerAdapter(_client(args, "sagemaker"))
+    state = StateStore(args.table, _client(args, "dynamodb")) if args.table and sagemaker else None
+    rows: list[dict[str, Any]] = []
+    for endpoint_name, ep_policy in policy.endpoints.items():
+        try:
+            endpoint = (
+                sagemaker.observe_endpoint(endpoint_name, policy.component_names())
+                if sagemaker
+                else _assumed_endpoint(args, policy, endpoint_name, list(ep_policy.components))
+            )
+        except IcpilotError as exc:
+            rows += [
+                {"endpoint": endpoint_name, "component": n, "action": "error", "reason": str(exc)}
+                for n in ep_policy.components
+            ]
+            continue
+        for name, cp in ep_policy.components.items():
+            component = next((c for c in endpoint.components if c.name == name), None)
+            if component is None:
+                rows.append(
+                    {"endpoint": endpoint_name, "component": name, "action": "error", "reason": "not on the endpoint"}
+                )
+                continue
+            stored = state.get(endpoint_name, name) if state else None
+            history = stored.ready_history if stored else []
+            # The same inputs the Lambda builds (peers, lead time, forecast floor), and a tick's trigger:
+            # the plan says what the next tick would do.
+            inputs = build_inputs(
+                policy,
+                endpoint,
+                component,
+                stored.state if stored else ComponentState(),
+                history,
+                stored_forecast(stored.attributes) if stored else None,
+                now,
+                _pending_reader(state, endpoint_name),
+            )
+            d = inputs.decide(Trigger(TriggerKind.TICK, source="cli plan"), now)
+            lead = inputs.lead
+            idle = idle_delay_in_force(
+                cp,
+                endpoint.instance_type,
+                component.reservation,
+                policy.cost_for(endpoint_name),
+                history,
+                stored.met_at_cold_start if stored else [],
+                stored_forecast(stored.attributes) if stored else None,
+                now,
+            )
+            rows.append(
+                {
+                    "endpoint": endpoint_name,
+                    "component": name,
+                    "status": component.status,
+                    "action": d.action.value,
+                    "from": d.from_copies,
+                    "to": d.target,
+                    "aas": f"{d.aas_min}..{d.aas_max}",
+                    "reason": d.reason,
+                    "events": [e.type.value for e in d.events],
+                    "lead": f"{lead.total_seconds() / 60:.0f} min"
+                    + (f" (p90 of {len(history)} measured)" if history else " (policy estimate)"),
+                    "idle": idle.explanation if idle else "never",
+                    "forecast_floor": inputs.forecast_floor,
+                    # what a copy serves (the autoscaling target: README, "Picking autoscaling targets")
+                    "per_copy_capacity": f"{cp.autoscaling.target:g} {cp.autoscaling.metric}"
+                    if cp.autoscaling
+                    else "-",
+                    "copy_per_hour_usd": _copy_price(
+                        policy, endpoint_name, endpoint.instance_type, component.reservation
+                    ),
+                }
+            )
+    failed = any(r["action"] == "error" for r in rows)
+    changes: list[dict[str, Any]] = []
+    if args.autoscaling and sagemaker:
+        planning = _controller(args, policy, table=args.table or "icpilot-state")
+        changes = planning.configure(now, apply=False).autoscaling_changes
+        failed = failed or any(ch["action"] == "failed" for ch in changes)
+    if args.json:
+        print(
+            json.dumps(
+                {"components": rows, "autoscaling": changes} if args.autoscaling else rows, default=str, indent=2
+            )
+        )
+        return 1 if failed else 0
+    for row in rows:
+        row["copies"] = f"{row['from']} → {row['to']}" if "from" in row else "-"
+        if policy.observes(row["component"]) and row["action"] != "error":
+            row["action"] = f"{row['action']} (observe: not written)"
+    columns = ["component", "action", "copies", "aas", "reason"]
+    if len(policy.endpoints) > 1 or args.wide:
+        columns.insert(0, "endpoint")
+    if args.wide:
+        columns[2:2] = ["status"]
+    assumed = f" · offline: {args.max_instances} x {args.instance_type}, copies as given" if args.offline else ""
+    _emit(args, rows, f"icpilot plan at {now.isoformat(timespec='seconds')} (nothing is changed){assumed}", columns)
+    for row in rows:
+        if "lead" in row:
+            price = f" · a copy ${row['copy_per_hour_usd']}/h" if row.get("copy_per_hour_usd") is not None else ""
+            console.print(f"{row['component']}: lead {row['lead']} · idle {row['idle']}{price}", soft_wrap=True)
+    if args.autoscaling:
+        shown = [{**ch, "fields": ", ".join(ch["fields"])} for ch in changes]
+        _emit(
+            args,
+            shown,
+            "autoscaling changes the configure function would make",
+            ["endpoint", "component", "resource", "action", "fields"],
+        )
+    return 1 if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    policy = _load(args)
+    now = _now(args)
+    sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
+    aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
+    state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
+    from icpilot.domain.windows import bounds_at
+
+    if args.endpoint and args.endpoint not in policy.endpoints:
+        raise IcpilotError(
+            f"endpoint {args.endpoint!r} is not in the policy {args.policy} "
+            f"(its endpoints: {', '.join(policy.endpoints) or 'none'})"
+        )
+    rows: list[dict[str, Any]] = []
+    for endpoint_name, name, cp in policy.components():
+        if args.endpoint and endpoint_name != args.endpoint:
+            continue
+        row: dict[str, Any] = {"endpoint": endpoint_name, "component": name}
+        try:
+            c = sagemaker.describe_component(name)
+            row.update(status=c.status, desired=c.desired, current=c.current)
+            target = aas.describe_target(name)
+            row["aas"] = (
+                f"{target.min_capacity}..{target.max_capacity}{' (suspended)' if target.dynamic_suspended else ''}"
+                if target
+                else "-"
+            )
+        except IcpilotError as exc:
+            row.update(status="error", reason=str(exc))
+        b = bounds_at(cp, now)
+        row["window"] = ", ".join(b.active_rules) or "-"
+        row["bounds"] = f"{b.floor}..{b.ceiling}"
+        row["next_change"] = next_change(cp, now)
+        if state:
+            stored = state.get(endpoint_name, name)
+            row["last_action"] = stored.attributes.get("last_action", "-")
+            row["last_reason"] = stored.attributes.get("last_reason", "-")
+            row["pending"] = stored.state.pending_target if stored.state.pending_target is not None else "-"
+            learned = stored_forecast(stored.attributes)
+            row["forecast_floor"] = (
+                f"{learned.floor_at(now)} ({cp.predictive.mode})" if learned is not None else cp.predictive.mode
+            )
+            attrs = stored.attributes
+            row["availability"] = attrs.get("availability", "-")
+            if attrs.get("inflight") and attrs.get("expected_ready_at"):
+                row["availability"] += f" (ETA {attrs['expected_ready_at']})"
+            if stored.state.override_copies is not None and stored.state.override_until is not None:
+                row["override"] = (
+                    f"{stored.state.override_copies} until {stored.state.override_until.isoformat()} ({attrs.get('override_reason', '')})"
+                )
+            else:
+                row["override"] = "-"
+        rows.append(row)
+    for row in rows:
+        row["copies"] = f"{row.get('desired', '?')}/{row.get('current', '?')}"
+    columns = ["component", "status", "copies", "aas", "window", "availability", "last_action"]
+    if args.wide:
+        columns = ["endpoint", *columns, "bounds", "next_change", "override", "pending", "last_reason"]
+    else:  # 80 columns: what an operator reads first; --wide or --json for the rest
+        if len(policy.endpoints) > 1:
+            columns.insert(0, "endpoint")
+        if any(r.get("override", "-") != "-" for r in rows):
+            columns.append("override")
+    _emit(args, rows, f"icpilot status at {now:%Y-%m-%d %H:%M %Z} (copies: desired/current)", columns)
+    for row in rows:
+        if row.get("status") == "error" and not args.json:
+            errors.print(f"[red]✗[/] {row['component']}: {row.get('reason', '')}", highlight=False, soft_wrap=True)
+    return 1 if any(r.get("status") == "error" for r in rows) else 0
+
+
+def next_change(cp: Any, now: datetime) -> str:
+    """The next window edge after ``now``, in the rule's own time zone."""
+    soonest: tuple[datetime, str] | None = None
+    for rule in cp.schedules:
+        for edge in edges(rule):
+            when = ScheduleExpression.parse(edge.expression, edge.timezone).next_after(now)
+            if when is not None and (soonest is None or when < soonest[0]):
+                local = when.astimezone(ZoneInfo(edge.timezone))
+                soonest = (when, f"{rule.name} {edge.edge}s {local:%a %H:%M} {edge.timezone}")
+    return soonest[1] if soonest else "-"
