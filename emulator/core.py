@@ -21,6 +21,7 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from .clock import ClockMode, EmulatorClock
 from .dispatcher import Dispatcher
 from .faults import FaultInjector
+from .realism import Realism
 from .world import ComponentSettings, EmulatorSettings, World
 
 _WORLD_ATTR = "_icpilot_emulator_world"
@@ -45,6 +46,7 @@ class Emulator:
         self.clock = EmulatorClock()
         self.settings = EmulatorSettings()
         self.faults = FaultInjector()
+        self.realism = Realism()  # AWS-like latency and rate limits; off unless a run turns them on
         self.dispatcher = Dispatcher(self.clock)
         self.alarm_evaluation_interval: float | None = None  # seconds; None: alarms evaluated on request
         self._hooks: list[tuple[int, TimeHook]] = [(20, self.dispatcher)]
@@ -60,6 +62,7 @@ class Emulator:
             self.clock.reset(mode, start)
             self.settings = EmulatorSettings()
             self.faults.reset()
+            self.realism.configure()
             for _, hook in self._hooks:
                 hook.reset()
             self.alarm_evaluation_interval = None

@@ -38,6 +38,16 @@ def _call_action(self: BaseResponse) -> Any:
     service, operation = self.service_name or "", self._get_action()
     if EMULATOR.faults.latency_seconds:
         time.sleep(EMULATOR.faults.latency_seconds)
+    realism = EMULATOR.realism
+    if realism.enabled:  # outside the lock: concurrent callers wait side by side, as against AWS
+        time.sleep(realism.latency(service, operation))
+        if not realism.admit(service, operation, f"{self.current_account}/{self.region}"):
+            EMULATOR.faults.record(service, operation, "rate-limited")
+            throttled = InjectedThrottling()
+            throttled.code = realism.throttle_code(service)
+            throttled.message = "Rate exceeded"
+            _status, headers, answer = self.serialized(ActionResult(throttled))
+            return 400, headers, answer
     with EMULATOR.lock:
         kind = EMULATOR.faults.draw(service, operation) if EMULATOR.faults.rules else None
         if kind is None:

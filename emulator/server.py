@@ -7,7 +7,9 @@ Control API (JSON in, JSON out):
   POST /_emulator/invocations {"component", "count", ["account", "region"]} -> {"served", "refused"}
   POST /_emulator/settings {EmulatorSettings fields, "components": {name: ComponentSettings}}
   POST /_emulator/faults {"rules": [{"service", "operation", "rate", "kind"}], "seed": n}
-  POST /_emulator/reset                 -> {} (moto state, clock, settings, faults)
+  POST /_emulator/realism {"enabled", ["limits": {"service:Operation": {median_ms, p99_ms, rate, burst}}],
+                           ["seed"]}   -> AWS-like latency and rate limits (emulator.realism)
+  POST /_emulator/reset                 -> {} (moto state, clock, settings, faults, realism)
   POST /_emulator/endpoints/failure {"endpoint", "reason" (null: recovered), ["account", "region"]}
                                         -> {"status"}  (the endpoint is Failed with that reason)
   GET  /_emulator/mail                  -> {"mail": [{to, protocol, subject, body, topic_arn, time}]}
@@ -121,6 +123,15 @@ def control(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
             reason = body.get("reason")
             world.fail_endpoint(name, None if reason is None else str(reason))
             return {"status": world.endpoints[name].status(EMULATOR.now())}
+        if path == "/_emulator/realism" and method == "POST":
+            from .realism import ApiLimits
+
+            try:
+                limits = {k: ApiLimits(**v) for k, v in (body.get("limits") or {}).items()}
+                EMULATOR.realism.configure(bool(body.get("enabled", True)), limits, int(body.get("seed", 0)))
+            except (TypeError, ValueError) as exc:
+                raise ControlError(str(exc)) from None
+            return {"enabled": EMULATOR.realism.enabled, "limits": len(EMULATOR.realism.limits)}
         if path == "/_emulator/faults" and method == "POST":
             try:
                 rules = [FaultRule(**r) for r in body.get("rules", [])]

@@ -74,6 +74,15 @@ class Harness:
         else:
             self._control("POST", "/_emulator/faults", {"rules": [r.__dict__ for r in rules], "seed": seed})
 
+    def realism(self, enabled: bool = True, limits: dict[str, dict[str, float]] | None = None, seed: int = 0) -> None:
+        """AWS-like latency and rate limits (``emulator.realism``); ``limits`` override the defaults."""
+        if self.url is None:
+            from emulator.realism import ApiLimits
+
+            EMULATOR.realism.configure(enabled, {k: ApiLimits(**v) for k, v in (limits or {}).items()}, seed)
+        else:
+            self._control("POST", "/_emulator/realism", {"enabled": enabled, "limits": limits or {}, "seed": seed})
+
     def invoke_bulk(self, component: str, count: int) -> dict[str, int]:
         return self._control("POST", "/_emulator/invocations", {"component": component, "count": count})
 
