@@ -6,11 +6,17 @@ whose window holds every component at one copy now, and times four passes throug
 controller: configure (AAS targets, policies, alarms), the tick that opens the window (every
 component scales 0 -> 1), a steady tick (nothing to do), and the watcher with every component in
 flight. For each pass: wall seconds on the emulator, AWS calls in all, per component and per API.
+
+``realism=True`` turns on the emulator's AWS-like latency and rate limits (``emulator.realism``):
+then each pass also reports the HTTP attempts (retries after throttling included) and whether it
+would fit in its Lambda timeout.
 """
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +25,12 @@ import boto3
 import yaml
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# template.yaml's timeouts of the functions that run each pass (configure, tick, watcher).
+TIMEOUTS = {"configure": 300, "tick_window_opens": 120, "tick_steady": 120, "watch_all_in_flight": 120}
 
 
-def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
+def fleet_pass(components: int, endpoints: int, realism: bool = False) -> dict[str, Any]:
+    from icpilot.adapters.aws import retry_config
     from icpilot.policy import load_policy_text
     from icpilot.runtime import build_controller
     from icpilot.settings import Settings
@@ -31,12 +40,16 @@ def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
 
     server = ServerProcess()
     calls: list[str] = []
+    attempts: list[int] = []
     try:
         session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
         session.events.register("before-call", lambda model, **_: calls.append(model.name))
+        session.events.register("before-send", lambda **_: attempts.append(1))
+
+        config = retry_config()  # the Lambdas' retry settings (adaptive mode) meet the throttling
 
         def client(service: str) -> Any:
-            return session.client(service, endpoint_url=server.url)
+            return session.client(service, endpoint_url=server.url, config=config)
 
         sm = client("sagemaker")
         policy_endpoints: dict[str, Any] = {}
@@ -74,6 +87,8 @@ def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
                 "schedules": [{"name": "day", "timezone": "UTC", "start": "06:00", "end": "20:00", "min_copies": 1}],
             }
         create_state_table(client("dynamodb"), "state")
+        if realism:  # the fleet is built; the passes meet AWS-like latency and rate limits
+            _control(server.url, "/_emulator/realism", {"enabled": True})
         policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
         settings = Settings(policy_path="-", state_table="state")
         controller = build_controller(settings, clients=client, policy_source=lambda: policy)
@@ -85,6 +100,7 @@ def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
             ("watch_all_in_flight", lambda: controller.on_watch(NOW)),
         ):
             calls.clear()
+            attempts.clear()
             t0 = time.perf_counter()
             summary = run()
             seconds = time.perf_counter() - t0
@@ -96,6 +112,20 @@ def fleet_pass(components: int, endpoints: int) -> dict[str, Any]:
                 "busiest_api": dict(per_api.most_common(3)),
                 "outcomes": dict(Counter(o.result for o in summary.outcomes)),
             }
+            if realism:
+                passes[label].update(
+                    http_attempts=len(attempts),
+                    retries=len(attempts) - len(calls),
+                    fits_lambda_timeout=seconds <= TIMEOUTS[label],
+                )
     finally:
         server.stop()
-    return {"components": components, "endpoints": endpoints, "passes": passes}
+    return {"components": components, "endpoints": endpoints, "realism": realism, "passes": passes}
+
+
+def _control(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return dict(json.loads(response.read()))
