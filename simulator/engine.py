@@ -99,6 +99,13 @@ class RunRules:
     # simulated components alone, with the default cost block.
     policy: Policy | None = field(default=None, hash=False, compare=False)  # rules are memo keys (exact.py)
     endpoint: str = "sim"
+    # The stack's tick (template.yaml's TickRate, 5 minutes): a standing alarm (idle, high load) is
+    # acted on again only when the tick runs, at minutes ``tick_offset + k * tick_minutes``.
+    tick_minutes: int = 5
+    tick_offset: int = 0
+
+    def ticks_at(self, t: int) -> bool:
+        return (t - self.tick_offset) % self.tick_minutes == 0
 
     def policy_for(self, components: list[SimComponent]) -> Policy:
         if self.policy is not None:
@@ -438,14 +445,20 @@ class _Icpilot:
             self.no_capacity_alarm = seen > 0
             if seen > 0:
                 triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY, failed_requests=seen))
+        ticking = self.rules.ticks_at(t)  # the tick re-evaluates standing alarms (domain.standing)
         idle = self.idle_minutes is not None and idle_run >= self.idle_minutes and fleet.desired > 0
-        if idle and (idle_run == self.idle_minutes or acts_again(AlarmKind.IDLE, c.policy, now, None)):
+        if idle and (idle_run == self.idle_minutes or (ticking and acts_again(AlarmKind.IDLE, c.policy, now, None))):
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE))  # its edge, then while it stands
         hl = c.policy.high_load
         self.load_run = self.load_run + 1 if hl and per_copy > hl.threshold else 0
         if hl and self.load_run == hl.minutes:  # the state change carries its datapoint
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD, load_per_copy=per_copy))
-        elif hl and self.load_run > hl.minutes and acts_again(AlarmKind.HIGH_LOAD, c.policy, now, self.last_action_at):
+        elif (
+            hl
+            and self.load_run > hl.minutes
+            and ticking
+            and acts_again(AlarmKind.HIGH_LOAD, c.policy, now, self.last_action_at)
+        ):
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))  # standing: adds its step
         return triggers
 
