@@ -553,15 +553,6 @@ def test_the_decision_carries_the_state_it_leads_to(
     assert n.override_copies == state.override_copies  # the operator's, passed through
 
 
-def test_the_simulator_derives_no_state_of_its_own() -> None:
-    """The simulator applies Decision.next_state: the only ComponentState it builds is the empty start."""
-    import inspect
-
-    from simulator import engine
-
-    assert inspect.getsource(engine).count("ComponentState(") == 1
-
-
 @pytest.mark.parametrize(
     ("start", "end", "open_utc", "close_utc"),
     [
