@@ -26,7 +26,7 @@ import yaml
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # template.yaml's timeouts of the functions that run each pass (configure, tick, watcher).
-TIMEOUTS = {"configure": 300, "tick_window_opens": 120, "tick_steady": 120, "watch_all_in_flight": 120}
+TIMEOUTS = {"configure": 300, "tick_window_opens": 300, "tick_steady": 300, "watch_all_in_flight": 120}
 
 
 def fleet_pass(components: int, endpoints: int, realism: bool = False) -> dict[str, Any]:
