@@ -402,6 +402,15 @@ def test_capacity_is_shared_by_priority_and_preemption(
     assert target("falcon-7b")["MaxCapacity"] == 4
 
 
+def flan_idle_periods(configured: Stack) -> int:
+    """Run configure, then read the minutes of flan's idle alarm (its evaluation periods)."""
+    assert configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))["ok"]
+    alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms(AlarmNames=["icpilot-flan-t5-xxl-idle"])[
+        "MetricAlarms"
+    ]
+    return int(alarms[0]["EvaluationPeriods"])
+
+
 def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle_delay(
     configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,23 +418,16 @@ def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle
 
     use_policy(tmp_path, monkeypatch, lambda comps: comps["flan-t5-xxl"].update(idle_scale_to_zero_after="auto"))
 
-    def idle_periods() -> int:
-        assert configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))["ok"]
-        alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms(
-            AlarmNames=["icpilot-flan-t5-xxl-idle"]
-        )["MetricAlarms"]
-        return int(alarms[0]["EvaluationPeriods"])
-
     # Priced by the cost model alone: 8 min (expected_time_to_ready) of a $5.09/h copy + one refusal
     # = $0.78 -> 10 min.
-    assert idle_periods() == 10
+    assert flan_idle_periods(configured) == 10
     assert invoke_component("123456789012", REGION, "flan-t5-xxl", 120) == (0, 120)  # 120 requests meet zero copies
     emu.advance(60)
     evaluate_alarms()  # CloudWatch's datapoint (120 failed in the minute), not the payload, sizes the warm-up
     assert desired("flan-t5-xxl") == 2  # ceil(120 / 10 per copy), at the ceiling of 2
     scaled = [e for e in configured.lifecycle_events() if e["type"] == "Scaled"]
     assert "120 requests" in scaled[0]["reason"], scaled[0]["reason"]
-    assert idle_periods() == 10  # nothing learned until the warm-up is over
+    assert flan_idle_periods(configured) == 10  # nothing learned until the warm-up is over
     emu.advance(10 * 60)  # the copies load (4 min here); the watcher measures the cold start
     completed = next(e for e in configured.lifecycle_events() if e["type"] == "WarmUpCompleted")
     ttr, met = completed["details"]["time_to_ready_seconds"], completed["details"]["met_requests_per_minute"]
@@ -435,7 +437,7 @@ def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle
     # copy $5.09/h x ttr + met/min x ttr x min($0.10, $0.01 x ttr / 2), divided by $5.09/h.
     minutes = ttr / 60
     price = 5.09 * minutes / 60 + met * minutes * min(0.10, 0.01 * minutes / 2)
-    assert idle_periods() == math.ceil(price / 5.09 * 60)
+    assert flan_idle_periods(configured) == math.ceil(price / 5.09 * 60)
 
 
 def test_a_forecast_that_holds_the_burst_shortens_the_idle_delay_and_says_no_drift(
@@ -456,14 +458,7 @@ def test_a_forecast_that_holds_the_burst_shortens_the_idle_delay_and_says_no_dri
         ),
     )
 
-    def idle_periods() -> int:
-        assert configured.invoke("configure-autoscaling", configured.handler_event("configure_autoscaling.json"))["ok"]
-        alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms(
-            AlarmNames=["icpilot-flan-t5-xxl-idle"]
-        )["MetricAlarms"]
-        return int(alarms[0]["EvaluationPeriods"])
-
-    assert idle_periods() == 10  # no forecast yet: priced by the cost model alone
+    assert flan_idle_periods(configured) == 10  # no forecast yet: priced by the cost model alone
     burst = 14 * 4  # 14:00 Berlin on weekdays, held by the floor
     learned = Forecast(
         "Europe/Berlin",
@@ -477,5 +472,5 @@ def test_a_forecast_that_holds_the_burst_shortens_the_idle_delay_and_says_no_dri
     stored = state.get("llm-endpoint", "flan-t5-xxl")
     state.write("llm-endpoint", "flan-t5-xxl", stored.version, forecast=json.dumps(learned.to_item()))
     configured.lifecycle_events()
-    assert idle_periods() == 5
+    assert flan_idle_periods(configured) == 5
     assert not [e for e in configured.lifecycle_events() if e["type"] == "DriftCorrected"]
