@@ -58,7 +58,9 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy_policy(args: argparse.Namespace) -> int:
-    row = policy_store.deploy(lambda service: _client(args, service), args.stack, args.file, args.description)
+    row = policy_store.deploy(
+        lambda service: _client(args, service), args.stack, args.stack_outputs, args.file, args.description
+    )
     _emit(args, [row], f"policy {args.file} deployed to stack {args.stack}'s AppConfig profile", list(row))
     return 0
 
@@ -311,6 +313,7 @@ def _use_stack(args: argparse.Namespace) -> None:
     if hasattr(args, "topic_arn"):
         args.topic_arn = outputs.get("EventsTopicArn", args.topic_arn)
     args.owner = args.stack
+    args.stack_outputs = outputs
     args.default_mode = outputs.get("DefaultMode", "act")
 
 

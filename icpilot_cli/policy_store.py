@@ -21,28 +21,29 @@ OUTPUTS = ("PolicyApplicationId", "PolicyEnvironmentId", "PolicyProfileId", "Pol
 MAX_DESCRIPTION = 1024  # CreateHostedConfigurationVersion's Description limit
 
 
-def stack_outputs(client: Callable[[str], Any], stack: str) -> dict[str, str]:
-    """The stack's AppConfig ids; a clear error when the stack keeps its policy elsewhere."""
-    found = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+def appconfig_ids(stack: str, outputs: dict[str, str]) -> dict[str, str]:
+    """The stack's AppConfig ids from its outputs; a clear error when it keeps its policy elsewhere."""
     missing = [name for name in OUTPUTS if name not in outputs]
     if missing:
         raise IcpilotError(
             f"stack {stack!r} does not keep its policy in AppConfig (no {', '.join(missing)} output): "
             "deploy it with AppConfigPolicy=Enabled, or put the policy in its SSM parameter"
         )
-    return outputs
+    return {name: outputs[name] for name in OUTPUTS}
 
 
-def deploy(client: Callable[[str], Any], stack: str, file: str, description: str) -> dict[str, str]:
-    """Store ``file`` as a new hosted version and deploy it; the version and deployment made."""
+def deploy(
+    client: Callable[[str], Any], stack: str, outputs: dict[str, str], file: str, description: str
+) -> dict[str, str]:
+    """Store ``file`` as a new hosted version and deploy it; the version and deployment made.
+    ``outputs``: the stack's, as ``--stack`` read them (one DescribeStacks per command)."""
     path = Path(file)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValueError(f"{file}: cannot read: {exc.strerror}") from None
     document = policy_json_text(text, file)  # PolicyError: every problem, before anything is written
-    ids = stack_outputs(client, stack)
+    ids = appconfig_ids(stack, outputs)
     appconfig = client("appconfig")
     version = appconfig.create_hosted_configuration_version(
         ApplicationId=ids["PolicyApplicationId"],

@@ -78,9 +78,9 @@ def test_the_watcher_sees_what_is_in_flight_and_the_parked_events(store: State) 
 
 
 def test_policy_problems_are_new_only_when_they_change(store: State) -> None:
-    assert store.remember_policy_problems(["a: bad"], NOW)
-    assert not store.remember_policy_problems(["a: bad"], NOW + timedelta(minutes=1))
-    assert store.remember_policy_problems(["a: bad", "b: worse"], NOW)
+    assert store.remember_status(["a: bad"], NOW)
+    assert not store.remember_status(["a: bad"], NOW + timedelta(minutes=1))
+    assert store.remember_status(["a: bad", "b: worse"], NOW)
 
 
 def test_rejections_are_announced_once_per_quiet_period_with_the_count_left_unannounced(store: State) -> None:

@@ -39,9 +39,10 @@ class Outbox(Protocol):
 
 
 class PolicyStatus(Protocol):
-    def remember_policy_problems(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
-        """Record the current problems of ``subject`` (the policy's validity, or ``mismatch``: what
-        it names that the account lacks); True when they differ from the last recorded."""
+    def remember_status(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
+        """Record the current status of ``subject`` (``policy``: its problems; ``mismatch``: what it
+        names that the account lacks; ``health:<check>``: healthy or not); True when it differs from
+        the last recorded: what lets each be announced once per episode."""
 
 
 class RejectionLog(Protocol):

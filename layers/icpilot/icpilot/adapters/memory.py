@@ -61,7 +61,7 @@ class InMemoryStateStore:
     def drop_parked(self, pk: str) -> None:
         self.items.pop(pk, None)
 
-    def remember_policy_problems(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
+    def remember_status(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
         digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
         status = self.items.get(f"{subject}#status", {})
         if status.get("problems_digest") == digest:

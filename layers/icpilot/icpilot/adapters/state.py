@@ -166,10 +166,10 @@ class StateStore:
         with self._call("DeleteItem"):
             self.client.delete_item(TableName=self.table, Key={"pk": {"S": pk}})
 
-    def remember_policy_problems(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
-        """Record the current policy problems; True when they differ from the last ones recorded."""
+    def remember_status(self, problems: list[str], now: datetime, subject: str = "policy") -> bool:
+        """Record the current status of ``subject`` (a digest); True when it differs from the last recorded."""
         digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()
-        same = StateConflictError("these policy problems were recorded already")
+        same = StateConflictError(f"this {subject} status was recorded already")
         try:
             with self._call("PutItem", lambda exc: same if _condition_failed(exc) else None):
                 self.client.put_item(

@@ -123,7 +123,7 @@ class Configure:
         lacks changes to a non-empty one (a first deploy of the bundled policy, a typo, a deleted
         component). The tick skips those components quietly meanwhile."""
         try:
-            changed = self.state.remember_policy_problems(absent, now, subject="mismatch")
+            changed = self.state.remember_status(absent, now, subject="mismatch")
         except IcpilotError as exc:  # said again next run rather than never
             logger.warning("policy mismatch not recorded", extra={"error": str(exc)})
             changed = True

@@ -81,7 +81,7 @@ class Health:
         """Record the check's status; True when it differs from the last one recorded. When the state
         table cannot tell (it may be what is broken), True: a repeat is better than silence."""
         try:
-            return self.state.remember_policy_problems([status], now, subject=f"health:{check}")
+            return self.state.remember_status([status], now, subject=f"health:{check}")
         except IcpilotError as exc:
             logger.warning("health status unrecorded", extra={"check": str(check), "error": str(exc)})
             return True

@@ -30,7 +30,7 @@ def read_policy(
         summary.policy_error = exc.problems
         summary.policy_pending = isinstance(exc, PolicyNotDeployedError)
         try:
-            new = status.remember_policy_problems(exc.problems, now)
+            new = status.remember_status(exc.problems, now)
         except IcpilotError:
             new = True  # the state table cannot tell: a repeat is better than silence
         if new:
