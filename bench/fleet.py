@@ -110,6 +110,7 @@ def fleet_pass(components: int, endpoints: int, realism: bool = False) -> dict[s
                 "calls": len(calls),
                 "calls_per_component": round(len(calls) / components, 2),
                 "busiest_api": dict(per_api.most_common(3)),
+                "per_api": dict(per_api.most_common()),
                 "outcomes": dict(Counter(o.result for o in summary.outcomes)),
             }
             if realism:

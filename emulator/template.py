@@ -46,7 +46,14 @@ LAYER_MOUNT = "/opt/python/"  # where Lambda puts a Python layer's files (BuildM
 # The parameters a test deploy gives when the template has no default (samconfig.toml's dev values).
 # What the emulator's deploys (tests, the demo, `python -m emulator --stack`) set where the template
 # has no default, and DefaultMode=act: their policies say nothing of a mode and must act.
-TEST_PARAMETERS = {"EndpointNamePattern": "llm-*", "ComponentNamePattern": "*", "DefaultMode": "act"}
+# The emulator's stacks act (DefaultMode), and their writes are not paced: the pacer waits in real
+# time, and unit-test runs have no rate limits to keep under (emulator.realism is off).
+TEST_PARAMETERS = {
+    "EndpointNamePattern": "llm-*",
+    "ComponentNamePattern": "*",
+    "DefaultMode": "act",
+    "WriteRates": "none",
+}
 
 
 class TemplateError(ValueError):

@@ -150,3 +150,25 @@ def test_what_a_decision_says_reads_back_as_it_said(
         said.last_action,
         said.warmup_started_at,
     )
+
+
+def test_a_batched_read_equals_the_reads_one_by_one_past_one_call(store: State) -> None:
+    """More components than one BatchGetItem takes (100 keys): each reads as ``get`` reads it,
+    unknown ones at version 0, a corrupt one left out (its own ``get`` reports it)."""
+    names = [f"m{i:03d}" for i in range(130)]
+    for i, name in enumerate(names[:120]):
+        store.write("ep", name, 0, pending_target=i, last_action="settled")
+    store.write("ep", "m007", 1, override_until="not a time")
+    batch = store.get_many("ep", names)
+    assert set(batch) == set(names) - {"m007"}
+    for name in set(names) - {"m007"}:
+        assert (batch[name].version, batch[name].state) == (store.get("ep", name).version, store.get("ep", name).state)
+    assert batch["m125"].version == 0
+    assert store.get_many("other", ["m001"])["m001"].version == 0  # another endpoint's key
+
+
+def test_the_registered_targets_are_read_in_one_batch(store: State) -> None:
+    store.remember_target("a", copies=1)
+    store.remember_adoption("b", {"MinCapacity": 0}, 2)
+    assert store.registered_targets(["a", "b", "c"]) == {"a", "b"}
+    assert store.registered_targets([]) == set()

@@ -55,6 +55,7 @@ class Controller:
         scheduler: SchedulerAdapter | None = None,
         correlation_id: str | None = None,
         seconds_left: Callable[[], float] | None = None,
+        workers: int = 1,
     ) -> None:
         """Every collaborator but the scheduler is required (no check turns itself off for want of
         a client); without a scheduler (no schedule group configured) the tick meets window edges."""
@@ -68,6 +69,7 @@ class Controller:
         self.runtime = runtime
         self.correlation_id = correlation_id or str(uuid.uuid4())
         self.seconds_left = seconds_left  # the Lambda's remaining time; None: no limit
+        self.workers = workers  # endpoints a pass works on at once
         self.announcer = Announcer(publisher, self.correlation_id)
 
     def _checks(self) -> TriggerChecks:
@@ -75,7 +77,7 @@ class Controller:
 
     def _evaluation(self) -> Evaluation:
         """A new run of evaluations (its batched reads belong to it alone)."""
-        return Evaluation(self.sagemaker, self.autoscaling, self.state, self.announcer, self.seconds_left)
+        return Evaluation(self.sagemaker, self.autoscaling, self.state, self.announcer, self.seconds_left, self.workers)
 
     # ------------------------------------------------------------- entry points
     def on_schedule(self, rule_ref: str, edge: str, now: datetime) -> RunSummary:

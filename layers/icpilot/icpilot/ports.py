@@ -20,6 +20,9 @@ class ComponentStore(Protocol):
     def get(self, endpoint: str, component: str) -> StoredState:
         """The component's item at its current version (version 0: nothing stored yet)."""
 
+    def get_many(self, endpoint: str, components: list[str]) -> dict[str, StoredState]:
+        """Each component's item, as ``get`` reads it, in as few reads as the store allows."""
+
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (None removes one) if still at ``expected_version``; the new version, or
         StateConflictError when another write landed first."""
@@ -76,6 +79,9 @@ class TargetRegistry(Protocol):
 
     def autoscaling_records(self) -> dict[str, AutoScalingRecord]:
         """Every target icpilot registered or adopted, by component."""
+
+    def registered_targets(self, components: list[str]) -> set[str]:
+        """Which of these components' targets icpilot registered or adopted (so this stack manages them)."""
 
     def created_target(self, component: str) -> bool:
         """Whether icpilot registered it (only then may icpilot deregister it)."""

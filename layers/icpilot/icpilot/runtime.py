@@ -75,6 +75,7 @@ def build_controller(
         cloudwatch=CloudWatchAdapter(client("cloudwatch"), owner=settings.stack_name),
         runtime=RuntimeAdapter(client("sagemaker-runtime")),
         seconds_left=(lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None,
+        workers=settings.workers,
     )
 
 

@@ -28,6 +28,7 @@ class Settings:
     chat_topic_arn: str | None = None  # the chat channel's topic, when the stack turns chat on
     chat_severity: Severity = Severity.WARNING  # the least severe event posted to chat
     restore_copies: str = "adopted"  # on stack delete, components left at zero go back to this
+    workers: int = 1  # endpoints a pass works on at once (the stack's Workers)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,4 +49,11 @@ class Settings:
             chat_topic_arn=env.get("ICPILOT_CHAT_TOPIC_ARN") or None,
             chat_severity=Severity(env.get("ICPILOT_CHAT_SEVERITY") or "warning"),
             restore_copies=env.get("ICPILOT_RESTORE_COPIES_ON_DELETE") or "adopted",
+            workers=_workers(env.get("ICPILOT_WORKERS") or "1"),
         )
+
+
+def _workers(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 32:
+        raise ValueError(f"ICPILOT_WORKERS must be a whole number within 1..32, got {raw!r}")
+    return int(raw)

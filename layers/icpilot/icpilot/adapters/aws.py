@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import AwsCallError, ThrottledError
+from .pacing import pacer
 
 # Adaptive mode adds client-side rate limiting on top of the standard retries; 8 attempts absorb
 # bursts of throttling without holding a Lambda for long. ICPILOT_AWS_MAX_ATTEMPTS (total attempts,
@@ -57,6 +58,7 @@ _CLIENT_ENV = (
     "AWS_PROFILE",
     "ICPILOT_AWS_MAX_ATTEMPTS",
     "ICPILOT_AWS_RETRY_MODE",
+    "ICPILOT_WRITE_RATES",
 )
 _clients: dict[tuple[object, ...], Any] = {}
 _clients_lock = threading.Lock()
@@ -64,9 +66,10 @@ _clients_lock = threading.Lock()
 
 def make_client(service: str, client: Any | None = None, config: Config | None = None) -> Any:
     """``client`` if given, else this process's client for ``service`` (made once per setting).
-    ``config``: a module-level constant (it is keyed by identity); default: ``retry_config()``."""
+    ``config``: a module-level constant (it is keyed by identity); default: ``retry_config()``.
+    Either way its writes are paced (``pacing``) when ``ICPILOT_WRITE_RATES`` names rates."""
     if client is not None:
-        return client
+        return pacer().attach(client)
     env_key = f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"
     key = (
         service,
@@ -76,7 +79,7 @@ def make_client(service: str, client: Any | None = None, config: Config | None =
     with _clients_lock:
         cached = _clients.get(key)
         if cached is None:
-            cached = _clients[key] = boto3.client(service, config=config or retry_config())
+            cached = _clients[key] = pacer().attach(boto3.client(service, config=config or retry_config()))
         return cached
 
 

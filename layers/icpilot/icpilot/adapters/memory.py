@@ -19,6 +19,7 @@ from ..records import (
     AutoScalingRecord,
     StoredState,
     stored_from,
+    valid_states,
     watched_from,
 )
 from .state import stored_value
@@ -34,6 +35,9 @@ class InMemoryStateStore:
 
     def get(self, endpoint: str, component: str) -> StoredState:
         return stored_from(endpoint, component, dict(self.items.get(self._pk(endpoint, component), {})))
+
+    def get_many(self, endpoint: str, components: list[str]) -> dict[str, StoredState]:
+        return valid_states(endpoint, {c: dict(self.items.get(self._pk(endpoint, c), {})) for c in components})
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         pk = self._pk(endpoint, component)
@@ -113,6 +117,9 @@ class InMemoryStateStore:
             for pk, item in sorted(self.items.items())
             if pk.startswith("autoscaling#")
         }
+
+    def registered_targets(self, components: list[str]) -> set[str]:
+        return {c for c in components if f"autoscaling#{c}" in self.items}
 
     def created_target(self, component: str) -> bool:
         return bool(self.items.get(f"autoscaling#{component}", {}).get("created_target"))

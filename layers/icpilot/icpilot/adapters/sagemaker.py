@@ -17,6 +17,9 @@ from ..errors import (
     UnknownEndpointError,
 )
 from .aws import aws_call, error_code, error_message, make_client
+from .pacing import pacer
+
+COPY_COUNT_WRITE = "UpdateInferenceComponentRuntimeConfig"
 
 
 def _reservation(spec: dict[str, Any]) -> Reservation:
@@ -115,6 +118,12 @@ class SageMakerAdapter:
             failure_reason=endpoint.get("FailureReason"),
         )
 
+    @staticmethod
+    def write_budget_free() -> bool:
+        """Whether copy-count writes are not short of their paced budget (``pacing``): at least
+        half the burst is there. A write that can wait a tick (a scale-in) waits when it is not."""
+        return pacer().has_room(f"sagemaker:{COPY_COUNT_WRITE}")
+
     def set_copy_count(self, name: str, copies: int) -> None:
         """Write the desired copy count; ComponentBusyError while the component is Creating or
         Updating. A busy answer to an SDK retry, with the component already wanting ``copies``,
@@ -124,7 +133,7 @@ class SageMakerAdapter:
         def known(exc: ClientError) -> Exception | None:
             return ComponentBusyError(error_message(exc)) if _busy(exc) else missing(exc)
 
-        with aws_call("sagemaker", "UpdateInferenceComponentRuntimeConfig", known):
+        with aws_call("sagemaker", COPY_COUNT_WRITE, known):
             try:
                 self.client.update_inference_component_runtime_config(
                     InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": copies}

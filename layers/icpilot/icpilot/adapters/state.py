@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -30,11 +31,14 @@ from ..records import (
     AutoScalingRecord,
     StoredState,
     stored_from,
+    valid_states,
     watched_from,
 )
 from .aws import aws_call, error_code, make_client
 
 INFLIGHT_INDEX = "inflight"
+BATCH_KEYS = 100  # BatchGetItem's limit per call
+BATCH_ATTEMPTS = 5  # reads of keys DynamoDB left unprocessed, with backoff
 
 
 def _utc_text(moment: datetime) -> str:
@@ -102,6 +106,35 @@ class StateStore:
                 "Item"
             )
         return stored_from(endpoint, component, {k: _from_attr(v) for k, v in item.items()} if item else {})
+
+    def get_many(self, endpoint: str, components: list[str]) -> dict[str, StoredState]:
+        """Each component's item (version 0 where none is stored), in batched strongly consistent
+        reads. A component whose item does not read back valid is left out: ``get`` reads it alone
+        and raises CorruptStateError for it, so it fails alone."""
+        prefix = f"component#{endpoint}#"
+        items = self._batch_get([key(endpoint, c) for c in components])
+        found = {i["pk"]["S"].removeprefix(prefix): {k: _from_attr(v) for k, v in i.items()} for i in items}
+        return valid_states(endpoint, {c: found.get(c, {}) for c in components})
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """BatchGetItem, 100 keys a call (the API's limit); keys DynamoDB leaves unprocessed (its
+        throughput) are asked again with backoff, and a read that still leaves some fails."""
+        items: list[dict[str, Any]] = []
+        for i in range(0, len(keys), BATCH_KEYS):
+            wanted: dict[str, Any] = {self.table: {"Keys": keys[i : i + BATCH_KEYS], "ConsistentRead": True}}
+            for attempt in range(BATCH_ATTEMPTS):
+                if attempt:
+                    time.sleep(min(1.0, 0.05 * 2**attempt))
+                with self._call("BatchGetItem"):
+                    page = self.client.batch_get_item(RequestItems=wanted)
+                items += page.get("Responses", {}).get(self.table, [])
+                wanted = page.get("UnprocessedKeys") or {}
+                if not wanted:
+                    break
+            else:
+                left = len(wanted[self.table]["Keys"])
+                raise AwsCallError("dynamodb", "BatchGetItem", "UnprocessedKeys", f"{left} keys left unread")
+        return items
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (None removes one) if the item is still at ``expected_version``; returns the new version."""
@@ -273,6 +306,11 @@ class StateStore:
                     component = item["pk"]["S"].removeprefix("autoscaling#")
                     out[component] = AutoScalingRecord.of(component, {k: _from_attr(v) for k, v in item.items()})
         return dict(sorted(out.items()))
+
+    def registered_targets(self, components: list[str]) -> set[str]:
+        """Which of these components' targets icpilot registered or adopted (batched reads)."""
+        items = self._batch_get([{"pk": {"S": f"autoscaling#{c}"}} for c in components])
+        return {i["pk"]["S"].removeprefix("autoscaling#") for i in items}
 
     def created_target(self, component: str) -> bool:
         with self._call("GetItem"):

@@ -17,16 +17,17 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..adapters.autoscaling import AutoScalingAdapter
+from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
 from ..adapters.sagemaker import SageMakerAdapter
-from ..domain.decision_types import Action, Decision, EndpointObservation, Trigger
+from ..domain.decision_types import Action, Decision, EndpointObservation, Trigger, TriggerKind
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.inputs import build_inputs, stored_forecast
@@ -41,7 +42,7 @@ from ..errors import (
     UnknownEndpointError,
 )
 from ..policy.model import Policy
-from ..ports import ComponentStore
+from ..ports import State
 from ..records import StoredState, decided_fields
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
@@ -75,6 +76,14 @@ class _Acting:
         self.announcer.announce(draft, self.trigger, self.now, self.endpoint, self.d.component)
 
 
+@dataclass
+class _ShardResult:
+    """What one endpoint's worker did: its outcomes, and the components it had no time for."""
+
+    outcomes: list[ComponentOutcome] = field(default_factory=list)
+    postponed: list[tuple[str, str]] = field(default_factory=list)
+
+
 class Evaluation:
     """One run's evaluations. Made per run: what it reads once (AAS targets in batches, the peers'
     pending intents) is a snapshot of this run, never carried into the next."""
@@ -97,14 +106,19 @@ class Evaluation:
         self,
         sagemaker: SageMakerAdapter,
         autoscaling: AutoScalingAdapter,
-        state: ComponentStore,
+        state: State,
         announcer: Announcer,
         seconds_left: Callable[[], float] | None = None,
+        workers: int = 1,
     ) -> None:
         self.sagemaker, self.autoscaling, self.state, self.announcer = sagemaker, autoscaling, state, announcer
         self.seconds_left = seconds_left  # the Lambda's remaining time; None: no limit
+        self.workers = max(1, workers)
         self.targets = TargetReads(autoscaling)
         self._pending: dict[tuple[str, str], int | None] = {}
+        self._stored: dict[tuple[str, str], StoredState] = {}  # batched reads, each used once
+        self._peers: dict[str, list[str]] = {}  # the policy's components per endpoint read this run
+        self._registered: dict[str, set[str]] = {}  # per endpoint: targets in icpilot's registry
 
     def write_latest(
         self, endpoint: str, component: str, when: Callable[[StoredState], bool] | None = None, **fields: Any
@@ -177,38 +191,78 @@ class Evaluation:
         summary: RunSummary,
         triggers: dict[str, Trigger] | None = None,
     ) -> None:
-        observed: dict[str, EndpointObservation | IcpilotError] = {}
-        for done, (endpoint, component) in enumerate(targets):
+        """Evaluate ``targets`` endpoint by endpoint: each endpoint's components in their order, in
+        one worker (they share its capacity), up to ``workers`` endpoints at a time. A worker that
+        fails outside any one component's evaluation (a bug) is run once more on its own, on fresh
+        reads; the state's conditional writes keep what its first run did from being done again."""
+        shards: dict[str, list[str]] = {}
+        for endpoint, component in targets:
+            shards.setdefault(endpoint, []).append(component)
+
+        def run(shard: tuple[str, list[str]]) -> _ShardResult:
+            endpoint, names = shard
+            try:
+                return self._endpoint(policy, endpoint, names, trigger, now, triggers)
+            except Exception:
+                logger.exception("endpoint worker failed; running it once more", extra={"endpoint": endpoint})
+                self._forget_endpoint(endpoint)
+                return self._endpoint(policy, endpoint, names, trigger, now, triggers)
+
+        if self.workers > 1 and len(shards) > 1:
+            with ThreadPoolExecutor(min(self.workers, len(shards)), thread_name_prefix="icpilot-endpoint") as pool:
+                results = list(pool.map(run, shards.items()))
+        else:
+            results = [run(shard) for shard in shards.items()]
+        postponed: list[tuple[str, str]] = []
+        for result in results:
+            summary.outcomes += result.outcomes
+            postponed += result.postponed
+        if postponed:
+            reason = (
+                f"out of time after {len(targets) - len(postponed)} of {len(targets)} components; the other "
+                f"{len(postponed)} are postponed to the next run (see README, operational limits)"
+            )
+            summary.outcomes += [ComponentOutcome(e, c, Outcome.POSTPONED, reason) for e, c in postponed]
+            self.announcer.fail(summary, reason, trigger, now)
+
+    def _endpoint(
+        self,
+        policy: Policy,
+        endpoint: str,
+        names: list[str],
+        trigger: Trigger,
+        now: datetime,
+        triggers: dict[str, Trigger] | None,
+    ) -> _ShardResult:
+        """One endpoint's components, one after another: observed once, their state and AAS targets
+        read in batches, then each evaluated on the observation the previous one left."""
+        result = _ShardResult()
+        try:
+            ep: EndpointObservation | IcpilotError = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
+            peers = [c for e, c, _ in policy.components() if e == endpoint]
+            self._stored.update({(endpoint, c): s for c, s in self.state.get_many(endpoint, peers).items()})
+            self._peers[endpoint] = peers
+            self.targets.read(names)
+        except UnknownEndpointError as exc:  # deleted (or not created yet): each component said once
+            ep = exc
+        except (NotAnInferenceComponentEndpointError, IcpilotError) as exc:
+            ep = exc
+            self.announcer.announce(
+                EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, None
+            )
+        for done, component in enumerate(names):
             if self.seconds_left is not None and self.seconds_left() < self.TIME_MARGIN_SECONDS:
-                reason = (
-                    f"out of time after {done} of {len(targets)} components; the other "
-                    f"{len(targets) - done} are postponed to the next run (see README, operational limits)"
-                )
-                summary.outcomes += [ComponentOutcome(e, c, Outcome.POSTPONED, reason) for e, c in targets[done:]]
-                self.announcer.fail(summary, reason, trigger, now)
-                return
-            if endpoint not in observed:
-                try:
-                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
-                    self.targets.read([c for e, c in targets if e == endpoint])
-                except UnknownEndpointError as exc:  # deleted (or not created yet): each component said once
-                    observed[endpoint] = exc
-                except (NotAnInferenceComponentEndpointError, IcpilotError) as exc:
-                    observed[endpoint] = exc
-                    self.announcer.announce(
-                        EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, None
-                    )
-            ep = observed[endpoint]
+                result.postponed += [(endpoint, c) for c in names[done:]]
+                break
             if isinstance(ep, UnknownEndpointError):
-                summary.outcomes.append(self._gone(endpoint, component, str(ep), trigger, now))
+                result.outcomes.append(self._gone(endpoint, component, str(ep), trigger, now))
                 continue
             if isinstance(ep, IcpilotError):
-                summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, str(ep)))
+                result.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, str(ep)))
                 continue
             try:
                 own = (triggers or {}).get(component, trigger)
                 outcome, ep = self._evaluate(policy, ep, component, own, now)
-                observed[endpoint] = ep
             except UnknownComponentError as exc:  # deleted under icpilot: said once, then quiet
                 outcome = self._gone(endpoint, component, str(exc), trigger, now)
             except IcpilotError as exc:  # one component's failure never stops the others
@@ -220,13 +274,36 @@ class Evaluation:
                     EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, component
                 )
                 outcome = ComponentOutcome(endpoint, component, Outcome.FAILED, str(exc))
-            summary.outcomes.append(outcome)
+            result.outcomes.append(outcome)
+        return result
+
+    def _read(self, endpoint: str, component: str) -> StoredState:
+        """The component's state: the run's batched read the first time (used once), then read afresh."""
+        return self._stored.pop((endpoint, component), None) or self.state.get(endpoint, component)
+
+    def _forget_endpoint(self, endpoint: str) -> None:
+        """Drop what the run read of this endpoint, so that running it again reads afresh."""
+        for key in [k for k in self._stored if k[0] == endpoint]:
+            self._stored.pop(key, None)
+        for key in [k for k in self._pending if k[0] == endpoint]:
+            self._pending.pop(key, None)
+
+    def _manages(self, endpoint: str, component: str, target: ScalableTarget) -> bool:
+        """Whether this stack manages the target: icpilot registered or adopted it (the state's
+        registry, read once per endpoint and run), else its tag says so (one read per target)."""
+        if endpoint not in self._registered:
+            try:
+                self._registered[endpoint] = self.state.registered_targets(self._peers.get(endpoint, [component]))
+            except IcpilotError as exc:
+                logger.warning("registry read failed; reading tags", extra={"error": str(exc)})
+                self._registered[endpoint] = set()
+        return component in self._registered[endpoint] or self.autoscaling.manages(target)
 
     def _gone(self, endpoint: str, name: str, reason: str, trigger: Trigger, now: datetime) -> ComponentOutcome:
         """A component of the policy that is not on its endpoint (deleted, or not created yet): one
         ``ComponentGone``, announced once the state records it (so two runs cannot both announce
         it), then quiet runs until it is back; never an error every tick."""
-        stored = self.state.get(endpoint, name)
+        stored = self._read(endpoint, name)
         since = stored.attributes.get("gone_since")
         if since is not None:
             return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, f"{reason}, since {since}: waiting for it")
@@ -247,7 +324,7 @@ class Evaluation:
             raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
         metric("DesiredCopies", component.desired, MetricUnit.Count, ep.name, name)
         metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
-        stored = self.state.get(ep.name, name)
+        stored = self._read(ep.name, name)
         owner = stored.attributes.get("owned_by")
         if owner is not None:  # configure found another stack's alarms on it (OwnershipConflict)
             reason = f"managed by stack {owner!r} (OwnershipConflict): left to it"
@@ -315,15 +392,17 @@ class Evaluation:
         def pending(name: str) -> int | None:
             key = (endpoint, name)
             if key not in self._pending:
-                self._pending[key] = self.state.get(endpoint, name).state.pending_target
+                stored = self._stored.get(key) or self.state.get(endpoint, name)
+                self._pending[key] = stored.state.pending_target
             return self._pending[key]
 
         return pending
 
-    def _sync_bounds(self, decision: Decision, component: str, holding: int | None) -> None:
+    def _sync_bounds(self, decision: Decision, endpoint: str, holding: int | None) -> None:
         """AAS's bounds from the decision, widened to hold ``holding`` (the count the component has
         or was just given): bounds that exclude the count make AAS write it into range at once
         (RegisterScalableTarget), and a deferred or blocked change must not happen that way."""
+        component = decision.component
         target = self.targets.target(component)
         if target is None:
             return  # no AAS target: icpilot is the only writer
@@ -335,7 +414,7 @@ class Evaluation:
         if have != want:
             # Only a target this stack manages (its IAM allows no other): a team's target waits for
             # configure to claim it, another stack's is left to that stack.
-            if not self.autoscaling.manages(target):
+            if not self._manages(endpoint, component, target):
                 logger.info("bounds left: not this stack's scalable target", extra={"component": component})
                 return
             self.autoscaling.set_bounds(component, lo, hi, decision.pin_aas, decision.suspend_scale_out)
@@ -349,8 +428,9 @@ class Evaluation:
                 continue  # busy: the capacity cap already reported what could not be had
             target = self.autoscaling.describe_target(victim)
             self.sagemaker.set_copy_count(victim, copies)  # the count first (see _apply), then AAS's max
-            if target is not None and target.max_capacity > copies and self.autoscaling.manages(target):
+            if target is not None and target.max_capacity > copies and self._manages(ep.name, victim, target):
                 self.autoscaling.set_bounds(victim, min(target.min_capacity, copies), copies, pin=False)
+            self._stored.pop((ep.name, victim), None)  # written here: its own evaluation reads it afresh
             stored = self.state.get(ep.name, victim)
             self.state.write(
                 ep.name,
@@ -377,6 +457,11 @@ class Evaluation:
         try:
             if d.action != Action.SCALE:
                 return self._keep(act, stored)
+            if self._waits_for_budget(d, trigger):
+                why = (
+                    f"scale-in to {d.target} waits for the next run: the copy-count write budget is kept for scale-outs"
+                )
+                return act.outcome(Outcome.POSTPONED, why)
             claim = self._claim(act, stored)
         except StateConflictError as exc:
             return act.outcome(Outcome.SUPERSEDED, f"another invocation acted first: {exc}")
@@ -390,7 +475,7 @@ class Evaluation:
         if refused is not None:
             return refused
         try:
-            self._sync_bounds(d, d.component, holding=d.target)
+            self._sync_bounds(d, ep.name, holding=d.target)
         except IcpilotError as exc:  # the copies are written; the next tick moves the bounds again
             act.say(
                 EventType.ACTION_FAILED,
@@ -412,6 +497,14 @@ class Evaluation:
         self._announce_scaled(d, ep.name, held_by, trigger, now)
         still = f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""
         return act.outcome(Outcome.SCALED, d.reason + still)
+
+    def _waits_for_budget(self, d: Decision, trigger: Trigger) -> bool:
+        """A scale-in that no operator asked for waits while copy-count writes are short of their
+        paced budget: it can wait a tick, a warm-up due at a window's opening cannot. Nothing is
+        recorded, so the next run decides it again."""
+        return (
+            d.target < d.from_copies and trigger.kind != TriggerKind.MANUAL and not self.sagemaker.write_budget_free()
+        )
 
     def _observe(self, act: _Acting, stored: StoredState) -> ComponentOutcome:
         """Observe mode: nothing is written to SageMaker or AAS, and decide()'s own events (a warm-up
@@ -458,12 +551,12 @@ class Evaluation:
                 self._record(act, stored.version, **decided)
             result = Outcome.BLOCKED
         elif d.action == Action.NONE:
-            self._sync_bounds(d, d.component, holding=d.from_copies)
+            self._sync_bounds(d, act.endpoint, holding=d.from_copies)
             if stored.state.pending_target is not None:
                 self._record(act, stored.version, **decided)
             result = Outcome.UNCHANGED
         else:
-            self._sync_bounds(d, d.component, holding=d.from_copies)
+            self._sync_bounds(d, act.endpoint, holding=d.from_copies)
             self._record(act, stored.version, **decided, pending_since=act.now)
             result = Outcome.DEFERRED
         act.announce_decided()  # recorded: now it may be said

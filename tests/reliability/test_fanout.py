@@ -1,0 +1,143 @@
+"""A pass fanned out over endpoints (``Evaluation.workers``): the fleet's fault run at small scale.
+
+Six endpoints of four components each open a window together while 30 % of SageMaker's
+copy-count writes are throttled and one endpoint's worker crashes once (a bug outside any one
+component's evaluation). Ticks until the fleet converges: every component reaches its floor,
+each copy count is written once, and the crashed endpoint is run again on its own in the same
+pass, not left to the next one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from icpilot.adapters.sagemaker import SageMakerAdapter
+from icpilot.controller import Outcome
+from icpilot.policy import load_policy_text
+from icpilot.runtime import build_controller
+from icpilot.settings import Settings
+
+from emulator import Emulator, FaultRule, emulated_aws
+from emulator.process import create_state_table
+from emulator.seed import create_endpoint
+
+START = datetime(2026, 11, 23, 6, 58, tzinfo=UTC)  # the window opens at 07:00Z
+ENDPOINTS = [f"llm-{e}" for e in range(6)]
+WRITE = "UpdateInferenceComponentRuntimeConfig"
+
+
+def fleet_policy() -> str:
+    endpoints: dict[str, Any] = {}
+    for e, endpoint in enumerate(ENDPOINTS):
+        endpoints[endpoint] = {
+            "components": {
+                f"m{e}{c}": {
+                    "max_copies": 2,
+                    "schedules": [
+                        {"name": "day", "timezone": "UTC", "start": "07:00", "end": "19:00", "min_copies": 1}
+                    ],
+                }
+                for c in range(4)
+            }
+        }
+    return yaml.safe_dump({"version": 1, "endpoints": endpoints})
+
+
+@pytest.fixture
+def fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """The fleet at 0 copies; few SDK attempts (the faults reach the controller) and no real backoff."""
+    import botocore.endpoint
+
+    monkeypatch.setenv("ICPILOT_AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("ICPILOT_AWS_RETRY_MODE", "standard")
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=lambda _: None, time=time.time))
+    with emulated_aws(start=START) as emu:
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        for e, endpoint in enumerate(ENDPOINTS):
+            components = {f"m{e}{c}": (f"org/model-{e}{c}", 1) for c in range(4)}
+            create_endpoint(sm, endpoint, components, copies=0, max_instances=2)
+        create_state_table(boto3.client("dynamodb", region_name="us-east-1"), "state")
+        yield emu
+
+
+def copy_count_writes() -> tuple[Counter[str], Any]:
+    """Successful copy-count writes per component, counted on a client the controller uses."""
+    written: Counter[str] = Counter()
+    client = boto3.client("sagemaker", region_name="us-east-1")
+
+    def count(http_response: Any, parsed: Any, model: Any, **kwargs: Any) -> None:
+        if model.name == WRITE and http_response.status_code == 200:
+            written[kwargs["context"]["component"]] += 1
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["component"] = params.get("InferenceComponentName")
+
+    client.meta.events.register(f"before-parameter-build.sagemaker.{WRITE}", remember)
+    client.meta.events.register(f"after-call.sagemaker.{WRITE}", count)
+    return written, client
+
+
+def test_throttled_writes_and_a_crashed_worker_converge_with_no_write_done_twice(
+    fleet: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written, sagemaker = copy_count_writes()
+    policy = load_policy_text(fleet_policy())
+    settings = Settings(policy_path="-", state_table="state", workers=4)
+    clients = {"sagemaker": sagemaker}
+    crashed: list[str] = []
+    observe = SageMakerAdapter.observe_endpoint
+
+    def crash_once(self: SageMakerAdapter, name: str, owned: Any = None) -> Any:
+        if name == "llm-2" and not crashed:
+            crashed.append(name)
+            raise RuntimeError("a worker's bug")
+        return observe(self, name, owned)
+
+    monkeypatch.setattr(SageMakerAdapter, "observe_endpoint", crash_once)
+    fleet.faults.configure([FaultRule("sagemaker", WRITE, 0.3, "throttle")], seed=5)
+    fleet.advance(120)  # 07:00Z
+    summaries = []
+    for minute in range(6):
+        now = START + timedelta(minutes=2 + minute)
+        controller = build_controller(settings, clients=lambda s: clients.get(s), policy_source=lambda: policy)
+        summaries.append(controller.on_tick(now, reconcile=False))
+        fleet.advance(60)
+    components = [f"m{e}{c}" for e in range(6) for c in range(4)]
+    desired = {
+        c: sagemaker.describe_inference_component(InferenceComponentName=c)["RuntimeConfig"]["DesiredCopyCount"]
+        for c in components
+    }
+    assert desired == dict.fromkeys(components, 1)  # nobody left behind
+    assert written == Counter(dict.fromkeys(components, 1))  # each written once, throttling and crash included
+    assert crashed == ["llm-2"]
+    first = summaries[0]
+    assert {o.component for o in first.outcomes} == set(components)  # the crashed endpoint ran again in the pass
+    assert {o.component for o in first.outcomes if o.endpoint == "llm-2"} == {"m20", "m21", "m22", "m23"}
+    throttled = fleet.faults.injected
+    assert sum(throttled.values()) > 0  # the faults met the pass
+    failed_first = [o for o in first.outcomes if o.result == Outcome.FAILED]
+    assert all(o.result in (Outcome.UNCHANGED, Outcome.SCALED) for s in summaries[3:] for o in s.outcomes)
+    print(f"{sum(throttled.values())} writes throttled; {len(failed_first)} components failed in the first pass")
+
+
+def test_one_worker_and_four_decide_the_same(fleet: Emulator) -> None:
+    """The fan-out changes when endpoints are worked on, not what is decided for them (observe
+    mode: each run decides and writes nothing but its own state table)."""
+    policy = load_policy_text(fleet_policy().replace("version: 1", "version: 1\nmode: observe"))
+    fleet.advance(120)
+    outcomes = {}
+    for workers in (1, 4):
+        create_state_table(boto3.client("dynamodb", region_name="us-east-1"), f"state-{workers}")
+        settings = Settings(policy_path="-", state_table=f"state-{workers}", workers=workers)
+        summary = build_controller(settings, policy_source=lambda: policy).on_tick(START + timedelta(minutes=2), False)
+        outcomes[workers] = sorted((o.endpoint, o.component, o.result, o.reason) for o in summary.outcomes)
+    assert len(outcomes[1]) == 24 and {o[2] for o in outcomes[1]} == {Outcome.OBSERVED}
+    assert outcomes[1] == outcomes[4]
