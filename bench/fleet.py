@@ -2,22 +2,28 @@
 
 ``fleet_pass(components, endpoints)`` builds ``endpoints`` endpoints (ml.m5.4xlarge, managed
 instance scaling 0..10) with ``components`` CPU inference components spread evenly, a policy
-whose window holds every component at one copy now, and times four passes through the real
-controller: configure (AAS targets, policies, alarms), the tick that opens the window (every
-component scales 0 -> 1), a steady tick (nothing to do), and the watcher with every component in
-flight. For each pass: wall seconds on the emulator, AWS calls in all, per component and per API.
+whose window holds every component at one copy now (learned demand in ``forecast-only``), and
+times five passes through the real controller: configure (AAS targets, policies, alarms), the
+tick that opens the window (every component scales 0 -> 1), a steady tick (nothing to do), the
+watcher with every component in flight, and the forecast. For each pass: wall seconds on the
+emulator, AWS calls in all, per component and per API, and the outcomes.
 
 ``realism=True`` turns on the emulator's AWS-like latency and rate limits (``emulator.realism``):
-then each pass also reports the HTTP attempts (retries after throttling included) and whether it
-would fit in its Lambda timeout.
+then each pass also reports the HTTP attempts (retries after throttling included). Each pass runs
+as its Lambda would: ``workers`` endpoints at once, writes paced at ``write_rates`` (the stack's
+WriteRates), and a deadline at its function's timeout (components left when it nears are
+postponed, as in the Lambda). ``scale`` multiplies the emulator's assumed AWS rates and the
+pacer's rates alike: what a raised quota buys.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,25 +32,60 @@ import yaml
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # template.yaml's timeouts of the functions that run each pass (configure, tick, watcher).
-TIMEOUTS = {"configure": 300, "tick_window_opens": 300, "tick_steady": 300, "watch_all_in_flight": 120}
+TIMEOUTS = {
+    "configure": 300,
+    "tick_window_opens": 300,
+    "tick_steady": 300,
+    "watch_all_in_flight": 120,
+    "forecast": 300,
+}
+# template.yaml's WriteRates default and Workers default.
+WRITE_RATES = {
+    "sagemaker:UpdateInferenceComponentRuntimeConfig": 4.0,
+    "application-autoscaling:RegisterScalableTarget": 4.0,
+    "application-autoscaling:PutScalingPolicy": 4.0,
+    "application-autoscaling:DeleteScalingPolicy": 4.0,
+    "cloudwatch:PutMetricAlarm": 2.5,
+    "cloudwatch:DeleteAlarms": 2.5,
+}
+WORKERS = 8
 
 
-def fleet_pass(components: int, endpoints: int, realism: bool = False) -> dict[str, Any]:
+@dataclass
+class Deadline:
+    """A Lambda context's remaining time, from when the pass started."""
+
+    seconds: float
+    started: float = field(default_factory=time.perf_counter)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.seconds - (time.perf_counter() - self.started)) * 1000)
+
+
+def fleet_pass(
+    components: int, endpoints: int, realism: bool = False, workers: int = WORKERS, scale: float = 1.0
+) -> dict[str, Any]:
     from icpilot.adapters.aws import retry_config
+    from icpilot.adapters.pacing import pacer
     from icpilot.policy import load_policy_text
     from icpilot.runtime import build_controller
     from icpilot.settings import Settings
 
     from emulator.process import ServerProcess, create_state_table
+    from emulator.realism import DEFAULT_LIMITS
     from emulator.seed import ROLE
 
     server = ServerProcess()
     calls: list[str] = []
     attempts: list[int] = []
+    writes: list[float] = []  # when each copy-count write was answered
     try:
         session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
         session.events.register("before-call", lambda model, **_: calls.append(model.name))
         session.events.register("before-send", lambda **_: attempts.append(1))
+        session.events.register(
+            "after-call.sagemaker.UpdateInferenceComponentRuntimeConfig", lambda **_: writes.append(time.perf_counter())
+        )
 
         config = retry_config()  # the Lambdas' retry settings (adaptive mode) meet the throttling
 
@@ -85,25 +126,37 @@ def fleet_pass(components: int, endpoints: int, realism: bool = False) -> dict[s
                 "idle_scale_to_zero_after": "30m",
                 "autoscaling": {"target": 10},
                 "schedules": [{"name": "day", "timezone": "UTC", "start": "06:00", "end": "20:00", "min_copies": 1}],
+                "predictive": {"mode": "forecast-only"},
             }
         create_state_table(client("dynamodb"), "state")
         if realism:  # the fleet is built; the passes meet AWS-like latency and rate limits
-            _control(server.url, "/_emulator/realism", {"enabled": True})
+            limits = {
+                api: {"median_ms": a.median_ms, "p99_ms": a.p99_ms, "rate": a.rate * scale, "burst": a.burst * scale}
+                for api, a in DEFAULT_LIMITS.items()
+                if a.rate is not None and a.burst is not None
+            }
+            _control(server.url, "/_emulator/realism", {"enabled": True, "limits": limits})
+        rates = ",".join(f"{api}={rate * scale:g}" for api, rate in WRITE_RATES.items())
+        os.environ["ICPILOT_WRITE_RATES"] = rates if realism else "none"
         policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
-        settings = Settings(policy_path="-", state_table="state")
-        controller = build_controller(settings, clients=client, policy_source=lambda: policy)
+        settings = Settings(policy_path="-", state_table="state", workers=workers)
         passes: dict[str, Any] = {}
         for label, run in (
-            ("configure", lambda: controller.configure(NOW)),
-            ("tick_window_opens", lambda: controller.on_tick(NOW, reconcile=False)),
-            ("tick_steady", lambda: controller.on_tick(NOW, reconcile=False)),
-            ("watch_all_in_flight", lambda: controller.on_watch(NOW)),
+            ("configure", lambda c: c.configure(NOW)),
+            ("tick_window_opens", lambda c: c.on_tick(NOW, reconcile=False)),
+            ("tick_steady", lambda c: c.on_tick(NOW, reconcile=False)),
+            ("watch_all_in_flight", lambda c: c.on_watch(NOW)),
+            ("forecast", lambda c: c.on_forecast(NOW)),
         ):
+            deadline = Deadline(TIMEOUTS[label])
+            controller = build_controller(settings, context=deadline, clients=client, policy_source=lambda: policy)
             calls.clear()
             attempts.clear()
-            t0 = time.perf_counter()
-            summary = run()
-            seconds = time.perf_counter() - t0
+            writes.clear()
+            waited = pacer().waited
+            summary = run(controller)
+            seconds = time.perf_counter() - deadline.started
+            outcomes = Counter(o.result for o in summary.outcomes)
             per_api = Counter(calls)
             passes[label] = {
                 "seconds": round(seconds, 2),
@@ -111,17 +164,30 @@ def fleet_pass(components: int, endpoints: int, realism: bool = False) -> dict[s
                 "calls_per_component": round(len(calls) / components, 2),
                 "busiest_api": dict(per_api.most_common(3)),
                 "per_api": dict(per_api.most_common()),
-                "outcomes": dict(Counter(o.result for o in summary.outcomes)),
+                "outcomes": dict(outcomes),
+                "lambda_seconds": round(seconds, 2),  # one invocation: its workers are threads
+                "fits_lambda_timeout": seconds <= TIMEOUTS[label],
+                "postponed": outcomes.get("postponed", 0) + sum("out of time" in e for e in summary.errors),
+                "last_copy_count_write_s": round(max(writes) - deadline.started, 2) if writes else None,
             }
             if realism:
                 passes[label].update(
                     http_attempts=len(attempts),
                     retries=len(attempts) - len(calls),
-                    fits_lambda_timeout=seconds <= TIMEOUTS[label],
+                    pacer_wait_s=round(pacer().waited - waited, 2),
                 )
     finally:
+        os.environ.pop("ICPILOT_WRITE_RATES", None)
         server.stop()
-    return {"components": components, "endpoints": endpoints, "realism": realism, "passes": passes}
+    return {
+        "components": components,
+        "endpoints": endpoints,
+        "realism": realism,
+        "workers": workers,
+        "rates_scale": scale,
+        "write_rates": rates if realism else "none",
+        "passes": passes,
+    }
 
 
 def _control(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

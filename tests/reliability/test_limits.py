@@ -42,3 +42,26 @@ def test_out_of_time_postpones_the_rest_and_the_next_tick_starts_elsewhere(stack
     with time_machine.travel(later, tick=True):
         again = build_controller(Settings.from_env(), context=ShrinkingContext(calls=1)).on_tick(later)
     assert again.outcomes[0].component != first_done
+
+
+def test_configure_out_of_time_leaves_the_rest_to_its_next_run_and_deletes_none_of_their_alarms(
+    stack: Stack, emu: Emulator
+) -> None:
+    """Configure stops starting components near the Lambda's timeout and says so; the components it
+    did not reach keep their alarms (not looked at is not stale), and the next run goes on."""
+    import boto3
+
+    def alarms() -> set[str]:
+        cw = boto3.client("cloudwatch", region_name="us-east-1")
+        return {a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="icpilot-")["MetricAlarms"]}
+
+    with time_machine.travel(emu.now(), tick=False):
+        assert build_controller(Settings.from_env()).configure(emu.now()).ok
+        before = alarms()
+        assert {name.split("-")[1] for name in before} >= {"falcon", "flan"}
+        short = build_controller(Settings.from_env(), context=ShrinkingContext(calls=1)).configure(emu.now())
+        assert not short.ok and "configure ran out of time with 1 of 2 components left" in short.errors[0]
+        assert alarms() == before  # the postponed component's alarms stand
+        events = stack.lifecycle_events()
+        assert any(e["type"] == "ActionFailed" and "configure ran out of time" in e["reason"] for e in events)
+        assert build_controller(Settings.from_env()).configure(emu.now()).ok

@@ -223,7 +223,9 @@ class Controller:
         summary = RunSummary(trigger="forecast", correlation_id=self.correlation_id)
         policy = self._policy(summary, trigger, now)
         if policy is not None:
-            ForecastJob(self.sagemaker, self.state, self.cloudwatch, self.announcer).run(policy, summary, trigger, now)
+            ForecastJob(self.sagemaker, self.state, self.cloudwatch, self.announcer, self.workers).run(
+                policy, summary, trigger, now
+            )
         return self.announcer.finish(summary)
 
     def on_daily_report(self, endpoint: str, now: datetime) -> RunSummary:
@@ -298,7 +300,9 @@ class Controller:
         return self.announcer.finish(summary)
 
     def _configure(self, cloudwatch: CloudWatchAdapter) -> Configure:
-        return Configure(self.sagemaker, self.autoscaling, self.state, cloudwatch, self.announcer)
+        return Configure(
+            self.sagemaker, self.autoscaling, self.state, cloudwatch, self.announcer, self.seconds_left, self.workers
+        )
 
     def reconcile_schedules(self, policy: Policy) -> dict[str, int]:
         """Make the schedule group hold exactly the policy's window edges (``service.schedules``)."""

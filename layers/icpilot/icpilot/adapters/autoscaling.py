@@ -160,6 +160,21 @@ class AutoScalingAdapter:
             )["ScalingPolicies"]
         return {p["PolicyName"]: p for p in found if p.get("ResourceId") == resource_id(component)}
 
+    def all_policies(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every inference component's scaling policies by component and name: the namespace
+        listed page by page (50 a page, the API's most), a few calls for a whole fleet instead of
+        one per component."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        with aws_call("application-autoscaling", "DescribeScalingPolicies"):
+            for page in self.client.get_paginator("describe_scaling_policies").paginate(
+                ServiceNamespace=NAMESPACE, PaginationConfig={"PageSize": 50}
+            ):
+                for p in page["ScalingPolicies"]:
+                    if p.get("ScalableDimension") == DIMENSION:
+                        component = str(p["ResourceId"]).removeprefix("inference-component/")
+                        out.setdefault(component, {})[p["PolicyName"]] = p
+        return out
+
     def snapshot(self, component: str, foreign_prefix: str) -> dict[str, Any]:
         """The target as its owner set it up: registration, scaling policies whose names do not start
         with ``foreign_prefix`` (icpilot's), and scheduled actions. JSON-able."""

@@ -35,10 +35,14 @@ from ..policy.model import Policy
 from ..ports import State
 from ..records import AutoScalingRecord
 from .announce import Announcer
+from .fanout import fan_out
 from .outcomes import RunSummary
 from .targets import TargetReads
 
 logger = Logger(service="icpilot", child=True)
+# Stop starting components with this much of the Lambda's time left (one component's calls, paced
+# writes included, finish well within it); the next configure run goes on with the rest.
+TIME_MARGIN_SECONDS = 45.0
 
 
 @dataclass
@@ -70,9 +74,13 @@ class Configure:
         state: State,  # the registry of icpilot's targets, and the cold starts' history
         cloudwatch: CloudWatchAdapter,
         announcer: Announcer,
+        seconds_left: Callable[[], float] | None = None,
+        workers: int = 1,
     ) -> None:
         self.sagemaker, self.autoscaling, self.state = sagemaker, autoscaling, state
         self.cloudwatch, self.announcer = cloudwatch, announcer
+        self.seconds_left = seconds_left  # the Lambda's remaining time; None: no limit
+        self.workers = workers  # endpoints configured at once
 
     def run(self, policy: Policy, summary: RunSummary, trigger: Trigger, now: datetime, apply: bool = True) -> None:
         """Make AAS targets, policies and icpilot's alarms match ``policy``; the changes (made, or
@@ -91,32 +99,83 @@ class Configure:
         wants = desired_autoscaling(policy, now, derived_idle, owner=self.cloudwatch.owner)
         targets = TargetReads(self.autoscaling)
         targets.read([w.component for w in wants])
+        listed = self._listed_policies()
         absent: list[str] = []
+        by_endpoint: dict[str, list[DesiredAutoScaling]] = {}
         for want in wants:
-            e, c = want.endpoint, want.component
-            if policy.observes(c):  # observe mode: no AAS target, policy or alarm of it is touched
-                logger.info("observe mode: nothing configured", extra={"component": c})
-                continue
-            try:
-                manager = elsewhere.get(c) or self._target(want, targets.target(c), changes)
-                if manager is not None:  # another stack's component: nothing of it is touched
-                    elsewhere[c] = manager
-                    changes.add(e, c, "component", "ownership-conflict", [manager])
+            by_endpoint.setdefault(want.endpoint, []).append(want)
+
+        def endpoint_worker(endpoint_wants: list[DesiredAutoScaling]) -> list[tuple[str, str]]:
+            postponed: list[tuple[str, str]] = []
+            for want in endpoint_wants:
+                if self.seconds_left is not None and self.seconds_left() < TIME_MARGIN_SECONDS:
+                    postponed.append((want.endpoint, want.component))
                     continue
-                step_arn = self._policies(want, changes)
-                self._alarms(want, step_arn, have_alarms, changes)
-            except UnknownComponentError as exc:  # not on its endpoint: the tick says ComponentGone, once
-                logger.info("component absent: nothing to configure", extra={"component": c, "reason": str(exc)})
-                absent.append(f"{c} ({e}): {exc}")
-            except IcpilotError as exc:
-                changes.add(e, c, "component", "failed", [str(exc)])
-                reason = f"configuring autoscaling failed: {exc}"
-                self.announcer.announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, e, c)
+                self._configure_one(
+                    policy, want, targets, listed, have_alarms, elsewhere, changes, absent, trigger, now
+                )
+            return postponed
+
+        postponed = [p for done in fan_out(endpoint_worker, list(by_endpoint.values()), self.workers) for p in done]
+        if postponed:
+            reason = (
+                f"configure ran out of time with {len(postponed)} of {len(wants)} components left; "
+                "the next configure run goes on with them (see README, operational limits)"
+            )
+            self.announcer.fail(summary, reason, trigger, now)
+            # Their alarms are not stale: they were not looked at.
+            left = {c for _, c in postponed}
+            for name in [n for n in have_alarms if alarm_owner(n) in left]:
+                have_alarms.pop(name, None)
         self._remove_stale(policy, list(have_alarms), changes, trigger, now)
         if apply:
             self._leave_to_others(policy, elsewhere, trigger, now)
             self._announce_configuration(summary.autoscaling_changes, trigger, now, set(derived_idle))
             self._announce_mismatch(sorted(absent), trigger, now)
+
+    def _listed_policies(self) -> dict[str, dict[str, dict[str, Any]]] | None:
+        """Every component's policies in one paginated listing; None when it failed (each
+        component's are then described on their own)."""
+        try:
+            return self.autoscaling.all_policies()
+        except IcpilotError as exc:
+            logger.warning("policy listing failed; describing per component", extra={"error": str(exc)})
+            return None
+
+    def _configure_one(
+        self,
+        policy: Policy,
+        want: DesiredAutoScaling,
+        targets: TargetReads,
+        listed: dict[str, dict[str, dict[str, Any]]] | None,
+        have_alarms: dict[str, dict[str, Any]],
+        elsewhere: dict[str, str],
+        changes: _Changes,
+        absent: list[str],
+        trigger: Trigger,
+        now: datetime,
+    ) -> None:
+        """One component's target, policies and alarms as wanted; its failure is its own."""
+        e, c = want.endpoint, want.component
+        if policy.observes(c):  # observe mode: no AAS target, policy or alarm of it is touched
+            logger.info("observe mode: nothing configured", extra={"component": c})
+            return
+        try:
+            manager = elsewhere.get(c) or self._target(want, targets.target(c), changes)
+            if manager is not None:  # another stack's component: nothing of it is touched
+                elsewhere[c] = manager
+                changes.add(e, c, "component", "ownership-conflict", [manager])
+                return
+            have = listed.get(c, {}) if listed is not None else self.autoscaling.policies(c)
+            step_arn = self._policies(want, have, changes)
+            self._alarms(want, step_arn, have_alarms, changes)
+        except UnknownComponentError as exc:  # not on its endpoint: the tick says ComponentGone, once
+            logger.info("component absent: nothing to configure", extra={"component": c, "reason": str(exc)})
+            absent.append(f"{c} ({e}): {exc}")
+        except IcpilotError as exc:
+            changes.add(e, c, "component", "failed", [str(exc)])
+            reason = f"configuring autoscaling failed: {exc}"
+            self.announcer.announce(EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, e, c)
 
     def _announce_mismatch(self, absent: list[str], trigger: Trigger, now: datetime) -> None:
         """``PolicyMismatch`` once per episode: when the set of what the policy names and the account
@@ -162,11 +221,11 @@ class Configure:
             changes.add(e, c, "scalable-target", "claim")
         return manager if manager not in (None, self.autoscaling.stack) else None
 
-    def _policies(self, want: DesiredAutoScaling, changes: _Changes) -> str:
-        """The component's icpilot scaling policies as wanted (drift restored, the unwanted deleted);
-        the scale-from-zero step policy's ARN, which its alarm invokes."""
+    def _policies(self, want: DesiredAutoScaling, have: dict[str, dict[str, Any]], changes: _Changes) -> str:
+        """The component's icpilot scaling policies as wanted (drift restored, the unwanted deleted),
+        from ``have`` (its policies as read); the scale-from-zero step policy's ARN, which its alarm
+        invokes."""
         e, c = want.endpoint, want.component
-        have = self.autoscaling.policies(c)
         step_arn = str(have.get(SCALE_FROM_ZERO, {}).get("PolicyARN", STEP_POLICY_ARN))
         for name, (ptype, config) in want.policies.items():
             existing = have.get(name)

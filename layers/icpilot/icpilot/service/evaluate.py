@@ -17,7 +17,6 @@ import json
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +44,7 @@ from ..policy.model import Policy
 from ..ports import State
 from ..records import StoredState, decided_fields
 from .announce import Announcer, metric
+from .fanout import fan_out
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 from .targets import TargetReads
 
@@ -199,20 +199,12 @@ class Evaluation:
         for endpoint, component in targets:
             shards.setdefault(endpoint, []).append(component)
 
-        def run(shard: tuple[str, list[str]]) -> _ShardResult:
-            endpoint, names = shard
-            try:
-                return self._endpoint(policy, endpoint, names, trigger, now, triggers)
-            except Exception:
-                logger.exception("endpoint worker failed; running it once more", extra={"endpoint": endpoint})
-                self._forget_endpoint(endpoint)
-                return self._endpoint(policy, endpoint, names, trigger, now, triggers)
-
-        if self.workers > 1 and len(shards) > 1:
-            with ThreadPoolExecutor(min(self.workers, len(shards)), thread_name_prefix="icpilot-endpoint") as pool:
-                results = list(pool.map(run, shards.items()))
-        else:
-            results = [run(shard) for shard in shards.items()]
+        results = fan_out(
+            lambda shard: self._endpoint(policy, shard[0], shard[1], trigger, now, triggers),
+            list(shards.items()),
+            self.workers,
+            again=lambda shard: self._forget_endpoint(shard[0]),
+        )
         postponed: list[tuple[str, str]] = []
         for result in results:
             summary.outcomes += result.outcomes

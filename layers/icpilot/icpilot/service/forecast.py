@@ -19,14 +19,21 @@ from ..policy.model import ComponentPolicy, Policy
 from ..ports import ComponentStore
 from ..records import StoredState
 from .announce import Announcer
+from .fanout import fan_out
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
 
 class ForecastJob:
     def __init__(
-        self, sagemaker: SageMakerAdapter, state: ComponentStore, cloudwatch: CloudWatchAdapter, announcer: Announcer
+        self,
+        sagemaker: SageMakerAdapter,
+        state: ComponentStore,
+        cloudwatch: CloudWatchAdapter,
+        announcer: Announcer,
+        workers: int = 1,
     ) -> None:
         self.sagemaker, self.state, self.cloudwatch, self.announcer = sagemaker, state, cloudwatch, announcer
+        self.workers = workers  # endpoints worked on at once
 
     def run(self, policy: Policy, summary: RunSummary, trigger: Trigger, now: datetime) -> None:
         """Demand = Invocations + NoCapacityInvocationFailures per minute over ``predictive.history``
@@ -44,21 +51,42 @@ class ForecastJob:
         except IcpilotError as exc:  # the next hourly run reads again; the stored forecasts stand
             self.announcer.fail(summary, f"reading traffic history failed (retried next hour): {exc}", trigger, now)
             return
-        observed: dict[str, EndpointObservation | IcpilotError] = {}
+        by_endpoint: dict[str, list[tuple[str, ComponentPolicy]]] = {}
         for endpoint, name, cp in wanted:
-            if endpoint not in observed:  # once per endpoint, success or failure
-                try:
-                    observed[endpoint] = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
-                except IcpilotError as exc:
-                    observed[endpoint] = exc
+            by_endpoint.setdefault(endpoint, []).append((name, cp))
+
+        def endpoint_worker(item: tuple[str, list[tuple[str, ComponentPolicy]]]) -> list[ComponentOutcome]:
+            return self._endpoint(policy, item[0], item[1], series, since, trigger, now)
+
+        for outcomes in fan_out(endpoint_worker, list(by_endpoint.items()), self.workers):
+            summary.outcomes += outcomes
+
+    def _endpoint(
+        self,
+        policy: Policy,
+        endpoint: str,
+        components: list[tuple[str, ComponentPolicy]],
+        series: dict[str, list[float]],
+        since: datetime,
+        trigger: Trigger,
+        now: datetime,
+    ) -> list[ComponentOutcome]:
+        """One endpoint's components: observed once, their state read in a batch, each learned and
+        stored; one component's failure never stops the others."""
+        outcomes: list[ComponentOutcome] = []
+        try:
+            ep: EndpointObservation | IcpilotError = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
+            states = self.state.get_many(endpoint, [name for name, _ in components])
+        except IcpilotError as exc:
+            ep, states = exc, {}
+        for name, cp in components:
             try:
-                ep = observed[endpoint]
                 if isinstance(ep, IcpilotError):
                     raise ep
                 component = next((c for c in ep.components if c.name == name), None)
                 if component is None:
                     raise UnknownComponentError(f"inference component {name!r} is not on endpoint {endpoint!r}")
-                stored = self.state.get(endpoint, name)
+                stored = states.get(name) or self.state.get(endpoint, name)
                 load = time_to_ready(cp, stored.ready_history)
                 prices = HoldingPrices.of(
                     cp,
@@ -75,14 +103,14 @@ class ForecastJob:
                     cp.predictive.history_span,
                     cp.predictive.min_history_span,
                 )
-                summary.outcomes.append(self._store(endpoint, name, cp, stored, learned, trigger, now))
+                outcomes.append(self._store(endpoint, name, cp, stored, learned, trigger, now))
             except (IcpilotError, UnknownInstanceType) as exc:  # one component's failure never stops the others
                 reason = f"forecast for {name} failed (retried next hour): {exc}"
                 self.announcer.announce(
                     EventDraft(type=EventType.ACTION_FAILED, reason=reason), trigger, now, endpoint, name
                 )
-                summary.outcomes.append(ComponentOutcome(endpoint, name, Outcome.FAILED, reason))
-        return
+                outcomes.append(ComponentOutcome(endpoint, name, Outcome.FAILED, reason))
+        return outcomes
 
     def _store(
         self,
