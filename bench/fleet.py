@@ -89,8 +89,13 @@ def fleet_pass(
 
         config = retry_config()  # the Lambdas' retry settings (adaptive mode) meet the throttling
 
+        made: dict[str, Any] = {}
+
         def client(service: str) -> Any:
-            return session.client(service, endpoint_url=server.url, config=config)
+            """One client per service for every pass, as a warm Lambda keeps its clients."""
+            if service not in made:
+                made[service] = session.client(service, endpoint_url=server.url, config=config)
+            return made[service]
 
         sm = client("sagemaker")
         policy_endpoints: dict[str, Any] = {}

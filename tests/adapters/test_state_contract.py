@@ -159,12 +159,13 @@ def test_a_batched_read_equals_the_reads_one_by_one_past_one_call(store: State) 
     for i, name in enumerate(names[:120]):
         store.write("ep", name, 0, pending_target=i, last_action="settled")
     store.write("ep", "m007", 1, override_until="not a time")
-    batch = store.get_many("ep", names)
-    assert set(batch) == set(names) - {"m007"}
+    batch = store.get_many([("ep", n) for n in names] + [("other", "m001")])
+    assert set(batch) == {("ep", n) for n in names if n != "m007"} | {("other", "m001")}
     for name in set(names) - {"m007"}:
-        assert (batch[name].version, batch[name].state) == (store.get("ep", name).version, store.get("ep", name).state)
-    assert batch["m125"].version == 0
-    assert store.get_many("other", ["m001"])["m001"].version == 0  # another endpoint's key
+        read = batch[("ep", name)]
+        assert (read.version, read.state) == (store.get("ep", name).version, store.get("ep", name).state)
+    assert batch[("ep", "m125")].version == 0
+    assert batch[("other", "m001")].version == 0  # another endpoint's key
 
 
 def test_the_registered_targets_are_read_in_one_batch(store: State) -> None:

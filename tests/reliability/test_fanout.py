@@ -95,11 +95,11 @@ def test_throttled_writes_and_a_crashed_worker_converge_with_no_write_done_twice
     crashed: list[str] = []
     observe = SageMakerAdapter.observe_endpoint
 
-    def crash_once(self: SageMakerAdapter, name: str, owned: Any = None) -> Any:
+    def crash_once(self: SageMakerAdapter, name: str, owned: Any = None, listed: Any = None) -> Any:
         if name == "llm-2" and not crashed:
             crashed.append(name)
             raise RuntimeError("a worker's bug")
-        return observe(self, name, owned)
+        return observe(self, name, owned, listed)
 
     monkeypatch.setattr(SageMakerAdapter, "observe_endpoint", crash_once)
     fleet.faults.configure([FaultRule("sagemaker", WRITE, 0.3, "throttle")], seed=5)

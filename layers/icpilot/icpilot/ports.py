@@ -20,8 +20,9 @@ class ComponentStore(Protocol):
     def get(self, endpoint: str, component: str) -> StoredState:
         """The component's item at its current version (version 0: nothing stored yet)."""
 
-    def get_many(self, endpoint: str, components: list[str]) -> dict[str, StoredState]:
-        """Each component's item, as ``get`` reads it, in as few reads as the store allows."""
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredState]:
+        """Each (endpoint, component)'s item as ``get`` reads it, in as few reads as the store
+        allows; one that does not read back valid is left out (``get`` reports it)."""
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (None removes one) if still at ``expected_version``; the new version, or

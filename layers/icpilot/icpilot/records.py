@@ -222,13 +222,13 @@ def stored_from(endpoint: str, component: str, attrs: dict[str, Any]) -> StoredS
     return StoredState(state, version, attrs)
 
 
-def valid_states(endpoint: str, items: dict[str, dict[str, Any]]) -> dict[str, StoredState]:
-    """``stored_from`` for each component's item; one that does not read back valid is left out,
-    so that a batched read reports it for that component alone (its own read raises)."""
-    states: dict[str, StoredState] = {}
-    for component, attrs in items.items():
+def valid_states(items: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], StoredState]:
+    """``stored_from`` for each (endpoint, component)'s item; one that does not read back valid is
+    left out, so that a batched read reports it for that component alone (its own read raises)."""
+    states: dict[tuple[str, str], StoredState] = {}
+    for (endpoint, component), attrs in items.items():
         try:
-            states[component] = stored_from(endpoint, component, attrs)
+            states[(endpoint, component)] = stored_from(endpoint, component, attrs)
         except CorruptStateError:
             continue
     return states

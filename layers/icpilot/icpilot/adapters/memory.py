@@ -36,8 +36,8 @@ class InMemoryStateStore:
     def get(self, endpoint: str, component: str) -> StoredState:
         return stored_from(endpoint, component, dict(self.items.get(self._pk(endpoint, component), {})))
 
-    def get_many(self, endpoint: str, components: list[str]) -> dict[str, StoredState]:
-        return valid_states(endpoint, {c: dict(self.items.get(self._pk(endpoint, c), {})) for c in components})
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredState]:
+        return valid_states({(e, c): dict(self.items.get(self._pk(e, c), {})) for e, c in keys})
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         pk = self._pk(endpoint, component)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -20,6 +22,11 @@ from .aws import aws_call, error_code, error_message, make_client
 from .pacing import pacer
 
 COPY_COUNT_WRITE = "UpdateInferenceComponentRuntimeConfig"
+# Endpoint configs described, per client (a client lives as long as the execution environment, and
+# the emulator's reset drops its clients with their account), oldest dropped first.
+CONFIGS_KEPT = 1000
+_configs: weakref.WeakKeyDictionary[Any, dict[tuple[object, str, str], dict[str, Any]]] = weakref.WeakKeyDictionary()
+_configs_lock = threading.Lock()
 
 
 def _reservation(spec: dict[str, Any]) -> Reservation:
@@ -65,18 +72,49 @@ class SageMakerAdapter:
                 names += [c["InferenceComponentName"] for c in page["InferenceComponents"]]
         return names
 
-    def observe_endpoint(self, name: str, owned: Collection[str] | None = None) -> EndpointObservation:
+    def components_by_endpoint(self) -> dict[str, list[str]]:
+        """Every inference component of the account and region by endpoint, 100 a page: a few
+        calls for a fleet instead of one listing per endpoint."""
+        found: dict[str, list[str]] = {}
+        with aws_call("sagemaker", "ListInferenceComponents"):
+            for page in self.client.get_paginator("list_inference_components").paginate(
+                PaginationConfig={"PageSize": 100}
+            ):
+                for c in page["InferenceComponents"]:
+                    found.setdefault(c["EndpointName"], []).append(c["InferenceComponentName"])
+        return found
+
+    def _endpoint_config(self, endpoint: dict[str, Any]) -> dict[str, Any]:
+        """The endpoint's config. Endpoint configs are immutable, and a config name given anew (a
+        deleted one made again) reaches the endpoint only through UpdateEndpoint, which moves its
+        LastModifiedTime: so a config is described once per (endpoint, config, last modified)."""
+        key = (endpoint.get("EndpointArn"), endpoint["EndpointConfigName"], str(endpoint.get("LastModifiedTime")))
+        with _configs_lock:
+            known = _configs.setdefault(self.client, {})
+            cached = known.get(key)
+        if cached is None:
+            cached = self.client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+            with _configs_lock:
+                if len(known) >= CONFIGS_KEPT:
+                    known.pop(next(iter(known)))
+                known[key] = cached
+        return cached
+
+    def observe_endpoint(
+        self, name: str, owned: Collection[str] | None = None, listed: list[str] | None = None
+    ) -> EndpointObservation:
         """The endpoint's instance type, instance ceiling and every component on it.
 
         A component outside ``owned`` (the policy's) that cannot be described is left out and named
         in ``unobserved``: someone else's component must not stop icpilot's (its capacity then goes
         uncounted, which SageMaker's own placement still enforces). Raises
         NotAnInferenceComponentEndpointError for classic endpoints (variants naming a model).
+        ``listed``: the endpoint's components as a run listed them already (else listed here).
         """
         missing = UnknownEndpointError(f"endpoint {name!r} does not exist")
         with aws_call("sagemaker", "DescribeEndpoint", lambda exc: missing if _not_found(exc) else None):
             endpoint = self.client.describe_endpoint(EndpointName=name)
-            config = self.client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+            config = self._endpoint_config(endpoint)
         variants = config.get("ProductionVariants") or []
         hosting = [v for v in variants if "InstanceType" in v and "ModelName" not in v]
         if not hosting:
@@ -100,7 +138,7 @@ class SageMakerAdapter:
             max_instances = int(live.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1)
         components: list[ComponentObservation] = []
         unobserved: list[str] = []
-        for component in self.component_names(name):
+        for component in listed if listed is not None else self.component_names(name):
             try:
                 components.append(self.describe_component(component))
             except IcpilotError:

@@ -107,14 +107,13 @@ class StateStore:
             )
         return stored_from(endpoint, component, {k: _from_attr(v) for k, v in item.items()} if item else {})
 
-    def get_many(self, endpoint: str, components: list[str]) -> dict[str, StoredState]:
-        """Each component's item (version 0 where none is stored), in batched strongly consistent
-        reads. A component whose item does not read back valid is left out: ``get`` reads it alone
-        and raises CorruptStateError for it, so it fails alone."""
-        prefix = f"component#{endpoint}#"
-        items = self._batch_get([key(endpoint, c) for c in components])
-        found = {i["pk"]["S"].removeprefix(prefix): {k: _from_attr(v) for k, v in i.items()} for i in items}
-        return valid_states(endpoint, {c: found.get(c, {}) for c in components})
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredState]:
+        """Each (endpoint, component)'s item (version 0 where none is stored), in batched strongly
+        consistent reads. One whose item does not read back valid is left out: ``get`` reads it
+        alone and raises CorruptStateError for it, so it fails alone."""
+        items = self._batch_get([key(e, c) for e, c in keys])
+        found = {str(i["pk"]["S"]): {k: _from_attr(v) for k, v in i.items()} for i in items}
+        return valid_states({(e, c): found.get(key(e, c)["pk"]["S"], {}) for e, c in keys})
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """BatchGetItem, 100 keys a call (the API's limit); keys DynamoDB leaves unprocessed (its

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from aws_lambda_powertools import Logger
+
 from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.cost import CostModel, UnknownInstanceType
@@ -19,8 +21,10 @@ from ..policy.model import ComponentPolicy, Policy
 from ..ports import ComponentStore
 from ..records import StoredState
 from .announce import Announcer
-from .fanout import fan_out
+from .fanout import LIST_ACCOUNT_FROM, fan_out
 from .outcomes import ComponentOutcome, Outcome, RunSummary
+
+logger = Logger(service="icpilot", child=True)
 
 
 class ForecastJob:
@@ -54,31 +58,55 @@ class ForecastJob:
         by_endpoint: dict[str, list[tuple[str, ComponentPolicy]]] = {}
         for endpoint, name, cp in wanted:
             by_endpoint.setdefault(endpoint, []).append((name, cp))
+        states, listed = self._read_ahead(by_endpoint)
 
         def endpoint_worker(item: tuple[str, list[tuple[str, ComponentPolicy]]]) -> list[ComponentOutcome]:
-            return self._endpoint(policy, item[0], item[1], series, since, trigger, now)
+            endpoint, components = item
+            on_it = listed.get(endpoint, []) if listed is not None else None
+            return self._endpoint(policy, endpoint, components, on_it, states, series, since, trigger, now)
 
         for outcomes in fan_out(endpoint_worker, list(by_endpoint.items()), self.workers):
             summary.outcomes += outcomes
+
+    def _read_ahead(
+        self, by_endpoint: dict[str, list[tuple[str, ComponentPolicy]]]
+    ) -> tuple[dict[tuple[str, str], StoredState], dict[str, list[str]] | None]:
+        """The components' state in batches across endpoints, and (over many endpoints) the
+        account's components listed once; what fails is read per endpoint or component later."""
+        states: dict[tuple[str, str], StoredState] = {}
+        listed: dict[str, list[str]] | None = None
+        try:
+            states = self.state.get_many([(e, name) for e, components in by_endpoint.items() for name, _ in components])
+        except IcpilotError as exc:
+            logger.warning("batched state read failed; reading per component", extra={"error": str(exc)})
+        if len(by_endpoint) >= LIST_ACCOUNT_FROM:
+            try:
+                listed = self.sagemaker.components_by_endpoint()
+            except IcpilotError as exc:
+                logger.warning("account-wide listing failed; listing per endpoint", extra={"error": str(exc)})
+        return states, listed
 
     def _endpoint(
         self,
         policy: Policy,
         endpoint: str,
         components: list[tuple[str, ComponentPolicy]],
+        listed: list[str] | None,
+        states: dict[tuple[str, str], StoredState],
         series: dict[str, list[float]],
         since: datetime,
         trigger: Trigger,
         now: datetime,
     ) -> list[ComponentOutcome]:
-        """One endpoint's components: observed once, their state read in a batch, each learned and
-        stored; one component's failure never stops the others."""
+        """One endpoint's components: observed once, each learned and stored; one component's
+        failure never stops the others."""
         outcomes: list[ComponentOutcome] = []
         try:
-            ep: EndpointObservation | IcpilotError = self.sagemaker.observe_endpoint(endpoint, policy.component_names())
-            states = self.state.get_many(endpoint, [name for name, _ in components])
+            ep: EndpointObservation | IcpilotError = self.sagemaker.observe_endpoint(
+                endpoint, policy.component_names(), listed
+            )
         except IcpilotError as exc:
-            ep, states = exc, {}
+            ep = exc  # each component says it
         for name, cp in components:
             try:
                 if isinstance(ep, IcpilotError):
@@ -86,7 +114,7 @@ class ForecastJob:
                 component = next((c for c in ep.components if c.name == name), None)
                 if component is None:
                     raise UnknownComponentError(f"inference component {name!r} is not on endpoint {endpoint!r}")
-                stored = states.get(name) or self.state.get(endpoint, name)
+                stored = states.get((endpoint, name)) or self.state.get(endpoint, name)
                 load = time_to_ready(cp, stored.ready_history)
                 prices = HoldingPrices.of(
                     cp,
