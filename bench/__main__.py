@@ -26,6 +26,9 @@
   limits (``emulator.realism``), the stack's Workers and WriteRates, and each pass's Lambda
   deadline: wall seconds, HTTP attempts and retries after throttling, the pacer's waits, what was
   postponed, when the last copy-count write landed, and whether each pass fits its timeout.
+- fleet_faults: the 2,000-component fleet's window opening with 30 % of copy-count writes
+  throttled and one endpoint's worker crashing once: ticks until every component holds its copy,
+  counts written twice, components left behind.
 - reliability: the invariant property over 10,000 random histories, and the fault, concurrency
   and fuzz suites with the figures they print.
 - test_speed: wall time of ``make check`` (mypy cache cold, then warm) and of the pytest part of
@@ -52,7 +55,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.cold_start import cold_imports
-from bench.fleet import fleet_pass
+from bench.fleet import fleet_fault_run, fleet_pass
 from bench.reliability import reliability
 from bench.suite_speed import suite_speed
 
@@ -302,6 +305,12 @@ def fleet_realism_figures() -> dict[str, Any]:
     }
 
 
+def fleet_fault_figures() -> dict[str, Any]:
+    """The fleet's fault run (issue 32): 30 % of copy-count writes throttled and one endpoint's
+    worker crashing once, 2,000 components on 200 endpoints at ten times the assumed rates."""
+    return {"2000 on 200, rates x10": fleet_fault_run(2000, 200, scale=10.0)}
+
+
 SECTIONS = {
     "emulator_describe": describe_rate,
     "simulated_day": simulated_day,
@@ -313,6 +322,7 @@ SECTIONS = {
     "single_component": single_component_figures,
     "reliability": reliability,
     "fleet_realism": fleet_realism_figures,
+    "fleet_faults": fleet_fault_figures,
     "test_speed": suite_speed,
 }
 

@@ -24,7 +24,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -62,6 +62,50 @@ class Deadline:
         return int((self.seconds - (time.perf_counter() - self.started)) * 1000)
 
 
+def _build_fleet(client: Any, components: int, endpoints: int) -> dict[str, Any]:
+    """``endpoints`` ml.m5.4xlarge endpoints with ``components`` CPU components at 0 copies, spread
+    evenly; the policy's endpoints for them (a window holding one copy now, learned demand advising)."""
+    from emulator.seed import ROLE
+
+    sm = client("sagemaker")
+    policy_endpoints: dict[str, Any] = {}
+    for e in range(endpoints):
+        endpoint = f"ep-{e:02d}"
+        sm.create_endpoint_config(
+            EndpointConfigName=f"{endpoint}-config",
+            ExecutionRoleArn=ROLE,
+            ProductionVariants=[
+                {
+                    "VariantName": "v",
+                    "InstanceType": "ml.m5.4xlarge",
+                    "InitialInstanceCount": 1,
+                    "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 10},
+                }
+            ],
+        )
+        sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
+        policy_endpoints[endpoint] = {"components": {}}
+    for i in range(components):
+        name, endpoint = f"model-{i:03d}", f"ep-{i % endpoints:02d}"
+        sm.create_inference_component(
+            InferenceComponentName=name,
+            EndpointName=endpoint,
+            Specification={
+                "Container": {"Image": "img"},
+                "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
+            },
+            RuntimeConfig={"CopyCount": 0},
+        )
+        policy_endpoints[endpoint]["components"][name] = {
+            "max_copies": 2,
+            "idle_scale_to_zero_after": "30m",
+            "autoscaling": {"target": 10},
+            "schedules": [{"name": "day", "timezone": "UTC", "start": "06:00", "end": "20:00", "min_copies": 1}],
+            "predictive": {"mode": "forecast-only"},
+        }
+    return policy_endpoints
+
+
 def fleet_pass(
     components: int, endpoints: int, realism: bool = False, workers: int = WORKERS, scale: float = 1.0
 ) -> dict[str, Any]:
@@ -73,7 +117,6 @@ def fleet_pass(
 
     from emulator.process import ServerProcess, create_state_table
     from emulator.realism import DEFAULT_LIMITS
-    from emulator.seed import ROLE
 
     server = ServerProcess()
     calls: list[str] = []
@@ -97,42 +140,7 @@ def fleet_pass(
                 made[service] = session.client(service, endpoint_url=server.url, config=config)
             return made[service]
 
-        sm = client("sagemaker")
-        policy_endpoints: dict[str, Any] = {}
-        for e in range(endpoints):
-            endpoint = f"ep-{e:02d}"
-            sm.create_endpoint_config(
-                EndpointConfigName=f"{endpoint}-config",
-                ExecutionRoleArn=ROLE,
-                ProductionVariants=[
-                    {
-                        "VariantName": "v",
-                        "InstanceType": "ml.m5.4xlarge",
-                        "InitialInstanceCount": 1,
-                        "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 10},
-                    }
-                ],
-            )
-            sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
-            policy_endpoints[endpoint] = {"components": {}}
-        for i in range(components):
-            name, endpoint = f"model-{i:03d}", f"ep-{i % endpoints:02d}"
-            sm.create_inference_component(
-                InferenceComponentName=name,
-                EndpointName=endpoint,
-                Specification={
-                    "Container": {"Image": "img"},
-                    "ComputeResourceRequirements": {"NumberOfCpuCoresRequired": 1, "MinMemoryRequiredInMb": 1024},
-                },
-                RuntimeConfig={"CopyCount": 0},
-            )
-            policy_endpoints[endpoint]["components"][name] = {
-                "max_copies": 2,
-                "idle_scale_to_zero_after": "30m",
-                "autoscaling": {"target": 10},
-                "schedules": [{"name": "day", "timezone": "UTC", "start": "06:00", "end": "20:00", "min_copies": 1}],
-                "predictive": {"mode": "forecast-only"},
-            }
+        policy_endpoints = _build_fleet(client, components, endpoints)
         create_state_table(client("dynamodb"), "state")
         if realism:  # the fleet is built; the passes meet AWS-like latency and rate limits
             limits = {
@@ -201,3 +209,96 @@ def _control(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return dict(json.loads(response.read()))
+
+
+def fleet_fault_run(components: int, endpoints: int, scale: float = 10.0, seed: int = 1) -> dict[str, Any]:
+    """The fleet's fault run: 30 % of copy-count writes throttled (past two SDK attempts, so the
+    controller meets them) and one endpoint's worker crashing once, with realism on at ``scale``
+    times the assumed rates. Ticks every 5 minutes from the window's opening until every component
+    holds its copy: how many ticks, how long each took, whether any count was written twice and
+    whether any component was left behind."""
+    from botocore.config import Config
+    from icpilot.adapters.sagemaker import SageMakerAdapter
+    from icpilot.policy import load_policy_text
+    from icpilot.runtime import build_controller
+    from icpilot.settings import Settings
+
+    from emulator.process import ServerProcess, create_state_table
+    from emulator.realism import DEFAULT_LIMITS
+
+    server = ServerProcess()
+    written: Counter[str] = Counter()
+    refused: list[str] = []
+    observe = SageMakerAdapter.observe_endpoint
+    crashed: list[str] = []
+
+    def crash_once(self: SageMakerAdapter, name: str, owned: Any = None, listed: Any = None) -> Any:
+        if name == "ep-07" and not crashed:
+            crashed.append(name)
+            raise RuntimeError("a worker's bug (injected by the bench)")
+        return observe(self, name, owned, listed)
+
+    try:
+        session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
+
+        def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["component"] = params.get("InferenceComponentName")
+
+        def count(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+            if http_response.status_code == 200:
+                written[context["component"]] += 1
+            else:
+                refused.append(context["component"])
+
+        session.events.register("before-parameter-build.sagemaker.UpdateInferenceComponentRuntimeConfig", remember)
+        session.events.register("after-call.sagemaker.UpdateInferenceComponentRuntimeConfig", count)
+        config = Config(retries={"mode": "adaptive", "total_max_attempts": 2}, connect_timeout=5, read_timeout=20)
+        made: dict[str, Any] = {}
+
+        def client(service: str) -> Any:
+            if service not in made:
+                made[service] = session.client(service, endpoint_url=server.url, config=config)
+            return made[service]
+
+        policy_endpoints = _build_fleet(client, components, endpoints)
+        create_state_table(client("dynamodb"), "state")
+        limits = {
+            api: {"median_ms": a.median_ms, "p99_ms": a.p99_ms, "rate": a.rate * scale, "burst": a.burst * scale}
+            for api, a in DEFAULT_LIMITS.items()
+            if a.rate is not None and a.burst is not None
+        }
+        _control(server.url, "/_emulator/realism", {"enabled": True, "limits": limits})
+        os.environ["ICPILOT_WRITE_RATES"] = ",".join(f"{api}={rate * scale:g}" for api, rate in WRITE_RATES.items())
+        policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
+        settings = Settings(policy_path="-", state_table="state", workers=WORKERS)
+        build_controller(settings, clients=client, policy_source=lambda: policy).configure(NOW)
+        rule = {"service": "sagemaker", "operation": "UpdateInferenceComponentRuntimeConfig", "rate": 0.3}
+        _control(server.url, "/_emulator/faults", {"rules": [{**rule, "kind": "throttle"}], "seed": seed})
+        SageMakerAdapter.observe_endpoint = crash_once  # type: ignore[method-assign]
+        ticks: list[dict[str, Any]] = []
+        everyone = {f"model-{i:03d}" for i in range(components)}
+        for n in range(12):
+            now = NOW + timedelta(minutes=5 * n)
+            deadline = Deadline(TIMEOUTS["tick_window_opens"])
+            controller = build_controller(settings, context=deadline, clients=client, policy_source=lambda: policy)
+            summary = controller.on_tick(now, reconcile=False)
+            outcomes = Counter(o.result for o in summary.outcomes)
+            ticks.append({"seconds": round(time.perf_counter() - deadline.started, 2), "outcomes": dict(outcomes)})
+            if set(written) == everyone:
+                break
+            _control(server.url, "/_emulator/clock", {"advance": 300})
+    finally:
+        SageMakerAdapter.observe_endpoint = observe  # type: ignore[method-assign]
+        os.environ.pop("ICPILOT_WRITE_RATES", None)
+        server.stop()
+    return {
+        "components": components,
+        "endpoints": endpoints,
+        "rates_scale": scale,
+        "ticks_to_converge": len(ticks),
+        "ticks": ticks,
+        "writes_refused": len(refused),
+        "worker_crashed": crashed,
+        "written_twice": sorted(c for c, n in written.items() if n > 1),
+        "left_behind": len(everyone - set(written)),
+    }

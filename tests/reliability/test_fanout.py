@@ -120,7 +120,9 @@ def test_throttled_writes_and_a_crashed_worker_converge_with_no_write_done_twice
     assert crashed == ["llm-2"]
     first = summaries[0]
     assert {o.component for o in first.outcomes} == set(components)  # the crashed endpoint ran again in the pass
-    assert {o.component for o in first.outcomes if o.endpoint == "llm-2"} == {"m20", "m21", "m22", "m23"}
+    again = {o.component: o.result for o in first.outcomes if o.endpoint == "llm-2"}
+    assert set(again) == {"m20", "m21", "m22", "m23"}  # run again in the same pass, on fresh reads:
+    assert set(again.values()) <= {Outcome.SCALED, Outcome.FAILED}  # scaled (or a throttled write)
     throttled = fleet.faults.injected
     assert sum(throttled.values()) > 0  # the faults met the pass
     failed_first = [o for o in first.outcomes if o.result == Outcome.FAILED]

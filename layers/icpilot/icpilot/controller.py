@@ -35,6 +35,7 @@ from .service.policy import read_policy
 from .service.reporting import DailyReporter, announce_daily_report
 from .service.schedules import reconcile_and_announce, reconcile_schedules
 from .service.triggers import TriggerChecks
+from .service.unconfigure import Unconfigure
 from .service.watch import Watch
 
 __all__ = ["ComponentOutcome", "Controller", "Outcome", "RunSummary"]
@@ -288,7 +289,15 @@ class Controller:
         summary = RunSummary(trigger="configure" if apply else "configure (plan)", correlation_id=self.correlation_id)
         policy = self._policy(summary, trigger, now)
         if policy is not None:
-            self._configure(self.cloudwatch).run(policy, summary, trigger, now, apply)
+            Configure(
+                self.sagemaker,
+                self.autoscaling,
+                self.state,
+                self.cloudwatch,
+                self.announcer,
+                self.seconds_left,
+                self.workers,
+            ).run(policy, summary, trigger, now, apply)
         return self.announcer.finish(summary)
 
     def unconfigure(self, now: datetime, restore_copies: str = "adopted") -> RunSummary:
@@ -296,13 +305,10 @@ class Controller:
         deleted); components icpilot left at zero go back to ``restore_copies`` (``service.configure``)."""
         trigger = Trigger(TriggerKind.TICK, source="stack delete")
         summary = RunSummary(trigger="unconfigure", correlation_id=self.correlation_id)
-        self._configure(self.cloudwatch).unconfigure(summary, trigger, now, restore_copies)
-        return self.announcer.finish(summary)
-
-    def _configure(self, cloudwatch: CloudWatchAdapter) -> Configure:
-        return Configure(
-            self.sagemaker, self.autoscaling, self.state, cloudwatch, self.announcer, self.seconds_left, self.workers
+        Unconfigure(self.sagemaker, self.autoscaling, self.state, self.cloudwatch, self.announcer).run(
+            summary, trigger, now, restore_copies
         )
+        return self.announcer.finish(summary)
 
     def reconcile_schedules(self, policy: Policy) -> dict[str, int]:
         """Make the schedule group hold exactly the policy's window edges (``service.schedules``)."""

@@ -172,7 +172,8 @@ class Evaluation(DecisionCarrier):
         """One endpoint's components, one after another: observed once, then each evaluated on the
         observation the previous one left."""
         result = _ShardResult()
-        listed = self._listed.get(endpoint, []) if self._listed is not None else None
+        # Not in the account's listing (or forgotten for a second run): listed on its own.
+        listed = self._listed.get(endpoint) if self._listed is not None else None
         try:
             ep: EndpointObservation | IcpilotError = self.sagemaker.observe_endpoint(
                 endpoint, policy.component_names(), listed

@@ -62,7 +62,7 @@ class ForecastJob:
 
         def endpoint_worker(item: tuple[str, list[tuple[str, ComponentPolicy]]]) -> list[ComponentOutcome]:
             endpoint, components = item
-            on_it = listed.get(endpoint, []) if listed is not None else None
+            on_it = listed.get(endpoint) if listed is not None else None  # absent: listed on its own
             return self._endpoint(policy, endpoint, components, on_it, states, series, since, trigger, now)
 
         for outcomes in fan_out(endpoint_worker, list(by_endpoint.items()), self.workers):
