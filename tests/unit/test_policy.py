@@ -172,7 +172,7 @@ def test_auto_idle_and_probe_are_accepted() -> None:
             "probe.payload contains itself",
         ),
         ("version: 1\nendpoints: " + "{x: " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply"),
-        ("# " + "x" * 300_000 + "\nendpoints: {}\n", "larger than a policy may be"),
+        ("# " + "x" * 1_100_000 + "\nendpoints: {}\n", "larger than a policy may be"),
     ],
     ids=["recursive-anchor", "recursive-payload", "deep-nesting", "oversized"],
 )
