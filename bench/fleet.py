@@ -116,7 +116,6 @@ def fleet_pass(
     from icpilot.settings import Settings
 
     from emulator.process import ServerProcess, create_state_table
-    from emulator.realism import DEFAULT_LIMITS
 
     server = ServerProcess()
     calls: list[str] = []
@@ -130,26 +129,13 @@ def fleet_pass(
             "after-call.sagemaker.UpdateInferenceComponentRuntimeConfig", lambda **_: writes.append(time.perf_counter())
         )
 
-        config = retry_config()  # the Lambdas' retry settings (adaptive mode) meet the throttling
-
-        made: dict[str, Any] = {}
-
-        def client(service: str) -> Any:
-            """One client per service for every pass, as a warm Lambda keeps its clients."""
-            if service not in made:
-                made[service] = session.client(service, endpoint_url=server.url, config=config)
-            return made[service]
-
+        # The Lambdas' retry settings (adaptive mode) meet the throttling.
+        client = _clients(session, server.url, retry_config())
         policy_endpoints = _build_fleet(client, components, endpoints)
         create_state_table(client("dynamodb"), "state")
+        rates = _paced_rates(scale)
         if realism:  # the fleet is built; the passes meet AWS-like latency and rate limits
-            limits = {
-                api: {"median_ms": a.median_ms, "p99_ms": a.p99_ms, "rate": a.rate * scale, "burst": a.burst * scale}
-                for api, a in DEFAULT_LIMITS.items()
-                if a.rate is not None and a.burst is not None
-            }
-            _control(server.url, "/_emulator/realism", {"enabled": True, "limits": limits})
-        rates = ",".join(f"{api}={rate * scale:g}" for api, rate in WRITE_RATES.items())
+            _realism_on(server.url, scale)
         os.environ["ICPILOT_WRITE_RATES"] = rates if realism else "none"
         policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
         settings = Settings(policy_path="-", state_table="state", workers=workers)
@@ -203,6 +189,35 @@ def fleet_pass(
     }
 
 
+def _clients(session: Any, url: str, config: Any) -> Any:
+    """One client per service for every pass, as a warm Lambda keeps its clients."""
+    made: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in made:
+            made[service] = session.client(service, endpoint_url=url, config=config)
+        return made[service]
+
+    return client
+
+
+def _realism_on(url: str, scale: float) -> None:
+    """The emulator's AWS-like latency and rate limits, its assumed rates times ``scale``."""
+    from emulator.realism import DEFAULT_LIMITS
+
+    limits = {
+        api: {"median_ms": a.median_ms, "p99_ms": a.p99_ms, "rate": a.rate * scale, "burst": a.burst * scale}
+        for api, a in DEFAULT_LIMITS.items()
+        if a.rate is not None and a.burst is not None
+    }
+    _control(url, "/_emulator/realism", {"enabled": True, "limits": limits})
+
+
+def _paced_rates(scale: float) -> str:
+    """The stack's default WriteRates times ``scale`` (a raised quota raises both)."""
+    return ",".join(f"{api}={rate * scale:g}" for api, rate in WRITE_RATES.items())
+
+
 def _control(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         url + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
@@ -224,7 +239,6 @@ def fleet_fault_run(components: int, endpoints: int, scale: float = 10.0, seed: 
     from icpilot.settings import Settings
 
     from emulator.process import ServerProcess, create_state_table
-    from emulator.realism import DEFAULT_LIMITS
 
     server = ServerProcess()
     written: Counter[str] = Counter()
@@ -252,23 +266,13 @@ def fleet_fault_run(components: int, endpoints: int, scale: float = 10.0, seed: 
 
         session.events.register("before-parameter-build.sagemaker.UpdateInferenceComponentRuntimeConfig", remember)
         session.events.register("after-call.sagemaker.UpdateInferenceComponentRuntimeConfig", count)
+        # Two attempts: a throttled write reaches the controller (adaptive mode stays on).
         config = Config(retries={"mode": "adaptive", "total_max_attempts": 2}, connect_timeout=5, read_timeout=20)
-        made: dict[str, Any] = {}
-
-        def client(service: str) -> Any:
-            if service not in made:
-                made[service] = session.client(service, endpoint_url=server.url, config=config)
-            return made[service]
-
+        client = _clients(session, server.url, config)
         policy_endpoints = _build_fleet(client, components, endpoints)
         create_state_table(client("dynamodb"), "state")
-        limits = {
-            api: {"median_ms": a.median_ms, "p99_ms": a.p99_ms, "rate": a.rate * scale, "burst": a.burst * scale}
-            for api, a in DEFAULT_LIMITS.items()
-            if a.rate is not None and a.burst is not None
-        }
-        _control(server.url, "/_emulator/realism", {"enabled": True, "limits": limits})
-        os.environ["ICPILOT_WRITE_RATES"] = ",".join(f"{api}={rate * scale:g}" for api, rate in WRITE_RATES.items())
+        _realism_on(server.url, scale)
+        os.environ["ICPILOT_WRITE_RATES"] = _paced_rates(scale)
         policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
         settings = Settings(policy_path="-", state_table="state", workers=WORKERS)
         build_controller(settings, clients=client, policy_source=lambda: policy).configure(NOW)

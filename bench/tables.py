@@ -1,5 +1,6 @@
 """The performance tables of the documentation (docs/performance.md, and the headline figures
-on the README's front page), rendered from bench/results.json (``python -m bench.tables``).
+on the README's front page), rendered from bench/results.json (``python -m bench.tables``; the
+operational limits' fleet tables: ``python -m bench.tables --fleet``).
 
 Figures in the docs are pasted from this output, never typed: rerun ``make bench`` (or
 ``python -m bench --only SECTION``) and then this.
@@ -51,6 +52,56 @@ def table(title: str, rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join([head, rule, *body])
 
 
+PASSES = (
+    ("configure", "configure (first run)"),
+    ("tick_window_opens", "tick, window opens (all 0→1)"),
+    ("tick_steady", "tick, steady"),
+    ("watch_all_in_flight", "watcher, all in flight"),
+    ("forecast", "forecast"),
+)
+
+
+def fleet_table(run: dict[str, Any]) -> str:
+    """One fleet run (bench.fleet.fleet_pass): per pass, wall time against its Lambda timeout,
+    calls per component, retries after throttling, the pacer's waits and what was postponed."""
+    head = (
+        "| pass | wall s | fits timeout | calls / component | retries | pacer wait s | postponed "
+        "| last copy-count write s |"
+    )
+    rule = "|---|---:|---|---:|---:|---:|---:|---:|"
+    body = []
+    for key, label in PASSES:
+        p = run["passes"].get(key)
+        if p is None:
+            continue
+        body.append(
+            f"| {label} | {_cell(p['seconds'])} | {'yes' if p['fits_lambda_timeout'] else '**no**'} "
+            f"| {_cell(p['calls_per_component'])} | {_cell(p.get('retries'))} | {_cell(p.get('pacer_wait_s'))} "
+            f"| {_cell(p['postponed'])} | {_cell(p['last_copy_count_write_s'])} |"
+        )
+    return "\n".join([head, rule, *body])
+
+
+def fleet_render(results: dict[str, Any]) -> str:
+    """The operational-limits tables (docs/concepts/reliability.md) from the fleet sections."""
+    parts = []
+    for label, run in results.get("fleet_realism", {}).items():
+        parts.append(
+            f"**{label} endpoints** ({run['workers']} workers, writes paced at {run['write_rates']}; "
+            f"the emulator's assumed AWS rates x{run['rates_scale']:g})\n"
+        )
+        parts.append(fleet_table(run))
+    for label, run in results.get("fleet_faults", {}).items():
+        ticks = ", ".join(f"{t['seconds']} s {t['outcomes']}" for t in run["ticks"])
+        parts.append(
+            f"**fault run, {label}**: {run['ticks_to_converge']} ticks to converge ({ticks}); "
+            f"{run['writes_refused']} copy-count writes throttled past the SDK's attempts; worker crashed: "
+            f"{', '.join(run['worker_crashed']) or 'none'}; written twice: {len(run['written_twice'])}; "
+            f"left behind: {run['left_behind']}"
+        )
+    return "\n\n".join(parts) + "\n"
+
+
 def render(results: dict[str, Any]) -> str:
     parts = []
     scenarios = {**results.get("backtest", {}), **results.get("single_component", {})}
@@ -73,7 +124,8 @@ def main() -> int:
     if not RESULTS.exists():
         print(f"{RESULTS} does not exist: run make bench first", file=sys.stderr)
         return 1
-    print(render(json.loads(RESULTS.read_text())))
+    results = json.loads(RESULTS.read_text())
+    print(fleet_render(results) if sys.argv[1:] == ["--fleet"] else render(results))
     return 0
 
 
