@@ -85,10 +85,10 @@ def fleet_table(run: dict[str, Any]) -> str:
 def fleet_render(results: dict[str, Any]) -> str:
     """The operational-limits tables (docs/concepts/reliability.md) from the fleet sections."""
     parts = []
-    for label, run in results.get("fleet_realism", {}).items():
+    for run in results.get("fleet_realism", {}).values():
         parts.append(
-            f"**{label} endpoints** ({run['workers']} workers, writes paced at {run['write_rates']}; "
-            f"the emulator's assumed AWS rates x{run['rates_scale']:g})\n"
+            f"**{run['components']:,} components on {run['endpoints']} endpoints** ({run['workers']} workers; "
+            f"the emulator's assumed AWS rates and the default WriteRates x{run['rates_scale']:g})\n"
         )
         parts.append(fleet_table(run))
     for label, run in results.get("fleet_faults", {}).items():
