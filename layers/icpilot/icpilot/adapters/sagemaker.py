@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Callable, Collection
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from ..domain.capacity import Reservation
@@ -21,7 +22,11 @@ from ..errors import (
 from .aws import aws_call, error_code, error_message, make_client
 from .pacing import pacer
 
+logger = Logger(service="icpilot", child=True)
 COPY_COUNT_WRITE = "UpdateInferenceComponentRuntimeConfig"
+# A pass over this many endpoints lists the account's inference components once (100 a page) rather
+# than each endpoint's: fewer calls whenever most of the account's components are on them.
+LIST_ACCOUNT_FROM = 5
 # Endpoint configs described, per client (a client lives as long as the execution environment, and
 # the emulator's reset drops its clients with their account), oldest dropped first.
 CONFIGS_KEPT = 1000
@@ -83,6 +88,18 @@ class SageMakerAdapter:
                 for c in page["InferenceComponents"]:
                     found.setdefault(c["EndpointName"], []).append(c["InferenceComponentName"])
         return found
+
+    def listing_for(self, endpoints: int) -> dict[str, list[str]] | None:
+        """For a pass over ``endpoints`` endpoints, the account's components by endpoint when one
+        listing is cheaper than one per endpoint (``LIST_ACCOUNT_FROM`` or more); None otherwise,
+        or when the listing failed (each endpoint is then listed on its own)."""
+        if endpoints < LIST_ACCOUNT_FROM:
+            return None
+        try:
+            return self.components_by_endpoint()
+        except IcpilotError as exc:
+            logger.warning("account-wide listing failed; listing per endpoint", extra={"error": str(exc)})
+            return None
 
     def _endpoint_config(self, endpoint: dict[str, Any]) -> dict[str, Any]:
         """The endpoint's config. Endpoint configs are immutable, and a config name given anew (a

@@ -38,7 +38,7 @@ from ..ports import State
 from ..records import StoredState
 from .acting import Acting, DecisionCarrier
 from .announce import Announcer, metric
-from .fanout import LIST_ACCOUNT_FROM, fan_out
+from .fanout import fan_out
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
 logger = Logger(service="icpilot", child=True)
@@ -154,11 +154,7 @@ class Evaluation(DecisionCarrier):
         except IcpilotError as exc:
             logger.warning("batched state read failed; reading per component", extra={"error": str(exc)})
         self.targets.read([c for names in shards.values() for c in names])
-        if len(shards) >= LIST_ACCOUNT_FROM:
-            try:
-                self._listed = self.sagemaker.components_by_endpoint()
-            except IcpilotError as exc:
-                logger.warning("account-wide listing failed; listing per endpoint", extra={"error": str(exc)})
+        self._listed = self.sagemaker.listing_for(len(shards))
 
     def _endpoint(
         self,

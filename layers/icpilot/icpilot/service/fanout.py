@@ -16,10 +16,6 @@ from aws_lambda_powertools import Logger
 
 logger = Logger(service="icpilot", child=True)
 
-# A pass over this many endpoints lists the account's inference components once (100 a page) rather
-# than each endpoint's: fewer calls whenever most of the account's components are on them.
-LIST_ACCOUNT_FROM = 5
-
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 

@@ -21,7 +21,7 @@ from ..policy.model import ComponentPolicy, Policy
 from ..ports import ComponentStore
 from ..records import StoredState
 from .announce import Announcer
-from .fanout import LIST_ACCOUNT_FROM, fan_out
+from .fanout import fan_out
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
 logger = Logger(service="icpilot", child=True)
@@ -74,17 +74,11 @@ class ForecastJob:
         """The components' state in batches across endpoints, and (over many endpoints) the
         account's components listed once; what fails is read per endpoint or component later."""
         states: dict[tuple[str, str], StoredState] = {}
-        listed: dict[str, list[str]] | None = None
         try:
             states = self.state.get_many([(e, name) for e, components in by_endpoint.items() for name, _ in components])
         except IcpilotError as exc:
             logger.warning("batched state read failed; reading per component", extra={"error": str(exc)})
-        if len(by_endpoint) >= LIST_ACCOUNT_FROM:
-            try:
-                listed = self.sagemaker.components_by_endpoint()
-            except IcpilotError as exc:
-                logger.warning("account-wide listing failed; listing per endpoint", extra={"error": str(exc)})
-        return states, listed
+        return states, self.sagemaker.listing_for(len(by_endpoint))
 
     def _endpoint(
         self,
