@@ -317,26 +317,32 @@ class Queue:
 
 
 class TargetTracking:
-    """AAS target tracking on invocations per copy per minute (3 minutes out, 15 in), between bounds."""
+    """AAS target tracking on invocations per copy per minute (3 minutes out, 15 in), between bounds.
+
+    Its alarms see a minute's datapoint once the minute is over (CloudWatch evaluates closed
+    periods): minute t's invocations are judged at minute t + 1, as the emulator's alarms judge them."""
 
     def __init__(self, target: float, out_cooldown: int, in_cooldown: int) -> None:
         self.target, self.out_cooldown, self.in_cooldown = target, out_cooldown, in_cooldown
         self.high = 0
         self.low = 0
         self.last = -(10**6)
+        self.open_minute = (0.0, 0)  # (invocations, loaded copies) of the minute not yet closed
 
     def desired(self, fleet: Fleet, invocations: float, t: int, lo: int, hi: int) -> int | None:
-        if fleet.loaded == 0 or invocations <= 0:
+        """Record minute ``t``'s datapoint; act on the minute before's, within ``lo``..``hi``."""
+        (invocations, loaded), self.open_minute = self.open_minute, (invocations, fleet.loaded)
+        if loaded == 0 or invocations <= 0:
             # No InvocationsPerCopy datapoint this minute (no copy, or no request: SageMaker sends the
             # metric for requests only). Both alarms see missing data, and as each needs all of its
             # datapoints breaching (3 of 3, 15 of 15) neither can fire: AWS documents that target
             # tracking does not scale in on insufficient data. The emulator's alarms do the same.
             self.high = self.low = 0
             return None
-        per_copy = invocations / fleet.loaded
+        per_copy = invocations / loaded
         self.high = self.high + 1 if per_copy > self.target else 0
         self.low = self.low + 1 if per_copy < 0.9 * self.target else 0
-        want = max(lo, min(hi, math.ceil(fleet.loaded * per_copy / self.target)))
+        want = max(lo, min(hi, math.ceil(invocations / self.target)))
         if self.high >= 3 and want > fleet.desired and t - self.last >= self.out_cooldown:
             self.last = t
             return want
@@ -384,6 +390,7 @@ class _Icpilot:
         self.ready_history: list[float] = []
         self.warming_since: int | None = None
         self.load_run = 0
+        self.open_minute = (0, 0.0)  # (idle run, invocations per copy) of the minute not yet closed
         self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
         self.predictive = c.policy.predictive
         self.prices = HoldingPrices.of(c.policy, rules.cost, c.reservation, c.load_minutes)
@@ -510,8 +517,10 @@ class _Icpilot:
         # InvocationsPerCopy as the alarm sees it: the minute's requests per loaded copy, served or
         # still waiting (a waiting client retries, and CloudWatch counts every attempt an invocation).
         per_copy = (invocations + waiting) / fleet.loaded if fleet.loaded else 0.0
+        # The idle and high-load alarms judge the minute that has closed, not the one under way.
+        (closed_idle_run, closed_per_copy), self.open_minute = self.open_minute, (idle_run, per_copy)
         bounds = (0, 0)
-        for trigger in self._triggers(fleet, t, now, no_capacity, idle_run, per_copy):
+        for trigger in self._triggers(fleet, t, now, no_capacity, closed_idle_run, closed_per_copy):
             observed = self._observation(endpoint)
             inputs = build_inputs(
                 self.policy,

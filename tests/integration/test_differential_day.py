@@ -3,13 +3,18 @@ their schedules, CloudWatch alarms evaluated each minute, the emulator's SageMak
 simulator, under the same policy and endpoint; icpilot writes the same copy counts at the same
 minutes in both.
 
-The day is the integration policy's, with no traffic: falcon-7b's business-hours window (floor 2
-from 08:00 Berlin, nothing outside), flan-t5-xxl's (floor 1, idle after 45 minutes). What moves the
-copies is the windows' edges and their lead, and the standing idle alarm, which the stack acts on at
-its tick (every 5 minutes from the deploy), not when the window closes. This test found that the
-simulator acted on standing alarms every minute; it now does at the tick (``RunRules.ticks_at``).
-Traffic-driven alarms are the next step: the simulator still models CloudWatch's alarm evaluation
-itself.
+The day is the integration policy's: falcon-7b's business-hours window (floor 2 from 08:00 Berlin,
+nothing outside), flan-t5-xxl's (floor 1, idle after 45 minutes), and traffic (``LOAD``): requests for
+flan at zero copies before the window (the no-capacity alarm warms it up), a falcon burst in the
+window (target tracking and the high-load alarm add copies; the idle alarm then takes it back to its
+floor one copy per tick), and a lone evening burst for flan after the window (a cold start, then the
+idle night). Requests are sent half a minute into each minute (the emulator's bulk API records their
+metrics), and every request is served while a copy is loaded (no concurrency limit in either).
+
+This test found two divergences, both fixed in the simulator: it acted on standing alarms every
+minute where the stack acts at its tick (``RunRules.ticks_at``), and its idle, high-load and
+target-tracking alarms judged the minute under way where CloudWatch judges a minute once it has
+closed (one minute later).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel
 
 from emulator import Emulator
+from emulator.sagemaker_ext import invoke_component
 from emulator.stack import Stack
 from simulator.engine import RunRules, SimComponent, run
 from simulator.traces import MinuteDemand, Throughput
@@ -32,10 +38,21 @@ pytestmark = pytest.mark.real_clock
 ENDPOINT, INSTANCE = "llm-endpoint", "ml.g5.24xlarge"
 RESERVATIONS = {"falcon-7b": Reservation(1, 2, 8192), "flan-t5-xxl": Reservation(2, 2, 8192)}
 DAY = 24 * 60
+ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-def emulated_writes(stack: Stack, emu: Emulator, start: datetime) -> list[tuple[int, str, int]]:
-    """(minute from ``start``, component, copies) of every DesiredCopyCount change over a day."""
+def scripted_load() -> dict[str, list[int]]:
+    """Requests per minute from the start of the day (06:05Z on a Monday, 07:05 in Berlin)."""
+    load = {name: [0] * DAY for name in RESERVATIONS}
+    load["flan-t5-xxl"][10:20] = [5] * 10  # 07:15 Berlin, flan at zero: the no-capacity alarm
+    load["falcon-7b"][120:160] = [100] * 40  # 09:05, falcon at its floor 2: 50 a copy, over 20 and 40
+    load["flan-t5-xxl"][800:806] = [3] * 6  # 20:25, after the window: a cold start, then idle
+    return load
+
+
+def emulated_writes(emu: Emulator, load: dict[str, list[int]]) -> list[tuple[int, str, int]]:
+    """(minute from now, component, copies) of every DesiredCopyCount change over a day, with
+    ``load``'s requests sent half a minute into each minute."""
     sm = boto3.client("sagemaker", region_name="us-east-1")
     desired = {name: -1 for name in RESERVATIONS}
     writes = []
@@ -45,19 +62,24 @@ def emulated_writes(stack: Stack, emu: Emulator, start: datetime) -> list[tuple[
             if now != desired[name] and desired[name] != -1:
                 writes.append((minute, name, now))
             desired[name] = now
-        emu.advance(60)
+        emu.advance(30)
+        for name, requests in load.items():
+            if requests[minute]:
+                invoke_component(ACCOUNT, REGION, name, requests[minute])
+        emu.advance(30)
     return writes
 
 
-def simulated_writes(start: datetime, tick_offset: int) -> list[tuple[int, str, int]]:
+def simulated_writes(start: datetime, tick_offset: int, load: dict[str, list[int]]) -> list[tuple[int, str, int]]:
     from icpilot.policy import load_policy
 
     policy = load_policy(INTEGRATION_POLICY)
     ep = policy.endpoints[ENDPOINT]
-    quiet = MinuteDemand([0] * DAY, [1000.0] * DAY)
     components = [
-        SimComponent(name, ep.components[name], RESERVATIONS[name], quiet, Throughput(slots_per_copy=8), 4)
+        # short requests (0.01 s each): a loaded copy serves all of them, as the emulator does
+        SimComponent(name, ep.components[name], RESERVATIONS[name], demand, Throughput(slots_per_copy=8), 4)
         for name in RESERVATIONS
+        for demand in [MinuteDemand(load[name], [0.01 * r for r in load[name]])]
     ]
     rules = RunRules(
         INSTANCE,
@@ -65,6 +87,7 @@ def simulated_writes(start: datetime, tick_offset: int) -> list[tuple[int, str, 
         CostModel.for_endpoint(policy, ENDPOINT, INSTANCE),
         min_instances=1,
         provisioning_minutes=0,
+        patience=0,  # a request that finds no copy fails at once: the emulator's bulk clients do not retry
         policy=policy,
         endpoint=ENDPOINT,
         tick_offset=tick_offset,
@@ -76,7 +99,7 @@ def simulated_writes(start: datetime, tick_offset: int) -> list[tuple[int, str, 
     return sorted(writes)
 
 
-def test_a_scheduled_day_writes_the_same_copies_at_the_same_minutes_in_the_stack_and_the_simulator(
+def test_a_day_with_traffic_writes_the_same_copies_at_the_same_minutes_in_the_stack_and_the_simulator(
     stack: Stack, emu: Emulator
 ) -> None:
     deployed_at = emu.now()  # the tick's rate schedule counts its periods from here
@@ -84,9 +107,10 @@ def test_a_scheduled_day_writes_the_same_copies_at_the_same_minutes_in_the_stack
     emu.alarm_evaluation_interval = 60
     start = emu.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
     emu.advance((start - emu.now()).total_seconds())
-    emulated = sorted(emulated_writes(stack, emu, start))
+    load = scripted_load()
+    emulated = sorted(emulated_writes(emu, load))
     tick_offset = int((deployed_at - start).total_seconds() // 60) % 5
-    simulated = simulated_writes(start, tick_offset)
+    simulated = simulated_writes(start, tick_offset, load)
     assert emulated, "the window moved no copies: nothing was compared"
     events = [(e["time"], e["type"], e.get("component"), e["reason"][:150]) for e in stack.lifecycle_events()]
     assert emulated == simulated, f"stack {emulated}\nsimulator {simulated}\n" + "\n".join(map(str, events[-12:]))
