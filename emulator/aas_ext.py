@@ -36,6 +36,8 @@ from moto.applicationautoscaling import models as aas_models
 from moto.applicationautoscaling import responses as aas_responses
 from moto.applicationautoscaling.models import applicationautoscaling_backends
 
+from awsmodel import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, TargetTrackingCooldowns
+
 from .core import EMULATOR
 
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -180,7 +182,6 @@ TRACKED_METRICS = {
     "SageMakerInferenceComponentInvocationsPerCopy": "InvocationsPerCopy",
     "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": "ConcurrentRequestsPerCopy",
 }
-HIGH_PERIODS, LOW_PERIODS, LOW_FRACTION = 3, 15, 0.9
 
 
 def _ic_target_tracking_alarms(policy: Any) -> list[Any]:
@@ -247,25 +248,17 @@ def execute_target_tracking(
     component = _free_component(account_id, region, policy.resource_id)
     if component is None or component.desired == 0:
         return None
-    current = component.desired
-    wanted = max(0, math.ceil(current * metric_value / target_value - 1e-9))
     lo = target.min_capacity if target.min_capacity is not None else 0
-    hi = target.max_capacity if target.max_capacity is not None else wanted
-    new = max(lo, min(hi, wanted))
+    hi = target.max_capacity if target.max_capacity is not None else 10**6
     suspended = target.suspended_state or {}
-    if scale_in:
-        last = getattr(policy, "_emulator_last_scale_in", None)
-        cooldown = timedelta(seconds=int(config.get("ScaleInCooldown", 300)))
-        if new >= current or suspended.get("DynamicScalingInSuspended") or (last and now < last + cooldown):
-            return None
-        policy._emulator_last_scale_in = now
-    else:
-        last = getattr(policy, "_emulator_last_scale_out", None)
-        cooldown = timedelta(seconds=int(config.get("ScaleOutCooldown", 300)))
-        if new <= current or suspended.get("DynamicScalingOutSuspended") or (last and now < last + cooldown):
-            return None
-        policy._emulator_last_scale_out = now
-        policy._emulator_last_scale_in = None  # a scale-out ends the scale-in cooldown (AAS docs)
+    if suspended.get("DynamicScalingInSuspended" if scale_in else "DynamicScalingOutSuspended"):
+        return None
+    cooldowns = policy.__dict__.setdefault("_emulator_cooldowns", TargetTrackingCooldowns())
+    # the reference's default cooldown is 300 s for either side
+    periods = (float(config.get("ScaleOutCooldown", 300)), float(config.get("ScaleInCooldown", 300)))
+    new = cooldowns.act(scale_in, component.desired, metric_value, target_value, (lo, hi), now.timestamp(), periods)
+    if new is None:
+        return None
     cause = f"monitor alarm {alarm_name} in state ALARM triggered policy {policy.policy_name}"
     return _aas_writes(account_id, region, component, new, now, policy.policy_name, cause)
 

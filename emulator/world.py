@@ -32,6 +32,8 @@ from typing import Any
 
 from icpilot.domain.instance_types import InstanceType, instance_type
 
+from awsmodel import COPY_STAGGER_SECONDS, copy_ready_after
+
 
 @dataclass
 class ComponentSettings:
@@ -48,7 +50,7 @@ class EmulatorSettings:
     """Timings and limits of the model; per-component values override the defaults."""
 
     model_load_seconds: float = 240.0
-    copy_stagger_seconds: float = 15.0
+    copy_stagger_seconds: float = COPY_STAGGER_SECONDS
     # A leaving copy holds its instance's resources this long after the one before it left.
     copy_release_seconds: float = 15.0
     endpoint_update_seconds: float = 120.0
@@ -621,7 +623,7 @@ class World:
                 break  # waits for capacity: the component stays Creating/Updating
             e.last_operation = t
             start = max(t, host.ready_at)
-            ready = start + timedelta(seconds=load + n * self.settings.copy_stagger_seconds)
+            ready = start + timedelta(seconds=copy_ready_after(load, n, self.settings.copy_stagger_seconds))
             copy = Copy(component=c.name, req=c.req, instance=host, ready_at=ready, generation=c.generation)
             host.copies.append(copy)
             c.copies.append(copy)

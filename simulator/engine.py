@@ -50,13 +50,17 @@ from icpilot.domain.decision_types import (
     Trigger,
     TriggerKind,
 )
+from icpilot.domain.events import EventType
 from icpilot.domain.forecast import Forecast, HoldingPrices, learn
 from icpilot.domain.inputs import build_inputs
 from icpilot.domain.instance_types import INSTANCE_TYPES
 from icpilot.domain.readiness import idle_delay_in_force, remember
 from icpilot.domain.standing import acts_again
 from icpilot.domain.status import ComponentStatus
+from icpilot.domain.transitions import WARM_UP, InFlight, Observed, Verdict, verdict
 from icpilot.policy.model import ComponentPolicy, EndpointPolicy, Policy, parse_duration
+
+from awsmodel import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, TargetTrackingCooldowns, copy_ready_minutes
 
 from .traces import MinuteDemand, Throughput
 
@@ -103,6 +107,9 @@ class RunRules:
     # acted on again only when the tick runs, at minutes ``tick_offset + k * tick_minutes``.
     tick_minutes: int = 5
     tick_offset: int = 0
+    # The spread between copies started together (``awsmodel.copy_ready_minutes``). 0: they load
+    # together, which the exact optimum encodes; the differential day uses the emulator's.
+    copy_stagger_seconds: float = 0.0
 
     def ticks_at(self, t: int) -> bool:
         return (t - self.tick_offset) % self.tick_minutes == 0
@@ -176,6 +183,7 @@ class Endpoint:
             else:
                 fleet.loaded -= 1
         per_instance = self.rules.accelerators_per_instance
+        nth = 0  # the copy's place in this batch
         while fleet.paid < n:
             need = self.used() + c.accelerators
             if need <= self.running * per_instance + 1e-9:
@@ -191,7 +199,8 @@ class Endpoint:
                 if need > covered + 1e-9:
                     self.pending.append(t + self.rules.provisioning_minutes)
                     ready = t + self.rules.provisioning_minutes
-            fleet.loading.append(ready + c.load_minutes)
+            fleet.loading.append(ready + copy_ready_minutes(c.load_minutes, nth, self.rules.copy_stagger_seconds))
+            nth += 1
         self._release()
 
     @property
@@ -253,6 +262,9 @@ class Result:
     # USD of refused and delayed requests per minute, scored minutes only (0 before ``score_from``):
     # the daily cost of a long run's picture; their sum is the ledgers' penalty
     penalty_by_minute: list[float] = field(default_factory=list)
+    # (minute, component, event type) of every lifecycle event icpilot would say about a component:
+    # its decisions' own, the scale's request and outcome, the watcher's verdicts (icpilot only)
+    events: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def accelerator_minutes(self) -> float:
@@ -317,39 +329,41 @@ class Queue:
 
 
 class TargetTracking:
-    """AAS target tracking on invocations per copy per minute (3 minutes out, 15 in), between bounds.
+    """AAS target tracking on invocations per copy per minute between bounds: its two alarms (3 of 3
+    minutes above the target, 15 of 15 below 90 % of it) and the policy's rule in ALARM
+    (``awsmodel.TargetTrackingCooldowns``, which the emulator's AAS follows too).
 
-    Its alarms see a minute's datapoint once the minute is over (CloudWatch evaluates closed
-    periods): minute t's invocations are judged at minute t + 1, as the emulator's alarms judge them."""
+    The alarms see a minute's datapoint once the minute is over (CloudWatch evaluates closed
+    periods): minute t's invocations are judged at minute t + 1, as the emulator's alarms judge them.
+    AAS does not write a component that is Updating (its alarm holds, and it acts when it may)."""
 
     def __init__(self, target: float, out_cooldown: int, in_cooldown: int) -> None:
-        self.target, self.out_cooldown, self.in_cooldown = target, out_cooldown, in_cooldown
+        self.target = target
+        self.cooldown_seconds = (out_cooldown * 60.0, in_cooldown * 60.0)
+        self.cooldowns = TargetTrackingCooldowns()
         self.high = 0
         self.low = 0
-        self.last = -(10**6)
         self.open_minute = (0.0, 0)  # (invocations, loaded copies) of the minute not yet closed
 
     def desired(self, fleet: Fleet, invocations: float, t: int, lo: int, hi: int) -> int | None:
         """Record minute ``t``'s datapoint; act on the minute before's, within ``lo``..``hi``."""
         (invocations, loaded), self.open_minute = self.open_minute, (invocations, fleet.loaded)
         if loaded == 0 or invocations <= 0:
-            # No InvocationsPerCopy datapoint this minute (no copy, or no request: SageMaker sends the
-            # metric for requests only). Both alarms see missing data, and as each needs all of its
-            # datapoints breaching (3 of 3, 15 of 15) neither can fire: AWS documents that target
-            # tracking does not scale in on insufficient data. The emulator's alarms do the same.
+            # No InvocationsPerCopy datapoint (no copy, or no request: SageMaker sends the metric for
+            # requests only). Both alarms see missing data, and as each needs all of its datapoints
+            # breaching neither can fire: AWS documents that target tracking does not scale in on
+            # insufficient data. The emulator's alarms do the same.
             self.high = self.low = 0
             return None
         per_copy = invocations / loaded
         self.high = self.high + 1 if per_copy > self.target else 0
-        self.low = self.low + 1 if per_copy < 0.9 * self.target else 0
-        want = max(lo, min(hi, math.ceil(invocations / self.target)))
-        if self.high >= 3 and want > fleet.desired and t - self.last >= self.out_cooldown:
-            self.last = t
-            return want
-        if self.low >= 15 and want < fleet.desired and t - self.last >= self.in_cooldown:
-            self.last = t
-            return want
-        return None
+        self.low = self.low + 1 if per_copy < LOW_FRACTION * self.target else 0
+        if fleet.loading or (self.high < HIGH_PERIODS and self.low < LOW_PERIODS):
+            return None
+        scale_in = self.high < HIGH_PERIODS
+        return self.cooldowns.act(
+            scale_in, fleet.desired, per_copy, self.target, (lo, hi), t * 60.0, self.cooldown_seconds
+        )
 
 
 def _minutes(duration: str | int | None) -> int:
@@ -389,9 +403,12 @@ class _Icpilot:
         self.met_at_cold_start: list[float] = []
         self.ready_history: list[float] = []
         self.warming_since: int | None = None
+        self.in_flight: InFlight | None = None  # the copy-count change the watcher follows
+        self.events: list[tuple[int, str, str]] = []
         self.load_run = 0
         self.open_minute = (0, 0.0)  # (idle run, invocations per copy) of the minute not yet closed
         self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
+        self.aas_bounds = (0, 0)
         self.predictive = c.policy.predictive
         self.prices = HoldingPrices.of(c.policy, rules.cost, c.reservation, c.load_minutes)
         self.forecast: Forecast | None = None
@@ -469,6 +486,21 @@ class _Icpilot:
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))  # standing: adds its step
         return triggers
 
+    def _watch(self, fleet: Fleet, t: int, now: datetime) -> None:
+        """The watcher's verdict on the change in flight (``domain.transitions.verdict``), each minute."""
+        flight = self.in_flight
+        if flight is None or flight.accepted_at is None:
+            return
+        status = ComponentStatus.UPDATING if fleet.loading else ComponentStatus.IN_SERVICE
+        observed = Observed(status, fleet.loaded, fleet.desired)
+        result, _ = verdict(flight.kind, observed, flight.accepted_at, self.c.policy.warmup_deadline, now)
+        if result == Verdict.WAITING:
+            return
+        self.in_flight = None
+        said = {Verdict.READY: EventType.WARM_UP_COMPLETED, Verdict.TIMED_OUT: EventType.WARM_UP_TIMED_OUT}
+        if result in said:
+            self.events.append((t, self.c.name, str(said[result])))
+
     def _observation(self, endpoint: Endpoint) -> EndpointObservation:
         """The endpoint as ``observe_endpoint`` would describe it now."""
         components = tuple(
@@ -502,6 +534,7 @@ class _Icpilot:
         ledger: Ledger,
     ) -> None:
         c, fleet = self.c, endpoint.fleets[self.c.name]
+        self._watch(fleet, t, now)
         if self.warming_since is not None and fleet.loaded > 0:
             # The watcher sees the first copy ready: it records the time to ready and the requests a
             # minute that found the component cold, from the minute before the scale-up until now.
@@ -519,7 +552,13 @@ class _Icpilot:
         per_copy = (invocations + waiting) / fleet.loaded if fleet.loaded else 0.0
         # The idle and high-load alarms judge the minute that has closed, not the one under way.
         (closed_idle_run, closed_per_copy), self.open_minute = self.open_minute, (idle_run, per_copy)
-        bounds = (0, 0)
+        # AAS's alarms are evaluated before icpilot's (the emulator's order: AAS, then the alarms
+        # that invoke the Lambdas), within the bounds icpilot's last decision set.
+        tracking = self.tracking
+        if tracking is not None:
+            want = tracking.desired(fleet, invocations, t, *self.aas_bounds)
+            if want is not None:
+                endpoint.set(c, want, t)
         for trigger in self._triggers(fleet, t, now, no_capacity, closed_idle_run, closed_per_copy):
             observed = self._observation(endpoint)
             inputs = build_inputs(
@@ -534,8 +573,12 @@ class _Icpilot:
             )
             d = inputs.decide(trigger, now)
             self.state = d.next_state  # the decision says what its state becomes; nothing is derived here
+            self.events += [(t, c.name, str(draft.type)) for draft in d.events]
             if d.action == Action.SCALE:
                 endpoint.set(c, d.target, t)
+                self.events += [(t, c.name, str(kind)) for kind in d.announced_once_written()]
+                kind = WARM_UP if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
+                self.in_flight = InFlight(kind, d.target, d.from_copies, now, now)
                 self.last_action_at = now
                 if d.starts_warmup and self.first_failure is not None:
                     ledger.signal_minutes += t - self.first_failure
@@ -544,12 +587,7 @@ class _Icpilot:
                     self.first_failure = None
                 if d.starts_warmup and d.from_copies == 0:
                     self.warming_since = t
-            bounds = (d.aas_min, d.aas_max)  # AAS's bounds are what the last decision set
-        tracking = self.tracking
-        if tracking is not None and not fleet.loading:
-            want = tracking.desired(fleet, invocations, t, *bounds)
-            if want is not None:
-                endpoint.set(c, want, t)
+            self.aas_bounds = (d.aas_min, d.aas_max)  # AAS's bounds are what the last decision set
 
 
 def run(
@@ -647,7 +685,8 @@ def run(
         queues[c.name].finish(scored[c.name])
     if penalty_by_minute:  # requests still waiting at the end are refused then
         penalty_by_minute[-1] += _penalty(scored, rules.cost) - penalty_before
-    return Result(strategy, copies, scored, instances, instance_minutes, penalty_by_minute)
+    events = sorted((e for i in icpilot.values() for e in i.events), key=lambda e: e[0])
+    return Result(strategy, copies, scored, instances, instance_minutes, penalty_by_minute, events)
 
 
 def _penalty(ledgers: dict[str, Ledger], cost: CostModel) -> float:

@@ -148,6 +148,11 @@ class Decision:
     events: tuple[EventDraft, ...] = field(default_factory=tuple)
     next_state: ComponentState = field(default_factory=lambda: ComponentState())  # once carried out
 
+    def announced_once_written(self) -> tuple[EventType, EventType]:
+        """What a carried-out scale says after its own ``events``: the request, then the change (the
+        evaluation says both, the simulator records both)."""
+        return EventType.SCALE_REQUESTED, EventType.SCALED_TO_ZERO if self.target == 0 else EventType.SCALED
+
 
 def still_at_cap(refusal: str | None, copies: int) -> bool:
     """True while the component holds the copies a cap already said granted ("<limit>:<granted>"):

@@ -201,7 +201,8 @@ class DecisionCarrier:
         act.announce_decided()  # the claim stands: now it may be said
         if d.preempt:
             self._preempt(d, ep, trigger, now)
-        act.say(EventType.SCALE_REQUESTED, d.reason)
+        requested, scaled = d.announced_once_written()
+        act.say(requested, d.reason)
         refused = self._write_count(act, stored, claim)
         if refused is not None:
             return refused
@@ -225,7 +226,7 @@ class DecisionCarrier:
                 "the watcher will not follow this transition",
             )
         held_by = held_by or []
-        self._announce_scaled(d, ep.name, held_by, trigger, now)
+        self._announce_scaled(d, scaled, ep.name, held_by, trigger, now)
         still = f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""
         return act.outcome(Outcome.SCALED, d.reason + still)
 
@@ -364,9 +365,10 @@ class DecisionCarrier:
         flight["transitions"] = json.dumps(history)
         return flight
 
-    def _announce_scaled(self, d: Decision, endpoint: str, held_by: list[str], trigger: Trigger, now: datetime) -> None:
+    def _announce_scaled(
+        self, d: Decision, kind: EventType, endpoint: str, held_by: list[str], trigger: Trigger, now: datetime
+    ) -> None:
         """Scaled or ScaledToZero; EndpointIdle when this was the endpoint's last component with copies."""
-        kind = EventType.SCALED_TO_ZERO if d.target == 0 else EventType.SCALED
         details = {"endpoint_held_by": held_by} if d.target == 0 else {}
         draft = EventDraft(type=kind, reason=d.reason, from_copies=d.from_copies, to_copies=d.target, details=details)
         self.announcer.announce(draft, trigger, now, endpoint, d.component)
