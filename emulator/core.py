@@ -11,7 +11,6 @@ they import the core.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -21,6 +20,7 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from .clock import ClockMode, EmulatorClock
 from .dispatcher import Dispatcher
 from .faults import FaultInjector
+from .locking import HandOverLock
 from .realism import Realism
 from .world import ComponentSettings, EmulatorSettings, World
 
@@ -42,12 +42,12 @@ class TimeHook(Protocol):
 
 class Emulator:
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = HandOverLock()
         self.clock = EmulatorClock()
         self.settings = EmulatorSettings()
         self.faults = FaultInjector()
         self.realism = Realism()  # AWS-like latency and rate limits; off unless a run turns them on
-        self.dispatcher = Dispatcher(self.clock)
+        self.dispatcher = Dispatcher(self.clock, self.lock)
         self.alarm_evaluation_interval: float | None = None  # seconds; None: alarms evaluated on request
         self._hooks: list[tuple[int, TimeHook]] = [(20, self.dispatcher)]
 

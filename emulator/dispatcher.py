@@ -32,6 +32,8 @@ from icpilot.policy.source import forget_policy_providers
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
 
+from .locking import HandOverLock
+
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("emulator.dispatcher")
 
@@ -108,8 +110,9 @@ class Clock(Protocol):
 class Dispatcher:
     """A ``TimeHook`` of the emulator core: fires due schedules at each step of the clock."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, lock: HandOverLock | None = None) -> None:
         self.clock = clock
+        self.lock = lock or HandOverLock()  # the emulator's: handed over while a handler runs
         self._environment_lock = threading.RLock()
         self.reset()
 
@@ -221,7 +224,8 @@ class Dispatcher:
             return record
         context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
         try:
-            with self._environment(name):
+            # The handler's own threads make AWS calls too: the clock step's lock is theirs meanwhile.
+            with self._environment(name), self.lock.handed_over():
                 record.result = handler(event, context)
         except Exception as exc:  # a failed Lambda invocation is recorded, as AWS would log it
             record.error = f"{type(exc).__name__}: {exc}"

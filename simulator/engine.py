@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,6 +46,7 @@ from icpilot.domain.decision_types import (
     AlarmKind,
     ComponentObservation,
     ComponentState,
+    Decision,
     EndpointObservation,
     Trigger,
     TriggerKind,
@@ -486,6 +487,20 @@ class _Icpilot:
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))  # standing: adds its step
         return triggers
 
+    def _preempt(self, d: Decision, endpoint: Endpoint, t: int) -> None:
+        """Take copies from lower-priority preemptible peers before scaling, as the evaluation does:
+        a busy victim is left alone, AAS's max follows the copies it keeps."""
+        for victim, copies in d.preempt:
+            fleet = endpoint.fleets.get(victim)
+            peer = self.everyone.get(victim)
+            if fleet is None or peer is None or fleet.loading:
+                continue
+            endpoint.set(peer.c, copies, t)
+            lo, hi = peer.aas_bounds
+            if hi > copies:
+                peer.aas_bounds = (min(lo, copies), copies)
+            peer.state = replace(peer.state, last_action="preempted")
+
     def _watch(self, fleet: Fleet, t: int, now: datetime) -> None:
         """The watcher's verdict on the change in flight (``domain.transitions.verdict``), each minute."""
         flight = self.in_flight
@@ -575,6 +590,7 @@ class _Icpilot:
             self.state = d.next_state  # the decision says what its state becomes; nothing is derived here
             self.events += [(t, c.name, str(draft.type)) for draft in d.events]
             if d.action == Action.SCALE:
+                self._preempt(d, endpoint, t)
                 endpoint.set(c, d.target, t)
                 self.events += [(t, c.name, str(kind)) for kind in d.announced_once_written()]
                 kind = WARM_UP if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
