@@ -67,6 +67,9 @@ from .traces import MinuteDemand, Throughput
 
 STRATEGIES = ("icpilot", "icpilot+demand", "aas-only", "always-on")
 REPLAY = "replay"  # a given copy-count schedule (an optimum's) played under the run's rules
+# The minute's own trigger: the stack evaluates a component in a minute when its tick runs, when a
+# window edge's schedule fires (the bounds in force move), or as the watcher's follow-up.
+MINUTE = "minute"
 CONFIGURE_MINUTES = 15  # template.yaml's ConfigureRate default: configure re-derives the idle delay
 
 
@@ -344,11 +347,17 @@ class TargetTracking:
         self.cooldowns = TargetTrackingCooldowns()
         self.high = 0
         self.low = 0
-        self.open_minute = (0.0, 0)  # (invocations, loaded copies) of the minute not yet closed
+        self.closed_minute = (0.0, 0)  # (invocations, loaded copies) of the minute served last
 
-    def desired(self, fleet: Fleet, invocations: float, t: int, lo: int, hi: int) -> int | None:
-        """Record minute ``t``'s datapoint; act on the minute before's, within ``lo``..``hi``."""
-        (invocations, loaded), self.open_minute = self.open_minute, (invocations, fleet.loaded)
+    def record(self, invocations: float, fleet: Fleet) -> None:
+        """The datapoint of the minute that has just been served."""
+        self.closed_minute = (invocations, fleet.loaded)
+
+    def desired(self, fleet: Fleet, t: int, lo: int, hi: int) -> int | None:
+        """At the start of minute ``t``: judge the minute that closed; the copies to set, within
+        ``lo``..``hi``, or None."""
+        invocations, loaded = self.closed_minute
+        self.closed_minute = (0.0, 0)
         if loaded == 0 or invocations <= 0:
             # No InvocationsPerCopy datapoint (no copy, or no request: SageMaker sends the metric for
             # requests only). Both alarms see missing data, and as each needs all of its datapoints
@@ -397,7 +406,6 @@ class _Icpilot:
         self.state = ComponentState()
         self.last_action_at: datetime | None = None
         self.no_capacity_alarm = False
-        self.last_no_capacity = 0.0  # the alarm sees a minute's failures once the minute is over
         self.first_failure: int | None = None  # minute of the first failed request at zero copies
         # What the watcher stores per component: what the scale-ups from zero met (requests a minute)
         # and the measured times to ready (seconds, provisioning included when it happened).
@@ -405,9 +413,12 @@ class _Icpilot:
         self.ready_history: list[float] = []
         self.warming_since: int | None = None
         self.in_flight: InFlight | None = None  # the copy-count change the watcher follows
+        self.settled = self.became_ready = False  # what the watcher saw this minute
+        self.last_bounds: object = None  # the bounds in force the minute before (an edge moves them)
         self.events: list[tuple[int, str, str]] = []
         self.load_run = 0
-        self.open_minute = (0, 0.0)  # (idle run, invocations per copy) of the minute not yet closed
+        # (requests that met no copy, idle run, invocations per copy) of the minute served last
+        self.closed: tuple[float, int, float] = (0.0, 0, 0.0)
         self.tracking = _tracking(c.policy) if c.policy.autoscaling else None
         self.aas_bounds = (0, 0)
         self.predictive = c.policy.predictive
@@ -453,19 +464,13 @@ class _Icpilot:
             self.predictive.min_history_span,
         )
 
-    def _triggers(
-        self, fleet: Fleet, t: int, now: datetime, no_capacity: float, idle_run: int, per_copy: float
-    ) -> list[Trigger]:
-        """This minute's triggers: the tick, a client's demand signal, alarm state changes, and the
-        standing alarms the tick acts on again (``acts_again``)."""
+    def _triggers(self, fleet: Fleet, t: int, now: datetime) -> list[Trigger]:
+        """The triggers at the start of minute ``t``: the tick (or a window edge, or the watcher's
+        follow-up), the alarms' state changes on the minute that closed, and the standing alarms the
+        tick acts on again (``acts_again``)."""
         c = self.c
-        triggers = [Trigger(TriggerKind.TICK, source="minute")]
-        if self.demand_signal and no_capacity > 0 and fleet.desired == 0:
-            # The clients report how many requests wait: every request that failed this minute, which
-            # is also what CloudWatch measured (production caps a client's count by that measure).
-            triggers.append(Trigger(TriggerKind.DEMAND, source="demand:icpilot.client", failed_requests=no_capacity))
-        seen = self.last_no_capacity
-        self.last_no_capacity = no_capacity
+        seen, idle_run, per_copy = self.closed
+        triggers = [Trigger(TriggerKind.TICK, source=MINUTE)]
         if (seen > 0) != self.no_capacity_alarm:
             self.no_capacity_alarm = seen > 0
             if seen > 0:
@@ -487,6 +492,13 @@ class _Icpilot:
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))  # standing: adds its step
         return triggers
 
+    def _follows_up(self) -> bool:
+        """The watcher's follow-up: a deferred intent is evaluated again when its own transition
+        settles or when a component it is declared ``after:`` becomes ready (``Watch.waiting_on``)."""
+        if self.state.pending_target is None:
+            return False
+        return self.settled or any(self.everyone[d].became_ready for d in self.c.policy.after if d in self.everyone)
+
     def _preempt(self, d: Decision, endpoint: Endpoint, t: int) -> None:
         """Take copies from lower-priority preemptible peers before scaling, as the evaluation does:
         a busy victim is left alone, AAS's max follows the copies it keeps."""
@@ -501,9 +513,11 @@ class _Icpilot:
                 peer.aas_bounds = (min(lo, copies), copies)
             peer.state = replace(peer.state, last_action="preempted")
 
-    def _watch(self, fleet: Fleet, t: int, now: datetime) -> None:
-        """The watcher's verdict on the change in flight (``domain.transitions.verdict``), each minute."""
-        flight = self.in_flight
+    def watch(self, endpoint: Endpoint, t: int, now: datetime) -> None:
+        """The watcher's verdict on the change in flight (``domain.transitions.verdict``), each minute,
+        for every component before any decides (the watcher's schedule, then its follow-up)."""
+        self.settled = self.became_ready = False
+        flight, fleet = self.in_flight, endpoint.fleets[self.c.name]
         if flight is None or flight.accepted_at is None:
             return
         status = ComponentStatus.UPDATING if fleet.loading else ComponentStatus.IN_SERVICE
@@ -512,6 +526,8 @@ class _Icpilot:
         if result == Verdict.WAITING:
             return
         self.in_flight = None
+        self.settled = result in (Verdict.READY, Verdict.DONE)
+        self.became_ready = result == Verdict.READY
         said = {Verdict.READY: EventType.WARM_UP_COMPLETED, Verdict.TIMED_OUT: EventType.WARM_UP_TIMED_OUT}
         if result in said:
             self.events.append((t, self.c.name, str(said[result])))
@@ -537,19 +553,11 @@ class _Icpilot:
             current_instances=endpoint.running,
         )
 
-    def minute(
-        self,
-        endpoint: Endpoint,
-        t: int,
-        now: datetime,
-        no_capacity: float,
-        idle_run: int,
-        invocations: float,
-        waiting: float,
-        ledger: Ledger,
-    ) -> None:
+    def open_minute(self, endpoint: Endpoint, t: int, now: datetime, ledger: Ledger) -> None:
+        """The start of minute ``t``, before its requests: AWS's alarms judge the minute that closed,
+        AAS acts on its own first (the emulator's order: AAS, then the alarms that invoke the
+        Lambdas), then the stack's evaluations run. Their writes meet this minute's requests."""
         c, fleet = self.c, endpoint.fleets[self.c.name]
-        self._watch(fleet, t, now)
         if self.warming_since is not None and fleet.loaded > 0:
             # The watcher sees the first copy ready: it records the time to ready and the requests a
             # minute that found the component cold, from the minute before the scale-up until now.
@@ -560,21 +568,44 @@ class _Icpilot:
             self.idle_minutes = self._idle_minutes(now)
         elif t % CONFIGURE_MINUTES == 0 and self.forecast is not None:
             self.idle_minutes = self._idle_minutes(now)  # the configure schedule (ConfigureRate)
+        if self.tracking is not None:  # within the bounds icpilot's last decision set
+            want = self.tracking.desired(fleet, t, *self.aas_bounds)
+            if want is not None:
+                endpoint.set(c, want, t)
+        self._decide(endpoint, t, now, self._triggers(fleet, t, now), ledger)
+
+    def close_minute(
+        self,
+        endpoint: Endpoint,
+        t: int,
+        now: datetime,
+        served: tuple[float, float, float],
+        idle_run: int,
+        ledger: Ledger,
+    ) -> None:
+        """Minute ``t``'s requests are in: ``served`` is (invocations, requests still waiting, requests
+        that met no copy). Its datapoints are kept for the alarms, which judge them when the minute
+        has closed; a client's demand signal is sent at once (seconds after its request failed)."""
+        invocations, waiting, no_capacity = served
+        fleet = endpoint.fleets[self.c.name]
         if no_capacity > 0 and fleet.desired == 0 and self.first_failure is None:
             self.first_failure = t
         # InvocationsPerCopy as the alarm sees it: the minute's requests per loaded copy, served or
         # still waiting (a waiting client retries, and CloudWatch counts every attempt an invocation).
         per_copy = (invocations + waiting) / fleet.loaded if fleet.loaded else 0.0
-        # The idle and high-load alarms judge the minute that has closed, not the one under way.
-        (closed_idle_run, closed_per_copy), self.open_minute = self.open_minute, (idle_run, per_copy)
-        # AAS's alarms are evaluated before icpilot's (the emulator's order: AAS, then the alarms
-        # that invoke the Lambdas), within the bounds icpilot's last decision set.
-        tracking = self.tracking
-        if tracking is not None:
-            want = tracking.desired(fleet, invocations, t, *self.aas_bounds)
-            if want is not None:
-                endpoint.set(c, want, t)
-        for trigger in self._triggers(fleet, t, now, no_capacity, closed_idle_run, closed_per_copy):
+        self.closed = (no_capacity, idle_run, per_copy)
+        if self.tracking is not None:
+            self.tracking.record(invocations, fleet)
+        if self.demand_signal and no_capacity > 0 and fleet.desired == 0:
+            # The clients report how many requests wait: every request that failed this minute, which
+            # is also what CloudWatch measured (production caps a client's count by that measure).
+            signal = Trigger(TriggerKind.DEMAND, source="demand:icpilot.client", failed_requests=no_capacity)
+            self._decide(endpoint, t, now, [signal], ledger)
+
+    def _decide(self, endpoint: Endpoint, t: int, now: datetime, triggers: list[Trigger], ledger: Ledger) -> None:
+        """Evaluate the component for each trigger as the Lambdas do, and carry out what it decides."""
+        c = self.c
+        for trigger in triggers:
             observed = self._observation(endpoint)
             inputs = build_inputs(
                 self.policy,
@@ -587,6 +618,10 @@ class _Icpilot:
                 lambda name: self.everyone[name].state.pending_target if name in self.everyone else None,
             )
             d = inputs.decide(trigger, now)
+            if trigger.source == MINUTE:
+                edge, self.last_bounds = d.bounds != self.last_bounds, d.bounds
+                if not (edge or self.rules.ticks_at(t) or self._follows_up()):
+                    continue  # no evaluation runs in the stack this minute
             self.state = d.next_state  # the decision says what its state becomes; nothing is derived here
             self.events += [(t, c.name, str(draft.type)) for draft in d.events]
             if d.action == Action.SCALE:
@@ -660,6 +695,21 @@ def run(
             for change, c in sorted(changes, key=lambda pair: pair[0] > 0):
                 if change:
                     endpoint.set(c, schedule[c.name][t], t)
+        # The minute opens: AWS's alarms judge the minute that closed, AAS and the stack act on them.
+        for watched in icpilot.values():
+            watched.watch(endpoint, t, now)
+        for c in components:
+            fleet = endpoint.fleets[c.name]
+            if strategy == "aas-only":
+                if last_no_capacity[c.name] and t - step_cooldown[c.name] >= 1:
+                    endpoint.set(c, min(c.policy.max_copies, fleet.desired + 1), t)
+                    step_cooldown[c.name] = t
+                elif (want := tracking[c.name].desired(fleet, t, 0, c.policy.max_copies)) is not None:
+                    endpoint.set(c, want, t)
+            elif c.name in icpilot:
+                icpilot[c.name].relearn(now, start)
+                icpilot[c.name].open_minute(endpoint, t, now, ledgers[c.name])
+        # Its requests meet the copies that are loaded now.
         for c in components:
             fleet, ledger, queue = endpoint.fleets[c.name], ledgers[c.name], queues[c.name]
             requests, seconds = c.demand.requests[t], c.demand.slot_seconds[t]
@@ -670,16 +720,10 @@ def run(
             invocations = ledger.served - served_before
             idle_run[c.name] = 0 if busy else idle_run[c.name] + 1
             if strategy == "aas-only":
-                if last_no_capacity[c.name] and t - step_cooldown[c.name] >= 1:
-                    endpoint.set(c, min(c.policy.max_copies, fleet.desired + 1), t)
-                    step_cooldown[c.name] = t
-                elif (want := tracking[c.name].desired(fleet, invocations, t, 0, c.policy.max_copies)) is not None:
-                    endpoint.set(c, want, t)
-            elif strategy.startswith("icpilot"):
-                icpilot[c.name].relearn(now, start)
-                icpilot[c.name].minute(
-                    endpoint, t, now, no_capacity, idle_run[c.name], invocations, queue.pending, ledger
-                )
+                tracking[c.name].record(invocations, fleet)
+            elif c.name in icpilot:
+                served = (invocations, queue.pending, no_capacity)
+                icpilot[c.name].close_minute(endpoint, t, now, served, idle_run[c.name], ledger)
             last_no_capacity[c.name] = no_capacity
         for c in components:
             fleet, ledger = endpoint.fleets[c.name], ledgers[c.name]

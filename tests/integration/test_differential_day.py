@@ -13,9 +13,17 @@ metrics), and every request is served while a copy is loaded (no concurrency lim
 
 The second test adds rag-endpoint (one instance: a preemptible embedder, and a chat model that
 declares ``after: [embed]`` and outranks it) to the same stack, so the handlers fan out over two
-endpoints. It is a strict xfail: it found divergences in the stack that are not fixed yet (its
-reason says which); it fails loudly once they are. Running it also found that the emulator
-deadlocked when a handler invoked by the clock fanned out to threads (``emulator.locking``).
+endpoints: embed and chat meet traffic cold, chat waits for embed, then its high load preempts
+embed, whose requests then meet a full endpoint. It found three faults in icpilot itself, fixed:
+AAS's scale-from-zero step policy added chat copies while chat waited for embed (AAS scale-out is
+now suspended while a component is cold behind dependencies that are not ready); AAS's bounds let
+it add copies that could not be placed, leaving the component Updating and every later write
+refused (AAS's max is now capped by what fits beside the others, ``Case.room_for_aas``); and the
+emulator deadlocked when a handler invoked by the clock fanned out to threads (``emulator.locking``).
+And it found that the simulator evaluated every component every minute (the stack evaluates at its
+tick, at a window edge's schedule and as the watcher's follow-up), decided after a minute's
+requests were served (the stack's evaluations run as the minute opens), and did not carry out a
+decision's preemption.
 
 The first test found these divergences, all fixed in the simulator: it acted on standing alarms every
 minute where the stack acts at its tick (``RunRules.ticks_at``), and its idle, high-load and
@@ -200,14 +208,6 @@ def test_a_day_with_traffic_writes_the_same_copies_and_says_the_same_in_the_stac
     compare_day(stack, emu, load_policy(INTEGRATION_POLICY), ["llm-endpoint"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by this test, not fixed yet (issue 29): on rag-endpoint the stack (1) lets AAS's "
-    "scale-from-zero step policy add a chat copy while chat waits for embed (after:), (2) carries out a "
-    "deferred idle scale-to-zero of chat after its traffic began, (3) leaves chat Updating for the rest of "
-    "the day at 2 copies that do not fit beside embed's 2 (no preemption; every later write refused); "
-    "the simulator defers chat until embed serves, then preempts embed",
-)
 def test_a_day_on_two_endpoints_with_after_priorities_and_preemption_agrees(
     two_endpoints: tuple[Stack, Emulator, Policy],
 ) -> None:

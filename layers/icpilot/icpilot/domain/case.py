@@ -23,6 +23,7 @@ from .decision_types import (
     still_at_cap,
 )
 from .events import EventDraft
+from .sizing import fits_beside, held_by_others
 from .status import BUSY, ENDPOINT_BUSY
 from .windows import Bounds, bounds_with_lead
 
@@ -49,6 +50,30 @@ class Case:
         return self.component.desired
 
     @property
+    def waiting_for(self) -> list[str]:
+        """The ``after:`` dependencies on this endpoint that are not ready."""
+        ready = {p.name: p.ready for p in self.peers}
+        return [d for d in self.policy.after if d in ready and not ready[d]]
+
+    @property
+    def holds_aas_scale_out(self) -> bool:
+        """AAS's dynamic scale-out is suspended while a warm-up loads (its scale-from-zero step
+        policy would add a copy for every minute of failures the load takes) and while the component
+        is cold behind dependencies that are not ready: the step policy knows nothing of ``after:``,
+        and it fires on the same alarm as icpilot, so the suspension must be in place before it."""
+        return self.warming or (self.desired == 0 and bool(self.waiting_for))
+
+    @property
+    def room_for_aas(self) -> int | None:
+        """Copies of this component that fit beside the others (their copies, and the intents of
+        higher-priority peers), without taking any: what AAS may scale up to. Copies AAS adds beyond
+        it cannot be placed; the component then stays Updating and every later write is refused.
+        None: the instance type is unknown, nothing to cap by."""
+        peers = {p.name: p for p in self.peers}
+        held = held_by_others(self.component, self.endpoint, self.policy.priority, peers)
+        return fits_beside(self.component, self.endpoint, held)
+
+    @property
     def ready_at(self) -> datetime:
         return self.now + (self.lead if self.lead > timedelta(0) else self.policy.time_to_ready)
 
@@ -65,10 +90,14 @@ class Case:
     ) -> Decision:
         """The decision, its AAS bounds (rule 8) and the state it leads to; a cap said in this
         episode already is not said again."""
-        values: dict[str, object] = {"suspend_scale_out": self.warming}
+        values: dict[str, object] = {"suspend_scale_out": self.holds_aas_scale_out}
         values.update(kw)
         lo = self.bounds.floor if aas_min is None else aas_min
         hi = self.bounds.ceiling if aas_max is None else aas_max
+        room, holding = self.room_for_aas, target if action == Action.SCALE else self.desired
+        if room is not None:  # AAS may hold what icpilot set, and add only what can be placed
+            hi = min(hi, max(holding, room))
+            lo = min(lo, hi)
         if not values.get("pin_aas"):
             lo = aas_min_holding_last_copy(lo, hi, target if action == Action.SCALE else self.desired)
         refused = next((e for e in events if e.type in CAPS), None)

@@ -280,9 +280,9 @@ def _capacity(
 def _ordering(case: Case, target: int, reason: str, lo: int, events: list[EventDraft]) -> Decision | None:
     """Rule 6, ``after:``: a scale from zero waits for its dependencies to be ready; a scale to zero
     waits while its dependents run."""
-    desired, peers = case.desired, {p.name: p for p in case.peers}
+    desired = case.desired
     if desired == 0 < target:
-        waiting = [d for d in case.policy.after if d in peers and not peers[d].ready]
+        waiting = case.waiting_for
         if waiting:
             why = f"waiting for {', '.join(waiting)} to be ready (after:)"
             events.append(EventDraft(type=EventType.SCALE_DEFERRED, reason=why, from_copies=desired, to_copies=target))
@@ -332,6 +332,7 @@ def _carry_out(
         aas_min=lo,
         preempt=tuple(preempt),
         starts_warmup=starts_warmup,
-        suspend_scale_out=case.warming or starts_warmup,
+        # suspended while it loads, and when it goes cold behind dependencies that are not ready
+        suspend_scale_out=case.warming or starts_warmup or (target == 0 and bool(case.waiting_for)),
         expected_ready_at=case.ready_at if starts_warmup else None,
     )
