@@ -73,6 +73,15 @@ MINUTE = "minute"
 CONFIGURE_MINUTES = 15  # template.yaml's ConfigureRate default: configure re-derives the idle delay
 
 
+@dataclass(frozen=True)
+class OperatorOverride:
+    """An operator's ``icpilot scale COMPONENT --copies N --for M`` at the start of ``minute``."""
+
+    minute: int
+    copies: int
+    minutes: int
+
+
 @dataclass
 class SimComponent:
     name: str
@@ -81,6 +90,8 @@ class SimComponent:
     demand: MinuteDemand
     throughput: Throughput
     load_minutes: int
+    overrides: tuple[OperatorOverride, ...] = ()
+    signals_demand: bool = False  # its clients send the demand signal (the icpilot+demand strategy: all do)
 
     def __post_init__(self) -> None:
         if self.load_minutes < 1:
@@ -147,10 +158,18 @@ class Fleet:
     loaded: int = 0
     loading: list[int] = field(default_factory=list)  # minute each loading copy is ready
     desired: int = 0
+    # Copies placed half a minute in (a demand signal's) serve in their ready minute, but SageMaker
+    # reports them loaded only half a minute into it: DescribeInferenceComponent, so the watcher and
+    # an evaluation, see them from the next minute.
+    reported_from: int = 0
 
     @property
     def paid(self) -> int:
         return self.loaded + len(self.loading)
+
+    def updating(self, t: int) -> bool:
+        """Whether SageMaker reports the component Updating at the start of minute ``t``."""
+        return bool(self.loading) or t < self.reported_from
 
     def step(self, t: int) -> None:
         ready = [r for r in self.loading if r <= t]
@@ -176,8 +195,10 @@ class Endpoint:
         others = self.used() - self.fleets[c.name].paid * c.accelerators
         return max(0, min(n, int((self.rules.total_accelerators - others + 1e-9) // c.accelerators)))
 
-    def set(self, c: SimComponent, n: int, t: int) -> None:
-        """Move ``c`` to ``n`` copies (capped to what fits): extra copies start loading now."""
+    def set(self, c: SimComponent, n: int, t: int, mid_minute: bool = False) -> None:
+        """Move ``c`` to ``n`` copies (capped to what fits): extra copies start loading now. A write
+        made half a minute in (a client's demand signal) has its copies loaded half a minute into
+        their ready minute: they serve in it, and are reported loaded from the next one."""
         fleet = self.fleets[c.name]
         n = self.cap(c, n)
         fleet.desired = n
@@ -203,7 +224,10 @@ class Endpoint:
                 if need > covered + 1e-9:
                     self.pending.append(t + self.rules.provisioning_minutes)
                     ready = t + self.rules.provisioning_minutes
-            fleet.loading.append(ready + copy_ready_minutes(c.load_minutes, nth, self.rules.copy_stagger_seconds))
+            ready += copy_ready_minutes(c.load_minutes, nth, self.rules.copy_stagger_seconds)
+            fleet.loading.append(ready)
+            if mid_minute:
+                fleet.reported_from = max(fleet.reported_from, ready + 1)
             nth += 1
         self._release()
 
@@ -368,7 +392,7 @@ class TargetTracking:
         per_copy = invocations / loaded
         self.high = self.high + 1 if per_copy > self.target else 0
         self.low = self.low + 1 if per_copy < LOW_FRACTION * self.target else 0
-        if fleet.loading or (self.high < HIGH_PERIODS and self.low < LOW_PERIODS):
+        if fleet.updating(t) or (self.high < HIGH_PERIODS and self.low < LOW_PERIODS):
             return None
         scale_in = self.high < HIGH_PERIODS
         return self.cooldowns.act(
@@ -505,7 +529,7 @@ class _Icpilot:
         for victim, copies in d.preempt:
             fleet = endpoint.fleets.get(victim)
             peer = self.everyone.get(victim)
-            if fleet is None or peer is None or fleet.loading:
+            if fleet is None or peer is None or fleet.updating(t):
                 continue
             endpoint.set(peer.c, copies, t)
             lo, hi = peer.aas_bounds
@@ -520,7 +544,7 @@ class _Icpilot:
         flight, fleet = self.in_flight, endpoint.fleets[self.c.name]
         if flight is None or flight.accepted_at is None:
             return
-        status = ComponentStatus.UPDATING if fleet.loading else ComponentStatus.IN_SERVICE
+        status = ComponentStatus.UPDATING if fleet.updating(t) else ComponentStatus.IN_SERVICE
         observed = Observed(status, fleet.loaded, fleet.desired)
         result, _ = verdict(flight.kind, observed, flight.accepted_at, self.c.policy.warmup_deadline, now)
         if result == Verdict.WAITING:
@@ -532,12 +556,12 @@ class _Icpilot:
         if result in said:
             self.events.append((t, self.c.name, str(said[result])))
 
-    def _observation(self, endpoint: Endpoint) -> EndpointObservation:
-        """The endpoint as ``observe_endpoint`` would describe it now."""
+    def _observation(self, endpoint: Endpoint, t: int) -> EndpointObservation:
+        """The endpoint as ``observe_endpoint`` would describe it at minute ``t``."""
         components = tuple(
             ComponentObservation(
                 o.name,
-                ComponentStatus.UPDATING if f.loading else ComponentStatus.IN_SERVICE,
+                ComponentStatus.UPDATING if f.updating(t) else ComponentStatus.IN_SERVICE,
                 f.desired,
                 f.loaded,
                 o.reservation,
@@ -573,6 +597,13 @@ class _Icpilot:
             if want is not None:
                 endpoint.set(c, want, t)
         self._decide(endpoint, t, now, self._triggers(fleet, t, now), ledger)
+        for pin in (o for o in c.overrides if o.minute == t):
+            if not 0 <= pin.copies <= c.policy.max_copies:
+                raise ValueError(f"{c.name}: an override to {pin.copies} copies is outside 0..{c.policy.max_copies}")
+            until = now + timedelta(minutes=pin.minutes)
+            self.state = replace(self.state, override_copies=pin.copies, override_until=until)
+            self.events.append((t, c.name, str(EventType.OVERRIDE_SET)))
+            self._decide(endpoint, t, now, [Trigger(TriggerKind.MANUAL, source="override")], ledger)
 
     def close_minute(
         self,
@@ -600,13 +631,22 @@ class _Icpilot:
             # The clients report how many requests wait: every request that failed this minute, which
             # is also what CloudWatch measured (production caps a client's count by that measure).
             signal = Trigger(TriggerKind.DEMAND, source="demand:icpilot.client", failed_requests=no_capacity)
-            self._decide(endpoint, t, now, [signal], ledger)
+            self._decide(endpoint, t, now, [signal], ledger, mid_minute=True)
 
-    def _decide(self, endpoint: Endpoint, t: int, now: datetime, triggers: list[Trigger], ledger: Ledger) -> None:
-        """Evaluate the component for each trigger as the Lambdas do, and carry out what it decides."""
+    def _decide(
+        self,
+        endpoint: Endpoint,
+        t: int,
+        now: datetime,
+        triggers: list[Trigger],
+        ledger: Ledger,
+        mid_minute: bool = False,
+    ) -> None:
+        """Evaluate the component for each trigger as the Lambdas do, and carry out what it decides
+        (``mid_minute``: half a minute in, after the minute's requests)."""
         c = self.c
         for trigger in triggers:
-            observed = self._observation(endpoint)
+            observed = self._observation(endpoint, t)
             inputs = build_inputs(
                 self.policy,
                 observed,
@@ -623,10 +663,14 @@ class _Icpilot:
                 if not (edge or self.rules.ticks_at(t) or self._follows_up()):
                     continue  # no evaluation runs in the stack this minute
             self.state = d.next_state  # the decision says what its state becomes; nothing is derived here
+            until = self.state.override_until
+            if until is not None and now >= until:  # the evaluation ends an expired override first
+                self.state = replace(self.state, override_copies=None, override_until=None)
+                self.events.append((t, c.name, str(EventType.OVERRIDE_ENDED)))
             self.events += [(t, c.name, str(draft.type)) for draft in d.events]
             if d.action == Action.SCALE:
                 self._preempt(d, endpoint, t)
-                endpoint.set(c, d.target, t)
+                endpoint.set(c, d.target, t, mid_minute)
                 self.events += [(t, c.name, str(kind)) for kind in d.announced_once_written()]
                 kind = WARM_UP if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
                 self.in_flight = InFlight(kind, d.target, d.from_copies, now, now)
@@ -678,7 +722,9 @@ def run(
     if strategy.startswith("icpilot"):
         policy = rules.policy_for(components)
         for c in components:
-            icpilot[c.name] = _Icpilot(c, rules, policy, icpilot, demand_signal=strategy == "icpilot+demand")
+            icpilot[c.name] = _Icpilot(
+                c, rules, policy, icpilot, demand_signal=strategy == "icpilot+demand" or c.signals_demand
+            )
     tracking = {c.name: _tracking(c.policy) for c in components}
     if strategy == "always-on":
         for c in sorted(components, key=lambda c: -c.policy.priority):

@@ -10,6 +10,9 @@ window (target tracking and the high-load alarm add copies; the idle alarm then 
 floor one copy per tick), and a lone evening burst for flan after the window (a cold start, then the
 idle night). Requests are sent half a minute into each minute (the emulator's bulk API records their
 metrics), and every request is served while a copy is loaded (no concurrency limit in either).
+flan's clients send the demand signal (``icpilot_client``'s event) when their requests meet zero
+copies, and an operator pins falcon to one copy for an hour at 11:05 (``icpilot scale``), which the
+next evaluation after the hour ends.
 
 The second test adds rag-endpoint (one instance: a preemptible embedder, and a chat model that
 declares ``after: [embed]`` and outranks it) to the same stack, so the handlers fan out over two
@@ -34,23 +37,27 @@ AAS acts first), and it loaded a batch's copies together (``awsmodel.copy_ready_
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import boto3
 import pytest
+import time_machine
 from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel
 from icpilot.policy import load_policy
 from icpilot.policy.model import Policy
+from icpilot_client.client import DETAIL_TYPE, SOURCE
 
 from awsmodel import COPY_STAGGER_SECONDS
-from emulator import Emulator
+from emulator import EMULATOR, Emulator
 from emulator.sagemaker_ext import invoke_component
 from emulator.seed import create_endpoint, create_seed
 from emulator.stack import Stack, deploy_stack
-from simulator.engine import RunRules, SimComponent, run
+from icpilot_cli.main import main
+from simulator.engine import OperatorOverride, RunRules, SimComponent, run
 from simulator.traces import MinuteDemand, Throughput
 from tests.conftest import INTEGRATION_POLICY, fresh_account
 
@@ -86,6 +93,12 @@ RAG = """
 """
 DAY = 24 * 60
 ACCOUNT, REGION = "123456789012", "us-east-1"
+# 11:05 in Berlin, falcon at its window's floor 2: an operator pins it to 1 copy for an hour; when the
+# pin expires, the next evaluation ends it and raises falcon to its floor again
+OVERRIDES = {"falcon-7b": (OperatorOverride(300, 1, 60),)}
+# flan's clients use icpilot_client: its evening burst at zero copies is met by a demand signal,
+# seconds after the first request failed, where the no-capacity alarm acts a minute later
+SIGNALS = {"flan-t5-xxl"}
 
 
 def scripted_load() -> dict[str, list[int]]:
@@ -122,23 +135,59 @@ def two_endpoints(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[t
         yield stack, emu, load_policy(policy_path)
 
 
-def emulated_writes(emu: Emulator, load: dict[str, list[int]]) -> list[tuple[int, str, int]]:
-    """(minute from now, component, copies) of every DesiredCopyCount change over a day, with
-    ``load``'s requests sent half a minute into each minute."""
-    sm = boto3.client("sagemaker", region_name="us-east-1")
+def operator_scales(stack: Stack, component: str, pin: OperatorOverride) -> None:
+    """``icpilot scale`` as an operator runs it, at the emulator's time."""
+    args = ["scale", component, "--copies", str(pin.copies), "--for", f"{pin.minutes}m", "--reason", "maintenance"]
+    with time_machine.travel(EMULATOR.now(), tick=False):
+        assert main([*args, "--table", stack.table, "--topic-arn", stack.topic_arn, "--json"]) == 0
+
+
+def signal_demand(stack: Stack, component: str, waiting: int) -> None:
+    """The demand event ``icpilot_client`` sends when a request meets a component at zero copies."""
+    detail = {"endpoint": "llm-endpoint", "component": component, "waiting": waiting}
+    entry = {
+        "Source": SOURCE,
+        "DetailType": DETAIL_TYPE,
+        "Detail": json.dumps(detail),
+        "EventBusName": stack.demand_bus,
+    }
+    assert not boto3.client("events", region_name=REGION).put_events(Entries=[entry])["FailedEntryCount"]
+
+
+def emulated_writes(stack: Stack, emu: Emulator, load: dict[str, list[int]]) -> list[tuple[int, str, int]]:
+    """(minute from now, component, copies) of every DesiredCopyCount change over a day, looked at
+    as each minute opens and again half a minute in: the operator's overrides come at the start of
+    their minute, ``load``'s requests half a minute in, and the clients of ``SIGNALS`` send the demand
+    signal once a cold start when their requests meet zero copies."""
+    sm = boto3.client("sagemaker", region_name=REGION)
     desired = {name: -1 for name in load}
     writes = []
-    for minute in range(DAY):
+    signalled = dict.fromkeys(load, False)
+
+    def look(minute: int) -> None:
         for name in desired:
             now = int(sm.describe_inference_component(InferenceComponentName=name)["RuntimeConfig"]["DesiredCopyCount"])
             if now != desired[name] and desired[name] != -1:
                 writes.append((minute, name, now))
             desired[name] = now
+            signalled[name] = signalled[name] and now == 0
+
+    for minute in range(DAY):
+        for name in desired:
+            for pin in OVERRIDES.get(name, ()):
+                if pin.minute == minute:
+                    operator_scales(stack, name, pin)
+        look(minute)
         emu.advance(30)
         for name, requests in load.items():
             if requests[minute]:
-                invoke_component(ACCOUNT, REGION, name, requests[minute])
-        emu.advance(30)
+                _, refused = invoke_component(ACCOUNT, REGION, name, requests[minute])
+                if refused and name in SIGNALS and not signalled[name]:
+                    signal_demand(stack, name, refused)
+                    signalled[name] = True
+        emu.advance(1)  # the signal's rule and the handler it invokes
+        look(minute)
+        emu.advance(29)
     return writes
 
 
@@ -160,7 +209,16 @@ def simulated(
         ep, accelerators = policy.endpoints[endpoint], ENDPOINTS[endpoint]
         components = [
             # short requests (0.01 s each): a loaded copy serves all of them, as the emulator does
-            SimComponent(name, ep.components[name], Reservation(n, 2, 8192), demand, Throughput(slots_per_copy=8), 4)
+            SimComponent(
+                name,
+                ep.components[name],
+                Reservation(n, 2, 8192),
+                demand,
+                Throughput(slots_per_copy=8),
+                4,
+                OVERRIDES.get(name, ()),
+                signals_demand=name in SIGNALS,
+            )
             for name, n in accelerators.items()
             for demand in [MinuteDemand(load[name], [0.01 * r for r in load[name]])]
         ]
@@ -193,10 +251,12 @@ def compare_day(stack: Stack, emu: Emulator, policy: Policy, endpoints: list[str
     load = {
         name: requests for name, requests in scripted_load().items() if any(name in ENDPOINTS[e] for e in endpoints)
     }
-    emulated = sorted(emulated_writes(emu, load))
+    emulated = sorted(emulated_writes(stack, emu, load))
     tick_offset = int((deployed_at - start).total_seconds() // 60) % 5
     writes, events = simulated(policy, start, tick_offset, load, endpoints)
     assert emulated, "the day moved no copies: nothing was compared"
+    pinned = [(pin.minute, name, pin.copies) for name, pins in OVERRIDES.items() if name in load for pin in pins]
+    assert set(pinned) <= set(emulated), "an operator's override wrote no copies"
     assert emulated == writes, f"stack {emulated}\nsimulator {writes}"
     spoken = said(stack, start)
     assert spoken == events, f"stack {spoken}\nsimulator {events}"
