@@ -11,7 +11,9 @@ they import the core.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -43,11 +45,13 @@ class TimeHook(Protocol):
 class Emulator:
     def __init__(self) -> None:
         self.lock = HandOverLock()
+        self.stepping = threading.RLock()  # one clock step at a time (emulator.locking)
+        self._step_local = threading.local()  # set in the thread running a clock step's hooks
         self.clock = EmulatorClock()
         self.settings = EmulatorSettings()
         self.faults = FaultInjector()
         self.realism = Realism()  # AWS-like latency and rate limits; off unless a run turns them on
-        self.dispatcher = Dispatcher(self.clock, self.lock)
+        self.dispatcher = Dispatcher(self.clock, self.lock, self.in_clock_step)
         self.alarm_evaluation_interval: float | None = None  # seconds; None: alarms evaluated on request
         self._hooks: list[tuple[int, TimeHook]] = [(20, self.dispatcher)]
 
@@ -99,7 +103,7 @@ class Emulator:
         """Move virtual time forward, firing everything that falls due on the way, in order."""
         if seconds < 0:
             raise ValueError("advance takes a non-negative number of seconds")
-        with self.lock:
+        with self._step(), self.lock:
             target = self.clock.now() + timedelta(seconds=seconds)
             while True:
                 now = self.clock.now()
@@ -112,8 +116,23 @@ class Emulator:
 
     def tick(self) -> None:
         """Process what is due at the current time (the wall-clock server calls this)."""
-        with self.lock:
+        with self._step(), self.lock:
             self._run_at(self.clock.now())
+
+    @contextmanager
+    def _step(self) -> Iterator[None]:
+        """Hold the stepping lock; wait for another thread's step with the emulator's lock handed over
+        (that step's handlers may need it)."""
+        with self.lock.handed_over():
+            self.stepping.acquire()
+        try:
+            yield
+        finally:
+            self.stepping.release()
+
+    def in_clock_step(self) -> bool:
+        """Whether this thread is running a clock step's hooks (a handler the clock invoked)."""
+        return bool(getattr(self._step_local, "active", False))
 
     def _next_event_after(self, now: datetime) -> datetime | None:
         candidates = [t for w in self.worlds() if (t := w.next_event_after(now)) is not None]
@@ -125,8 +144,12 @@ class Emulator:
             self.clock.set(t)
         for world in self.worlds():
             world.sync(t)
-        for _, hook in self._hooks:
-            hook.run(t)
+        self._step_local.active = True
+        try:
+            for _, hook in self._hooks:
+                hook.run(t)
+        finally:
+            self._step_local.active = False
 
 
 EMULATOR = Emulator()

@@ -14,6 +14,7 @@ to its on-failure queue, in the shape of a Lambda on-failure destination record.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -110,9 +111,14 @@ class Clock(Protocol):
 class Dispatcher:
     """A ``TimeHook`` of the emulator core: fires due schedules at each step of the clock."""
 
-    def __init__(self, clock: Clock, lock: HandOverLock | None = None) -> None:
+    def __init__(
+        self, clock: Clock, lock: HandOverLock | None = None, in_clock_step: Callable[[], bool] | None = None
+    ) -> None:
         self.clock = clock
-        self.lock = lock or HandOverLock()  # the emulator's: handed over while a handler runs
+        # The emulator's lock, handed over while a handler the clock invoked runs (emulator.locking);
+        # a handler invoked inside an AWS call (an EventBridge rule) keeps it, as it did.
+        self.lock = lock or HandOverLock()
+        self.in_clock_step = in_clock_step or (lambda: False)
         self._environment_lock = threading.RLock()
         self.reset()
 
@@ -225,7 +231,8 @@ class Dispatcher:
         context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
         try:
             # The handler's own threads make AWS calls too: the clock step's lock is theirs meanwhile.
-            with self._environment(name), self.lock.handed_over():
+            handing = self.lock.handed_over() if self.in_clock_step() else contextlib.nullcontext()
+            with self._environment(name), handing:
                 record.result = handler(event, context)
         except Exception as exc:  # a failed Lambda invocation is recorded, as AWS would log it
             record.error = f"{type(exc).__name__}: {exc}"

@@ -1,10 +1,16 @@
-"""The emulator's one lock: every AWS call and every clock step hold it, one at a time.
+"""The emulator's locks.
 
-A Lambda handler that the clock invokes runs inside the clock step, so under the lock. When that
-handler fans its work out to threads (``icpilot.service.fanout``), their AWS calls wait for the lock
-its own thread holds while it waits for them: a deadlock. ``handed_over`` lets the handler's thread
-give the lock up, however deep it holds it, for as long as the handler runs, as a real Lambda holds
-nothing of AWS's. ``threading.RLock`` cannot say who owns it or how deep, so this wraps one.
+``HandOverLock``, the emulator's one lock: every AWS call and every clock step hold it, one at a
+time. A Lambda handler that the clock invokes runs inside the clock step, so under the lock. When
+that handler fans its work out to threads (``icpilot.service.fanout``), their AWS calls wait for the
+lock its own thread holds while it waits for them: a deadlock. ``handed_over`` lets the handler's
+thread give the lock up, however deep it holds it, for as long as the handler runs, as a real Lambda
+holds nothing of AWS's. ``threading.RLock`` cannot say who owns it or how deep, so this wraps one.
+
+Handing the lock over lets other threads' AWS calls in while such a handler runs (as on AWS), but
+not their clock steps: a step (``Emulator.advance``) also holds the stepping lock, which another
+thread waits for with the emulator's lock handed over, so virtual time never moves under a handler
+the clock invoked.
 """
 
 from __future__ import annotations
