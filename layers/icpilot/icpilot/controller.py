@@ -21,8 +21,7 @@ from .adapters.runtime import RuntimeAdapter
 from .adapters.sagemaker import SageMakerAdapter
 from .adapters.scheduler import SchedulerAdapter
 from .adapters.sns import EventPublisher
-from .domain.decision_types import AlarmKind, Trigger, TriggerKind
-from .plans.autoscaling import parse_alarm_name
+from .domain.decision_types import Trigger, TriggerKind
 from .policy.model import ComponentPolicy, Policy
 from .ports import State
 from .service.announce import Announcer
@@ -185,36 +184,10 @@ class Controller:
         policy = self._policy(summary, trigger, now)
         if policy is None:
             return self.announcer.finish(summary)
-        parsed = parse_alarm_name(alarm, {c for _, c, _ in policy.components()})
-        if parsed is None:
-            reason = f"alarm {alarm!r} is not an icpilot alarm of a component in the policy; nothing done"
-            self._checks().rejected("alarm:not-icpilot", reason, trigger, now)
-            summary.outcomes.append(ComponentOutcome("?", "?", Outcome.REJECTED, reason))
+        checked = self._checks().alarm_trigger(policy, alarm, state_value, changed_at, trigger, now, summary)
+        if checked is None:
             return self.announcer.finish(summary)
-        component, kind = parsed
-        endpoint = policy.component(component)[0]  # type: ignore[index]
-        if state_value != "ALARM":
-            summary.outcomes.append(
-                ComponentOutcome(
-                    endpoint, component, Outcome.UNCHANGED, f"{kind} alarm went to {state_value}: nothing to do"
-                )
-            )
-            return self.announcer.finish(summary)
-        mismatch, held = self._checks().unconfirmed(alarm, changed_at, trigger, now, summary)
-        if mismatch is not None:
-            self._checks().rejected("alarm:unconfirmed", mismatch, trigger, now, endpoint, component)
-            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, mismatch))
-            return self.announcer.finish(summary)
-        # CloudWatch's own last datapoint (not the payload's) sizes the step: the failed requests of the
-        # no-capacity alarm's minute, the invocations per copy of the high-load alarm's.
-        latest = held.latest if held is not None else None
-        trigger = Trigger(
-            TriggerKind.ALARM,
-            source=f"alarm:{alarm}",
-            alarm=kind,
-            failed_requests=latest if kind == AlarmKind.NO_CAPACITY else None,
-            load_per_copy=latest if kind == AlarmKind.HIGH_LOAD else None,
-        )
+        endpoint, component, trigger = checked
         self._evaluation().components(policy, [(endpoint, component)], trigger, now, summary)
         return self.announcer.finish(summary)
 

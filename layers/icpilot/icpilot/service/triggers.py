@@ -16,7 +16,7 @@ from ..domain.decision_types import AlarmKind, Trigger, TriggerKind
 from ..domain.events import EventDraft, EventType
 from ..domain.standing import acts_again, followed
 from ..errors import IcpilotError, StateConflictError
-from ..plans.autoscaling import alarm_name, components_of_other_stacks
+from ..plans.autoscaling import alarm_name, components_of_other_stacks, parse_alarm_name
 from ..policy.model import Policy
 from ..ports import State
 from .announce import Announcer
@@ -144,6 +144,47 @@ class TriggerChecks:
                 "as the event says (a replayed or forged event); nothing done"
             ), held
         return None, held
+
+    def alarm_trigger(
+        self,
+        policy: Policy,
+        alarm: str,
+        state_value: str,
+        changed_at: datetime | None,
+        trigger: Trigger,
+        now: datetime,
+        summary: RunSummary,
+    ) -> tuple[str, str, Trigger] | None:
+        """The (endpoint, component, trigger) an alarm state change acts on, or None (recorded in
+        ``summary``): only icpilot's alarms of policy components, in ALARM, as CloudWatch confirms."""
+        parsed = parse_alarm_name(alarm, {c for _, c, _ in policy.components()})
+        if parsed is None:
+            reason = f"alarm {alarm!r} is not an icpilot alarm of a component in the policy; nothing done"
+            self.rejected("alarm:not-icpilot", reason, trigger, now)
+            summary.outcomes.append(ComponentOutcome("?", "?", Outcome.REJECTED, reason))
+            return None
+        component, kind = parsed
+        endpoint = policy.component(component)[0]  # type: ignore[index]
+        if state_value != "ALARM":
+            why = f"{kind} alarm went to {state_value}: nothing to do"
+            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, why))
+            return None
+        mismatch, held = self.unconfirmed(alarm, changed_at, trigger, now, summary)
+        if mismatch is not None:
+            self.rejected("alarm:unconfirmed", mismatch, trigger, now, endpoint, component)
+            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, mismatch))
+            return None
+        # CloudWatch's own last datapoint (not the payload's) sizes the step: the failed requests of the
+        # no-capacity alarm's minute, the invocations per copy of the high-load alarm's.
+        latest = held.latest if held is not None else None
+        confirmed = Trigger(
+            TriggerKind.ALARM,
+            source=f"alarm:{alarm}",
+            alarm=kind,
+            failed_requests=latest if kind == AlarmKind.NO_CAPACITY else None,
+            load_per_copy=latest if kind == AlarmKind.HIGH_LOAD else None,
+        )
+        return endpoint, component, confirmed
 
     def demand_time(self, requested_at: datetime | None, now: datetime) -> datetime | None:
         """The client's clock, bounded by icpilot's own (at most ``DEMAND_CLOCK_SKEW`` earlier)."""
