@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -13,11 +13,8 @@ from aws_lambda_powertools import Logger
 from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
 from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..domain.decision_types import AlarmKind, EndpointObservation, Trigger, aas_min_holding_last_copy
+from ..domain.decision_types import AlarmKind, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
-from ..domain.forecast import Forecast
-from ..domain.inputs import stored_forecast
-from ..domain.readiness import idle_delay_in_force
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError
 from ..plans.autoscaling import (
     PREFIX,
@@ -34,6 +31,7 @@ from ..policy.model import Policy
 from ..ports import State
 from .announce import Announcer
 from .fanout import fan_out
+from .idle_delays import auto_idle_delays
 from .outcomes import RunSummary
 from .targets import TargetReads
 
@@ -93,7 +91,7 @@ class Configure:
         # created, updated or deleted here, and this stack's evaluations leave its copies alone.
         claimed = components_of_other_stacks(others)
         elsewhere = {c: claimed[c] for _, c, _ in policy.components() if c in claimed}
-        derived_idle = self._auto_idle_delays(policy, now)
+        derived_idle = auto_idle_delays(self.sagemaker, self.state, policy, now)
         wants = desired_autoscaling(policy, now, derived_idle, owner=self.cloudwatch.owner)
         targets = TargetReads(self.autoscaling)
         targets.read([w.component for w in wants])
@@ -328,40 +326,6 @@ class Configure:
                 return
             except StateConflictError:
                 continue
-
-    def _auto_idle_delays(self, policy: Policy, now: datetime) -> dict[str, timedelta]:
-        """Idle delays derived from price and cold-start cost (and the forecast, where learned demand
-        acts) for components with ``idle: auto``, as of ``now``."""
-        out: dict[str, timedelta] = {}
-        observed: dict[str, EndpointObservation] = {}
-        for e, c, cp in policy.components():
-            if cp.idle_scale_to_zero_after != "auto":
-                continue
-            try:
-                ep = observed.setdefault(e, self.sagemaker.observe_endpoint(e, policy.component_names()))
-            except IcpilotError as exc:
-                logger.warning("auto idle delay needs the endpoint", extra={"endpoint": e, "error": str(exc)})
-                continue
-            component = next((x for x in ep.components if x.name == c), None)
-            reservation = component.reservation if component else None
-            ready_history, met, forecast = self._cold_starts(e, c)
-            derived = idle_delay_in_force(
-                cp, ep.instance_type, reservation, policy.cost_for(e), ready_history, met, forecast, now
-            )
-            if derived is not None:
-                out[c] = derived.delay
-        return out
-
-    def _cold_starts(self, endpoint: str, component: str) -> tuple[list[float], list[float], Forecast | None]:
-        """The component's measured times to ready (s), what its cold starts met (requests a minute)
-        and its stored forecast; empty when unreadable, so the cold start is priced as the policy
-        and model say."""
-        try:
-            stored = self.state.get(endpoint, component)
-            return stored.ready_history, stored.met_at_cold_start, stored_forecast(stored.attributes)
-        except IcpilotError as exc:
-            logger.warning("cold-start history unreadable", extra={"component": component, "error": str(exc)})
-            return [], [], None
 
     def _announce_configuration(
         self, changes: list[dict[str, Any]], trigger: Trigger, now: datetime, derived_idle: set[str]
