@@ -109,6 +109,12 @@ def desired_for(
     """``idle``: the idle delay in force (readiness.idle_delay); default: the policy's fixed one.
     ``owner``: the stack whose alarms these are (``alarm_marker``)."""
     bounds = bounds_at(cp, now)
+    alarms = _alarms(component, cp, idle if idle is not None else cp.idle_delay, owner)
+    return DesiredAutoScaling(endpoint, component, bounds.floor, bounds.ceiling, _scaling_policies(cp), alarms)
+
+
+def _scaling_policies(cp: ComponentPolicy) -> dict[str, tuple[str, dict[str, Any]]]:
+    """AWS's scale-from-zero step policy, and target tracking where the policy asks for it."""
     policies: dict[str, tuple[str, dict[str, Any]]] = {
         SCALE_FROM_ZERO: (
             "StepScaling",
@@ -131,6 +137,11 @@ def desired_for(
                 "ScaleOutCooldown": int(parse_duration(tt.scale_out_cooldown).total_seconds()),
             },
         )
+    return policies
+
+
+def _alarms(component: str, cp: ComponentPolicy, idle: timedelta | None, owner: str) -> dict[str, dict[str, Any]]:
+    """The no-capacity alarm (the step policy's), the idle alarm with ``idle``, the high-load alarm."""
     alarms = {
         alarm_name(component, AlarmKind.NO_CAPACITY): _metric_alarm(
             component,
@@ -147,7 +158,6 @@ def desired_for(
             AlarmActions=[STEP_POLICY_ARN],
         )
     }
-    idle = idle if idle is not None else cp.idle_delay
     if idle is not None:
         minutes = max(1, math.ceil(idle.total_seconds() / 60))
         alarms[alarm_name(component, AlarmKind.IDLE)] = _metric_alarm(
@@ -178,7 +188,7 @@ def desired_for(
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData="notBreaching",
         )
-    return DesiredAutoScaling(endpoint, component, bounds.floor, bounds.ceiling, policies, alarms)
+    return alarms
 
 
 def desired_autoscaling(
