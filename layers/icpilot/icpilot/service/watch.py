@@ -25,7 +25,7 @@ from ..domain.decision_types import Trigger
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import remember
-from ..domain.transitions import Observed, Verdict, needs_probe, verdict
+from ..domain.transitions import Observed, ProbeResult, Verdict, needs_probe, verdict
 from ..errors import CorruptStateError, IcpilotError, StateConflictError, UnknownComponentError
 from ..policy.model import Policy
 from ..ports import ComponentStore
@@ -152,6 +152,44 @@ class Watch:
             except IcpilotError as exc:  # published, but still parked: it will go out once more
                 logger.warning("parked event not dropped", extra={"pk": item["pk"], "error": str(exc)})
 
+    def _ready(
+        self,
+        stored: StoredState,
+        name: str,
+        copies: int,
+        from_copies: int,
+        since: tuple[datetime, datetime],
+        now: datetime,
+        probe: ProbeResult | None,
+    ) -> tuple[EventDraft, dict[str, Any]]:
+        """A warm-up verified ready: its WarmUpCompleted and what the record learns (the time to ready
+        from the need, ``since[0]``, and the load from SageMaker's acceptance, ``since[1]``; what a
+        cold start met)."""
+        requested, accepted = since
+        ttr = (now - requested).total_seconds()
+        history = remember(stored.ready_history, ttr)
+        details = {
+            "time_to_ready_seconds": round(ttr, 1),
+            "model_load_seconds": round((now - accepted).total_seconds(), 1),
+            "copies": copies,
+            "probe_latency_ms": round(probe.latency_ms, 1) if probe is not None else None,
+            "history": history,
+        }
+        fields: dict[str, Any] = {
+            "availability": "ready",
+            "ready_history": json.dumps(history),
+            "ready_log": json.dumps(
+                [[t.isoformat(), v] for t, v in [*stored.ready_log, (now, round(ttr, 1))]][-READY_LOG_KEPT:]
+            ),
+            "last_ready_at": now,
+        }
+        met = self._met_during(name, requested, now) if from_copies == 0 else None
+        if met is not None:
+            details["met_requests_per_minute"] = round(met, 1)
+            fields["met_at_cold_start"] = json.dumps(remember(stored.met_at_cold_start, met))
+        ready = f"{n_copies(copies)} ready after {ttr / 60:.1f} min"
+        return EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=copies, details=details), fields
+
     def _watch_one(
         self, policy: Policy, stored: StoredState, endpoint: str, name: str, trigger: Trigger, now: datetime
     ) -> ComponentOutcome:
@@ -197,34 +235,9 @@ class Watch:
             draft = EventDraft(type=EventType.COMPONENT_FAILED, reason=reason, to_copies=target, details=failure)
             return finish(Outcome.FAILED, reason, draft, availability="failed")
         if result == Verdict.READY:
+            draft, fields = self._ready(stored, name, c.current, flight.from_copies, (requested, accepted), now, probe)
             ttr = (now - requested).total_seconds()
-            history = remember(stored.ready_history, ttr)
-            details = {
-                "time_to_ready_seconds": round(ttr, 1),
-                "model_load_seconds": round((now - accepted).total_seconds(), 1),
-                "copies": c.current,
-                "probe_latency_ms": round(probe.latency_ms, 1) if probe is not None else None,
-                "history": history,
-            }
-            ready = f"{n_copies(c.current)} ready after {ttr / 60:.1f} min"
-            learned: dict[str, Any] = {}
-            met = self._met_during(name, requested, now) if flight.from_copies == 0 else None
-            if met is not None:
-                details["met_requests_per_minute"] = round(met, 1)
-                learned["met_at_cold_start"] = json.dumps(remember(stored.met_at_cold_start, met))
-            draft = EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=c.current, details=details)
-            outcome = finish(
-                Outcome.READY,
-                f"ready after {ttr:.0f} s",
-                draft,
-                availability="ready",
-                ready_history=json.dumps(history),
-                ready_log=json.dumps(
-                    [[t.isoformat(), v] for t, v in [*stored.ready_log, (now, round(ttr, 1))]][-READY_LOG_KEPT:]
-                ),
-                last_ready_at=now,
-                **learned,
-            )
+            outcome = finish(Outcome.READY, f"ready after {ttr:.0f} s", draft, **fields)
             metric("TimeToReady", ttr, MetricUnit.Seconds, endpoint, name)
             return outcome
         if result == Verdict.DONE:
