@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .aws_cron import ScheduleExpression
-from .policy.model import Policy
+from .policy.model import ComponentPolicy, Policy
 
 
 @dataclass(frozen=True)
@@ -25,78 +25,90 @@ def lint(policy: Policy, now: datetime | None = None) -> list[Finding]:
     out: list[Finding] = []
     for endpoint, component, cp in policy.components():
         at = f"endpoints.{endpoint}.components.{component}"
-        idle = cp.idle_delay
-        if idle is not None and idle < cp.time_to_ready:
+        out += _component_findings(at, cp)
+        out += _window_findings(at, cp, now)
+    return out
+
+
+def _component_findings(at: str, cp: ComponentPolicy) -> list[Finding]:
+    """Delays, thresholds and bounds of one component that contradict each other."""
+    out: list[Finding] = []
+    idle = cp.idle_delay
+    if idle is not None and idle < cp.time_to_ready:
+        out.append(
+            Finding(
+                "warning",
+                f"{at}.idle_scale_to_zero_after",
+                f"idle delay {idle} is shorter than the expected time to ready {cp.time_to_ready}: every lull costs a cold start longer than the lull",
+            )
+        )
+    if (
+        cp.autoscaling
+        and cp.high_load
+        and cp.autoscaling.metric == "invocations_per_copy"
+        and cp.high_load.threshold <= cp.autoscaling.target
+    ):
+        out.append(
+            Finding(
+                "warning",
+                f"{at}.high_load.threshold",
+                f"high-load threshold {cp.high_load.threshold:g} is at or below the target-tracking target {cp.autoscaling.target:g}: icpilot adds copies that AAS then removes",
+            )
+        )
+    _, ceiling_out = cp.outside_bounds
+    if ceiling_out == 0 and not cp.schedules:
+        out.append(
+            Finding("error", f"{at}.outside", "max 0 outside windows and no windows: the component can never run")
+        )
+    if ceiling_out < cp.warmup_copies and ceiling_out > 0:
+        out.append(
+            Finding(
+                "warning",
+                f"{at}.warmup_copies",
+                f"warmup_copies {cp.warmup_copies} exceeds the ceiling {ceiling_out} outside windows: a scale from zero there gets only {ceiling_out}",
+            )
+        )
+    if cp.warmup_timeout is not None and cp.warmup_deadline < cp.time_to_ready:
+        out.append(
+            Finding(
+                "error",
+                f"{at}.warmup_timeout",
+                f"warmup_timeout {cp.warmup_deadline} is shorter than the expected time to ready {cp.time_to_ready}: every warm-up times out",
+            )
+        )
+    return out
+
+
+def _window_findings(at: str, cp: ComponentPolicy, now: datetime) -> list[Finding]:
+    """Windows that never open, open too briefly to warm up, or change nothing."""
+    out: list[Finding] = []
+    for i, rule in enumerate(cp.schedules):
+        where = f"{at}.schedules[{i}]"
+        if rule.cron is not None:
+            nxt = ScheduleExpression.parse(rule.cron_expression, rule.timezone).next_after(now)
+            if nxt is None:
+                out.append(
+                    Finding(
+                        "error",
+                        where,
+                        f"{rule.cron_expression} never fires after {now.date()}: the window never opens",
+                    )
+                )
+        elif rule.window < cp.time_to_ready:
             out.append(
                 Finding(
                     "warning",
-                    f"{at}.idle_scale_to_zero_after",
-                    f"idle delay {idle} is shorter than the expected time to ready {cp.time_to_ready}: every lull costs a cold start longer than the lull",
+                    where,
+                    f"the window ({rule.window}) is shorter than the expected time to ready ({cp.time_to_ready})",
                 )
             )
         if (
-            cp.autoscaling
-            and cp.high_load
-            and cp.autoscaling.metric == "invocations_per_copy"
-            and cp.high_load.threshold <= cp.autoscaling.target
+            rule.min_copies == 0
+            and (rule.max_copies is None or rule.max_copies >= cp.max_copies)
+            and cp.outside is None
         ):
             out.append(
-                Finding(
-                    "warning",
-                    f"{at}.high_load.threshold",
-                    f"high-load threshold {cp.high_load.threshold:g} is at or below the target-tracking target {cp.autoscaling.target:g}: icpilot adds copies that AAS then removes",
-                )
-            )
-        _, ceiling_out = cp.outside_bounds
-        if ceiling_out == 0 and not cp.schedules:
-            out.append(
-                Finding("error", f"{at}.outside", "max 0 outside windows and no windows: the component can never run")
-            )
-        if ceiling_out < cp.warmup_copies and ceiling_out > 0:
-            out.append(
-                Finding(
-                    "warning",
-                    f"{at}.warmup_copies",
-                    f"warmup_copies {cp.warmup_copies} exceeds the ceiling {ceiling_out} outside windows: a scale from zero there gets only {ceiling_out}",
-                )
-            )
-        for i, rule in enumerate(cp.schedules):
-            where = f"{at}.schedules[{i}]"
-            if rule.cron is not None:
-                nxt = ScheduleExpression.parse(rule.cron_expression, rule.timezone).next_after(now)
-                if nxt is None:
-                    out.append(
-                        Finding(
-                            "error",
-                            where,
-                            f"{rule.cron_expression} never fires after {now.date()}: the window never opens",
-                        )
-                    )
-            elif rule.window < cp.time_to_ready:
-                out.append(
-                    Finding(
-                        "warning",
-                        where,
-                        f"the window ({rule.window}) is shorter than the expected time to ready ({cp.time_to_ready})",
-                    )
-                )
-            if (
-                rule.min_copies == 0
-                and (rule.max_copies is None or rule.max_copies >= cp.max_copies)
-                and cp.outside is None
-            ):
-                out.append(
-                    Finding(
-                        "warning", where, "the window changes nothing (floor 0, ceiling max_copies, same as outside)"
-                    )
-                )
-        if cp.warmup_timeout is not None and cp.warmup_deadline < cp.time_to_ready:
-            out.append(
-                Finding(
-                    "error",
-                    f"{at}.warmup_timeout",
-                    f"warmup_timeout {cp.warmup_deadline} is shorter than the expected time to ready {cp.time_to_ready}: every warm-up times out",
-                )
+                Finding("warning", where, "the window changes nothing (floor 0, ceiling max_copies, same as outside)")
             )
     return out
 

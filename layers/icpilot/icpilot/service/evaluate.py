@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.sagemaker import SageMakerAdapter
-from ..domain.decision_types import EndpointObservation, Trigger
+from ..domain.decision_types import Decision, EndpointObservation, Trigger
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.inputs import build_inputs, stored_forecast
@@ -246,17 +246,9 @@ class Evaluation(DecisionCarrier):
             raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
         metric("DesiredCopies", component.desired, MetricUnit.Count, ep.name, name)
         metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
-        stored = self._read(ep.name, name)
-        owner = stored.attributes.get("owned_by")
-        if owner is not None:  # configure found another stack's alarms on it (OwnershipConflict)
-            reason = f"managed by stack {owner!r} (OwnershipConflict): left to it"
-            return ComponentOutcome(ep.name, name, Outcome.UNCHANGED, reason), ep
-        if stored.attributes.get("gone_since") is not None:  # back after ComponentGone: watched again
-            self.state.write(ep.name, name, stored.version, gone_since=None, updated_at=now)
-            stored = self.state.get(ep.name, name)
-        until = stored.state.override_until
-        if until is not None and now >= until:
-            stored = self.clear_override(ep.name, name, stored, "expired", trigger, now)
+        stored = self._stored_for(ep.name, name, trigger, now)
+        if isinstance(stored, ComponentOutcome):
+            return stored, ep
         held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
         for attempt in range(self.CLAIM_ATTEMPTS):
             inputs = build_inputs(
@@ -270,18 +262,7 @@ class Evaluation(DecisionCarrier):
                 self._pending_of(ep.name),
             )
             decision = inputs.decide(trigger, now)
-            logger.info(
-                "decision",
-                extra={
-                    "component": name,
-                    "action": decision.action.value,
-                    "rule": decision.rule.value,
-                    "from": decision.from_copies,
-                    "to": decision.target,
-                    "reason": decision.reason,
-                    "attempt": attempt + 1,
-                },
-            )
+            _log_decision(decision, attempt + 1)
             if policy.observes(name):
                 outcome = self._observe(Acting(decision, ep.name, trigger, now, self.announcer), stored)
             else:
@@ -308,6 +289,23 @@ class Evaluation(DecisionCarrier):
             ep = replace(ep, components=updated)
         return outcome, ep
 
+    def _stored_for(self, endpoint: str, name: str, trigger: Trigger, now: datetime) -> StoredState | ComponentOutcome:
+        """The component's stored state to decide on, or why it is not decided on here: another
+        stack's component is left to it; one back after ComponentGone is watched again; an expired
+        override is ended (and said so) first."""
+        stored = self._read(endpoint, name)
+        owner = stored.attributes.get("owned_by")
+        if owner is not None:  # configure found another stack's alarms on it (OwnershipConflict)
+            reason = f"managed by stack {owner!r} (OwnershipConflict): left to it"
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, reason)
+        if stored.attributes.get("gone_since") is not None:  # back after ComponentGone: watched again
+            self.state.write(endpoint, name, stored.version, gone_since=None, updated_at=now)
+            stored = self.state.get(endpoint, name)
+        until = stored.state.override_until
+        if until is not None and now >= until:
+            stored = self.clear_override(endpoint, name, stored, "expired", trigger, now)
+        return stored
+
     def _pending_of(self, endpoint: str) -> Callable[[str], int | None]:
         """Another component's pending intent, read once per run (a pass stays linear in components)."""
 
@@ -319,3 +317,19 @@ class Evaluation(DecisionCarrier):
             return self._pending[key]
 
         return pending
+
+
+def _log_decision(decision: Decision, attempt: int) -> None:
+    """One structured log line per decision (its rule code is what dashboards and tests filter on)."""
+    logger.info(
+        "decision",
+        extra={
+            "component": decision.component,
+            "action": decision.action.value,
+            "rule": decision.rule.value,
+            "from": decision.from_copies,
+            "to": decision.target,
+            "reason": decision.reason,
+            "attempt": attempt,
+        },
+    )
