@@ -1,8 +1,11 @@
 """A minute-by-minute model of one endpoint serving demand under the online strategies.
 
-- ``icpilot``: the real ``decide()`` on every minute (schedule edges fall on minutes), the alarms
-  icpilot configures (no-capacity, idle, high-load) as state transitions, and AAS target tracking
-  between icpilot's bounds when the policy asks for it;
+- ``icpilot``: the real ``decide()``, run when the stack runs it (as a minute opens: at the tick, at
+  a window edge's schedule, as the watcher's follow-up, on the alarms icpilot configures, which
+  judge the minute that closed; half a minute in: a client's demand signal; an operator's
+  override), and AAS target tracking between icpilot's bounds when the policy asks for it (before
+  icpilot in a minute, as the emulator's AAS). ``tests/integration/test_differential_day.py``
+  holds this to the deployed stack on the emulator;
 - ``aas-only``: AWS's documented recipe for inference components that scale to zero alone
   (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html):
   a scalable target with MinCapacity 0, a target-tracking policy on invocations per copy (which
