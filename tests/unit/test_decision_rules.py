@@ -164,3 +164,42 @@ def test_idle_above_the_floor_is_released_step_by_step(desired: int, now: dateti
     me = component(desired)
     d = decide(POLICY, me, endpoint(me), ComponentState(), IDLE, now)
     assert (d.rule, d.target) == (rule, target), d.reason
+
+
+@pytest.mark.parametrize(
+    ("embed_ready", "chat_copies", "suspended"),
+    [
+        (False, 0, True),  # cold behind a dependency that is not ready: AAS's step policy must not add
+        (True, 0, False),  # the dependency serves: AAS may scale from zero again
+        (False, 1, False),  # already running (and not loading): AAS scales it as any other
+    ],
+)
+def test_aas_scale_out_is_suspended_while_a_component_is_cold_behind_its_dependencies(
+    embed_ready: bool, chat_copies: int, suspended: bool
+) -> None:
+    """Before: the deferral said 'waiting for embed', but AAS's scale-from-zero step policy, fired by
+    the same no-capacity alarm, added chat's copy anyway (found by the two-endpoint differential day)."""
+    chat = POLICY.model_copy(update={"after": ["embed"]})
+    embed = Peer("embed", 10, True, 0, ready=embed_ready, copies=1 if embed_ready else 0)
+    me = component(chat_copies, name="chat")
+    ep = endpoint(me, component(embed.copies, name="embed"))
+    d = decide(chat, me, ep, ComponentState(), TICK, NIGHT, (embed,))
+    assert d.suspend_scale_out is suspended, d.reason
+
+
+@pytest.mark.parametrize(
+    ("others", "desired", "aas_max"),
+    [
+        (0, 2, 4),  # 8 GPUs, nothing else: the policy's ceiling 4
+        (5, 2, 3),  # 5 held by a peer: 3 fit
+        (7, 1, 1),  # 7 held: 1 fits, which it already holds
+        (8, 0, 0),  # full: AAS may add nothing (a copy it added could not be placed)
+    ],
+)
+def test_aas_max_never_exceeds_what_fits_beside_the_others(others: int, desired: int, aas_max: int) -> None:
+    """Before: AAS's max was the policy's ceiling; the step policy added a copy that could not be
+    placed, and the component stayed Updating, refusing every later write, for the rest of the day."""
+    me = component(desired)
+    peer = ComponentObservation("other", "InService", others, others, GPU)
+    d = decide(POLICY, me, endpoint(me, peer), ComponentState(), TICK, NIGHT, (Peer("other", 50, False, 0),))
+    assert (d.aas_max, d.aas_min <= d.aas_max) == (aas_max, True), d.reason
