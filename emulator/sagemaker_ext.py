@@ -18,7 +18,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from icpilot.domain.instance_types import INSTANCE_TYPES, UnknownInstanceType
 from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, EmptyResult
@@ -30,6 +29,7 @@ from moto.sagemakerruntime import urls as runtime_urls
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from .core import EMULATOR
+from .instances import INSTANCE_TYPES, UnknownInstanceType
 from .world import Component, Requirements, World, placement_status
 
 _NAME = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")

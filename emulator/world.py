@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from icpilot.domain.instance_types import InstanceType, instance_type
-
 from awsmodel import COPY_STAGGER_SECONDS, copy_ready_after
+
+from .instances import InstanceType, instance_type
 
 
 @dataclass

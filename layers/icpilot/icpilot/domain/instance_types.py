@@ -78,7 +78,7 @@ INSTANCE_TYPES: dict[str, InstanceType] = {t.name: t for t in _TABLE}
 
 
 class UnknownInstanceType(KeyError):
-    """The instance type is not in the emulator's table."""
+    """The instance type is not in icpilot's table."""
 
 
 def instance_type(name: str) -> InstanceType:
