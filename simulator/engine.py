@@ -61,7 +61,7 @@ from icpilot.domain.instance_types import INSTANCE_TYPES
 from icpilot.domain.readiness import idle_delay_in_force, remember
 from icpilot.domain.standing import acts_again
 from icpilot.domain.status import ComponentStatus
-from icpilot.domain.transitions import WARM_UP, InFlight, Observed, Verdict, verdict
+from icpilot.domain.transitions import InFlight, Observed, Verdict, verdict
 from icpilot.policy.model import ComponentPolicy, EndpointPolicy, Policy, parse_duration
 
 from awsmodel import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, TargetTrackingCooldowns, copy_ready_minutes
@@ -675,8 +675,7 @@ class _Icpilot:
                 self._preempt(d, endpoint, t)
                 endpoint.set(c, d.target, t, mid_minute)
                 self.events += [(t, c.name, str(kind)) for kind in d.announced_once_written()]
-                kind = WARM_UP if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
-                self.in_flight = InFlight(kind, d.target, d.from_copies, now, now)
+                self.in_flight = InFlight(d.flight_kind, d.target, d.from_copies, now, now)
                 self.last_action_at = now
                 if d.starts_warmup and self.first_failure is not None:
                     ledger.signal_minutes += t - self.first_failure

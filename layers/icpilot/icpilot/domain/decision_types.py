@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from .capacity import Reservation
 from .events import EventDraft, EventType
+from .transitions import WARM_UP
 from .windows import Bounds
 
 CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED)  # each said once per distinct cap
@@ -147,6 +148,12 @@ class Decision:
     refusal: str | None = None  # "<limit>:<granted>" of a capacity refusal, for de-duplication
     events: tuple[EventDraft, ...] = field(default_factory=tuple)
     next_state: ComponentState = field(default_factory=lambda: ComponentState())  # once carried out
+
+    @property
+    def flight_kind(self) -> str:
+        """What the watcher follows once the scale is written: a warm-up (from zero, announced when
+        ready), or a scale-out or scale-in."""
+        return WARM_UP if self.starts_warmup else ("scale-out" if self.target > self.from_copies else "scale-in")
 
     def announced_once_written(self) -> tuple[EventType, EventType]:
         """What a carried-out scale says after its own ``events``: the request, then the change (the

@@ -22,7 +22,6 @@ from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision_types import Action, Decision, EndpointObservation, Trigger, TriggerKind
 from ..domain.events import EventDraft, EventType
 from ..domain.status import BUSY
-from ..domain.transitions import WARM_UP
 from ..errors import ComponentBusyError, IcpilotError, StateConflictError
 from ..ports import State
 from ..records import StoredState, decided_fields
@@ -350,10 +349,9 @@ class DecisionCarrier:
     def _flight(d: Decision, trigger: Trigger, stored: StoredState, now: datetime) -> dict[str, Any]:
         """The record of an accepted copy-count change: what the watcher follows (``InFlight``), the
         availability clients read, and the bounded copy-count history ``icpilot report`` integrates."""
-        kind_of = WARM_UP if d.starts_warmup else ("scale-out" if d.target > d.from_copies else "scale-in")
         flight: dict[str, Any] = {
             "inflight": "1",
-            "inflight_kind": kind_of,
+            "inflight_kind": d.flight_kind,
             "inflight_target": d.target,
             "inflight_from": d.from_copies,
             "requested_at": trigger.requested_at or now,
