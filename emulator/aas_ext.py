@@ -39,6 +39,7 @@ from moto.applicationautoscaling.models import applicationautoscaling_backends
 from awsmodel import HIGH_PERIODS, LOW_FRACTION, LOW_PERIODS, TargetTrackingCooldowns
 
 from .core import EMULATOR
+from .schedule_expressions import ScheduleClock, ScheduleNotEmulated
 
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 IC_PREFIX = "inference-component/"
@@ -342,8 +343,6 @@ def run_scheduled_actions(now: datetime) -> list[ScalingActivity]:
     (PutScheduledAction: "if the current capacity is below the minimum capacity, Application Auto
     Scaling scales out to the minimum capacity"). An action is first looked at when it is seen; its
     StartTime/EndTime bound it."""
-    from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
-
     done: list[ScalingActivity] = []
     for account_id, regions in list(applicationautoscaling_backends.items()):
         for region, backend in list(regions.items()):
@@ -356,10 +355,10 @@ def run_scheduled_actions(now: datetime) -> list[ScalingActivity]:
                 if seen is None:
                     continue
                 try:
-                    expr = ScheduleExpression.parse(action.schedule, action.timezone or "UTC")
-                except ScheduleExpressionError:
+                    expr = ScheduleClock.parse(action.schedule, action.timezone or "UTC")
+                except ScheduleNotEmulated:
                     continue
-                due = expr.next_after(seen, anchor=getattr(action, "_emulator_anchor", seen))
+                due = expr.next_after(seen, start=getattr(action, "_emulator_anchor", seen))
                 action._emulator_anchor = getattr(action, "_emulator_anchor", seen)
                 if due is None or due > now or not _within(action, due):
                     continue

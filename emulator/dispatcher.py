@@ -28,12 +28,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from icpilot.adapters.aws import forget_clients
-from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 from icpilot.policy.source import forget_policy_providers
 from moto.events import models as events_models
 from moto.scheduler.models import scheduler_backends
 
 from .locking import HandOverLock
+from .schedule_expressions import ScheduleClock, ScheduleNotEmulated
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("emulator.dispatcher")
@@ -58,7 +58,7 @@ class LambdaContext:
 @dataclass
 class _Tracked:
     key: tuple[str, str | None]
-    expr: ScheduleExpression
+    expr: ScheduleClock
     first_seen: datetime
     fired_until: datetime
 
@@ -264,8 +264,8 @@ class Dispatcher:
         tracked = self.tracked.get(schedule.arn)
         if tracked is None or tracked.key != key:
             try:
-                expr = ScheduleExpression.parse(*key)
-            except ScheduleExpressionError as exc:
+                expr = ScheduleClock.parse(*key)
+            except ScheduleNotEmulated as exc:
                 log.warning("schedule %s is not emulated: %s", schedule.name, exc)
                 return None
             tracked = self.tracked[schedule.arn] = _Tracked(key, expr, first_seen=now, fired_until=now)
@@ -280,7 +280,7 @@ class Dispatcher:
         after = tracked.fired_until
         if schedule.start_date:
             after = max(after, _as_datetime(schedule.start_date) - timedelta(microseconds=1))
-        nxt = tracked.expr.next_after(after, anchor=tracked.first_seen)
+        nxt = tracked.expr.next_after(after, start=tracked.first_seen)
         if nxt is None or (schedule.end_date and nxt > _as_datetime(schedule.end_date)):
             return None
         return nxt

@@ -1,4 +1,6 @@
-"""AWS schedule expressions at explicit times, and the dispatcher that fires them."""
+"""AWS schedule expressions at explicit times, read by icpilot's parser and by the emulator's own
+(two implementations: each is checked against AWS's documented rules, and against the other), and
+the dispatcher that fires them."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
 
 from emulator import Emulator, evaluate_alarms
+from emulator.schedule_expressions import ScheduleClock, ScheduleNotEmulated
 from tests.strength import examples
 
 
@@ -49,6 +52,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 )
 def test_next_fire_time(expression: str, tz: str, after: datetime, expected: datetime) -> None:
     assert ScheduleExpression.parse(expression, tz).next_after(after) == expected
+    assert ScheduleClock.parse(expression, tz).next_after(after, start=after) == expected
 
 
 @pytest.mark.parametrize(
@@ -66,11 +70,70 @@ def test_next_fire_time(expression: str, tz: str, after: datetime, expected: dat
 def test_invalid_expressions_are_refused(expression: str) -> None:
     with pytest.raises(ScheduleExpressionError):
         ScheduleExpression.parse(expression, "UTC")
+    with pytest.raises(ScheduleNotEmulated):
+        ScheduleClock.parse(expression, "UTC")
 
 
 def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(ScheduleExpressionError):
         ScheduleExpression.parse("rate(1 hour)", "Mars/Olympus")
+    with pytest.raises(ScheduleNotEmulated):
+        ScheduleClock.parse("rate(1 hour)", "Mars/Olympus")
+
+
+_MINUTES = st.sampled_from(["0", "30", "0/15", "5,35", "*/20", "10-12"])
+_HOURS = st.sampled_from(["*", "0", "1", "2", "3", "8", "23", "8-17", "1-3", "0/6", "2,14"])
+_DAYS = st.sampled_from(
+    [
+        ("*", "?"),
+        ("?", "MON-FRI"),
+        ("?", "SUN"),
+        ("?", "2#1"),
+        ("?", "6L"),
+        ("L", "?"),
+        ("15W", "?"),
+        ("1W", "?"),
+        ("1,15", "?"),
+        ("?", "1,7"),
+        ("29", "?"),
+    ]
+)
+_MONTHS = st.sampled_from(["*", "3", "4", "10-11", "FEB", "JAN,JUL"])
+# Where the two could disagree: hours around the 2026 clock changes of the zones below (Berlin,
+# New York, Lord Howe's half-hour shift), as well as anywhere in three years.
+_DST_CHANGES = [utc(2026, 3, 29, 1), utc(2026, 10, 25, 1), utc(2026, 3, 8, 7), utc(2026, 11, 1, 6), utc(2026, 4, 4, 15)]
+_AFTER = st.one_of(
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)),
+    st.builds(
+        lambda at, shift: at + shift,
+        st.sampled_from(_DST_CHANGES),
+        st.timedeltas(timedelta(hours=-26), timedelta(hours=26)),
+    ),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    minute=_MINUTES,
+    hour=_HOURS,
+    days=_DAYS,
+    month=_MONTHS,
+    tz=st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"]),
+    after=_AFTER,
+)
+def test_icpilots_parser_and_the_emulators_agree(
+    minute: str, hour: str, days: tuple[str, str], month: str, tz: str, after: datetime
+) -> None:
+    """The schedules icpilot writes are fired by the emulator's own reader: the two agree on the
+    next three fire times, DST days and the fields' special characters included."""
+    expression = f"cron({minute} {hour} {days[0]} {month} {days[1]} *)"
+    ours, theirs = ScheduleExpression.parse(expression, tz), ScheduleClock.parse(expression, tz)
+    mine: datetime | None = after
+    emulated: datetime | None = after
+    for _ in range(3):
+        assert mine is not None and emulated is not None
+        mine, emulated = ours.next_after(mine), theirs.next_after(emulated, start=after)
+        assert mine == emulated, expression
 
 
 @settings(max_examples=examples(200), deadline=None)
