@@ -15,7 +15,6 @@ from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.state import StateStore
 from icpilot.domain.cost import CostModel, UnknownInstanceType
 from icpilot.domain.forecast import Forecast
-from icpilot.domain.inputs import stored_forecast
 from icpilot.errors import IcpilotError
 from icpilot.lint import lint, lint_live
 from icpilot.policy.model import parse_duration
@@ -134,7 +133,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     for endpoint, name, cp in wanted:
         row: dict[str, Any] = {"component": name, "mode": cp.predictive.mode}
         stored = state.get(endpoint, name)
-        forecast = stored_forecast(stored.attributes)
+        forecast = stored.forecast
         if forecast is None:
             row["forecast"] = "none yet (mode off, or less than min_history of traffic)"
             rows.append(row)

@@ -23,7 +23,7 @@ from icpilot.domain.decision_types import (
     Trigger,
     TriggerKind,
 )
-from icpilot.domain.inputs import build_inputs, stored_forecast
+from icpilot.domain.inputs import build_inputs
 from icpilot.domain.readiness import idle_delay_in_force
 from icpilot.domain.status import ComponentStatus
 from icpilot.domain.windows import edges
@@ -124,7 +124,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 component,
                 stored.state if stored else ComponentState(),
                 history,
-                stored_forecast(stored.attributes) if stored else None,
+                stored.forecast if stored else None,
                 now,
                 _pending_reader(state, endpoint_name),
             )
@@ -137,7 +137,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 policy.cost_for(endpoint_name),
                 history,
                 stored.met_at_cold_start if stored else [],
-                stored_forecast(stored.attributes) if stored else None,
+                stored.forecast if stored else None,
                 now,
             )
             rows.append(
@@ -238,21 +238,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         row["next_change"] = next_change(cp, now)
         if state:
             stored = state.get(endpoint_name, name)
-            row["last_action"] = stored.attributes.get("last_action", "-")
-            row["last_reason"] = stored.attributes.get("last_reason", "-")
+            row["last_action"] = str(stored.state.last_action or "-")
+            row["last_reason"] = stored.last_reason or "-"
             row["pending"] = stored.state.pending_target if stored.state.pending_target is not None else "-"
-            learned = stored_forecast(stored.attributes)
+            learned = stored.forecast
             row["forecast_floor"] = (
                 f"{learned.floor_at(now)} ({cp.predictive.mode})" if learned is not None else cp.predictive.mode
             )
-            attrs = stored.attributes
-            row["availability"] = attrs.get("availability", "-")
-            if attrs.get("inflight") and attrs.get("expected_ready_at"):
-                row["availability"] += f" (ETA {attrs['expected_ready_at']})"
-            if stored.state.override_copies is not None and stored.state.override_until is not None:
-                row["override"] = (
-                    f"{stored.state.override_copies} until {stored.state.override_until.isoformat()} ({attrs.get('override_reason', '')})"
-                )
+            row["availability"] = str(stored.availability or "-")
+            if stored.in_flight is not None and stored.expected_ready_at is not None:
+                row["availability"] += f" (ETA {stored.expected_ready_at.isoformat()})"
+            override = stored.state
+            if override.override_copies is not None and override.override_until is not None:
+                until = override.override_until.isoformat()
+                row["override"] = f"{override.override_copies} until {until} ({stored.override_reason or ''})"
             else:
                 row["override"] = "-"
         rows.append(row)

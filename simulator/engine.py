@@ -51,6 +51,7 @@ from icpilot.domain.decision_types import (
     ComponentState,
     Decision,
     EndpointObservation,
+    LastAction,
     Trigger,
     TriggerKind,
 )
@@ -538,7 +539,7 @@ class _Icpilot:
             lo, hi = peer.aas_bounds
             if hi > copies:
                 peer.aas_bounds = (min(lo, copies), copies)
-            peer.state = replace(peer.state, last_action="preempted")
+            peer.state = replace(peer.state, last_action=LastAction.PREEMPTED)
 
     def watch(self, endpoint: Endpoint, t: int, now: datetime) -> None:
         """The watcher's verdict on the change in flight (``domain.transitions.verdict``), each minute,

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from icpilot.adapters.memory import InMemoryStateStore
 from icpilot.adapters.state import StateStore
-from icpilot.domain.decision_types import ComponentState
+from icpilot.domain.decision_types import ComponentState, LastAction
+from icpilot.domain.transitions import FlightKind
 from icpilot.errors import StateConflictError
 from icpilot.ports import State
 from icpilot.records import decided_fields
@@ -39,7 +40,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[State]:
 
 def test_an_unknown_component_is_empty_at_version_zero(store: State) -> None:
     stored = store.get("ep", "a")
-    assert stored.version == 0 and stored.state.pending_target is None and stored.ready_history == []
+    assert stored.version == 0 and stored.state.pending_target is None and stored.ready_history == ()
 
 
 def test_writes_go_on_the_version_read_and_a_stale_one_loses(store: State) -> None:
@@ -51,25 +52,26 @@ def test_writes_go_on_the_version_read_and_a_stale_one_loses(store: State) -> No
         store.write("ep", "a", 1, pending_target=4)  # another write landed first
     stored = store.get("ep", "a")
     assert (stored.version, stored.state.pending_target, stored.state.override_until) == (2, 3, NOW)
-    assert stored.attributes["override_until"] == NOW.isoformat()  # a time reads back as its text
+    assert isinstance(stored.state.override_until, datetime)  # a time reads back as a time, on both
 
 
 def test_none_removes_a_field(store: State) -> None:
     store.write("ep", "a", 0, pending_target=2, pending_reason="alarm")
-    store.write("ep", "a", 1, pending_target=None, pending_reason=None, last_action="settled")
+    store.write("ep", "a", 1, pending_target=None, pending_reason=None, last_action=LastAction.SETTLED)
     stored = store.get("ep", "a")
-    assert stored.state.pending_target is None and "pending_reason" not in stored.attributes
-    assert stored.state.last_action == "settled"
+    assert stored.state.pending_target is None and stored.state.pending_reason is None
+    assert stored.state.last_action is LastAction.SETTLED
 
 
 def test_the_watcher_sees_what_is_in_flight_and_the_parked_events(store: State) -> None:
-    store.write("ep", "a", 0, inflight="1", inflight_kind="warm-up", inflight_target=1, accepted_at=NOW)
-    store.write("ep", "b", 0, last_action="scaled")
+    store.write("ep", "a", 0, inflight=True, inflight_kind=FlightKind.WARM_UP, inflight_target=1, accepted_at=NOW)
+    store.write("ep", "b", 0, last_action=LastAction.SCALED)
     store.park_event("e2", '{"n": 2}', NOW + timedelta(seconds=1))
     store.park_event("e1", '{"n": 1}', NOW)
     flights, parked = store.watch_items()
     assert [f.endpoint_and_component for f in flights] == [("ep", "a")]
-    assert flights[0].in_flight.kind == "warm-up" and flights[0].in_flight.accepted_at == NOW
+    flight = flights[0].in_flight
+    assert flight is not None and flight.kind is FlightKind.WARM_UP and flight.accepted_at == NOW
     assert [p["body"] for p in parked] == ['{"n": 1}', '{"n": 2}']  # oldest first
     store.drop_parked(parked[0]["pk"])
     store.write("ep", "a", 1, inflight=None)
@@ -128,11 +130,11 @@ def test_an_adoption_is_recorded_once_and_read_back(store: State) -> None:
 @given(
     pending=st.none() | st.integers(0, 50),
     reason=st.none() | st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40),
-    action=st.none() | st.sampled_from(["scaled", "settled", "defer", "blocked"]),
+    action=st.none() | st.sampled_from(list(LastAction)),
     warmed=st.none() | st.integers(0, 10**6),
 )
 def test_what_a_decision_says_reads_back_as_it_said(
-    store: State, pending: int | None, reason: str | None, action: str | None, warmed: int | None
+    store: State, pending: int | None, reason: str | None, action: LastAction | None, warmed: int | None
 ) -> None:
     """Production persists ``decided_fields(Decision.next_state)``; read back, it is that state."""
     said = ComponentState(
@@ -157,15 +159,43 @@ def test_a_batched_read_equals_the_reads_one_by_one_past_one_call(store: State) 
     unknown ones at version 0, a corrupt one left out (its own ``get`` reports it)."""
     names = [f"m{i:03d}" for i in range(130)]
     for i, name in enumerate(names[:120]):
-        store.write("ep", name, 0, pending_target=i, last_action="settled")
-    store.write("ep", "m007", 1, override_until="not a time")
+        store.write("ep", name, 0, pending_target=i, last_action=LastAction.SETTLED)
+    corrupt = set()
+    if isinstance(store, StateStore):  # the twin keeps typed values: it holds nothing corrupt
+        store.client.update_item(
+            TableName=store.table,
+            Key={"pk": {"S": "component#ep#m007"}},
+            UpdateExpression="SET override_until = :bad",
+            ExpressionAttributeValues={":bad": {"S": "not a time"}},
+        )
+        corrupt = {"m007"}
     batch = store.get_many([("ep", n) for n in names] + [("other", "m001")])
-    assert set(batch) == {("ep", n) for n in names if n != "m007"} | {("other", "m001")}
-    for name in set(names) - {"m007"}:
+    assert set(batch) == {("ep", n) for n in names if n not in corrupt} | {("other", "m001")}
+    for name in set(names) - corrupt:
         read = batch[("ep", name)]
         assert (read.version, read.state) == (store.get("ep", name).version, store.get("ep", name).state)
     assert batch[("ep", "m125")].version == 0
     assert batch[("other", "m001")].version == 0  # another endpoint's key
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"override_until": "not a time"}, "override_until"),
+        ({"override_until": datetime(2026, 11, 23, 8)}, "override_until"),  # no zone
+        ({"pending_target": "two"}, "pending_target"),
+        ({"last_action": "scaledd"}, "last_action"),
+        ({"inflight_kind": "warmup"}, "inflight_kind"),
+        ({"last_refusal": "capacity"}, "last_refusal"),
+        ({"ready_history": ["fast"]}, "ready_history"),
+        ({"no_such_attribute": 1}, "no_such_attribute"),
+    ],
+)
+def test_a_write_of_the_wrong_type_is_refused_alike(store: State, fields: dict[str, object], named: str) -> None:
+    """Both stores check a write against the record before anything is stored."""
+    with pytest.raises(ValueError, match=named):
+        store.write("ep", "a", 0, **fields)
+    assert store.get("ep", "a").version == 0
 
 
 def test_the_registered_targets_are_read_in_one_batch(store: State) -> None:

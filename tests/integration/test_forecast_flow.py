@@ -60,12 +60,12 @@ def test_the_forecast_warms_up_before_the_predicted_morning(predictive_stack: St
     summary = stack.invoke("forecast", {"kind": "forecast"})
     outcome = next(o for o in summary["outcomes"] if o["component"] == "flan-t5-xxl")
     assert outcome["result"] == "forecast", summary
-    item = StateStore(stack.table).get("llm-endpoint", "flan-t5-xxl").attributes
-    forecast = json.loads(item["forecast"])
-    assert forecast["history_days"] >= 12 and forecast["timezone"] == "Europe/Berlin"
+    forecast = StateStore(stack.table).get("llm-endpoint", "flan-t5-xxl").forecast
+    assert forecast is not None
+    assert forecast.history_days >= 12 and forecast.timezone == "Europe/Berlin"
     slot_09 = 9 * 4
-    assert forecast["floors"]["weekday"][slot_09] == 1 and forecast["floors"]["weekday"][slot_09 - 4] == 0
-    assert forecast["floors"]["weekend"][slot_09] == 0
+    assert forecast.floors["weekday"][slot_09] == 1 and forecast.floors["weekday"][slot_09 - 4] == 0
+    assert forecast.floors["weekend"][slot_09] == 0
     updated = [e for e in stack.lifecycle_events() if e["type"] == "ForecastUpdated"]
     assert len(updated) == 1 and updated[0]["details"]["held_copy_hours_per_week"] == 40.0
     assert desired("flan-t5-xxl") == 0  # nothing happens before the lead time
@@ -105,4 +105,4 @@ def test_below_min_history_it_stays_reactive_and_says_so(predictive_stack: Stack
     summary = predictive_stack.invoke("forecast", {"kind": "forecast"})
     outcome = next(o for o in summary["outcomes"] if o["component"] == "flan-t5-xxl")
     assert outcome["result"] == "unchanged" and "staying reactive" in outcome["reason"]
-    assert "forecast" not in StateStore(predictive_stack.table).get("llm-endpoint", "flan-t5-xxl").attributes
+    assert StateStore(predictive_stack.table).get("llm-endpoint", "flan-t5-xxl").forecast is None

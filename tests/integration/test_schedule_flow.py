@@ -281,7 +281,7 @@ def test_a_component_deleted_under_icpilot_is_announced_once_then_left_quiet(sta
     )
     emu.advance(600)
     stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
-    assert StateStore(stack.table).get("llm-endpoint", "flan-t5-xxl").attributes.get("gone_since") is None
+    assert StateStore(stack.table).get("llm-endpoint", "flan-t5-xxl").gone_since is None
     sm.delete_inference_component(InferenceComponentName="flan-t5-xxl")
     emu.advance(600)
     stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))

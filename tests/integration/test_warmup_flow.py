@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from icpilot.adapters.state import StateStore
 
 from emulator import Emulator
 from emulator.stack import Stack
@@ -248,10 +247,13 @@ class StoreView:
     """The state item as a gateway would read it: GetItem on pk component#<endpoint>#<component>."""
 
     def __init__(self, stack: Stack) -> None:
-        self.store = StateStore(stack.table)
+        self.table = stack.table
 
     def get(self, component: str) -> dict[str, Any]:
-        return dict(self.store.get("llm-endpoint", component).attributes)
+        """Each attribute's stored value (a gateway reads the item as DynamoDB holds it)."""
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        item = ddb.get_item(TableName=self.table, Key={"pk": {"S": f"component#llm-endpoint#{component}"}})["Item"]
+        return {name: next(iter(value.values())) for name, value in item.items()}
 
 
 def test_time_to_ready_and_actions_are_emitted_as_emf_metrics(

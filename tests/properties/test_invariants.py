@@ -27,6 +27,7 @@ from icpilot.domain.decision_types import (
     ComponentObservation,
     ComponentState,
     EndpointObservation,
+    LastAction,
     Trigger,
     TriggerKind,
 )
@@ -178,7 +179,7 @@ def test_invariants_hold_over_random_histories(
         # Apply it to the world: a failed write changes nothing and leaves the intent pending.
         if decision.action == Action.SCALE and not step.write_fails:
             copies = decision.target
-            state = replace(state, pending_target=None, last_action="scaled", last_refusal=decision.refusal)
+            state = replace(state, pending_target=None, last_action=LastAction.SCALED, last_refusal=decision.refusal)
         elif decision.action == Action.DEFER or (decision.action == Action.SCALE and step.write_fails):
             state = replace(state, pending_target=decision.target, pending_reason=decision.reason)
         else:

@@ -122,7 +122,7 @@ def test_operators_overrides_racing_the_controller_lose_nothing(
 
     state = StateStore(stack.table).get("llm-endpoint", "falcon-7b")
     assert state.state.override_copies in (1, 3)  # one operator's override is in force, whole
-    assert state.attributes["override_reason"] == f"race {state.state.override_copies}"
+    assert state.override_reason == f"race {state.state.override_copies}"
     accepted = [w for w in falcon_writes(emu, stack.table) if w[3] == "ok"]
     assert state.version == len(accepted)
     events = stack.lifecycle_events()

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from icpilot.domain.transitions import CopyChange
 from icpilot.plans.schedules import desired_schedules
 from icpilot.policy import load_policy_text
 from icpilot.report import (
@@ -47,12 +48,12 @@ def test_a_local_day_runs_midnight_to_midnight_in_its_zone(day: date, zone: str,
     ("transitions", "settings", "current", "expected"),
     [
         ([], [], 3, (3 * 24.0, 0)),  # nothing ever changed: today's count all day
-        ([[at(6).isoformat(), 0, 2]], [], 5, (2 * 18.0, 1)),
-        ([[at(30).isoformat(), 1, 0]], [], 0, (24.0, 0)),  # a later change tells what the day held
-        ([[at(-5).isoformat(), 0, 4]], [], 1, (4 * 24.0, 0)),
+        ([CopyChange(at(6), 0, 2)], [], 5, (2 * 18.0, 1)),
+        ([CopyChange(at(30), 1, 0)], [], 0, (24.0, 0)),  # a later change tells what the day held
+        ([CopyChange(at(-5), 0, 4)], [], 1, (4 * 24.0, 0)),
         # AAS scaled out at 9 and icpilot back in at 10: both count, the shared 06:00 change once
         (
-            [[at(6).isoformat(), 0, 2], [at(10).isoformat(), 4, 2]],
+            [CopyChange(at(6), 0, 2), CopyChange(at(10), 4, 2)],
             [(at(6), 2), (at(9), 4)],
             2,
             (3 * 2 + 1 * 4 + 14 * 2, 3),
@@ -60,7 +61,7 @@ def test_a_local_day_runs_midnight_to_midnight_in_its_zone(day: date, zone: str,
     ],
 )
 def test_copy_hours_follow_every_recorded_setting(
-    transitions: list[list[object]], settings: list[tuple[datetime, int]], current: int, expected: tuple[float, int]
+    transitions: list[CopyChange], settings: list[tuple[datetime, int]], current: int, expected: tuple[float, int]
 ) -> None:
     hours, changes = copy_hours(transitions, at(0), at(24), current, settings)
     assert (round(hours, 6), changes) == expected
@@ -78,12 +79,12 @@ def test_copy_hours_stay_between_the_smallest_and_largest_count(changes: list[tu
 
 
 def test_cold_starts_are_raises_from_zero_inside_the_day() -> None:
-    transitions: list[list[object]] = [
-        [at(-1).isoformat(), 0, 1],  # the day before
-        [at(3).isoformat(), 1, 0],
-        [at(5).isoformat(), 0, 2],
-        [at(7).isoformat(), 2, 3],  # a scale-out, not a cold start
-        [at(24).isoformat(), 0, 1],  # at the day's end: (since, until] includes it
+    transitions: list[CopyChange] = [
+        CopyChange(at(-1), 0, 1),  # the day before
+        CopyChange(at(3), 1, 0),
+        CopyChange(at(5), 0, 2),
+        CopyChange(at(7), 2, 3),  # a scale-out, not a cold start
+        CopyChange(at(24), 0, 1),  # at the day's end: (since, until] includes it
     ]
     assert cold_starts(transitions, at(0), at(24)) == [at(5), at(24)]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from icpilot.domain.transitions import Observed, ProbeResult, Verdict, needs_probe, verdict
+from icpilot.domain.transitions import FlightKind, Observed, ProbeResult, Verdict, needs_probe, verdict
 
 ACCEPTED = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 DEADLINE = timedelta(minutes=18)
@@ -32,13 +32,20 @@ DOWN = ProbeResult(False, 0.0, "ModelError: 503")
         ("scale-out", LOADED, 1, SLOW, Verdict.DONE, "loaded"),  # no probe for copies added to serving ones
         ("scale-out", LOADING, 19, None, Verdict.WAITING, "1 of 2"),  # three deadlines for a scale-out
         ("scale-out", LOADING, 55, None, Verdict.TIMED_OUT, "not done after 55 min"),
-        ("scale-in", Observed("InService", 0, 0), 1, None, Verdict.DONE, "loaded"),
-        ("warm-up", Observed("Failed", 0, 1), 1, None, Verdict.FAILED, "Failed"),
-        ("warm-up", Observed("InService", 1, 2), 5, None, Verdict.WAITING, "1 of 2"),  # InService, not all loaded
+        (FlightKind.SCALE_IN, Observed("InService", 0, 0), 1, None, Verdict.DONE, "loaded"),
+        (FlightKind.WARM_UP, Observed("Failed", 0, 1), 1, None, Verdict.FAILED, "Failed"),
+        (
+            FlightKind.WARM_UP,
+            Observed("InService", 1, 2),
+            5,
+            None,
+            Verdict.WAITING,
+            "1 of 2",
+        ),  # InService, not all loaded
     ],
 )
 def test_verdict(
-    kind: str, observed: Observed, minutes: int, probe: ProbeResult | None, expected: Verdict, fragment: str
+    kind: FlightKind, observed: Observed, minutes: int, probe: ProbeResult | None, expected: Verdict, fragment: str
 ) -> None:
     result, reason = verdict(
         kind, observed, ACCEPTED, DEADLINE, ACCEPTED + timedelta(minutes=minutes), probe, 2000 if probe else None
@@ -47,14 +54,14 @@ def test_verdict(
 
 
 def test_only_a_loaded_warm_up_with_a_probe_needs_the_probe() -> None:
-    assert needs_probe("warm-up", LOADED, True)
-    assert not needs_probe("warm-up", LOADED, False)
-    assert not needs_probe("warm-up", LOADING, True)
-    assert not needs_probe("scale-out", LOADED, True)
+    assert needs_probe(FlightKind.WARM_UP, LOADED, True)
+    assert not needs_probe(FlightKind.WARM_UP, LOADED, False)
+    assert not needs_probe(FlightKind.WARM_UP, LOADING, True)
+    assert not needs_probe(FlightKind.SCALE_OUT, LOADED, True)
 
 
 @given(
-    kind=st.sampled_from(["warm-up", "scale-out", "scale-in"]),
+    kind=st.sampled_from(list(FlightKind)),
     status=st.sampled_from(["InService", "Updating", "Creating", "Failed"]),
     current=st.integers(0, 8),
     desired=st.integers(0, 8),
@@ -63,7 +70,7 @@ def test_only_a_loaded_warm_up_with_a_probe_needs_the_probe() -> None:
     latency=st.floats(0, 10_000),
 )
 def test_ready_means_verified_and_nothing_waits_forever(
-    kind: str, status: str, current: int, desired: int, seconds: int, answered: bool, latency: float
+    kind: FlightKind, status: str, current: int, desired: int, seconds: int, answered: bool, latency: float
 ) -> None:
     observed = Observed(status, current, desired)
     probe = ProbeResult(answered, latency) if needs_probe(kind, observed, True) else None

@@ -12,6 +12,7 @@ from icpilot.adapters.memory import InMemoryStateStore
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
 from icpilot.domain.decision_types import Trigger, TriggerKind
+from icpilot.domain.transitions import Availability
 from icpilot.policy import load_policy
 from icpilot.service.announce import Announcer
 from icpilot.service.outcomes import Outcome, RunSummary
@@ -54,7 +55,7 @@ def test_a_loaded_warm_up_is_ready_and_its_measured_time_is_kept() -> None:
     completed = [e for e in publisher.published if e.type == "WarmUpCompleted"]
     assert completed and completed[0].details["time_to_ready_seconds"] == 420.0
     stored = state.get("llm-endpoint", "falcon-7b")
-    assert stored.ready_history == [420.0] and stored.attributes["availability"] == "ready"
+    assert stored.ready_history == (420.0,) and stored.availability is Availability.READY
     assert state.watch_items() == ([], [])  # no longer in flight
 
 

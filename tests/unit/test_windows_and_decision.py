@@ -16,6 +16,8 @@ from icpilot.domain.decision_types import (
     ComponentObservation,
     ComponentState,
     EndpointObservation,
+    LastAction,
+    Refusal,
     Trigger,
     TriggerKind,
 )
@@ -349,7 +351,7 @@ def test_failed_component_is_not_touched_and_reported_once() -> None:
     failed = ComponentObservation("falcon-7b", "Failed", 1, 0, ONE_GPU, "image pull failed")
     d = decide(FALCON, failed, endpoint(), ComponentState(), SCHEDULE, MONDAY_NOON)
     assert d.action == Action.BLOCKED and [e.type for e in d.events] == [EventType.ACTION_FAILED]
-    again = decide(FALCON, failed, endpoint(), ComponentState(last_action="blocked"), SCHEDULE, MONDAY_NOON)
+    again = decide(FALCON, failed, endpoint(), ComponentState(last_action=LastAction.BLOCKED), SCHEDULE, MONDAY_NOON)
     assert again.events == ()
 
 
@@ -484,8 +486,13 @@ def test_a_capacity_refusal_is_said_once() -> None:
     policy = ComponentPolicy(max_copies=8, schedules=[business_hours(min_copies=8)])
     flan = observe(1, reservation=TWO_GPU, name="flan")
     first = decide(policy, observe(0), endpoint(flan), ComponentState(), SCHEDULE, MONDAY_NOON)
-    assert first.refusal == "capacity:6" and [e.type for e in first.events].count(EventType.CAPACITY_REFUSED) == 1
-    again = decide(policy, observe(0), endpoint(flan), ComponentState(last_refusal="capacity:6"), SCHEDULE, MONDAY_NOON)
+    assert (
+        first.refusal == Refusal("capacity", 6)
+        and [e.type for e in first.events].count(EventType.CAPACITY_REFUSED) == 1
+    )
+    again = decide(
+        policy, observe(0), endpoint(flan), ComponentState(last_refusal=Refusal("capacity", 6)), SCHEDULE, MONDAY_NOON
+    )
     assert again.target == 6 and EventType.CAPACITY_REFUSED not in [e.type for e in again.events]
 
 
@@ -499,25 +506,27 @@ def test_an_alarm_held_by_the_policys_own_ceiling_is_ceiling_reached_said_once()
     assert [e.type for e in first.events] == [EventType.CEILING_REACHED]
     reached = first.events[0]
     assert reached.details == {"requested": 1, "granted": 0, "limit": "policy", "ceiling": 0}
-    assert first.refusal == "policy:0"
-    again = decide(policy, observe(0), endpoint(), ComponentState(last_refusal="policy:0"), NO_CAPACITY, SATURDAY_NOON)
+    assert first.refusal == Refusal("policy", 0)
+    again = decide(
+        policy, observe(0), endpoint(), ComponentState(last_refusal=Refusal("policy", 0)), NO_CAPACITY, SATURDAY_NOON
+    )
     assert again.target == 0 and again.events == ()
 
 
 @pytest.mark.parametrize(
     ("copies", "kept"),
     [
-        (4, "policy:4"),  # still at the ceiling it was told: the tick keeps the cap said
+        (4, Refusal("policy", 4)),  # still at the ceiling it was told: the tick keeps the cap said
         (3, None),  # below it (AAS scaled in): the next time the ceiling holds an alarm is news
     ],
 )
-def test_a_tick_between_two_asks_at_the_same_ceiling_does_not_say_it_again(copies: int, kept: str | None) -> None:
+def test_a_tick_between_two_asks_at_the_same_ceiling_does_not_say_it_again(copies: int, kept: Refusal | None) -> None:
     """A standing high-load alarm asks again one cooldown apart, with plain ticks between: the
     ceiling is said once per episode at it, not once per ask."""
     policy = ComponentPolicy.model_validate({"max_copies": 4, "high_load": {"threshold": 70}})
     load = Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD)
     first = decide(policy, observe(4), endpoint(), ComponentState(), load, MONDAY_NOON)
-    assert [e.type for e in first.events] == [EventType.CEILING_REACHED] and first.refusal == "policy:4"
+    assert [e.type for e in first.events] == [EventType.CEILING_REACHED] and first.refusal == Refusal("policy", 4)
     tick = decide(policy, observe(copies), endpoint(), first.next_state, Trigger(TriggerKind.TICK), MONDAY_NOON)
     assert tick.refusal == kept and tick.next_state.last_refusal == kept
     again = decide(policy, observe(4), endpoint(), tick.next_state, load, MONDAY_NOON + timedelta(minutes=5))
@@ -541,7 +550,7 @@ def test_a_tick_between_two_asks_at_the_same_ceiling_does_not_say_it_again(copie
         # a pending intent that is met is settled
         (2, "InService", ComponentState(pending_target=2, pending_reason="x"), MONDAY_NOON, ("settled", None, None)),
         # nothing to do, nothing pending: the state stays
-        (0, "InService", ComponentState(last_action="scaled"), SATURDAY_NOON, ("scaled", None, None)),
+        (0, "InService", ComponentState(last_action=LastAction.SCALED), SATURDAY_NOON, ("scaled", None, None)),
     ],
 )
 def test_the_decision_carries_the_state_it_leads_to(

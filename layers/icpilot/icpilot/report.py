@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .domain.transitions import CopyChange
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -32,7 +34,7 @@ class Usage:
 
 
 def copy_hours(
-    transitions: list[list[object]],
+    transitions: Sequence[CopyChange],
     since: datetime,
     until: datetime,
     current: int,
@@ -44,8 +46,7 @@ def copy_hours(
     successful scaling activities (target tracking, step policies), which icpilot's transitions do
     not record. Both kinds are one timeline; a change both recorded counts once."""
     points: list[tuple[datetime, int | None, int]] = sorted(
-        [(datetime.fromisoformat(str(t)), int(str(f)), int(str(to))) for t, f, to in transitions]
-        + [(t, None, count) for t, count in settings],
+        [(t, f, to) for t, f, to in transitions] + [(t, None, count) for t, count in settings],
         key=lambda p: p[0],
     )
     before = [p for p in points if p[0] <= since]
@@ -65,7 +66,7 @@ def copy_hours(
 
 def usage(
     component: str,
-    transitions: list[list[object]],
+    transitions: Sequence[CopyChange],
     since: datetime,
     until: datetime,
     current: int,
@@ -94,14 +95,9 @@ def local_day(day: date, zone: str) -> tuple[datetime, datetime]:
     return since, until
 
 
-def cold_starts(transitions: list[list[object]], since: datetime, until: datetime) -> list[datetime]:
+def cold_starts(transitions: Sequence[CopyChange], since: datetime, until: datetime) -> list[datetime]:
     """When the component was raised from zero copies within (since, until]."""
-    out = []
-    for t, before, after in transitions:
-        when = datetime.fromisoformat(str(t))
-        if since < when <= until and int(str(before)) == 0 and int(str(after)) > 0:
-            out.append(when)
-    return sorted(out)
+    return sorted(c.at for c in transitions if since < c.at <= until and c.from_copies == 0 and c.to_copies > 0)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -1,7 +1,8 @@
-"""In-memory twin of ``StateStore``: the same versions, conditions and read-back values, no AWS.
+"""In-memory twin of ``StateStore``: the same versions, conditions and records, no AWS.
 
-For unit tests and local runs. Values are stored as DynamoDB gives them back (a time as its
-ISO-8601 text), and a write on a stale version loses with StateConflictError, as on the table.
+For unit tests and local runs. A component's item is kept as its typed values (``records.typed``:
+the same checks as a DynamoDB write, no codec strings) and read as the same record
+(``records.record_of``); a write on a stale version loses with StateConflictError, as on the table.
 """
 
 from __future__ import annotations
@@ -18,26 +19,27 @@ from ..records import (
     REJECTED_PREFIX,
     AutoScalingRecord,
     StoredState,
-    stored_from,
-    valid_states,
-    watched_from,
+    record_of,
+    split_key,
+    typed,
 )
-from .state import stored_value
 
 
 class InMemoryStateStore:
     def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}  # pk -> attributes, as read back from the table
+        # pk -> a component's typed values with its version, or another item's attributes
+        self.items: dict[str, dict[str, Any]] = {}
 
     @staticmethod
     def _pk(endpoint: str, component: str) -> str:
         return f"component#{endpoint}#{component}"
 
     def get(self, endpoint: str, component: str) -> StoredState:
-        return stored_from(endpoint, component, dict(self.items.get(self._pk(endpoint, component), {})))
+        values = dict(self.items.get(self._pk(endpoint, component), {}))
+        return record_of(endpoint, component, values.pop("version", 0), values)
 
     def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredState]:
-        return valid_states({(e, c): dict(self.items.get(self._pk(e, c), {})) for e, c in keys})
+        return {(e, c): self.get(e, c) for e, c in keys}
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         pk = self._pk(endpoint, component)
@@ -45,18 +47,26 @@ class InMemoryStateStore:
         current = item.get("version") if item is not None else None
         if (expected_version == 0 and item is not None) or (expected_version != 0 and current != expected_version):
             raise StateConflictError(f"{endpoint}/{component}: state changed since version {expected_version}")
-        updated = dict(item or {"pk": pk})
-        for name, value in fields.items():
+        updated = dict(item or {})
+        for name, value in typed(fields).items():
             if value is None:
                 updated.pop(name, None)
             else:
-                updated[name] = stored_value(value)
+                updated[name] = value
         updated["version"] = expected_version + 1
         self.items[pk] = updated
         return expected_version + 1
 
     def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
-        return watched_from([dict(item) for item in self.items.values() if item.get("inflight") is not None])
+        flights = [
+            self.get(*split_key(pk))
+            for pk, item in self.items.items()
+            if pk.startswith("component#") and item.get("inflight")
+        ]
+        parked = [
+            {"pk": pk, "body": str(item["body"])} for pk, item in self.items.items() if pk.startswith(PARKED_PREFIX)
+        ]
+        return flights, sorted(parked, key=lambda p: p["pk"])
 
     def park_event(self, event_id: str, body: str, time: datetime) -> None:
         pk = f"{PARKED_PREFIX}{time.isoformat()}#{event_id}"

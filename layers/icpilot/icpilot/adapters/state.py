@@ -1,14 +1,11 @@
 """Per-component state in DynamoDB, written with conditions so racing invocations serialize.
 
-Item (pk ``component#<endpoint>#<component>``): ``version`` (incremented by every write; a write
-names the version it read and loses with StateConflictError if another landed first), last
-action/reason/trigger/time, pending intent (target, reason, since, attempts), override (copies,
-until, reason), the transition in flight that the watcher follows (``inflight*``, ``requested_at``,
-``accepted_at``, ``warmup_started_at``, ``expected_ready_at``, ``availability``), the measured cold
-starts (``ready_history``, ``met_at_cold_start``), the copy-count history (``transitions``), the
-last cap said (``last_refusal``), the forecast, ``last_demand_at``, ``gone_since`` and ``owned_by``.
-Other items: parked events (``event#``), rejection counts (``rejected#``), the registry of targets
-icpilot created (``autoscaling#``), the policy's problems and the components another stack manages.
+A component's item (pk ``component#<endpoint>#<component>``) holds the attributes of
+``records.FIELDS`` and ``version`` (incremented by every write; a write names the version it read
+and loses with StateConflictError if another landed first). It is read as one typed record
+(``records.stored_from``) and written through the same codec (``records.encoded``). Other items:
+parked events (``event#``), rejection counts (``rejected#``), the registry of targets icpilot
+created (``autoscaling#``), the policy's problems and the components another stack manages.
 """
 
 from __future__ import annotations
@@ -30,6 +27,7 @@ from ..records import (
     REJECTED_PREFIX,
     AutoScalingRecord,
     StoredState,
+    encoded,
     stored_from,
     valid_states,
     watched_from,
@@ -50,20 +48,16 @@ def key(endpoint: str, component: str) -> dict[str, Any]:
     return {"pk": {"S": f"component#{endpoint}#{component}"}}
 
 
-def stored_value(value: Any) -> Any:
-    """``value`` as it reads back from the table (a time comes back as its ISO-8601 text)."""
-    return _from_attr(_to_attr(value))
-
-
 def _to_attr(value: Any) -> dict[str, Any]:
+    """A value ``records.encoded`` gives, as a DynamoDB attribute value."""
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, int | float):
         return {"N": str(value)}
-    if isinstance(value, datetime):
-        return {"S": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return {"L": [_to_attr(v) for v in value]}
     return {"S": str(value)}
 
 
@@ -75,6 +69,8 @@ def _from_attr(attr: dict[str, Any]) -> Any:
         return int(n) if n.lstrip("-").isdigit() else float(n)
     if "BOOL" in attr:
         return attr["BOOL"]
+    if "L" in attr:
+        return [_from_attr(v) for v in attr["L"]]
     return None
 
 
@@ -136,7 +132,9 @@ class StateStore:
         return items
 
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
-        """Set ``fields`` (None removes one) if the item is still at ``expected_version``; returns the new version."""
+        """Set ``fields`` (typed values of ``records.FIELDS``; None removes one) if the item is still
+        at ``expected_version``; returns the new version."""
+        fields = encoded(fields)
         sets = {k: v for k, v in fields.items() if v is not None}
         removes = [k for k, v in fields.items() if v is None]
         names = {f"#f{i}": name for i, name in enumerate([*sets, *removes])}

@@ -16,6 +16,7 @@ from .decision_types import (
     Decision,
     EndpointObservation,
     Peer,
+    Refusal,
     Rule,
     Trigger,
     aas_min_holding_last_copy,
@@ -101,7 +102,7 @@ class Case:
         if not values.get("pin_aas"):
             lo = aas_min_holding_last_copy(lo, hi, target if action == Action.SCALE else self.desired)
         refused = next((e for e in events if e.type in CAPS), None)
-        signature = f"{refused.details.get('limit')}:{refused.details.get('granted')}" if refused else None
+        signature = Refusal(str(refused.details["limit"]), int(refused.details["granted"])) if refused else None
         if signature is not None and signature == self.state.last_refusal:
             events = [e for e in events if e.type not in CAPS]  # said already
         elif signature is None and still_at_cap(

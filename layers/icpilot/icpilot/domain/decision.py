@@ -46,6 +46,7 @@ from .decision_types import (
     ComponentState,
     Decision,
     EndpointObservation,
+    LastAction,
     Peer,
     Rule,
     Trigger,
@@ -100,7 +101,7 @@ def _said_once(case: Case, reason: str) -> list[EventDraft]:
     """An ActionFailed for a blocked component, unless it was said when it was first blocked."""
     return (
         []
-        if case.state.last_action == Action.BLOCKED.value
+        if case.state.last_action == LastAction.BLOCKED
         else [EventDraft(type=EventType.ACTION_FAILED, reason=reason)]
     )
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from .capacity import Reservation
 from .events import EventDraft, EventType
-from .transitions import WARM_UP
+from .transitions import FlightKind
 from .windows import Bounds
 
 CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED)  # each said once per distinct cap
@@ -72,17 +72,51 @@ class EndpointObservation:
     failure_reason: str | None = None
 
 
+class LastAction(StrEnum):
+    """What was last done to a component, as its state item keeps it."""
+
+    SCALING = "scaling"  # claimed: an invocation is writing the copy count (an open claim)
+    SCALED = "scaled"
+    DEFERRED = "defer"  # an intent kept for the tick (SageMaker busy, a dependency not ready)
+    BLOCKED = "blocked"  # said once: nothing can be done until something changes
+    SETTLED = "settled"  # a pending intent met
+    PREEMPTED = "preempted"  # copies taken for a higher-priority component
+    FAILED = "failed"  # the copy-count write failed (retried on the next tick)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A cap that was said (CapacityRefused or CeilingReached): what limited the component
+    (``capacity``: the endpoint; ``policy``: its ceiling) and the copies it was granted. Said once
+    per episode: the same refusal again, or a tick while the component holds ``granted``, is not news."""
+
+    limit: str
+    granted: int
+
+    def __str__(self) -> str:
+        return f"{self.limit}:{self.granted}"
+
+    @classmethod
+    def parse(cls, text: str) -> Refusal:
+        """``"<limit>:<granted>"``, as the state item keeps it; ValueError otherwise."""
+        limit, colon, granted = text.rpartition(":")
+        if not colon or not limit or not granted.isdigit():
+            raise ValueError(f"expected '<limit>:<granted copies>', not {text!r}")
+        return cls(limit, int(granted))
+
+
 @dataclass(frozen=True)
 class ComponentState:
-    """What icpilot remembers about a component (DynamoDB); all optional."""
+    """What ``decide`` reads of what icpilot remembers about a component, and what it decides the
+    component's state becomes (``Decision.next_state``); all optional."""
 
     pending_target: int | None = None
     pending_reason: str | None = None
     override_copies: int | None = None
     override_until: datetime | None = None
-    last_action: str | None = None
+    last_action: LastAction | None = None
     warmup_started_at: datetime | None = None
-    last_refusal: str | None = None  # the last cap said (CapacityRefused/CeilingReached), so it is said once
+    last_refusal: Refusal | None = None  # the last cap said, so that it is said once
 
 
 @dataclass(frozen=True)
@@ -145,15 +179,17 @@ class Decision:
     starts_warmup: bool = False
     preempt: tuple[tuple[str, int], ...] = ()
     expected_ready_at: datetime | None = None
-    refusal: str | None = None  # "<limit>:<granted>" of a capacity refusal, for de-duplication
+    refusal: Refusal | None = None  # the cap said (or still in force), for de-duplication
     events: tuple[EventDraft, ...] = field(default_factory=tuple)
     next_state: ComponentState = field(default_factory=lambda: ComponentState())  # once carried out
 
     @property
-    def flight_kind(self) -> str:
+    def flight_kind(self) -> FlightKind:
         """What the watcher follows once the scale is written: a warm-up (from zero, announced when
         ready), or a scale-out or scale-in."""
-        return WARM_UP if self.starts_warmup else ("scale-out" if self.target > self.from_copies else "scale-in")
+        if self.starts_warmup:
+            return FlightKind.WARM_UP
+        return FlightKind.SCALE_OUT if self.target > self.from_copies else FlightKind.SCALE_IN
 
     def announced_once_written(self) -> tuple[EventType, EventType]:
         """What a carried-out scale says after its own ``events``: the request, then the change (the
@@ -161,11 +197,10 @@ class Decision:
         return EventType.SCALE_REQUESTED, EventType.SCALED_TO_ZERO if self.target == 0 else EventType.SCALED
 
 
-def still_at_cap(refusal: str | None, copies: int) -> bool:
-    """True while the component holds the copies a cap already said granted ("<limit>:<granted>"):
-    the episode at that cap goes on. Below or above it, the next refusal is news again."""
-    granted = refusal.rpartition(":")[2] if refusal else ""
-    return granted.isdigit() and int(granted) == copies
+def still_at_cap(refusal: Refusal | None, copies: int) -> bool:
+    """True while the component holds the copies a cap already said granted: the episode at that
+    cap goes on. Below or above it, the next refusal is news again."""
+    return refusal is not None and refusal.granted == copies
 
 
 def next_state(
@@ -175,7 +210,7 @@ def next_state(
     reason: str,
     now: datetime,
     starts_warmup: bool,
-    refusal: str | None,
+    refusal: Refusal | None,
 ) -> ComponentState:
     """The state a decision leads to once it is carried out (Instance Scheduler's rule: the decision
     returns the new stored state). SCALE settles any pending intent (and starts a warm-up clock
@@ -184,13 +219,15 @@ def next_state(
     state = replace(state, last_refusal=refusal)
     if action == Action.SCALE:
         started = now if starts_warmup else state.warmup_started_at
-        return replace(state, pending_target=None, pending_reason=None, last_action="scaled", warmup_started_at=started)
+        return replace(
+            state, pending_target=None, pending_reason=None, last_action=LastAction.SCALED, warmup_started_at=started
+        )
     if action == Action.DEFER:
-        return replace(state, pending_target=target, pending_reason=reason, last_action=Action.DEFER.value)
+        return replace(state, pending_target=target, pending_reason=reason, last_action=LastAction.DEFERRED)
     if action == Action.BLOCKED:
-        return replace(state, last_action=Action.BLOCKED.value)
+        return replace(state, last_action=LastAction.BLOCKED)
     if state.pending_target is not None:
-        return replace(state, pending_target=None, pending_reason=None, last_action="settled")
+        return replace(state, pending_target=None, pending_reason=None, last_action=LastAction.SETTLED)
     return state
 
 

@@ -10,11 +10,9 @@ pending intents (only higher-priority peers' are ever read: decide's reservation
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..policy.model import ComponentPolicy, Policy
 from .capacity import copies_that_fit
@@ -55,17 +53,6 @@ class DecisionInputs:
         )
 
 
-def stored_forecast(attributes: Mapping[str, Any]) -> Forecast | None:
-    """The forecast kept on a component's state item; None when there is none or it is unreadable."""
-    raw = attributes.get("forecast")
-    if not raw:
-        return None
-    try:
-        return Forecast.from_item(json.loads(str(raw)))
-    except ValueError:
-        return None
-
-
 def needs_new_instance(cp: ComponentPolicy, endpoint: EndpointObservation, component: ComponentObservation) -> bool:
     """True when the warm-up copies do not fit on the instances running now (provisioning adds lead)."""
     itype = INSTANCE_TYPES.get(endpoint.instance_type)
@@ -94,13 +81,13 @@ def build_inputs(
     endpoint: EndpointObservation,
     component: ComponentObservation,
     state: ComponentState,
-    ready_history: list[float],
+    ready_history: Sequence[float],
     forecast: Forecast | None,
     now: datetime,
     pending_of: Callable[[str], int | None] | None = None,
 ) -> DecisionInputs:
     """The inputs of one component's decision. ``forecast``: the learned demand kept for it
-    (``stored_forecast``); ``pending_of(name)``: another component's pending target (from the state
+    (``StoredState.forecast``); ``pending_of(name)``: another component's pending target (from the state
     table); without it no peer intent is reserved."""
     endpoint_policy = policy.endpoints[endpoint.name]
     cp = endpoint_policy.components[component.name]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,7 +41,7 @@ MIN_IDLE = timedelta(minutes=5)
 MAX_IDLE = timedelta(hours=24)
 
 
-def p90(samples: list[float]) -> float | None:
+def p90(samples: Sequence[float]) -> float | None:
     """Nearest-rank 90th percentile; None for no samples."""
     if not samples:
         return None
@@ -49,19 +50,19 @@ def p90(samples: list[float]) -> float | None:
     return ordered[rank - 1]
 
 
-def remember(history: list[float], value: float) -> list[float]:
+def remember(history: Sequence[float], value: float) -> list[float]:
     """The history with ``value`` (a time to ready in seconds, or the requests a minute a cold start
     met) appended, the last ``HISTORY`` kept."""
     return [*history, round(value, 1)][-HISTORY:]
 
 
-def time_to_ready(policy: ComponentPolicy, history: list[float]) -> timedelta:
+def time_to_ready(policy: ComponentPolicy, history: Sequence[float]) -> timedelta:
     measured = p90(history)
     return timedelta(seconds=measured) if measured is not None else policy.time_to_ready
 
 
 def lead_time(
-    policy: ComponentPolicy, history: list[float], needs_new_instance: bool, provisioning: timedelta
+    policy: ComponentPolicy, history: Sequence[float], needs_new_instance: bool, provisioning: timedelta
 ) -> timedelta:
     """How long before a window opens its warm-up must start; whole minutes, rounded up."""
     lead = time_to_ready(policy, history) + (provisioning if needs_new_instance else timedelta(0))
@@ -83,7 +84,7 @@ def idle_delay(
     reservation: Reservation | None,
     cost: CostPolicy | None = None,
     load: timedelta | None = None,
-    met_at_cold_start: list[float] | None = None,
+    met_at_cold_start: Sequence[float] | None = None,
 ) -> IdleDelay | None:
     """The idle scale-to-zero delay in force: fixed, derived ('auto'), or None (never).
 
@@ -139,8 +140,8 @@ def idle_delay_in_force(
     instance_type: str,
     reservation: Reservation | None,
     cost: CostPolicy,
-    ready_history: list[float],
-    met_at_cold_start: list[float],
+    ready_history: Sequence[float],
+    met_at_cold_start: Sequence[float],
     forecast: Forecast | None = None,
     now: datetime | None = None,
 ) -> IdleDelay | None:

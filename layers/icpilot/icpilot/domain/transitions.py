@@ -15,17 +15,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from .status import ComponentStatus
 
-WARM_UP = "warm-up"
+
+class FlightKind(StrEnum):
+    """What the watcher follows: a warm-up (from zero, verified and announced when ready), or a
+    scale-out or scale-in (done once loaded)."""
+
+    WARM_UP = "warm-up"
+    SCALE_OUT = "scale-out"
+    SCALE_IN = "scale-in"
+
+
+WARM_UP = FlightKind.WARM_UP
+
+
+class Availability(StrEnum):
+    """What clients read of a component (``icpilot_client``, ``icpilot status``)."""
+
+    WARMING = "warming"  # a warm-up from zero is loading
+    READY = "ready"
+    COLD = "cold"  # zero copies
+    PARTIAL = "partial"  # a transition timed out with some copies loaded
+    FAILED = "failed"
+
+
+class CopyChange(NamedTuple):
+    """One accepted copy-count change, as the state item's bounded history keeps it (``icpilot report``
+    integrates them into copy-hours)."""
+
+    at: datetime
+    from_copies: int
+    to_copies: int
 
 
 @dataclass(frozen=True)
 class InFlight:
     """A copy-count change SageMaker accepted that the watcher follows until it is done."""
 
-    kind: str  # "warm-up" (from zero, announced when ready), "scale-out" or "scale-in"
+    kind: FlightKind
     target: int
     from_copies: int
     requested_at: datetime | None  # when the need arose (the alarm's or client's time), for time-to-ready
@@ -60,13 +90,13 @@ class ProbeResult:
     error: str | None = None
 
 
-def needs_probe(kind: str, observed: Observed, has_probe: bool) -> bool:
+def needs_probe(kind: FlightKind, observed: Observed, has_probe: bool) -> bool:
     """Whether the verdict needs the probe's answer (only a loaded warm-up with a probe does)."""
     return has_probe and kind == WARM_UP and observed.loaded
 
 
 def verdict(
-    kind: str,
+    kind: FlightKind,
     observed: Observed,
     accepted_at: datetime,
     deadline: timedelta,

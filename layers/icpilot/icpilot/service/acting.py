@@ -6,7 +6,6 @@ actions that stand. ``Evaluation`` (``service.evaluate``) decides; this is its a
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import threading
 import time
@@ -19,9 +18,10 @@ from aws_lambda_powertools import Logger
 
 from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
 from ..adapters.sagemaker import SageMakerAdapter
-from ..domain.decision_types import Action, Decision, EndpointObservation, Trigger, TriggerKind
+from ..domain.decision_types import Action, Decision, EndpointObservation, LastAction, Trigger, TriggerKind
 from ..domain.events import EventDraft, EventType
 from ..domain.status import BUSY
+from ..domain.transitions import Availability, CopyChange
 from ..errors import ComponentBusyError, IcpilotError, StateConflictError
 from ..ports import State
 from ..records import StoredState, decided_fields
@@ -166,7 +166,7 @@ class DecisionCarrier:
                 ep.name,
                 victim,
                 stored.version,
-                last_action="preempted",
+                last_action=LastAction.PREEMPTED,
                 last_reason=f"preempted for {d.component}",
                 last_action_at=now,
                 updated_at=now,
@@ -242,7 +242,7 @@ class DecisionCarrier:
         that does not start) are not said. A scale is announced as ``WouldScale`` once per distinct
         intent, kept on the item as ``would_scale`` so the next tick does not say it again."""
         d = act.d
-        said = stored.attributes.get("would_scale")
+        said = stored.would_scale
         if d.action != Action.SCALE:
             if said:  # the intent passed: a later one is news again
                 with contextlib.suppress(IcpilotError):
@@ -278,7 +278,7 @@ class DecisionCarrier:
         is recorded (``decided_fields``), then announced."""
         d, decided = act.d, decided_fields(act.d.next_state)  # what production persists is what decide() said
         if d.action == Action.BLOCKED:
-            if stored.state.last_action != Action.BLOCKED.value:
+            if stored.state.last_action != LastAction.BLOCKED:
                 self._record(act, stored.version, **decided)
             result = Outcome.BLOCKED
         elif d.action == Action.NONE:
@@ -306,7 +306,7 @@ class DecisionCarrier:
         return self._record(
             act,
             stored.version,
-            last_action="scaling",
+            last_action=LastAction.SCALING,
             pending_target=d.target,
             pending_reason=d.reason,
             pending_since=act.now,
@@ -323,7 +323,7 @@ class DecisionCarrier:
         try:
             self.sagemaker.set_copy_count(name, d.target)
         except ComponentBusyError as exc:
-            self._record_after_claim(act.endpoint, name, version, last_action=Action.DEFER.value, updated_at=act.now)
+            self._record_after_claim(act.endpoint, name, version, last_action=LastAction.DEFERRED, updated_at=act.now)
             act.say(EventType.SCALE_DEFERRED, f"SageMaker refused the write: {exc}")
             return act.outcome(Outcome.DEFERRED, str(exc))
         except IcpilotError as exc:
@@ -332,7 +332,7 @@ class DecisionCarrier:
                 act.endpoint,
                 name,
                 version,
-                last_action="failed",
+                last_action=LastAction.FAILED,
                 last_error=str(exc),
                 attempts=attempts,
                 updated_at=act.now,
@@ -349,19 +349,21 @@ class DecisionCarrier:
     def _flight(d: Decision, trigger: Trigger, stored: StoredState, now: datetime) -> dict[str, Any]:
         """The record of an accepted copy-count change: what the watcher follows (``InFlight``), the
         availability clients read, and the bounded copy-count history ``icpilot report`` integrates."""
-        flight: dict[str, Any] = {
-            "inflight": "1",
+        if d.starts_warmup:
+            availability = Availability.WARMING
+        else:
+            availability = Availability.COLD if d.target == 0 else Availability.READY
+        return {
+            "inflight": True,
             "inflight_kind": d.flight_kind,
             "inflight_target": d.target,
             "inflight_from": d.from_copies,
             "requested_at": trigger.requested_at or now,
             "accepted_at": now,
-            "availability": "warming" if d.starts_warmup else ("cold" if d.target == 0 else "ready"),
+            "availability": availability,
             "expected_ready_at": d.expected_ready_at,
+            "transitions": (*stored.transitions, CopyChange(now, d.from_copies, d.target))[-TRANSITIONS_KEPT:],
         }
-        history = [*stored.transitions, [now.isoformat(), d.from_copies, d.target]][-TRANSITIONS_KEPT:]
-        flight["transitions"] = json.dumps(history)
-        return flight
 
     def _announce_scaled(
         self, d: Decision, kind: EventType, endpoint: str, held_by: list[str], trigger: Trigger, now: datetime

@@ -25,7 +25,7 @@ from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision_types import Decision, EndpointObservation, Trigger
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
-from ..domain.inputs import build_inputs, stored_forecast
+from ..domain.inputs import build_inputs
 from ..errors import (
     IcpilotError,
     NotAnInferenceComponentEndpointError,
@@ -226,9 +226,10 @@ class Evaluation(DecisionCarrier):
         ``ComponentGone``, announced once the state records it (so two runs cannot both announce
         it), then quiet runs until it is back; never an error every tick."""
         stored = self._read(endpoint, name)
-        since = stored.attributes.get("gone_since")
+        since = stored.gone_since
         if since is not None:
-            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, f"{reason}, since {since}: waiting for it")
+            waiting = f"{reason}, since {since.isoformat()}: waiting for it"
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, waiting)
         try:
             self.state.write(endpoint, name, stored.version, gone_since=now, updated_at=now)
         except StateConflictError:
@@ -257,7 +258,7 @@ class Evaluation(DecisionCarrier):
                 component,
                 stored.state,
                 stored.ready_history,
-                stored_forecast(stored.attributes),
+                stored.forecast,
                 now,
                 self._pending_of(ep.name),
             )
@@ -294,11 +295,11 @@ class Evaluation(DecisionCarrier):
         stack's component is left to it; one back after ComponentGone is watched again; an expired
         override is ended (and said so) first."""
         stored = self._read(endpoint, name)
-        owner = stored.attributes.get("owned_by")
+        owner = stored.owned_by
         if owner is not None:  # configure found another stack's alarms on it (OwnershipConflict)
             reason = f"managed by stack {owner!r} (OwnershipConflict): left to it"
             return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, reason)
-        if stored.attributes.get("gone_since") is not None:  # back after ComponentGone: watched again
+        if stored.gone_since is not None:  # back after ComponentGone: watched again
             self.state.write(endpoint, name, stored.version, gone_since=None, updated_at=now)
             stored = self.state.get(endpoint, name)
         until = stored.state.override_until

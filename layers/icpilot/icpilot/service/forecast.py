@@ -3,7 +3,6 @@ component's state item (``domain.forecast``), announcing ``ForecastUpdated`` whe
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
@@ -14,7 +13,6 @@ from ..domain.cost import CostModel, UnknownInstanceType
 from ..domain.decision_types import EndpointObservation, Trigger
 from ..domain.events import EventDraft, EventType
 from ..domain.forecast import Forecast, HoldingPrices, learn
-from ..domain.inputs import stored_forecast
 from ..domain.readiness import time_to_ready
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError
 from ..policy.model import ComponentPolicy, Policy
@@ -146,17 +144,16 @@ class ForecastJob:
     ) -> ComponentOutcome:
         if learned is None:
             reason = f"less than {cp.predictive.min_history} of traffic history: staying reactive"
-            if stored.attributes.get("forecast"):
+            if stored.forecast is not None:
                 self.state.write(endpoint, name, stored.version, forecast=None)
             return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, reason)
-        previous = stored_forecast(stored.attributes)
+        previous = stored.forecast
         changed = learned.changed_from(previous)
-        item = json.dumps(learned.to_item())
         try:
-            self.state.write(endpoint, name, stored.version, forecast=item, forecast_at=now)
+            self.state.write(endpoint, name, stored.version, forecast=learned, forecast_at=now)
         except StateConflictError:  # a tick or an alarm wrote meanwhile: the forecast is ours alone, write again
             latest = self.state.get(endpoint, name)
-            self.state.write(endpoint, name, latest.version, forecast=item, forecast_at=now)
+            self.state.write(endpoint, name, latest.version, forecast=learned, forecast_at=now)
         held = learned.held_copy_hours_per_week()
         acting = "holds" if cp.predictive.mode == "scale" else "would hold (forecast-only)"
         reason = (

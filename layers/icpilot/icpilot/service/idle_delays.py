@@ -5,6 +5,7 @@ use too)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
@@ -12,7 +13,6 @@ from aws_lambda_powertools import Logger
 from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision_types import EndpointObservation
 from ..domain.forecast import Forecast
-from ..domain.inputs import stored_forecast
 from ..domain.readiness import idle_delay_in_force
 from ..errors import IcpilotError
 from ..policy.model import Policy
@@ -46,13 +46,15 @@ def auto_idle_delays(sagemaker: SageMakerAdapter, state: State, policy: Policy, 
     return out
 
 
-def cold_starts(state: State, endpoint: str, component: str) -> tuple[list[float], list[float], Forecast | None]:
+def cold_starts(
+    state: State, endpoint: str, component: str
+) -> tuple[Sequence[float], Sequence[float], Forecast | None]:
     """The component's measured times to ready (s), what its cold starts met (requests a minute)
     and its stored forecast; empty when unreadable, so the cold start is priced as the policy
     and model say."""
     try:
         stored = state.get(endpoint, component)
-        return stored.ready_history, stored.met_at_cold_start, stored_forecast(stored.attributes)
+        return stored.ready_history, stored.met_at_cold_start, stored.forecast
     except IcpilotError as exc:
         logger.warning("cold-start history unreadable", extra={"component": component, "error": str(exc)})
-        return [], [], None
+        return (), (), None

@@ -15,6 +15,7 @@ which this report does not measure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,7 +30,6 @@ from ..domain.cost import CostModel, UnknownInstanceType
 from ..domain.decision_types import ComponentState, Trigger
 from ..domain.events import EventDraft, EventType
 from ..domain.forecast import SLOT_MINUTES, Forecast
-from ..domain.inputs import stored_forecast
 from ..errors import IcpilotError, NotAnInferenceComponentEndpointError, UnknownEndpointError
 from ..policy.model import Policy
 from ..ports import ComponentStore
@@ -161,7 +161,7 @@ class DailyReporter:
             readies = [(t, s) for t, s in ready_log if since < t <= until]
             warm_ups = [(start, _ready_after(start, ready_log, until)) for start in starts]
             cost, always_on = u.copy_hours * per_copy, u.always_on_copy_hours * per_copy
-            forecast = stored_forecast(stored.attributes) if cp.predictive.mode != "off" else None
+            forecast = stored.forecast if cp.predictive.mode != "off" else None
             demand = [a + b for a, b in zip(served[name], refused[name], strict=True)]
             rows.append(
                 ComponentDay(
@@ -191,7 +191,7 @@ def _override_in_force(state: ComponentState, now: datetime) -> str | None:
     return f"{state.override_copies} copies until {until.isoformat()}"
 
 
-def _ready_after(start: datetime, ready_log: list[tuple[datetime, float]], until: datetime) -> datetime:
+def _ready_after(start: datetime, ready_log: Sequence[tuple[datetime, float]], until: datetime) -> datetime:
     """When the warm-up started at ``start`` was ready: the first completion after it (else ``until``)."""
     return next((t for t, _s in sorted(ready_log) if t > start), until)
 

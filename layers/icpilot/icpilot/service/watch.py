@@ -9,7 +9,6 @@ WarmUpCompleted carries the measured times.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from ..domain.decision_types import Trigger
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.readiness import remember
-from ..domain.transitions import Observed, ProbeResult, Verdict, needs_probe, verdict
+from ..domain.transitions import Availability, Observed, ProbeResult, Verdict, needs_probe, verdict
 from ..errors import CorruptStateError, IcpilotError, StateConflictError, UnknownComponentError
 from ..policy.model import Policy
 from ..ports import ComponentStore
@@ -95,6 +94,8 @@ class Watch:
         for stored in flights:
             endpoint, name = stored.endpoint_and_component
             try:
+                if stored.unreadable is not None:
+                    raise stored.unreadable
                 outcome = self._watch_one(policy, stored, endpoint, name, trigger, now)
             except StateConflictError as exc:
                 outcome = ComponentOutcome(endpoint, name, Outcome.SUPERSEDED, str(exc))
@@ -176,17 +177,15 @@ class Watch:
             "history": history,
         }
         fields: dict[str, Any] = {
-            "availability": "ready",
-            "ready_history": json.dumps(history),
-            "ready_log": json.dumps(
-                [[t.isoformat(), v] for t, v in [*stored.ready_log, (now, round(ttr, 1))]][-READY_LOG_KEPT:]
-            ),
+            "availability": Availability.READY,
+            "ready_history": history,
+            "ready_log": (*stored.ready_log, (now, round(ttr, 1)))[-READY_LOG_KEPT:],
             "last_ready_at": now,
         }
         met = self._met_during(name, requested, now) if from_copies == 0 else None
         if met is not None:
             details["met_requests_per_minute"] = round(met, 1)
-            fields["met_at_cold_start"] = json.dumps(remember(stored.met_at_cold_start, met))
+            fields["met_at_cold_start"] = remember(stored.met_at_cold_start, met)
         ready = f"{n_copies(copies)} ready after {ttr / 60:.1f} min"
         return EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=copies, details=details), fields
 
@@ -199,13 +198,17 @@ class Watch:
             return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, "no longer in the policy: stopped watching")
         cp = found[1]
         flight = stored.in_flight
+        if flight is None:  # the index listed it, the item no longer says so: nothing to follow
+            return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, "no transition in flight")
         kind, target = flight.kind, flight.target
         accepted = flight.accepted_at or now
         requested = flight.requested_at or accepted
         try:
             c = self.sagemaker.describe_component(name)
         except UnknownComponentError as exc:
-            self.state.write(endpoint, name, stored.version, inflight=None, availability="failed", updated_at=now)
+            self.state.write(
+                endpoint, name, stored.version, inflight=None, availability=Availability.FAILED, updated_at=now
+            )
             self.announcer.announce(
                 EventDraft(type=EventType.COMPONENT_FAILED, reason=str(exc)), trigger, now, endpoint, name
             )
@@ -233,7 +236,7 @@ class Watch:
             reason = f"{name} failed: {c.failure_reason or 'SageMaker gave no reason'}"
             failure = {"failure_reason": c.failure_reason, "kind": kind}
             draft = EventDraft(type=EventType.COMPONENT_FAILED, reason=reason, to_copies=target, details=failure)
-            return finish(Outcome.FAILED, reason, draft, availability="failed")
+            return finish(Outcome.FAILED, reason, draft, availability=Availability.FAILED)
         if result == Verdict.READY:
             draft, fields = self._ready(stored, name, c.current, flight.from_copies, (requested, accepted), now, probe)
             ttr = (now - requested).total_seconds()
@@ -242,10 +245,11 @@ class Watch:
             return outcome
         if result == Verdict.DONE:
             reason = f"{kind} to {n_copies(c.desired)} complete"
-            return finish(Outcome.DONE, reason, availability="ready" if c.desired else "cold")
+            return finish(Outcome.DONE, reason, availability=Availability.READY if c.desired else Availability.COLD)
         if result == Verdict.TIMED_OUT:
             reason = f"{kind} to {n_copies(target)} {why}"
             late = {"copies_ready": c.current, "copies_wanted": c.desired, "status": c.status, "kind": kind}
             draft = EventDraft(type=EventType.WARM_UP_TIMED_OUT, reason=reason, to_copies=c.current, details=late)
-            return finish(Outcome.TIMED_OUT, reason, draft, availability="partial" if c.current else "cold")
+            partly = Availability.PARTIAL if c.current else Availability.COLD
+            return finish(Outcome.TIMED_OUT, reason, draft, availability=partly)
         return ComponentOutcome(endpoint, name, Outcome.WAITING, why)
