@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.memory import InMemoryStateStore
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.sns import EventPublisher
@@ -19,6 +20,7 @@ from icpilot.service.outcomes import Outcome, RunSummary
 from icpilot.service.watch import Watch
 
 from emulator import emulated_aws
+from tests.fakes import FakeCloudWatch
 from tests.harness import create_seed
 
 pytestmark = pytest.mark.real_clock  # starts the emulator itself
@@ -47,7 +49,7 @@ def test_a_loaded_warm_up_is_ready_and_its_measured_time_is_kept() -> None:
             availability="warming",
         )
         publisher = EventPublisher(None)
-        watch = Watch(state, SageMakerAdapter(sm), None, publisher, Announcer(publisher, "test"))
+        watch = Watch(state, SageMakerAdapter(sm), None, publisher, Announcer(publisher, "test"), CloudWatchAdapter())
         summary = RunSummary(trigger="watch", correlation_id="test")
         policy, ready = watch.run(lambda: POLICY, summary, Trigger(TriggerKind.TICK, source="watch"), now)
     assert policy is POLICY and ready == [("llm-endpoint", "falcon-7b")]
@@ -62,7 +64,7 @@ def test_a_loaded_warm_up_is_ready_and_its_measured_time_is_kept() -> None:
 def test_nothing_in_flight_reads_no_policy() -> None:
     state = InMemoryStateStore()
     publisher = EventPublisher(None)
-    watch = Watch(state, SageMakerAdapter(object()), None, publisher, Announcer(publisher, "test"))
+    watch = Watch(state, SageMakerAdapter(object()), None, publisher, Announcer(publisher, "test"), FakeCloudWatch())
     summary = RunSummary(trigger="watch", correlation_id="test")
 
     def no_policy_needed() -> None:

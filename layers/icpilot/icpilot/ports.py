@@ -1,17 +1,88 @@
-"""What the service layer needs from icpilot's own storage, as protocols.
+"""What the service layer needs from AWS and from icpilot's own storage, as protocols.
 
-``adapters.state.StateStore`` (DynamoDB, conditional writes) is the production implementation;
-``adapters.memory.InMemoryStateStore`` is its twin for unit tests and local runs. Both pass the
-same contract (``tests/adapters/test_state_contract.py``). One table holds all four concerns, so
-one object implements them, but each is named here so a reader sees what depends on what.
+Storage: ``adapters.state.StateStore`` (DynamoDB, conditional writes) is the production
+implementation; ``adapters.memory.InMemoryStateStore`` is its twin for unit tests and local runs.
+Both pass the same contract (``tests/adapters/test_state_contract.py``). One table holds all four
+concerns, so one object implements them, but each is named here so a reader sees what depends on what.
+
+AWS: ``CopyCounts`` (SageMaker), ``ScalableTargets`` (Application Auto Scaling) and ``AlarmsAndMetrics``
+(CloudWatch) are what the per-run services (evaluate, watch, triggers, forecast) use. The adapters
+in ``adapters/`` implement them; ``tests/fakes.py`` holds in-memory fakes that pass the same
+contracts as the adapters on the emulator (``tests/adapters/test_aws_port_contracts.py``), so the
+service layer has unit tests that need neither moto nor the emulator. Configure and unconfigure,
+which also manage scaling policies and alarms, take the adapters themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from .domain.aws_views import AlarmState, ScalableTarget
+from .domain.decision_types import ComponentObservation, EndpointObservation
 from .records import AutoScalingRecord, StoredState
+
+
+class CopyCounts(Protocol):
+    """SageMaker, as the per-run services read endpoints and write copy counts."""
+
+    def describe_component(self, name: str) -> ComponentObservation:
+        """The component now; UnknownComponentError when it does not exist."""
+
+    def observe_endpoint(
+        self, name: str, owned: Collection[str] | None = None, listed: list[str] | None = None
+    ) -> EndpointObservation:
+        """The endpoint and every component on it (UnknownEndpointError, NotAnInferenceComponentEndpointError)."""
+
+    def listing_for(self, endpoints: int) -> dict[str, list[str]] | None:
+        """The account's components by endpoint when one listing is cheaper for ``endpoints``; else None."""
+
+    def set_copy_count(self, name: str, copies: int) -> None:
+        """Write the desired copy count: ComponentBusyError while the component or its endpoint
+        refuses writes, UnknownComponentError when it does not exist."""
+
+    def write_budget_free(self) -> bool:
+        """Whether copy-count writes have at least half their paced budget."""
+
+
+class ScalableTargets(Protocol):
+    """Application Auto Scaling, as the evaluation reads and moves a component's target."""
+
+    def describe_target(self, component: str) -> ScalableTarget | None:
+        """The component's scalable target (None: it has none)."""
+
+    def describe_targets(self, components: list[str]) -> dict[str, ScalableTarget | None]:
+        """Each component's scalable target, in as few calls as the API allows."""
+
+    def set_bounds(
+        self, component: str, min_capacity: int, max_capacity: int, pin: bool, suspend_scale_out: bool = False
+    ) -> None:
+        """Move the bounds (AAS writes a count outside them into range); ``pin`` suspends dynamic
+        scaling, ``suspend_scale_out`` only scale-out."""
+
+    def manages(self, target: ScalableTarget) -> bool:
+        """Whether this stack manages the target (only then are its bounds moved)."""
+
+
+class AlarmsAndMetrics(Protocol):
+    """CloudWatch, as triggers confirm alarms and the watcher and forecast read metrics."""
+
+    def alarm_state(self, name: str) -> AlarmState | None:
+        """The alarm's state now (None: no such alarm)."""
+
+    def alarm_listing(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """This stack's icpilot alarms by name, and other stacks' icpilot alarms with their stack."""
+
+    def component_sums(
+        self, metric: str, components: list[str], since: datetime, until: datetime, period: int = 3600
+    ) -> dict[str, float]:
+        """The Sum of a per-component AWS/SageMaker metric over [since, until]."""
+
+    def component_series(
+        self, metrics: list[str], components: list[str], since: datetime, until: datetime, period: int = 60
+    ) -> dict[str, list[float]]:
+        """Per component, the Sum of ``metrics`` in each ``period`` from ``since`` (0 without data)."""
 
 
 class ComponentStore(Protocol):

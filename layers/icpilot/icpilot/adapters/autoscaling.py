@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..domain.aws_views import ScalableTarget
 from .aws import aws_call, make_client
 
 NAMESPACE = "sagemaker"
@@ -26,24 +26,6 @@ COPY_COUNT_SET = re.compile(r"desired (?:\w+ )?count to (\d+)", re.IGNORECASE)
 
 def resource_id(component: str) -> str:
     return f"inference-component/{component}"
-
-
-@dataclass(frozen=True)
-class ScalableTarget:
-    min_capacity: int
-    max_capacity: int
-    suspended: dict[str, bool]
-    arn: str = ""  # ScalableTargetARN (tags are read and written by it)
-
-    @property
-    def scale_out_suspended(self) -> bool:
-        return bool(self.suspended.get("DynamicScalingOutSuspended"))
-
-    @property
-    def dynamic_suspended(self) -> bool:
-        return bool(
-            self.suspended.get("DynamicScalingInSuspended") and self.suspended.get("DynamicScalingOutSuspended")
-        )
 
 
 class AutoScalingAdapter:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..domain.aws_views import AlarmState
 from ..plans.autoscaling import PREFIX, alarm_marker, marker_owner
 from .aws import aws_call, make_client
 
@@ -24,13 +24,6 @@ ALARM_FIELDS = (
     "TreatMissingData",
     "AlarmActions",
 )
-
-
-@dataclass(frozen=True)
-class AlarmState:
-    value: str  # OK | ALARM | INSUFFICIENT_DATA
-    changed_at: datetime
-    latest: float | None = None  # the newest datapoint the last evaluation saw (StateReasonData)
 
 
 class CloudWatchAdapter:

@@ -16,14 +16,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
-from ..adapters.sagemaker import SageMakerAdapter
+from ..domain.aws_views import ScalableTarget
 from ..domain.decision_types import Action, Decision, EndpointObservation, LastAction, Trigger, TriggerKind
 from ..domain.events import EventDraft, EventType
 from ..domain.status import BUSY
 from ..domain.transitions import Availability, CopyChange
 from ..errors import ComponentBusyError, IcpilotError, StateConflictError
-from ..ports import State
+from ..ports import CopyCounts, ScalableTargets, State
 from ..records import StoredState, decided_fields
 from .announce import Announcer
 from .outcomes import ComponentOutcome, Outcome
@@ -69,9 +68,7 @@ class DecisionCarrier:
     # the longest timeout of a function that scales. An older one was left by an invocation that died.
     CLAIM_HOLD = timedelta(seconds=300)
 
-    def __init__(
-        self, sagemaker: SageMakerAdapter, autoscaling: AutoScalingAdapter, state: State, announcer: Announcer
-    ) -> None:
+    def __init__(self, sagemaker: CopyCounts, autoscaling: ScalableTargets, state: State, announcer: Announcer) -> None:
         self.sagemaker, self.autoscaling, self.state, self.announcer = sagemaker, autoscaling, state, announcer
         self.targets = TargetReads(autoscaling)
         self._stored: dict[tuple[str, str], StoredState] = {}  # batched reads, each used once

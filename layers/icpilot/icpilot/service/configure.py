@@ -10,9 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
+from ..adapters.autoscaling import AutoScalingAdapter
 from ..adapters.cloudwatch import ALARM_FIELDS, CloudWatchAdapter
 from ..adapters.sagemaker import SageMakerAdapter
+from ..domain.aws_views import ScalableTarget
 from ..domain.decision_types import AlarmKind, Trigger, aas_min_holding_last_copy
 from ..domain.events import EventDraft, EventType
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError

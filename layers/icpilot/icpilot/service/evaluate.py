@@ -20,8 +20,6 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..adapters.autoscaling import AutoScalingAdapter
-from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision_types import Decision, EndpointObservation, Trigger
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
@@ -34,7 +32,7 @@ from ..errors import (
     UnknownEndpointError,
 )
 from ..policy.model import Policy
-from ..ports import State
+from ..ports import CopyCounts, ScalableTargets, State
 from ..records import StoredState
 from .acting import Acting, DecisionCarrier
 from .announce import Announcer, metric
@@ -65,8 +63,8 @@ class Evaluation(DecisionCarrier):
 
     def __init__(
         self,
-        sagemaker: SageMakerAdapter,
-        autoscaling: AutoScalingAdapter,
+        sagemaker: CopyCounts,
+        autoscaling: ScalableTargets,
         state: State,
         announcer: Announcer,
         seconds_left: Callable[[], float] | None = None,

@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.cloudwatch import CloudWatchAdapter
-from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.cost import CostModel, UnknownInstanceType
 from ..domain.decision_types import EndpointObservation, Trigger
 from ..domain.events import EventDraft, EventType
@@ -16,7 +14,7 @@ from ..domain.forecast import Forecast, HoldingPrices, learn
 from ..domain.readiness import time_to_ready
 from ..errors import IcpilotError, StateConflictError, UnknownComponentError
 from ..policy.model import ComponentPolicy, Policy
-from ..ports import ComponentStore
+from ..ports import AlarmsAndMetrics, ComponentStore, CopyCounts
 from ..records import StoredState
 from .announce import Announcer
 from .fanout import fan_out
@@ -28,9 +26,9 @@ logger = Logger(service="icpilot", child=True)
 class ForecastJob:
     def __init__(
         self,
-        sagemaker: SageMakerAdapter,
+        sagemaker: CopyCounts,
         state: ComponentStore,
-        cloudwatch: CloudWatchAdapter,
+        cloudwatch: AlarmsAndMetrics,
         announcer: Announcer,
         workers: int = 1,
     ) -> None:

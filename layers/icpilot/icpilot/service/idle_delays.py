@@ -10,18 +10,17 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.sagemaker import SageMakerAdapter
 from ..domain.decision_types import EndpointObservation
 from ..domain.forecast import Forecast
 from ..domain.readiness import idle_delay_in_force
 from ..errors import IcpilotError
 from ..policy.model import Policy
-from ..ports import State
+from ..ports import CopyCounts, State
 
 logger = Logger(service="icpilot", child=True)
 
 
-def auto_idle_delays(sagemaker: SageMakerAdapter, state: State, policy: Policy, now: datetime) -> dict[str, timedelta]:
+def auto_idle_delays(sagemaker: CopyCounts, state: State, policy: Policy, now: datetime) -> dict[str, timedelta]:
     """Idle delays derived from price and cold-start cost (and the forecast, where learned demand
     acts) for components with ``idle: auto``, as of ``now``; a component whose endpoint cannot be
     read is left out (its alarm keeps the delay it has)."""

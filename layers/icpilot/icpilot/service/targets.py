@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.autoscaling import AutoScalingAdapter, ScalableTarget
+from ..domain.aws_views import ScalableTarget
 from ..errors import IcpilotError
+from ..ports import ScalableTargets
 
 logger = Logger(service="icpilot", child=True)
 
@@ -13,7 +14,7 @@ logger = Logger(service="icpilot", child=True)
 class TargetReads:
     """Made per run (never kept on a long-lived object): a read is a snapshot of that moment."""
 
-    def __init__(self, autoscaling: AutoScalingAdapter) -> None:
+    def __init__(self, autoscaling: ScalableTargets) -> None:
         self.autoscaling = autoscaling
         self._read: dict[str, ScalableTarget | None] = {}
 

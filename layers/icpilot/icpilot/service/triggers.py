@@ -11,14 +11,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters.cloudwatch import AlarmState, CloudWatchAdapter
+from ..domain.aws_views import AlarmState
 from ..domain.decision_types import AlarmKind, Trigger, TriggerKind
 from ..domain.events import EventDraft, EventType
 from ..domain.standing import acts_again, followed
 from ..errors import IcpilotError, StateConflictError
 from ..plans.autoscaling import alarm_name, components_of_other_stacks, parse_alarm_name
 from ..policy.model import Policy
-from ..ports import State
+from ..ports import AlarmsAndMetrics, State
 from .announce import Announcer
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
@@ -41,7 +41,7 @@ class TriggerChecks:
     # How far back CloudWatch's own count of failed requests may back a client's count of waiting ones.
     DEMAND_EVIDENCE_MINUTES = 5
 
-    def __init__(self, state: State, cloudwatch: CloudWatchAdapter, announcer: Announcer) -> None:
+    def __init__(self, state: State, cloudwatch: AlarmsAndMetrics, announcer: Announcer) -> None:
         self.state, self.cloudwatch, self.announcer = state, cloudwatch, announcer
 
     # A rejected trigger is logged every time but announced once an hour per cause: anyone allowed

@@ -16,9 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..adapters.cloudwatch import CloudWatchAdapter
 from ..adapters.runtime import RuntimeAdapter
-from ..adapters.sagemaker import SageMakerAdapter
 from ..adapters.sns import EventPublisher
 from ..domain.decision_types import Trigger
 from ..domain.decision_types import copies as n_copies
@@ -27,7 +25,7 @@ from ..domain.readiness import remember
 from ..domain.transitions import Availability, Observed, ProbeResult, Verdict, needs_probe, verdict
 from ..errors import CorruptStateError, IcpilotError, StateConflictError, UnknownComponentError
 from ..policy.model import Policy
-from ..ports import ComponentStore
+from ..ports import AlarmsAndMetrics, ComponentStore, CopyCounts
 from ..records import StoredState
 from .announce import Announcer, metric
 from .outcomes import ComponentOutcome, Outcome, RunSummary
@@ -45,11 +43,11 @@ class Watch:
     def __init__(
         self,
         state: ComponentStore,
-        sagemaker: SageMakerAdapter,
+        sagemaker: CopyCounts,
         runtime: RuntimeAdapter | None,
         publisher: EventPublisher,
         announcer: Announcer,
-        cloudwatch: CloudWatchAdapter | None = None,
+        cloudwatch: AlarmsAndMetrics,
     ) -> None:
         self.state, self.sagemaker, self.runtime = state, sagemaker, runtime
         self.publisher, self.announcer = publisher, announcer
@@ -117,9 +115,7 @@ class Watch:
         asked for until it was ready: NoCapacityInvocationFailures (Sum) over that span, per minute.
         It prices the next cold start ('auto' idle delay). A client that retries while it waits
         counts once per attempt, so patient clients make cold starts look dearer than they are.
-        None without CloudWatch, or when it cannot be read (the price then stays as it was)."""
-        if self.cloudwatch is None:
-            return None
+        None when it cannot be read (the price then stays as it was)."""
         # Whole minutes, as CloudWatch's one-minute periods fall: from the minute before the request
         # to the end of the minute it became ready in.
         since = requested.replace(second=0, microsecond=0) - timedelta(minutes=1)
