@@ -1,7 +1,7 @@
 """EventBridge Scheduler's schedule expressions, as the emulator fires them.
 
 The emulator is the stand-in that checks icpilot, so it does not borrow icpilot's own cron parser
-(``icpilot.aws_cron``): the cron fields are read by ``aws_croniter`` (an independent AWS-cron
+(``icpilot.policy.cron``): the cron fields are read by ``aws_croniter`` (an independent AWS-cron
 library: ``?``, ``L``, ``W``, ``#``, names, the year field), and the rest is written here from AWS's
 documented rules (Scheduler User Guide, "Schedule types"):
 

@@ -310,7 +310,7 @@ class Deployment:
         result = record.result
         answered_failed = isinstance(result, dict) and (
             (result.get("policy_error") and not result.get("policy_pending")) or result.get("rejected")
-        )  # as icpilot.cfn answers CloudFormation
+        )  # as icpilot.adapters.cfn answers CloudFormation
         if record.error or answered_failed:
             raise CustomResourceFailed(f"{logical} ({request_type}) failed: {record.error or result}")
         self.custom_resource_results[logical] = result

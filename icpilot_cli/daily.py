@@ -16,8 +16,8 @@ from icpilot.adapters.autoscaling import AutoScalingAdapter
 from icpilot.adapters.cloudwatch import CloudWatchAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.state import StateStore
+from icpilot.domain.report import local_day
 from icpilot.policy.model import Policy
-from icpilot.report import local_day
 from icpilot.service.reporting import DailyReporter, EndpointDay
 from rich.console import Console
 from rich.table import Table

@@ -15,10 +15,10 @@ from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.state import StateStore
 from icpilot.domain.cost import CostModel, UnknownInstanceType
 from icpilot.domain.forecast import Forecast
+from icpilot.domain.report import copy_hours, usage
 from icpilot.errors import IcpilotError
-from icpilot.lint import lint, lint_live
+from icpilot.policy.lint import lint, lint_live
 from icpilot.policy.model import parse_duration
-from icpilot.report import copy_hours, usage
 
 from icpilot_cli import daily
 from icpilot_cli.common import (

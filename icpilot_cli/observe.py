@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from icpilot.adapters.autoscaling import AutoScalingAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
 from icpilot.adapters.state import StateStore
-from icpilot.aws_cron import ScheduleExpression
 from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel, UnknownInstanceType
 from icpilot.domain.decision_types import (
@@ -28,6 +27,7 @@ from icpilot.domain.readiness import idle_delay_in_force
 from icpilot.domain.status import ComponentStatus
 from icpilot.domain.windows import edges
 from icpilot.errors import IcpilotError
+from icpilot.policy.cron import ScheduleExpression
 from icpilot.policy.model import Policy
 
 from icpilot_cli.common import (

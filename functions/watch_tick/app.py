@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from icpilot import cfn
+from icpilot.adapters import cfn
 from icpilot.runtime import TRACED_MODULES, controller_for
 
 logger = Logger(service="icpilot")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from icpilot.aws_cron import ScheduleExpression, ScheduleExpressionError
+from icpilot.policy.cron import ScheduleExpression, ScheduleExpressionError
 
 from emulator import Emulator, evaluate_alarms
 from emulator.schedule_expressions import ScheduleClock, ScheduleNotEmulated

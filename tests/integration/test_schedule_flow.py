@@ -302,6 +302,8 @@ def test_conditional_writes_let_only_one_racer_win(stack: Stack) -> None:
 
 def test_cloudformation_reconcile_answers_success(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[str, str]] = []
-    monkeypatch.setattr("icpilot.cfn.send", lambda request, status, reason, data=None: sent.append((status, reason)))
+    monkeypatch.setattr(
+        "icpilot.adapters.cfn.send", lambda request, status, reason, data=None: sent.append((status, reason))
+    )
     stack.invoke("watch-tick", stack.handler_event("watch_tick_cfn_create.json"))
     assert sent == [("SUCCESS", "reconciled")]

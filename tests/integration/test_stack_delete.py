@@ -43,7 +43,9 @@ def custom_resource(stack: Stack, request_type: str) -> dict[str, Any]:
 def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """What the custom resource answers CloudFormation (the PUT to the presigned URL)."""
     sent: list[tuple[str, str]] = []
-    monkeypatch.setattr("icpilot.cfn.send", lambda request, status, reason, data=None: sent.append((status, reason)))
+    monkeypatch.setattr(
+        "icpilot.adapters.cfn.send", lambda request, status, reason, data=None: sent.append((status, reason))
+    )
     return sent
 
 

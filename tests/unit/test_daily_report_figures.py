@@ -1,4 +1,4 @@
-"""The daily report's arithmetic (icpilot.report), at explicit times: local days across DST,
+"""The daily report's arithmetic (icpilot.domain.report), at explicit times: local days across DST,
 copy-hours from icpilot's transitions and AAS's settings together, cold starts, percentiles,
 requests refused during warm-ups, and the forecast's error."""
 
@@ -9,10 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from icpilot.domain.transitions import CopyChange
-from icpilot.plans.schedules import desired_schedules
-from icpilot.policy import load_policy_text
-from icpilot.report import (
+from icpilot.domain.report import (
     cold_starts,
     copy_hours,
     delayed_requests,
@@ -20,6 +17,9 @@ from icpilot.report import (
     percentile,
     weighted_absolute_error,
 )
+from icpilot.domain.transitions import CopyChange
+from icpilot.plans.schedules import desired_schedules
+from icpilot.policy import load_policy_text
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)
 

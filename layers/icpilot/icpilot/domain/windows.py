@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..aws_cron import ScheduleExpression
+from ..policy.cron import ScheduleExpression
 from ..policy.model import DAYS, ComponentPolicy, ScheduleRule
 
 

@@ -30,10 +30,7 @@ from ..domain.cost import CostModel, UnknownInstanceType
 from ..domain.decision_types import ComponentState, Trigger
 from ..domain.events import EventDraft, EventType
 from ..domain.forecast import SLOT_MINUTES, Forecast
-from ..errors import IcpilotError, NotAnInferenceComponentEndpointError, UnknownEndpointError
-from ..policy.model import Policy
-from ..ports import ComponentStore
-from ..report import (
+from ..domain.report import (
     cold_starts,
     delayed_requests,
     local_day,
@@ -41,6 +38,9 @@ from ..report import (
     usage,
     weighted_absolute_error,
 )
+from ..errors import IcpilotError, NotAnInferenceComponentEndpointError, UnknownEndpointError
+from ..policy.model import Policy
+from ..ports import ComponentStore
 from .announce import Announcer
 from .outcomes import RunSummary
 

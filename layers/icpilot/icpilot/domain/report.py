@@ -1,7 +1,7 @@
 """Copy-hours and accelerator-hours from recorded transitions, against always-on; the daily
 report's other figures (cold starts, times to ready, delayed requests, forecast error). Pure.
 
-A component's copies are piecewise constant between transitions ``[time, from, to]``. Over a
+A component's copies are piecewise constant between transitions (``CopyChange``: time, from, to). Over a
 period [since, until] the count at ``since`` is the last transition's ``to`` before it, or the
 first later transition's ``from`` (nothing changed before that, even when that transition came
 after ``until``), or the current count when there was no transition at all.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .domain.transitions import CopyChange
+from .transitions import CopyChange
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .aws_cron import ScheduleExpression
-from .policy.model import ComponentPolicy, Policy
+from .cron import ScheduleExpression
+from .model import ComponentPolicy, Policy
 
 
 @dataclass(frozen=True)
