@@ -185,6 +185,18 @@ class Watch:
         ready = f"{n_copies(copies)} ready after {ttr / 60:.1f} min"
         return EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=copies, details=details), fields
 
+    def _deleted_in_flight(
+        self, stored: StoredState, endpoint: str, name: str, exc: UnknownComponentError, trigger: Trigger, now: datetime
+    ) -> ComponentOutcome:
+        """The component was deleted while its transition was in flight: failed, said once."""
+        self.state.write(
+            endpoint, name, stored.version, inflight=None, availability=Availability.FAILED, updated_at=now
+        )
+        self.announcer.announce(
+            EventDraft(type=EventType.COMPONENT_FAILED, reason=str(exc)), trigger, now, endpoint, name
+        )
+        return ComponentOutcome(endpoint, name, Outcome.FAILED, str(exc))
+
     def _watch_one(
         self, policy: Policy, stored: StoredState, endpoint: str, name: str, trigger: Trigger, now: datetime
     ) -> ComponentOutcome:
@@ -202,13 +214,7 @@ class Watch:
         try:
             c = self.sagemaker.describe_component(name)
         except UnknownComponentError as exc:
-            self.state.write(
-                endpoint, name, stored.version, inflight=None, availability=Availability.FAILED, updated_at=now
-            )
-            self.announcer.announce(
-                EventDraft(type=EventType.COMPONENT_FAILED, reason=str(exc)), trigger, now, endpoint, name
-            )
-            return ComponentOutcome(endpoint, name, Outcome.FAILED, str(exc))
+            return self._deleted_in_flight(stored, endpoint, name, exc, trigger, now)
 
         def finish(result: Outcome, reason: str, draft: EventDraft | None = None, **fields: Any) -> ComponentOutcome:
             """Close the flight with a conditional write, then announce: a run that loses the write to
