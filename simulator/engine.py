@@ -295,7 +295,8 @@ class Result:
     # the daily cost of a long run's picture; their sum is the ledgers' penalty
     penalty_by_minute: list[float] = field(default_factory=list)
     # (minute, component, event type) of every lifecycle event icpilot would say about a component:
-    # its decisions' own, the scale's request and outcome, the watcher's verdicts (icpilot only)
+    # its decisions' own, the scale's request and outcome, the watcher's verdicts (icpilot only);
+    # and (minute, endpoint, "EndpointIdle") when the last component with copies goes to zero
     events: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
@@ -676,6 +677,8 @@ class _Icpilot:
                 self._preempt(d, endpoint, t)
                 endpoint.set(c, d.target, t, mid_minute)
                 self.events += [(t, c.name, str(kind)) for kind in d.announced_once_written()]
+                if d.target == 0 and not any(o.desired for o in observed.components if o.name != c.name):
+                    self.events.append((t, observed.name, str(EventType.ENDPOINT_IDLE)))  # the last one to go
                 self.in_flight = InFlight(d.flight_kind, d.target, d.from_copies, now, now)
                 self.last_action_at = now
                 if d.starts_warmup and self.first_failure is not None:

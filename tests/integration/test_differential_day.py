@@ -192,10 +192,16 @@ def emulated_writes(stack: Stack, emu: Emulator, load: dict[str, list[int]]) -> 
 
 
 def said(stack: Stack, start: datetime) -> list[tuple[int, str, str]]:
-    """(minute from ``start``, component, type) of every lifecycle event the stack said about a component."""
-    events = [e for e in stack.lifecycle_events() if e.get("component")]
+    """(minute from ``start``, component, type) of every lifecycle event the stack said about a
+    component, and (minute, endpoint, type) of its EndpointIdle (the endpoint-level event of a day;
+    the daily report and the health checks are the stack's own jobs, not the simulator's)."""
+    events = [e for e in stack.lifecycle_events() if e.get("component") or e["type"] == "EndpointIdle"]
     return sorted(
-        (int((datetime.fromisoformat(e["time"]) - start).total_seconds() // 60), e["component"], e["type"])
+        (
+            int((datetime.fromisoformat(e["time"]) - start).total_seconds() // 60),
+            e.get("component") or e["endpoint"],
+            e["type"],
+        )
         for e in events
     )
 
