@@ -275,3 +275,38 @@ def test_the_mode_in_force_is_the_components_else_its_endpoints_else_the_policys
     policy = load_policy_text("\n".join(lines) + "\n")
     assert policy.mode_of("m") == expected
     assert policy.observes("other") == ((endpoint or top) == "observe")
+
+
+def test_durations_and_crons_are_parsed_once_and_a_copy_parses_its_own() -> None:
+    """Durations and cron expressions are read once per loaded policy (the evaluation reads them
+    every minute); a model_copy with other fields parses those, not the original's values."""
+    from datetime import timedelta
+
+    from icpilot.policy.cron import ScheduleExpression
+
+    policy = load_policy_text(
+        """
+endpoints:
+  ep:
+    components:
+      m:
+        max_copies: 2
+        idle_scale_to_zero_after: 30m
+        expected_time_to_ready: 6m
+        schedules:
+          - {name: batch, cron: "0 2 * * ? *", duration: 2h, min_copies: 1}
+"""
+    )
+    cp = policy.endpoints["ep"].components["m"]
+    rule = cp.schedules[0]
+    assert rule.schedule is rule.schedule and isinstance(rule.schedule, ScheduleExpression)
+    assert (cp.idle_delay, cp.time_to_ready, rule.window) == (
+        timedelta(minutes=30),
+        timedelta(minutes=6),
+        timedelta(hours=2),
+    )
+    other = cp.model_copy(update={"idle_scale_to_zero_after": "auto", "expected_time_to_ready": "9m"})
+    assert (other.idle_delay, other.time_to_ready) == (None, timedelta(minutes=9))
+    assert (cp.idle_delay, cp.time_to_ready) == (timedelta(minutes=30), timedelta(minutes=6))
+    longer = rule.model_copy(update={"duration": "3h", "cron": "0 4 * * ? *"})
+    assert longer.window == timedelta(hours=3) and longer.schedule.text == "cron(0 4 * * ? *)"

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..policy.cron import ScheduleExpression
 from ..policy.model import DAYS, ComponentPolicy, ScheduleRule
 
 
@@ -49,7 +48,7 @@ def rule_active(rule: ScheduleRule, now: datetime) -> bool:
     if rule.cron is not None:
         # Active when the rule fired within the last ``window``: the first fire after
         # (now - window) is at or before now.
-        fire = ScheduleExpression.parse(rule.cron_expression, rule.timezone).next_after(now - rule.window)
+        fire = rule.schedule.next_after(now - rule.window)
         return fire is not None and fire <= now
     assert rule.start is not None
     start = timedelta(hours=rule.start.hour, minutes=rule.start.minute)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .cron import ScheduleExpression
 from .model import ComponentPolicy, Policy
 
 
@@ -85,7 +84,7 @@ def _window_findings(at: str, cp: ComponentPolicy, now: datetime) -> list[Findin
     for i, rule in enumerate(cp.schedules):
         where = f"{at}.schedules[{i}]"
         if rule.cron is not None:
-            nxt = ScheduleExpression.parse(rule.cron_expression, rule.timezone).next_after(now)
+            nxt = rule.schedule.next_after(now)
             if nxt is None:
                 out.append(
                     Finding(

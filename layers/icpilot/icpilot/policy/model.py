@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import time, timedelta
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -157,18 +158,18 @@ class ComponentPolicy(StrictModel):
             return self.min_copies, self.max_copies
         return max(self.outside.min_copies, self.min_copies), self.outside.max_copies
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def idle_delay(self) -> timedelta | None:
         """The fixed idle delay; None when there is none or it is 'auto' (derived, see domain.readiness.idle_delay_in_force)."""
         if self.idle_scale_to_zero_after is None or self.idle_scale_to_zero_after == "auto":
             return None
         return parse_duration(self.idle_scale_to_zero_after)
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def warmup_deadline(self) -> timedelta:
         return parse_duration(self.warmup_timeout) if self.warmup_timeout is not None else 3 * self.time_to_ready
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def time_to_ready(self) -> timedelta:
         return parse_duration(self.expected_time_to_ready)
 
@@ -177,7 +178,7 @@ class ComponentPolicy(StrictModel):
         """The most copies learned demand may hold: ``predictive.max_copies``, else ``max_copies``."""
         return self.predictive.max_copies if self.predictive.max_copies is not None else self.max_copies
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def guard(self) -> timedelta:
         return parse_duration(self.scale_to_zero_guard)
 
@@ -286,7 +287,7 @@ class EndpointPolicy(StrictModel):
             raise ValueError("\n".join(problems))
         return self
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def provisioning(self) -> timedelta:
         return parse_duration(self.instance_provisioning_time)
 

@@ -5,8 +5,10 @@ requirements. ``model`` assembles them into component, endpoint and policy model
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import time, timedelta
-from typing import Annotated, Literal
+from functools import cached_property
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -57,6 +59,15 @@ Zone = Annotated[str, AfterValidator(iana_zone), Field(description="an IANA time
 class StrictModel(BaseModel):
     # strict: a YAML ``true`` is not the number 1, and a string is not a number
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose parsed values (``cached_property``: durations, cron expressions) are parsed
+        again from its own fields: pydantic's copy would carry the original's."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in dir(type(self)):
+            if isinstance(getattr(type(self), name, None), cached_property):
+                copied.__dict__.pop(name, None)
+        return copied
 
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
@@ -130,11 +141,16 @@ class ScheduleRule(StrictModel):
         c = self.cron.strip()
         return c if c.startswith("cron(") else f"cron({c})"
 
+    @cached_property
+    def schedule(self) -> ScheduleExpression:
+        """The cron rule's expression in its zone, parsed once (validated when the policy loads)."""
+        return ScheduleExpression.parse(self.cron_expression, self.timezone)
+
     @property
     def active_days(self) -> tuple[str, ...]:
         return tuple(self.days) if self.days else DAYS
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def window(self) -> timedelta:
         if self.cron is not None:
             assert self.duration is not None
@@ -226,11 +242,11 @@ class PredictiveScaling(StrictModel):
             raise ValueError(f"min_history ({self.min_history}) is longer than history ({self.history})")
         return self
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def history_span(self) -> timedelta:
         return parse_duration(self.history)
 
-    @property
+    @cached_property  # parsed once, when first read after the policy loads
     def min_history_span(self) -> timedelta:
         return parse_duration(self.min_history)
 
