@@ -11,7 +11,7 @@ documented rules (Scheduler User Guide, "Schedule types"):
   does to the clock).
 - ``at(yyyy-mm-ddThh:mm:ss)`` runs once, at that wall time in the schedule's time zone.
 
-``tests/emulator/test_schedule_expressions.py`` checks these rules, and that icpilot's parser
+``tests/emulator/test_cron_and_dispatch.py`` checks these rules, and that icpilot's parser
 agrees with this one on random expressions (two implementations, one behaviour).
 """
 
