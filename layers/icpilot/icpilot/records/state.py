@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -81,34 +81,18 @@ def record_of(endpoint: str, component: str, version: int, values: Mapping[str, 
             requested_at=get("requested_at"),
             accepted_at=get("accepted_at"),
         )
-    rest: dict[str, Any] = {name: get(name) for name in _RECORD_FIELDS if name in values}
+    rest: dict[str, Any] = {name: values[name] for name in _RECORD_FIELDS if name in values}
     return StoredState(state, version, endpoint, component, flight, **rest)
 
 
-_RECORD_FIELDS = [
-    "availability",
-    "expected_ready_at",
-    "attempts",
-    "pending_since",
-    "last_action_at",
-    "last_reason",
-    "last_trigger",
-    "last_error",
-    "updated_at",
-    "override_reason",
-    "override_set_at",
-    "ready_history",
-    "met_at_cold_start",
-    "transitions",
-    "ready_log",
-    "last_ready_at",
-    "forecast",
-    "forecast_at",
-    "last_demand_at",
-    "gone_since",
-    "owned_by",
-    "would_scale",
-]
+# The record's own fields that hold one attribute each, as it is (the others are built above).
+_RECORD_FIELDS = tuple(f.name for f in fields(StoredState) if f.name in FIELDS)
+
+
+def _version(attrs: Mapping[str, Any]) -> int | None:
+    """The item's version; None when it is not a whole number."""
+    version = attrs.get("version", 0)
+    return None if isinstance(version, bool) or not isinstance(version, int) else version
 
 
 def stored_from(endpoint: str, component: str, attrs: Mapping[str, Any]) -> StoredState:
@@ -124,9 +108,9 @@ def stored_from(endpoint: str, component: str, attrs: Mapping[str, Any]) -> Stor
             values[name] = spec.read(raw)
         except Unreadable as exc:
             raise CorruptStateError(endpoint, component, name, raw, str(exc)) from None
-    version = attrs.get("version", 0)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise CorruptStateError(endpoint, component, "version", version, "expected a whole number")
+    version = _version(attrs)
+    if version is None:
+        raise CorruptStateError(endpoint, component, "version", attrs.get("version"), "expected a whole number")
     return record_of(endpoint, component, version, values)
 
 
@@ -175,7 +159,10 @@ def watched_from(items: list[dict[str, Any]]) -> tuple[list[StoredState], list[d
         try:
             components.append(stored_from(endpoint, component, attrs))
         except CorruptStateError as exc:
-            version = attrs.get("version", 0)
-            known = version if isinstance(version, int) and not isinstance(version, bool) else -1
-            components.append(StoredState(version=known, endpoint=endpoint, component=component, unreadable=exc))
+            known = _version(attrs)
+            components.append(
+                StoredState(
+                    version=-1 if known is None else known, endpoint=endpoint, component=component, unreadable=exc
+                )
+            )
     return components, sorted(parked, key=lambda p: p["pk"])
