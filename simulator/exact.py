@@ -71,6 +71,10 @@ class ExactOptimum:
         return (self.incumbent_usd - self.bound_usd) / self.incumbent_usd if self.incumbent_usd > 0 else 0.0
 
 
+WINDOW_SECONDS = 2.5  # the least a window's program gets: HiGHS presolves the whole day each time
+WINDOW_MINUTES = (180, 120)  # fix-and-optimize's windows: how wide, how far apart
+
+
 class _Program:
     """Columns and rows gathered in plain lists, handed to HiGHS in one call each."""
 
@@ -93,7 +97,25 @@ class _Program:
         cols = [c for c, v in terms.items() if v]
         self.rows.append((lower, upper, cols, [terms[c] for c in cols]))
 
-    def solve(self, time_limit: float, gap: float, offset: float) -> tuple[Any, list[float]]:
+    def solve(
+        self,
+        time_limit: float,
+        gap: float,
+        offset: float,
+        start: dict[int, float] | None = None,
+        windows: list[set[int]] | None = None,
+        window_seconds: float | None = None,
+    ) -> tuple[Any, list[float]]:
+        """Solve within ``time_limit`` seconds, from the partial solution ``start`` (column -> value):
+        HiGHS completes it into a first incumbent (when it is a schedule of the program's class: a
+        simple schedule may not be), so a solve that runs out of time returns one no dearer.
+
+        With ``windows`` (sets of columns), when the time allows ``window_seconds`` a window
+        (default ``WINDOW_SECONDS``), the
+        incumbent is first improved one window at a time with every other column of ``windows``
+        held at its value (fix-and-optimize): small programs HiGHS solves well, where the whole one
+        (two components sharing instances for a day) finds no better schedule than its start in
+        the time. The whole program then runs from the result; its bound is the bound."""
         try:
             import highspy
             import numpy as np
@@ -101,9 +123,53 @@ class _Program:
             raise ExactOptimumUnavailable(
                 "the exact optimum needs highspy (pip install -r requirements-dev.txt)"
             ) from exc
+        began = time.monotonic()
+        h = self._highs(highspy, np, gap, offset)
+        if start:
+            cols = np.array(sorted(start), dtype=np.int32)
+            h.setSolution(len(cols), cols, np.array([start[c] for c in cols]))
+        if not windows:
+            h.setOptionValue("time_limit", float(time_limit))
+            h.run()
+            return h, list(h.getSolution().col_value)
+        # fix-and-optimize: a first schedule from ``start`` (a quarter of the time), then each
+        # window in turn (two fifths, at least WINDOW_SECONDS each, or none), then the whole program
+        h.setOptionValue("time_limit", time_limit / 4)
+        h.run()
+        share = 0.4 * time_limit / len(windows)
+        if h.getInfo().primal_solution_status and share >= (
+            WINDOW_SECONDS if window_seconds is None else window_seconds
+        ):
+            best = h.getSolution()
+            movable = sorted(set().union(*windows))
+            for free in windows:
+                fixed = np.array([c for c in movable if c not in free], dtype=np.int32)
+                loose = np.array(sorted(free), dtype=np.int32)
+                held = np.array([best.col_value[c] for c in fixed])
+                h.changeColsBounds(len(fixed), fixed, held, held)
+                h.changeColsBounds(
+                    len(loose),
+                    loose,
+                    np.array([self.lower[c] for c in loose]),
+                    np.array([self.upper[c] for c in loose]),
+                )
+                h.setSolution(best)
+                h.setOptionValue("time_limit", share)  # HiGHS's limit is per run
+                h.run()
+                if h.getInfo().primal_solution_status:
+                    best = h.getSolution()
+            every = np.array(movable, dtype=np.int32)
+            h.changeColsBounds(
+                len(every), every, np.array([self.lower[c] for c in every]), np.array([self.upper[c] for c in every])
+            )
+            h.setSolution(best)
+        h.setOptionValue("time_limit", max(0.1, time_limit - (time.monotonic() - began)))
+        h.run()
+        return h, list(h.getSolution().col_value)
+
+    def _highs(self, highspy: Any, np: Any, gap: float, offset: float) -> Any:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(time_limit))
         h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("random_seed", 0)
         h.setOptionValue("threads", 1)  # one solve per CPU: benches run scenarios side by side
@@ -133,8 +199,7 @@ class _Program:
             np.array(index, dtype=np.int32),
             np.array(value, dtype=np.float64),
         )
-        h.run()
-        return h, list(h.getSolution().col_value)
+        return h
 
 
 def _units(value: float, what: str) -> int:
@@ -250,7 +315,8 @@ def solve(
     A run longer than ``day`` minutes is solved one day at a time, each day a relaxation of the run
     (``_round``: copies left by the day before are free, requests still waiting at midnight cost
     nothing more), so the days' bounds add up to a bound of the run; the days' schedules, put back
-    to back, are the schedule (its replay is what it costs). ``time_limit`` is per day."""
+    to back, are the schedule (its replay is what it costs); a day before ``score_from`` is not
+    solved, a simple schedule stands in for it. ``time_limit`` is per day."""
     if minutes <= day:
         return _solve_span(components, rules, minutes, reactive, score_from, time_limit, gap, False, False)
     began = time.monotonic()
@@ -263,23 +329,17 @@ def solve(
             replace(c, demand=MinuteDemand(c.demand.requests[first:last], c.demand.slot_seconds[first:last]))
             for c in components
         ]
-        scored = last > score_from
+        if last <= score_from:  # not scored (a learner's history): a simple schedule carries the state
+            for name, copies in simple_schedule(part, rules, last - first, reactive).items():
+                schedule[name] += copies
+            continue
         solved = _solve_span(
-            part,
-            rules,
-            last - first,
-            reactive,
-            max(0, score_from - first) if scored else 0,  # an unscored day still gets a sensible schedule
-            time_limit,
-            gap,
-            first > 0,
-            last < minutes,
+            part, rules, last - first, reactive, max(0, score_from - first), time_limit, gap, first > 0, last < minutes
         )
         for name, copies in solved.schedule.items():
             schedule[name] += copies
-        if scored:
-            incumbent += solved.incumbent_usd
-            bound += solved.bound_usd
+        incumbent += solved.incumbent_usd
+        bound += solved.bound_usd
         statuses.append(solved.status)
     worst = max(set(statuses), key=statuses.count)
     status = f"solved by day ({len(statuses)} days; {statuses.count('Optimal')} proven optimal; mostly {worst})"
@@ -313,8 +373,8 @@ def _solve_span(
     )
     if key not in _SOLVED:
         _SOLVED[key] = _solve_lazily(
-            lambda strict, left: _round(
-                components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end
+            lambda strict, left, start: _round(
+                components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end, start
             ),
             [c.name for c in components],
             lambda: simple_schedule(components, rules, minutes, reactive),
@@ -331,7 +391,8 @@ _SOLVED: dict[Any, ExactOptimum] = {}
 
 def _solve_lazily(
     solve_round: Callable[
-        [dict[str, set[int]], float], tuple[Any, list[float], dict[str, list[int]], dict[str, _Fifo]]
+        [dict[str, set[int]], float, dict[str, list[int]]],
+        tuple[Any, list[float], dict[str, list[int]], dict[str, _Fifo]],
     ],
     names: list[str],
     fallback: Callable[[], dict[str, list[int]]],
@@ -342,12 +403,14 @@ def _solve_lazily(
     strict: dict[str, set[int]] = {name: set() for name in names}
     rounds = 0
     bound = 0.0  # every round solves a relaxation of the last, so the best of their bounds holds
+    start = fallback()  # each round starts from a schedule: the simple one, then the last round's
+    best: ExactOptimum | None = None  # the cheapest round's schedule whose queue was served in order
     while True:
-        # The first rounds only find where the order breaks: they get a third of the time each.
+        # The first round gets two thirds of the time; any more (where the order broke) the rest.
         spent = time.monotonic() - began
-        left = max(1.0, time_limit - spent if rounds >= 2 else min(time_limit - spent, time_limit / 3))
+        left = max(1.0, time_limit - spent if rounds else 2 * time_limit / 3)
         rounds += 1
-        h, values, x, fifos = solve_round(strict, left)
+        h, values, x, fifos = solve_round(strict, left, start)
         info = h.getInfo()
         status = h.modelStatusToString(h.getModelStatus())
         if math.isfinite(info.mip_dual_bound):
@@ -372,17 +435,25 @@ def _solve_lazily(
             info.mip_dual_bound,
             sum(map(len, broken.values())),
         )
-        if not any(broken.values()) or time.monotonic() - began >= time_limit:
-            return ExactOptimum(
-                reactive,
-                {n: [round(values[v]) for v in cols] for n, cols in x.items()},
-                info.objective_function_value,
-                bound,
-                time.monotonic() - began,
-                status if not any(broken.values()) else f"{status}; oldest-first order not yet imposed everywhere",
-            )
+        schedule = {n: [round(values[v]) for v in cols] for n, cols in x.items()}
+        in_order = not any(broken.values())
+        if in_order and (best is None or info.objective_function_value < best.incumbent_usd):
+            best = ExactOptimum(reactive, schedule, info.objective_function_value, 0.0, 0.0, status)
+        if (in_order and status == "Optimal") or time.monotonic() - began >= time_limit - 1.0:
+            if best is None:  # never in order: what the last relaxation says (its replay costs more)
+                best = ExactOptimum(
+                    reactive,
+                    schedule,
+                    info.objective_function_value,
+                    0.0,
+                    0.0,
+                    f"{status}; oldest-first order not yet imposed everywhere",
+                )
+            return replace(best, bound_usd=bound, seconds=time.monotonic() - began)
+        # Another round: the order imposed where it broke (if it did), from this round's schedule.
         for name, minutes_broken in broken.items():
             strict[name] |= minutes_broken
+        start = schedule
 
 
 def simple_schedule(
@@ -439,6 +510,7 @@ def _round(
     gap: float,
     open_start: bool,
     open_end: bool,
+    start: dict[str, list[int]] | None = None,
 ) -> tuple[Any, list[float], dict[str, list[int]], dict[str, _Fifo]]:
     """Build the program (the queue's order imposed in the minutes of ``strict``) and solve it.
 
@@ -552,8 +624,28 @@ def _round(
             for i, n in enumerate(order):
                 for later in order[i + 1 :]:
                     lp.row({fast[later][t]: 1.0, slow_flag[n][t]: float(most[later])}, upper=float(most[later]))
-    h, values = lp.solve(time_limit, gap, constant)
+    # the start: ``start``'s copies, within what the program allows (``start`` may be a simple schedule)
+    begin = {
+        col: float(min(copies, most[n]))
+        for n, held in (start or {}).items()
+        for col, copies in zip(x[n], held, strict=True)
+    }
+    windows = _windows(components, x, minutes, load_p + patience) if several and begin else []
+    h, values = lp.solve(time_limit, gap, constant, begin, windows)
     return h, values, x, fifos
+
+
+def _windows(components: list[SimComponent], x: dict[str, list[int]], minutes: int, lead: int) -> list[set[int]]:
+    """The copy columns of every component in windows (``WINDOW_MINUTES``: width, step), where some
+    component has requests from an hour before the window to ``lead`` (plus its load) after it:
+    elsewhere a window has nothing to decide that its neighbours do not."""
+    reach = max(c.load_minutes for c in components) + lead
+    width, step = WINDOW_MINUTES
+    return [
+        {cols[t] for cols in x.values() for t in range(first, min(minutes, first + width))}
+        for first in range(0, minutes, step)
+        if any(any(c.demand.requests[max(0, first - 60) : first + width + reach]) for c in components)
+    ]
 
 
 def replay(
