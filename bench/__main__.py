@@ -104,7 +104,8 @@ def backtest_figures() -> dict[str, Any]:
     """Every scenario (the Azure traces, the synthetic office month, bursts, trickle) under the example policy."""
     from icpilot.policy import load_policy
 
-    from simulator.scenarios import SCENARIOS, TRACES, build, report
+    from simulator.recommend import follow, recommendations
+    from simulator.scenarios import ENDPOINT, SCENARIOS, TRACES, build, report
 
     policy = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
     out: dict[str, Any] = {}
@@ -112,12 +113,18 @@ def backtest_figures() -> dict[str, Any]:
         if name == "azure" and not TRACES.exists():
             continue
         start = time.perf_counter()
-        r = report(policy, build(name))
-        r.pop("_series")
+        scenario = build(name)
+        r = report(policy, scenario)
+        strategies = dict(r["strategies"])
+        recommended = recommendations(r)
+        if recommended:  # what the tool recommends, followed: icpilot under the changed policy
+            followed = report(follow(policy, ENDPOINT, recommended), scenario)["strategies"]["icpilot"]
+            strategies = {"icpilot": strategies.pop("icpilot"), "icpilot, recommended policy": followed, **strategies}
         out[name] = {
             "wall_seconds": round(time.perf_counter() - start, 2),
             "days": r["days"],
-            "strategies": r["strategies"],
+            "strategies": strategies,
+            "recommendations": [rec.reason for rec in recommended],
         }
     return out
 

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from simulator.recommend import DO_NOT_SERVE
+
 RESULTS = Path(__file__).resolve().parent / "results.json"
 COLUMNS = (
     ("instance $", "instance_usd"),
@@ -108,6 +110,8 @@ def render(results: dict[str, Any]) -> str:
     for scenario, figures in scenarios.items():
         parts.append(f"**{scenario}** ({figures['days']} d, {figures['wall_seconds']} s)\n")
         parts.append(table("strategy", figures["strategies"]))
+        for reason in figures.get("recommendations", []):
+            parts.append(f"Recommended ({DO_NOT_SERVE}): {reason}.")
     for month, figures in results.get("honest_month", {}).items():
         parts.append(f"**{month}**, weeks 2-4 ({figures['wall_seconds']} s)\n")
         parts.append(table("strategy", figures["rows"]))
