@@ -14,11 +14,13 @@ from icpilot_cli.common import (
     _load,
     _reservations,
     _when,
+    console,
 )
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from simulator.backtest import TraceSpec, backtest, write
+    from simulator.recommend import recommendations
     from simulator.traces import first_midnight
 
     policy = _load(args)
@@ -74,13 +76,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         optimum_seconds=args.optimum_seconds,
         score_from=args.score_from * 1440,
     )
+    recommended = recommendations(report)
+    report["recommendations"] = [
+        {"component": r.component, "action": r.action, "reason": r.reason, "policy_change": r.policy_change}
+        for r in recommended
+    ]
     json_path, png_path = write(report, args.out)
     rows = [
         {"strategy": k, **{f: v for f, v in row.items() if f != "components"}}
         for k, row in report["strategies"].items()
     ]
     if args.json:
-        print(json.dumps({"report": str(json_path), "png": str(png_path), "strategies": rows}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    "report": str(json_path),
+                    "png": str(png_path),
+                    "strategies": rows,
+                    "recommendations": report["recommendations"],
+                },
+                indent=2,
+                default=str,
+            )
+        )
     else:
         _emit(
             args,
@@ -109,4 +127,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 "refused",
             ],
         )
+        for r in recommended:
+            console.print(f"[bold]Recommended: {r.action} {r.component}[/bold]: {r.reason}.")
+            console.print(f"In the policy, under {r.component}:\n{r.policy_change}", markup=False)
     return 0

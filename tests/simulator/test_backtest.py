@@ -257,3 +257,31 @@ def test_simulate_takes_what_a_copy_reserves_from_the_policy(
     assert main([*command, "--out", str(tmp_path / "b")]) == 2
     assert "what does a copy reserve? Set per_copy in the policy" in capsys.readouterr().err
     assert main([*command, "--per-copy", "m=1,1,1024", "--out", str(tmp_path / "c"), "--optimum-seconds", "5"]) == 0
+
+
+def test_simulate_recommends_not_serving_a_trickle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A lone request at 03:00, 11:00 and 19:00: a copy that loads in time for one costs an instance
+    for its provisioning and load, more than refusing it at $0.10. Neither optimum serves them, icpilot's scale from zero does, so simulate recommends not serving the component
+    and says how in the policy; the policy that follows it costs what refusing does."""
+    trace = synthetic(tmp_path, [180, 660, 1140], per_minute=1)
+    report = simulate_json(tmp_path, capsys, "--trace", str(trace))
+    (advice,) = report["recommendations"]
+    assert advice["component"] == "m" and advice["action"] == "do not serve"
+    assert "outside: {min_copies: 0, max_copies: 0}" in advice["policy_change"]
+    served = report["strategies"]["icpilot"]["total_usd"]
+    refusing = report["strategies"]["reactive-optimum"]["total_usd"]
+    assert served > refusing
+    followed = BASE + (
+        "idle_scale_to_zero_after: 5m, per_copy: {accelerators: 1, cores: 1, memory_mb: 1024}, "
+        "outside: {min_copies: 0, max_copies: 0}}\n"
+    )
+    after = simulate_json(tmp_path, capsys, "--trace", str(trace), policy=followed)
+    assert after["strategies"]["icpilot"]["total_usd"] == refusing
+    assert after["recommendations"] == []
+    # the table says it too, with the change to make
+    table = ["simulate", "--policy", str(tmp_path / "policy.yaml"), "--trace", str(trace)]
+    table += ["--instance-type", "ml.g5.xlarge", "--max-instances", "1", "--optimum-seconds", "5"]
+    simulate_json(tmp_path, capsys, "--trace", str(trace))  # the policy file back to the one that serves
+    assert main([*table, "--out", str(tmp_path / "t")]) == 0
+    out = capsys.readouterr().out
+    assert "Recommended: do not serve m" in out and "max_copies: 0" in out
