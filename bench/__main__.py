@@ -18,6 +18,9 @@
   always-on and both exact optima.
 - single_component: falcon-7b alone (the office week, the Azure day): the exact optimum's gap
   where no instance is shared.
+- optimum_depth: one Tuesday each of the office month, the messy month and the bursty week, both
+  components, each optimum at ``OPTIMUM_SECONDS`` and at 120 s: how far the shared-instance gap
+  closes with time.
 - fleet: configure, window-opening tick, steady tick, watcher and forecast passes over 500
   components on 50 endpoints (and 20 on 2) against the emulator server: seconds, AWS calls,
   busiest APIs.
@@ -178,6 +181,41 @@ def single_component_figures() -> dict[str, Any]:
     return out
 
 
+def optimum_depth_figures() -> dict[str, Any]:
+    """How far the exact optimum's gap closes with time where two components share instances: a
+    Tuesday of the office month, of the messy month and of the bursty week, each optimum solved at
+    the bench's ``OPTIMUM_SECONDS`` a day and at 120 s (where fix-and-optimize has the time to run)."""
+    from dataclasses import replace
+
+    from icpilot.policy import load_policy
+
+    from simulator import exact
+    from simulator.scenarios import OPTIMUM_SECONDS, build, setup
+    from simulator.traces import MinuteDemand
+
+    policy = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
+    out: dict[str, Any] = {}
+    for name, day in (("office", 8), ("office-messy", 8), ("bursty", 1)):
+        components, rules = setup(policy, build(name))
+        first, last = day * 1440, (day + 1) * 1440
+        one_day = [
+            replace(c, demand=MinuteDemand(c.demand.requests[first:last], c.demand.slot_seconds[first:last]))
+            for c in components
+        ]
+        for reactive in (False, True):
+            for seconds in (OPTIMUM_SECONDS, 120.0):
+                solved = exact.solve(one_day, rules, 1440, reactive, time_limit=seconds)  # from zero copies
+                key = f"{name} day {day}, {'reactive' if reactive else 'foresight'}, {seconds:g} s"
+                out[key] = {
+                    "incumbent_usd": round(solved.incumbent_usd, 2),
+                    "bound_usd": round(solved.bound_usd, 2),
+                    "gap_pct": round(100 * solved.gap, 2),
+                    "seconds": round(solved.seconds, 1),
+                    "status": solved.status,
+                }
+    return out
+
+
 def honest_month_figures() -> dict[str, Any]:
     """Months with the mess real months have (``simulator.scenarios.MONTHS``: the messy office month
     and the Azure traces every day for four weeks), scored on weeks 2-4 in instance $: icpilot under
@@ -327,6 +365,7 @@ SECTIONS = {
     "learned_demand": learned_demand_figures,
     "honest_month": honest_month_figures,
     "single_component": single_component_figures,
+    "optimum_depth": optimum_depth_figures,
     "reliability": reliability,
     "fleet_realism": fleet_realism_figures,
     "fleet_faults": fleet_fault_figures,
@@ -363,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         "learned_demand": learned_demand_figures(),
         "honest_month": honest_month_figures(),
         "single_component": single_component_figures(),
+        "optimum_depth": optimum_depth_figures(),
         "fleet": {"20": small, "500": fleet},
         "reliability": reliability(),
         "test_speed": suite_speed(),

@@ -150,16 +150,10 @@ def build(name: str, throughput: Throughput | None = None) -> Scenario:
     raise ValueError(f"unknown scenario {name!r}; known: {', '.join((*SCENARIOS, *MONTHS))}")
 
 
-def report(
-    policy: Policy,
-    scenario: Scenario,
-    patience: int = 1,
-    throughput: Throughput | None = None,
-    score_from_day: int = 0,
-    optimum_seconds: float = OPTIMUM_SECONDS,
-) -> dict[str, Any]:
-    """Every strategy and both exact optima on one scenario under ``policy``'s components and cost
-    block, counted from day ``score_from_day`` on (each optimum solved in ``optimum_seconds`` a day)."""
+def setup(
+    policy: Policy, scenario: Scenario, patience: int = 1, throughput: Throughput | None = None
+) -> tuple[list[SimComponent], RunRules]:
+    """The scenario's components under ``policy`` on the example endpoint, and the run's rules."""
     tp = throughput or Throughput()
     ep = policy.endpoints[ENDPOINT]
     components = [
@@ -174,6 +168,20 @@ def report(
         policy=policy,
         endpoint=ENDPOINT,
     )
+    return components, rules
+
+
+def report(
+    policy: Policy,
+    scenario: Scenario,
+    patience: int = 1,
+    throughput: Throughput | None = None,
+    score_from_day: int = 0,
+    optimum_seconds: float = OPTIMUM_SECONDS,
+) -> dict[str, Any]:
+    """Every strategy and both exact optima on one scenario under ``policy``'s components and cost
+    block, counted from day ``score_from_day`` on (each optimum solved in ``optimum_seconds`` a day)."""
+    components, rules = setup(policy, scenario, patience, throughput)
     return backtest_components(
         components,
         rules,
