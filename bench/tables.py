@@ -118,6 +118,16 @@ def render(results: dict[str, Any]) -> str:
     for scenario, figures in results.get("learned_demand", {}).items():
         parts.append(f"**learned demand, {scenario}** (scored from day {figures['scored_from_day']})\n")
         parts.append(table("strategy", figures["rows"]))
+    depth = results.get("optimum_depth", {})
+    if depth:
+        parts.append("**the exact optimum with more time**, two components sharing instances, one day\n")
+        lines = ["| day, optimum, time a day | incumbent $ | bound $ | gap | seconds |", "|---|---:|---:|---:|---:|"]
+        for key, row in depth.items():
+            lines.append(
+                f"| {key} | {_cell(row['incumbent_usd'])} | {_cell(row['bound_usd'])} | {row['gap_pct']}% "
+                f"| {row['seconds']} |"
+            )
+        parts.append("\n".join(lines))
     for patience, rows in results.get("activator", {}).items():
         parts.append(f"**activator, bursty week, {patience}**\n")
         parts.append(table("strategy", rows))
