@@ -111,11 +111,11 @@ class _Program:
         simple schedule may not be), so a solve that runs out of time returns one no dearer.
 
         With ``windows`` (sets of columns), when the time allows ``window_seconds`` a window
-        (default ``WINDOW_SECONDS``), the
-        incumbent is first improved one window at a time with every other column of ``windows``
-        held at its value (fix-and-optimize): small programs HiGHS solves well, where the whole one
-        (two components sharing instances for a day) finds no better schedule than its start in
-        the time. The whole program then runs from the result; its bound is the bound."""
+        (default ``WINDOW_SECONDS``), the incumbent is first improved one window at a time with
+        every other column of ``windows`` held at its value (fix-and-optimize): small programs
+        HiGHS solves well, where the whole one (two components sharing instances for a day) finds
+        no better schedule than its start in the time. The whole program then runs from the
+        result; its bound is the bound."""
         try:
             import highspy
             import numpy as np
@@ -133,7 +133,7 @@ class _Program:
             h.run()
             return h, list(h.getSolution().col_value)
         # fix-and-optimize: a first schedule from ``start`` (a quarter of the time), then each
-        # window in turn (two fifths, at least WINDOW_SECONDS each, or none), then the whole program
+        # window in turn (two fifths of it, if that leaves each its least), then the whole program
         h.setOptionValue("time_limit", time_limit / 4)
         h.run()
         share = 0.4 * time_limit / len(windows)
