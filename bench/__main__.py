@@ -144,7 +144,8 @@ def learned_demand_figures() -> dict[str, Any]:
     for name, score_from in (("office", 7), ("bursty", 0), ("trickle", 0)):
         scenario = build(name)
         rows = {}
-        for label, policy in (("reactive", without_windows(base)), ("predictive", predictive(base))):
+        predicting = predictive(base, holidays=scenario.holidays)
+        for label, policy in (("reactive", without_windows(base)), ("predictive", predicting)):
             r = report(policy, scenario, score_from_day=score_from)
             rows[label] = r["strategies"]["icpilot"]
             rows["optimum"], rows["reactive-optimum"] = r["strategies"]["optimum"], r["strategies"]["reactive-optimum"]
@@ -237,7 +238,7 @@ def honest_month_figures() -> dict[str, Any]:
             for label, policy in (
                 ("example", base),
                 ("reactive", without_windows(base)),
-                ("predictive", predictive(base)),
+                ("predictive", predictive(base, holidays=scenario.holidays)),
             )
         }
         rows = {
@@ -268,7 +269,7 @@ def plot_forecast_week(base: Any, path: Path) -> Path:
     from simulator.scenarios import BERLIN, ENDPOINT, INSTANCE_TYPE, LOAD_MINUTES, RESERVATIONS, build, predictive
 
     scenario = build("office")
-    policy = predictive(base)
+    policy = predictive(base, holidays=scenario.holidays)
     cp = policy.endpoints[ENDPOINT].components["falcon-7b"]
     prices = HoldingPrices.of(
         cp,
@@ -287,7 +288,9 @@ def plot_forecast_week(base: Any, path: Path) -> Path:
         when = scenario.start + timedelta(minutes=m)
         if forecast is None or when.astimezone(BERLIN).date() != forecast.generated_at.astimezone(BERLIN).date():
             day = when.astimezone(BERLIN).replace(hour=0, minute=0)
-            forecast = learn(counts, scenario.start, day, "Europe/Berlin", prices)
+            forecast = learn(
+                counts, scenario.start, day, "Europe/Berlin", prices, holidays=frozenset(scenario.holidays)
+            )
         assert forecast is not None
         times.append(when)
         expected.append(forecast.expected_at(when))

@@ -491,6 +491,7 @@ class _Icpilot:
             self.prices,
             self.predictive.history_span,
             self.predictive.min_history_span,
+            frozenset(self.predictive.holidays),
         )
 
     def _triggers(self, fleet: Fleet, t: int, now: datetime) -> list[Trigger]:

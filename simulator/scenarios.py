@@ -48,6 +48,7 @@ class Scenario:
     start: datetime
     days: int
     demand: dict[str, MinuteDemand]
+    holidays: tuple[date, ...] = ()  # the calendar a user would list in predictive.holidays
 
 
 def build(name: str, throughput: Throughput | None = None) -> Scenario:
@@ -78,6 +79,7 @@ def build(name: str, throughput: Throughput | None = None) -> Scenario:
                     OFFICE_START, days, seed=5, throughput=tp, peak_requests=25, peak_hour=11, holidays=(HOLIDAY,)
                 ).demand(),
             },
+            (HOLIDAY,),
         )
     if name == "office-messy":
         days = 28
@@ -107,6 +109,7 @@ def build(name: str, throughput: Throughput | None = None) -> Scenario:
                     lone_per_hour=1.0,
                 ).demand(),
             },
+            (HOLIDAY,),
         )
     if name == "azure-month":
         # The two real one-hour traces at their own time of day (18:15 UTC), every day for four
@@ -206,14 +209,21 @@ def without_windows(policy: Policy) -> Policy:
     return policy.model_copy(update={"endpoints": endpoints})
 
 
-def predictive(policy: Policy, mode: str = "scale", timezone: str = "Europe/Berlin") -> Policy:
-    """The policy without windows (``without_windows``) and with learned demand in ``mode``."""
+def predictive(
+    policy: Policy, mode: str = "scale", timezone: str = "Europe/Berlin", holidays: tuple[date, ...] = ()
+) -> Policy:
+    """The policy without windows (``without_windows``) and with learned demand in ``mode``, the
+    ``holidays`` listed as a user lists their calendar's."""
     bare = without_windows(policy)
     endpoints = {}
     for name, ep in bare.endpoints.items():
         components = {
             c: cp.model_copy(
-                update={"predictive": cp.predictive.model_copy(update={"mode": mode, "timezone": timezone})}
+                update={
+                    "predictive": cp.predictive.model_copy(
+                        update={"mode": mode, "timezone": timezone, "holidays": list(holidays)}
+                    )
+                }
             )
             for c, cp in ep.components.items()
         }

@@ -123,6 +123,32 @@ def test_the_item_round_trips_and_bad_items_are_named() -> None:
     assert forecast_floor("scale", 1, f, datetime(2026, 11, 23, 10, tzinfo=BERLIN), timedelta(0)) == 1
 
 
+def test_a_holiday_in_the_policy_is_held_and_learned_as_a_weekend_day() -> None:
+    """Wed 11 Nov listed in the policy as a holiday:
+    at 10:00 that Wednesday the forecast holds what a Saturday holds (nothing), where the plain
+    forecast holds the weekday's two copies; the day's quiet history joins the weekends', not the
+    weekdays' (whose floors stay), and the holiday survives the state table."""
+    start = datetime(2026, 11, 2, tzinfo=BERLIN)
+    holiday = datetime(2026, 11, 11).date()
+    counts = series(start, 14, lambda t: 0.0 if t.date() == holiday else office(t))
+    now = datetime(2026, 11, 11, 0, 0, tzinfo=BERLIN)  # learned at the holiday's midnight
+    plain = learn(counts, start, now, "Europe/Berlin", PRICES)
+    listed = learn(counts, start, now, "Europe/Berlin", PRICES, holidays=frozenset({holiday}))
+    assert plain is not None and listed is not None
+    ten = datetime(2026, 11, 11, 10, tzinfo=BERLIN)
+    assert plain.floor_at(ten) == 2 and listed.floor_at(ten) == 0
+    assert listed.floor_at(datetime(2026, 11, 12, 10, tzinfo=BERLIN)) == 2  # Thursday is a weekday again
+    assert listed.unheld_odds_within(ten, timedelta(hours=1)) == 0.0  # a weekend slot: no demand seen
+    back = Forecast.from_item(listed.to_item())
+    assert back.holidays == {holiday} and back.floor_at(ten) == 0
+    # a holiday in the history: learned with the weekends (their 10:00 stays empty), weekdays unmoved
+    later = datetime(2026, 11, 16, tzinfo=BERLIN)
+    learned = learn(counts, start, later, "Europe/Berlin", PRICES, holidays=frozenset({holiday}))
+    assert learned is not None
+    assert learned.floor_at(datetime(2026, 11, 16, 10, tzinfo=BERLIN)) == 2
+    assert learned.occurrence["weekend"][40] == 0.0 and learned.occurrence["weekday"][40] == 1.0
+
+
 weekly = st.lists(st.sampled_from([0.0, 0.0, 3.0, 20.0, 60.0, 200.0]), min_size=7 * 24, max_size=7 * 24)
 
 

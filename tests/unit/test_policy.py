@@ -23,6 +23,15 @@ def problems(text: str) -> list[str]:
     return exc.value.problems
 
 
+def test_holidays_are_calendar_days_written_either_way() -> None:
+    """YAML reads 2026-12-24 as a date, a quoted one is a string: both are the same day."""
+    policy = load_policy_text(
+        base("        max_copies: 4\n        predictive: {holidays: [2026-12-24, '2026-12-25']}\n")
+    )
+    days = policy.endpoints["ep"].components["falcon-7b"].predictive.holidays
+    assert [d.isoformat() for d in days] == ["2026-12-24", "2026-12-25"]
+
+
 def test_example_policy_is_valid() -> None:
     policy = load_policy(EXAMPLE)
     assert {n for _, n, _ in policy.components()} == {"falcon-7b", "flan-t5-xxl"}
@@ -74,6 +83,11 @@ def base(component: str) -> str:
             "        max_copies: 4\n        schedules:\n          - {name: a, days: [MON, FUN], start: '08:00', end: '10:00', min_copies: 1}\n",
             "schedules[0].days[1]",
             "FUN",
+        ),
+        (
+            "        max_copies: 4\n        predictive: {holidays: [2026-12-24, 24.12.2026]}\n",
+            "predictive.holidays[1]",
+            "YYYY-MM-DD",
         ),
     ],
 )

@@ -2,8 +2,9 @@
 
 **Model.** The local day (in the policy's ``predictive.timezone``) is cut into 15-minute slots and
 days into two classes, weekdays and weekends (traffic of people follows the working week; a
-finer class needs more weeks of history than 14 days give). For every (class, slot) the profile
-keeps, across the days of that class in the history:
+finer class needs more weeks of history than 14 days give). The policy's ``predictive.holidays``
+are weekend days: their traffic is learned with the weekends' and they are held as weekends.
+For every (class, slot) the profile keeps, across the days of that class in the history:
 
 * ``peak``: a weighted upper quantile (q = 0.75) of the day's busiest minute in the slot, and
 * ``occurrence``: the weighted fraction of those days with any request in the slot,
@@ -53,8 +54,10 @@ MIN_DAYS_PER_CLASS = 3  # an upper quantile of fewer days is one day's accident
 MIN_OCCURRENCE = 0.5  # demand on fewer than half the days of a class is not a pattern (bursts at random)
 
 
-def day_class(day: date) -> str:
-    return "weekend" if day.weekday() >= 5 else "weekday"
+def day_class(day: date, holidays: frozenset[date] = frozenset()) -> str:
+    """A holiday (the policy's ``predictive.holidays``) is a weekend day: its traffic is learned
+    with the weekends' and its floors are theirs."""
+    return "weekend" if day.weekday() >= 5 or day in holidays else "weekday"
 
 
 def _slot(local: datetime) -> int:
@@ -134,10 +137,11 @@ class Forecast:
     peak: dict[str, list[float]]
     occurrence: dict[str, list[float]]
     floors: dict[str, list[int]] = field(default_factory=dict)
+    holidays: frozenset[date] = frozenset()  # the policy's, when it learned: days held as weekends
 
     def floor_at(self, when: datetime) -> int:
         local = when.astimezone(ZoneInfo(self.timezone))
-        return self.floors[day_class(local.date())][_slot(local)]
+        return self.floors[day_class(local.date(), self.holidays)][_slot(local)]
 
     def floor_within(self, now: datetime, lead: timedelta) -> int:
         """The highest floor from now to ``now + lead``: copies load before the predicted demand."""
@@ -155,7 +159,7 @@ class Forecast:
         odds, t, end = 0.0, now, now + span
         while t < end:
             local = t.astimezone(ZoneInfo(self.timezone))
-            kind, slot = day_class(local.date()), _slot(local)
+            kind, slot = day_class(local.date(), self.holidays), _slot(local)
             if self.floors[kind][slot] == 0:
                 odds = max(odds, self.occurrence[kind][slot])
             t += timedelta(minutes=SLOT_MINUTES)
@@ -163,7 +167,7 @@ class Forecast:
 
     def expected_at(self, when: datetime) -> float:
         local = when.astimezone(ZoneInfo(self.timezone))
-        return self.peak[day_class(local.date())][_slot(local)]
+        return self.peak[day_class(local.date(), self.holidays)][_slot(local)]
 
     def to_item(self) -> dict[str, object]:
         """A compact JSON-able form for the state table (about 2 KB)."""
@@ -174,6 +178,7 @@ class Forecast:
             "peak": {k: [round(v, 1) for v in vs] for k, vs in self.peak.items()},
             "occurrence": {k: [round(v, 2) for v in vs] for k, vs in self.occurrence.items()},
             "floors": self.floors,
+            **({"holidays": sorted(d.isoformat() for d in self.holidays)} if self.holidays else {}),
         }
 
     @classmethod
@@ -190,6 +195,7 @@ class Forecast:
                 peak,
                 occurrence,
                 floors,
+                frozenset(date.fromisoformat(str(d)) for d in list(item.get("holidays", []))),  # type: ignore[call-overload]
             )
             ZoneInfo(forecast.timezone)
         except (KeyError, TypeError, ValueError) as exc:
@@ -216,8 +222,10 @@ def learn(
     prices: HoldingPrices,
     history: timedelta = timedelta(days=14),
     min_history: timedelta = timedelta(days=3),
+    holidays: frozenset[date] = frozenset(),
 ) -> Forecast | None:
-    """The forecast from per-minute request counts ``counts[i]`` at ``start + i minutes``.
+    """The forecast from per-minute request counts ``counts[i]`` at ``start + i minutes``; days in
+    ``holidays`` are learned, and later held, as weekend days.
 
     Only minutes before ``now`` and within ``history`` of it are used (a forecast never sees the
     future it predicts); fewer than ``min_history`` of them -> None (stay reactive)."""
@@ -250,7 +258,7 @@ def learn(
     occurrence: dict[str, list[float]] = {}
     floors: dict[str, list[int]] = {}
     for cls in CLASSES:
-        members = [d for d in complete if day_class(d) == cls]
+        members = [d for d in complete if day_class(d, holidays) == cls]
         if len(members) < MIN_DAYS_PER_CLASS:
             members = []  # too few days to tell a pattern from one anomalous day: no floor for the class
         weights = [WEEKLY_DECAY ** ((today - d).days // 7) for d in members]
@@ -262,7 +270,7 @@ def learn(
             seen = sum(w for v, w in zip(values, weights, strict=True) if v > 0)
             occurrence[cls].append(seen / total if total else 0.0)
         floors[cls] = [prices.worth_holding(p, o) for p, o in zip(peak[cls], occurrence[cls], strict=True)]
-    return Forecast(timezone, now, len(complete), peak, occurrence, floors)
+    return Forecast(timezone, now, len(complete), peak, occurrence, floors, holidays)
 
 
 def forecast_floor(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,6 +84,21 @@ def _time_of_day(value: object) -> object:
 
 
 TimeOfDay = Annotated[time | None, BeforeValidator(_time_of_day)]
+
+
+def _calendar_day(value: object) -> object:
+    """A calendar day as YAML reads it (2026-12-24, a date) or as a string ("2026-12-24")."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"write a day as YYYY-MM-DD, e.g. 2026-12-24 (got {value!r})")
+
+
+CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
 
 
 class ScheduleRule(StrictModel):
@@ -227,6 +242,11 @@ class PredictiveScaling(StrictModel):
     min_history: Duration = Field(default="3d", description="below this much history stay reactive")
     max_copies: int | None = Field(default=None, ge=0, le=MAX_COPIES, description="the most copies a forecast may hold")
     timezone: Zone = Field(default="UTC", description="the zone whose days and hours the traffic follows")
+    holidays: list[CalendarDay] = Field(
+        default_factory=list,
+        max_length=366,
+        description="days whose traffic is a weekend's (public holidays, a shutdown): learned and held as one",
+    )
 
     @field_validator("history", "min_history")
     @classmethod

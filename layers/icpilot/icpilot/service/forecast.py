@@ -120,6 +120,7 @@ class ForecastJob:
                     prices,
                     cp.predictive.history_span,
                     cp.predictive.min_history_span,
+                    frozenset(cp.predictive.holidays),
                 )
                 outcomes.append(self._store(endpoint, name, cp, stored, learned, trigger, now))
             except (IcpilotError, UnknownInstanceType) as exc:  # one component's failure never stops the others
