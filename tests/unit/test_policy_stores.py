@@ -43,3 +43,17 @@ def test_a_policy_converted_for_appconfig_is_the_same_policy_and_passes_the_sche
     document = policy_json_text(path.read_text(), str(path))
     jsonschema.validate(json.loads(document), policy_json_schema())
     assert load_policy_text(document) == load_policy(path)
+
+
+def test_holidays_written_as_yaml_dates_convert_for_appconfig() -> None:
+    """YAML reads an unquoted 2026-12-24 as a date, which JSON has no type for: it is written as
+    the same day in text, passes the schema and loads back to the same policy."""
+    text = "version: 1\nendpoints:\n  ep:\n    components:\n      m:\n        max_copies: 4\n"
+    text += "        predictive: {holidays: [2026-12-24, '2026-12-25']}\n"
+    document = policy_json_text(text)
+    assert json.loads(document)["endpoints"]["ep"]["components"]["m"]["predictive"]["holidays"] == [
+        "2026-12-24",
+        "2026-12-25",
+    ]
+    jsonschema.validate(json.loads(document), policy_json_schema())
+    assert load_policy_text(document) == load_policy_text(text)

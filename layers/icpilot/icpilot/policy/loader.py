@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +243,14 @@ def policy_json_text(text: str, source: str = "policy") -> str:
     """The policy as a JSON document (what AppConfig's JSON Schema validator reads), after every
     check ``load_policy_text`` makes; it loads back to an equal Policy (JSON is YAML 1.2)."""
     load_policy_text(text, source)
-    return json.dumps(yaml.load(text, Loader=_PolicyYaml), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(yaml.load(text, Loader=_PolicyYaml), indent=2, ensure_ascii=False, default=_iso_day) + "\n"
+
+
+def _iso_day(value: object) -> str:
+    """YAML reads an unquoted 2026-12-24 (``predictive.holidays``) as a date; JSON writes it as text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON: {value!r}")
 
 
 def policy_json_schema() -> dict[str, Any]:
