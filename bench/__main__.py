@@ -162,7 +162,6 @@ def single_component_figures() -> dict[str, Any]:
     from icpilot.policy import load_policy
 
     from simulator.scenarios import TRACES, Scenario, build, report
-    from simulator.traces import MinuteDemand
 
     policy = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
     out: dict[str, Any] = {}
@@ -171,7 +170,7 @@ def single_component_figures() -> dict[str, Any]:
             continue
         full = build(name)
         falcon = full.demand["falcon-7b"]
-        alone = MinuteDemand(falcon.requests[: days * 1440], falcon.slot_seconds[: days * 1440])
+        alone = falcon.between(0, days * 1440)
         began = time.perf_counter()
         r = report(policy, Scenario(f"{name}, falcon-7b alone", full.start, days, {"falcon-7b": alone}))
         out[f"{name}, falcon-7b alone"] = {
@@ -192,17 +191,13 @@ def optimum_depth_figures() -> dict[str, Any]:
 
     from simulator import exact
     from simulator.scenarios import OPTIMUM_SECONDS, build, setup
-    from simulator.traces import MinuteDemand
 
     policy = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
     out: dict[str, Any] = {}
     for name, day in (("office", 8), ("office-messy", 8), ("bursty", 1)):
         components, rules = setup(policy, build(name))
         first, last = day * 1440, (day + 1) * 1440
-        one_day = [
-            replace(c, demand=MinuteDemand(c.demand.requests[first:last], c.demand.slot_seconds[first:last]))
-            for c in components
-        ]
+        one_day = [replace(c, demand=c.demand.between(first, last)) for c in components]
         for reactive in (False, True):
             for seconds in (OPTIMUM_SECONDS, 120.0):
                 solved = exact.solve(one_day, rules, 1440, reactive, time_limit=seconds)  # from zero copies

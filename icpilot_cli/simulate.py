@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from icpilot.policy.model import parse_duration
@@ -77,10 +78,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         score_from=args.score_from * 1440,
     )
     recommended = recommendations(report)
-    report["recommendations"] = [
-        {"component": r.component, "action": r.action, "reason": r.reason, "policy_change": r.policy_change}
-        for r in recommended
-    ]
+    report["recommendations"] = [{**asdict(r), "policy_change": r.policy_change} for r in recommended]
     json_path, png_path = write(report, args.out)
     rows = [
         {"strategy": k, **{f: v for f, v in row.items() if f != "components"}}

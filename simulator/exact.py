@@ -45,7 +45,6 @@ from datetime import datetime
 from typing import Any
 
 from .engine import REPLAY, Result, RunRules, SimComponent, run
-from .traces import MinuteDemand
 
 LOG = logging.getLogger(__name__)
 
@@ -137,6 +136,12 @@ class _Program:
         h.setOptionValue("time_limit", time_limit / 4)
         h.run()
         share = 0.4 * time_limit / len(windows)
+
+        def unfix(cols: Any) -> None:  # the columns back to the program's own bounds
+            h.changeColsBounds(
+                len(cols), cols, np.array([self.lower[c] for c in cols]), np.array([self.upper[c] for c in cols])
+            )
+
         if h.getInfo().primal_solution_status and share >= (
             WINDOW_SECONDS if window_seconds is None else window_seconds
         ):
@@ -147,21 +152,13 @@ class _Program:
                 loose = np.array(sorted(free), dtype=np.int32)
                 held = np.array([best.col_value[c] for c in fixed])
                 h.changeColsBounds(len(fixed), fixed, held, held)
-                h.changeColsBounds(
-                    len(loose),
-                    loose,
-                    np.array([self.lower[c] for c in loose]),
-                    np.array([self.upper[c] for c in loose]),
-                )
+                unfix(loose)
                 h.setSolution(best)
                 h.setOptionValue("time_limit", share)  # HiGHS's limit is per run
                 h.run()
                 if h.getInfo().primal_solution_status:
                     best = h.getSolution()
-            every = np.array(movable, dtype=np.int32)
-            h.changeColsBounds(
-                len(every), every, np.array([self.lower[c] for c in every]), np.array([self.upper[c] for c in every])
-            )
+            unfix(np.array(movable, dtype=np.int32))
             h.setSolution(best)
         h.setOptionValue("time_limit", max(0.1, time_limit - (time.monotonic() - began)))
         h.run()
@@ -325,10 +322,7 @@ def solve(
     statuses: list[str] = []
     for first in range(0, minutes, day):
         last = min(minutes, first + day)
-        part = [
-            replace(c, demand=MinuteDemand(c.demand.requests[first:last], c.demand.slot_seconds[first:last]))
-            for c in components
-        ]
+        part = [replace(c, demand=c.demand.between(first, last)) for c in components]
         if last <= score_from:  # not scored (a learner's history): a simple schedule carries the state
             for name, copies in simple_schedule(part, rules, last - first, reactive).items():
                 schedule[name] += copies

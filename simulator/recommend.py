@@ -18,10 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from icpilot.policy.model import Policy
-from icpilot.policy.parts import OutsideWindows
+import yaml
+from icpilot.policy.model import ComponentPolicy, Policy
 
 DO_NOT_SERVE = "do not serve"
+# The change, in the policy file's own terms: what ``follow`` applies and what ``simulate`` prints.
+NOT_SERVED: dict[str, Any] = {
+    "min_copies": 0,
+    "schedules": [],
+    "outside": {"min_copies": 0, "max_copies": 0},
+    "autoscaling": None,
+    "high_load": None,
+    "predictive": {"mode": "off"},
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +45,11 @@ class Recommendation:
 
     @property
     def policy_change(self) -> str:
-        """The change as the policy file says it (YAML, under the component)."""
-        return "schedules: []\noutside: {min_copies: 0, max_copies: 0}  # do not serve: refusing is cheaper"
+        """``NOT_SERVED`` as the policy file says it (YAML, under the component)."""
+        kept = {k: v for k, v in NOT_SERVED.items() if v is not None}
+        dropped = [k for k, v in NOT_SERVED.items() if v is None]
+        text = yaml.safe_dump(kept, default_flow_style=None, sort_keys=False)
+        return text + f"# and no {' or '.join(dropped)} block"
 
 
 def recommendations(report: dict[str, Any]) -> list[Recommendation]:
@@ -71,16 +83,10 @@ def follow(policy: Policy, endpoint: str, recommended: list[Recommendation]) -> 
     for rec in recommended:
         if rec.action != DO_NOT_SERVE:
             raise ValueError(f"unknown recommendation {rec.action!r}")
-        cp = components[rec.component]
-        components[rec.component] = cp.model_copy(
-            update={
-                "min_copies": 0,
-                "schedules": [],
-                "outside": OutsideWindows(min_copies=0, max_copies=0),
-                "autoscaling": None,
-                "high_load": None,
-                "predictive": cp.predictive.model_copy(update={"mode": "off"}),
-            }
+        fields = components[rec.component].model_dump(exclude_none=True)
+        fields.update(NOT_SERVED, predictive={**fields["predictive"], **NOT_SERVED["predictive"]})
+        components[rec.component] = ComponentPolicy.model_validate(  # validated as a policy file's would be
+            {k: v for k, v in fields.items() if v is not None}
         )
     endpoints = {**policy.endpoints, endpoint: ep.model_copy(update={"components": components})}
     return policy.model_copy(update={"endpoints": endpoints})

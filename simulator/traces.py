@@ -39,6 +39,10 @@ class MinuteDemand:
         mean = sum(self.slot_seconds) / total if total else 0.0
         return MinuteDemand(list(self.requests), [r * mean for r in self.requests])
 
+    def between(self, first: int, last: int) -> MinuteDemand:
+        """Minutes ``first`` to ``last`` (exclusive) of the demand, as a demand of their own."""
+        return MinuteDemand(self.requests[first:last], self.slot_seconds[first:last])
+
     def copies_needed(self, throughput: Throughput) -> list[int]:
         return [
             math.ceil(s / (60.0 * throughput.slots_per_copy)) if r else 0
