@@ -83,6 +83,26 @@ def _row(result: Result, rules: RunRules, requests: dict[str, int]) -> dict[str,
     return row
 
 
+def _foresight_at_most_reactive(
+    rows: dict[str, dict[str, Any]],
+    copies: dict[str, dict[str, list[int]]],
+    replays: dict[str, Result],
+    bound: float,
+) -> None:
+    """Every reactive schedule is also a foresight schedule (foresight only drops a constraint), so
+    the foresight optimum's row is the reactive one's replay when that is cheaper: the solver, short
+    of time, may not have found a schedule as good. The foresight row keeps its own bound and gap."""
+    mine, reactive = rows["optimum"], rows["reactive-optimum"]
+    if reactive["_total"] >= mine["_total"] - 0.005:
+        return
+    kept = {key: mine[key] for key in ("bound_usd", "program_usd", "solve_seconds", "solver_status")}
+    rows["optimum"] = {**reactive, **kept}
+    rows["optimum"]["schedule"] = "the reactive optimum's (also a foresight schedule; cheaper than the solver's)"
+    total = reactive["_total"]
+    rows["optimum"]["gap_pct"] = _round(100 * max(0.0, total - bound) / total if total else 0.0)
+    copies["optimum"], replays["optimum"] = copies["reactive-optimum"], replays["reactive-optimum"]
+
+
 def backtest_components(
     components: list[SimComponent],
     rules: RunRules,
@@ -129,6 +149,7 @@ def backtest_components(
         rows[name] = row
         copies[name] = replayed.copies
         replays[name] = replayed
+    _foresight_at_most_reactive(rows, copies, replays, bounds["optimum"])
     for row in rows.values():
         for key, name in (("ratio_to_bound", "optimum"), ("ratio_to_reactive_bound", "reactive-optimum")):
             row[key] = _round(row["_total"] / bounds[name]) if bounds[name] else None

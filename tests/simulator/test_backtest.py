@@ -76,7 +76,46 @@ def test_strategies_on_a_burst(tmp_path: Path) -> None:
         assert s[name]["bound_usd"] <= s[name]["total_usd"] + 0.005
         assert s[name]["gap_pct"] <= 1.0
     assert s["reactive-optimum"]["bound_usd"] >= s["optimum"]["bound_usd"] - 0.005
+    assert s["optimum"]["total_usd"] <= s["reactive-optimum"]["total_usd"] + 0.005  # foresight can do all reactive can
     assert set(s["icpilot"]["components"]) == {"m"}
+
+
+@pytest.mark.parametrize(
+    ("foresight_total", "reactive_total", "row_total", "gap_pct"),
+    [
+        (2867.37, 1695.07, 1695.07, 16.84),  # the messy month: the solver ran out of time on foresight
+        (1500.0, 1695.07, 1500.0, 6.03),  # the solver's own schedule is cheaper: kept
+    ],
+)
+def test_foresight_row_is_never_dearer_than_the_reactive_schedule(
+    foresight_total: float, reactive_total: float, row_total: float, gap_pct: float
+) -> None:
+    """A reactive schedule is a foresight schedule too: the foresight row takes it when it is the
+    cheaper replay, keeping its own (lower) bound, so its gap is measured against that bound."""
+    from simulator.backtest import _foresight_at_most_reactive
+
+    def row(total: float, bound: float, label: str) -> dict[str, object]:
+        return {
+            "_total": total,
+            "total_usd": total,
+            "bound_usd": bound,
+            "gap_pct": 0.0,
+            "schedule": label,
+            "program_usd": total,
+            "solve_seconds": 15.0,
+            "solver_status": "Time limit reached",
+        }
+
+    rows = {"optimum": row(foresight_total, 1409.60, "mine"), "reactive-optimum": row(reactive_total, 1533.60, "r")}
+    rows["optimum"]["gap_pct"] = round(100 * (foresight_total - 1409.60) / foresight_total, 2)
+    copies = {"optimum": {"m": [2]}, "reactive-optimum": {"m": [1]}}
+    replays: dict[str, object] = {"optimum": "foresight replay", "reactive-optimum": "reactive replay"}
+    _foresight_at_most_reactive(rows, copies, replays, 1409.60)  # type: ignore[arg-type]
+    assert rows["optimum"]["total_usd"] == row_total
+    assert rows["optimum"]["bound_usd"] == 1409.60  # the foresight bound stays the foresight row's
+    assert rows["optimum"]["gap_pct"] == gap_pct
+    taken = reactive_total < foresight_total
+    assert (copies["optimum"] == {"m": [1]}) is taken and (replays["optimum"] == "reactive replay") is taken
 
 
 def test_auto_idle_delay_scales_to_zero_in_the_simulator(tmp_path: Path) -> None:
