@@ -54,6 +54,7 @@ from icpilot.domain.decision_types import (
     LastAction,
     Trigger,
     TriggerKind,
+    declined_warm_up,
 )
 from icpilot.domain.events import EventType
 from icpilot.domain.forecast import Forecast, HoldingPrices, learn
@@ -501,11 +502,17 @@ class _Icpilot:
         c = self.c
         seen, idle_run, per_copy = self.closed
         triggers = [Trigger(TriggerKind.TICK, source=MINUTE)]
+        ticking = self.rules.ticks_at(t)  # the tick re-evaluates standing alarms (domain.standing)
         if (seen > 0) != self.no_capacity_alarm:
             self.no_capacity_alarm = seen > 0
             if seen > 0:
                 triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY, failed_requests=seen))
-        ticking = self.rules.ticks_at(t)  # the tick re-evaluates standing alarms (domain.standing)
+        elif (
+            seen > 0
+            and ticking
+            and acts_again(AlarmKind.NO_CAPACITY, c.policy, now, None, declined_warm_up(self.state.last_refusal))
+        ):
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY))  # standing after a decline
         idle = self.idle_minutes is not None and idle_run >= self.idle_minutes and fleet.desired > 0
         if idle and (idle_run == self.idle_minutes or (ticking and acts_again(AlarmKind.IDLE, c.policy, now, None))):
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE))  # its edge, then while it stands

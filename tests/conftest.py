@@ -102,12 +102,14 @@ def fresh_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
 
 
 @contextmanager
-def deployed_stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str] | None = None) -> Iterator[Stack]:
+def deployed_stack(
+    monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str] | None = None, min_instances: int = 1
+) -> Iterator[Stack]:
     """The seed endpoint with both components InService and icpilot's stack deployed (with these
-    template parameters), Monday 06:00Z."""
+    template parameters), Monday 06:00Z; the endpoint keeps ``min_instances`` instances."""
     with fresh_account(monkeypatch) as emu:
         emu.settings.model_load_seconds = 240
-        create_seed(boto3.client("sagemaker", region_name="us-east-1"), copies=0)
+        create_seed(boto3.client("sagemaker", region_name="us-east-1"), copies=0, min_instances=min_instances)
         emu.advance(240)
         # The moment after the deploy created the resources and before its custom resources
         # (reconcile, configure) ran: each test runs them when its story needs them.

@@ -26,6 +26,7 @@ from .decision_types import (
 from .events import EventDraft
 from .sizing import fits_beside, held_by_others
 from .status import BUSY, ENDPOINT_BUSY
+from .warming import WarmUpWorth
 from .windows import Bounds, bounds_with_lead
 
 
@@ -45,6 +46,7 @@ class Case:
     window: str  # the windows in force, for reasons
     busy: str | None  # what refuses a write for now, if anything
     warming: bool  # a scale-from-zero warm-up is loading
+    warm_up: WarmUpWorth | None = None  # what a scale from zero would cost and save (``domain.warming``)
 
     @property
     def desired(self) -> int:
@@ -62,7 +64,15 @@ class Case:
         policy would add a copy for every minute of failures the load takes) and while the component
         is cold behind dependencies that are not ready: the step policy knows nothing of ``after:``,
         and it fires on the same alarm as icpilot, so the suspension must be in place before it."""
-        return self.warming or (self.desired == 0 and bool(self.waiting_for))
+        return self.warming or (self.desired == 0 and (bool(self.waiting_for) or self.declines_lone_request))
+
+    @property
+    def declines_lone_request(self) -> bool:
+        """At zero copies with no floor, a warm-up for one failed request would cost more than it
+        saves (``domain.warming``). Then AAS's scale-from-zero step policy, which fires on the same
+        alarm as icpilot and adds a copy for any failure, is held suspended ahead of it, and icpilot
+        alone judges each no-capacity alarm."""
+        return self.warm_up is not None and self.bounds.floor == 0 and not self.warm_up.pays(1.0)
 
     @property
     def room_for_aas(self) -> int | None:
@@ -137,6 +147,7 @@ def make_case(
     peers: tuple[Peer, ...],
     lead: timedelta,
     forecast_floor: int | None,
+    warm_up: WarmUpWorth | None = None,
 ) -> Case:
     bounds = bounds_with_lead(policy, now, lead)
     window = f"windows {', '.join(bounds.active_rules)} active" if bounds.active_rules else "no window active"
@@ -153,4 +164,4 @@ def make_case(
         if endpoint.status in ENDPOINT_BUSY
         else (f"component is {component.status}" if component.status in BUSY else None)
     )
-    return Case(policy, component, endpoint, state, trigger, now, peers, lead, bounds, window, busy, warming)
+    return Case(policy, component, endpoint, state, trigger, now, peers, lead, bounds, window, busy, warming, warm_up)

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from ..policy.model import ComponentPolicy
 from .case import Case, make_case
 from .decision_types import (
+    DECLINED_LIMIT,
     Action,
     AlarmKind,
     ComponentObservation,
@@ -56,6 +57,7 @@ from .decision_types import (
 from .events import EventDraft, EventType
 from .sizing import capacity_refused, make_room, sized_scale_out, sized_warmup, warm_up_started
 from .status import ENDPOINT_DOWN, ComponentStatus
+from .warming import WarmUpWorth
 
 
 @dataclass
@@ -77,12 +79,15 @@ def decide(
     peers: tuple[Peer, ...] = (),
     lead: timedelta = timedelta(0),
     forecast_floor: int | None = None,
+    warm_up: WarmUpWorth | None = None,
 ) -> Decision:
     """``lead``: how long a warm-up takes (learned time to ready, plus provisioning when no
     instance is free); windows opening within it already count, so copies are ready at the start.
     ``forecast_floor``: the copies learned demand holds from now to ``now + lead`` (predictive
-    mode ``scale``, see ``forecast.forecast_floor``): one more floor, below any window's ceiling."""
-    case = make_case(policy, component, endpoint, state, trigger, now, peers, lead, forecast_floor)
+    mode ``scale``, see ``forecast.forecast_floor``): one more floor, below any window's ceiling.
+    ``warm_up``: what a scale from zero would cost and save (``warming.warm_up_worth``), for the
+    rule that declines one for a lone request; None: every scale from zero is made."""
+    case = make_case(policy, component, endpoint, state, trigger, now, peers, lead, forecast_floor, warm_up)
     for first in (_failed, _endpoint_down, _override):
         decided = first(case)
         if decided is not None:
@@ -158,6 +163,9 @@ def _intent(case: Case) -> _Intent | Decision:
     """Rule 3: what the trigger asks; an alarm or demand that asks nothing decides at once."""
     trigger, state, policy, desired = case.trigger, case.state, case.policy, case.desired
     pending = state.pending_target
+    declined = _not_worth_warming(case)
+    if declined is not None:
+        return declined
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY:
         base = max(desired, sized_warmup(policy, trigger.failed_requests), pending or 0)
         how_many = f"{trigger.failed_requests:.0f} requests" if trigger.failed_requests else "requests"
@@ -191,6 +199,41 @@ def _intent(case: Case) -> _Intent | Decision:
     if pending is not None and pending != desired:
         return _Intent(pending, state.pending_reason or "pending intent", Rule.PENDING_INTENT)
     return _Intent(pending if pending is not None else desired, "", Rule.WITHIN_BOUNDS)
+
+
+def _not_worth_warming(case: Case) -> Decision | None:
+    """Rule 3, a lone request: at zero copies with no floor in force and no intent pending, a
+    no-capacity alarm or demand signal that says how many requests failed is declined when a
+    warm-up would cost more in instance time than the refusals it saves (``domain.warming``). The
+    requests stay refused; said once while the component stays at zero (WarmUpDeclined). Demand
+    that lasts keeps the alarm in ALARM, and the tick warms it then (no count: never declined)."""
+    trigger, worth = case.trigger, case.warm_up
+    asks = trigger.kind == TriggerKind.DEMAND or (
+        trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY
+    )
+    if (
+        not asks
+        or worth is None
+        or trigger.failed_requests is None
+        or case.desired > 0
+        or case.state.pending_target
+        or case.bounds.floor > 0
+        or worth.pays(trigger.failed_requests)
+    ):
+        return None
+    reason = f"warm-up declined, cheaper to refuse: {worth.explain(trigger.failed_requests)}"
+    details = {
+        "limit": DECLINED_LIMIT,
+        "requested": case.policy.warmup_copies,
+        "granted": 0,
+        "failed_requests": trigger.failed_requests,
+        "expected_requests": round(worth.expected_requests, 1),
+        "refusals_saved_usd": round(worth.saves(trigger.failed_requests), 2),
+        "instance_cost_usd": round(worth.cost, 2),
+        "life_minutes": round(worth.life.total_seconds() / 60),
+    }
+    event = EventDraft(type=EventType.WARM_UP_DECLINED, reason=reason, from_copies=0, to_copies=0, details=details)
+    return case.decision(Action.NONE, Rule.NOT_WORTH_WARMING, 0, reason, [event], suspend_scale_out=True)
 
 
 def _idle(case: Case) -> _Intent | Decision:

@@ -12,7 +12,8 @@ from .events import EventDraft, EventType
 from .transitions import FlightKind
 from .windows import Bounds
 
-CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED)  # each said once per distinct cap
+# each said once per distinct cap (a declined warm-up: once while the component stays at zero)
+CAPS = (EventType.CAPACITY_REFUSED, EventType.CEILING_REACHED, EventType.WARM_UP_DECLINED)
 
 
 def copies(n: int | None) -> str:
@@ -155,6 +156,7 @@ class Rule(StrEnum):
     CAPACITY = "capacity"  # capped by what the endpoint hosts
     NO_CAPACITY_ALARM = "no-capacity-alarm"
     DEMAND_SIGNAL = "demand-signal"
+    NOT_WORTH_WARMING = "not-worth-warming"  # a lone request: a warm-up would cost more than it saves
     HIGH_LOAD_ALARM = "high-load-alarm"
     IDLE = "idle"
     PENDING_INTENT = "pending-intent"  # a deferred intent retried
@@ -195,6 +197,14 @@ class Decision:
         """What a carried-out scale says after its own ``events``: the request, then the change (the
         evaluation says both, the simulator records both)."""
         return EventType.SCALE_REQUESTED, EventType.SCALED_TO_ZERO if self.target == 0 else EventType.SCALED
+
+
+DECLINED_LIMIT = "cost"  # a Refusal's limit when a warm-up was declined (``domain.warming``)
+
+
+def declined_warm_up(refusal: Refusal | None) -> bool:
+    """True while the component stays at zero after icpilot declined to warm it for a lone request."""
+    return refusal is not None and refusal.limit == DECLINED_LIMIT and refusal.granted == 0
 
 
 def still_at_cap(refusal: Refusal | None, copies: int) -> bool:

@@ -31,6 +31,7 @@ class EventType(StrEnum):
     TRIGGER_REJECTED = "TriggerRejected"
     SCHEDULES_RECONCILED = "SchedulesReconciled"
     WARM_UP_STARTED = "WarmUpStarted"
+    WARM_UP_DECLINED = "WarmUpDeclined"
     PREEMPTED = "Preempted"
     DRIFT_CORRECTED = "DriftCorrected"
     AUTOSCALING_CONFIGURED = "AutoScalingConfigured"
@@ -70,6 +71,7 @@ SEVERITY = {
     EventType.TRIGGER_REJECTED: Severity.WARNING,
     EventType.SCHEDULES_RECONCILED: Severity.INFO,
     EventType.WARM_UP_STARTED: Severity.INFO,
+    EventType.WARM_UP_DECLINED: Severity.INFO,
     EventType.PREEMPTED: Severity.WARNING,
     EventType.DRIFT_CORRECTED: Severity.WARNING,
     EventType.AUTOSCALING_CONFIGURED: Severity.INFO,

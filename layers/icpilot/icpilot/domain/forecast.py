@@ -7,7 +7,10 @@ are weekend days: their traffic is learned with the weekends' and they are held 
 For every (class, slot) the profile keeps, across the days of that class in the history:
 
 * ``peak``: a weighted upper quantile (q = 0.75) of the day's busiest minute in the slot, and
-* ``occurrence``: the weighted fraction of those days with any request in the slot,
+* ``occurrence``: the weighted fraction of those days with any request in the slot, and
+* ``requests``: the weighted mean of the slot's requests across those days (quiet days count as
+  zero): what a copy warmed for the slot could expect to serve (the rule that declines a warm-up
+  for a lone request reads it, ``domain.warming``),
 
 each day weighted ``0.7 ** weeks_ago`` so recent weeks count more and a drift of the peak hour is
 followed within a week or two. An upper quantile of per-day values ignores one anomalous day in
@@ -37,7 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..policy.model import ComponentPolicy
@@ -138,6 +141,8 @@ class Forecast:
     occurrence: dict[str, list[float]]
     floors: dict[str, list[int]] = field(default_factory=dict)
     holidays: frozenset[date] = frozenset()  # the policy's, when it learned: days held as weekends
+    # Mean requests per (class, slot); empty in a forecast stored before it was learned.
+    requests: dict[str, list[float]] = field(default_factory=dict)
 
     def floor_at(self, when: datetime) -> int:
         local = when.astimezone(ZoneInfo(self.timezone))
@@ -169,8 +174,25 @@ class Forecast:
         local = when.astimezone(ZoneInfo(self.timezone))
         return self.peak[day_class(local.date(), self.holidays)][_slot(local)]
 
+    def requests_within(self, now: datetime, span: timedelta) -> float | None:
+        """The requests expected in ``[now, now + span)``: each slot's mean, in proportion to the
+        part of the slot the span covers. None when this forecast has no request means."""
+        if not self.requests:
+            return None
+        expected, t, end = 0.0, now.astimezone(UTC), (now + span).astimezone(UTC)
+        zone, slot = ZoneInfo(self.timezone), timedelta(minutes=SLOT_MINUTES)
+        while t < end:
+            # Every zone's offset is a multiple of 15 minutes, so local slots end on UTC quarter
+            # hours, also across a DST change (local wall-clock arithmetic is not safe there).
+            slot_end = t.replace(minute=t.minute - t.minute % SLOT_MINUTES, second=0, microsecond=0) + slot
+            step = min(end, slot_end) - t
+            local = t.astimezone(zone)
+            expected += self.requests[day_class(local.date(), self.holidays)][_slot(local)] * (step / slot)
+            t += step
+        return expected
+
     def to_item(self) -> dict[str, object]:
-        """A compact JSON-able form for the state table (about 2 KB)."""
+        """A compact JSON-able form for the state table (about 3 KB)."""
         return {
             "timezone": self.timezone,
             "generated_at": self.generated_at.isoformat(),
@@ -178,6 +200,9 @@ class Forecast:
             "peak": {k: [round(v, 1) for v in vs] for k, vs in self.peak.items()},
             "occurrence": {k: [round(v, 2) for v in vs] for k, vs in self.occurrence.items()},
             "floors": self.floors,
+            **(
+                {"requests": {k: [round(v, 2) for v in vs] for k, vs in self.requests.items()}} if self.requests else {}
+            ),
             **({"holidays": sorted(d.isoformat() for d in self.holidays)} if self.holidays else {}),
         }
 
@@ -188,6 +213,7 @@ class Forecast:
             peak = {str(k): [float(x) for x in v] for k, v in dict(item["peak"]).items()}  # type: ignore[call-overload]
             occurrence = {str(k): [float(x) for x in v] for k, v in dict(item["occurrence"]).items()}  # type: ignore[call-overload]
             floors = {str(k): [int(x) for x in v] for k, v in dict(item["floors"]).items()}  # type: ignore[call-overload]
+            requests = {str(k): [float(x) for x in v] for k, v in dict(item.get("requests", {})).items()}  # type: ignore[call-overload]
             forecast = cls(
                 str(item["timezone"]),
                 datetime.fromisoformat(str(item["generated_at"])),
@@ -196,12 +222,15 @@ class Forecast:
                 occurrence,
                 floors,
                 frozenset(date.fromisoformat(str(d)) for d in list(item.get("holidays", []))),  # type: ignore[call-overload]
+                requests,
             )
             ZoneInfo(forecast.timezone)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"unreadable forecast item: {exc}") from None
         if any(len(forecast.floors.get(c, [])) != SLOTS_PER_DAY for c in CLASSES):
             raise ValueError(f"unreadable forecast item: floors need {SLOTS_PER_DAY} slots per class")
+        if requests and any(len(requests.get(c, [])) != SLOTS_PER_DAY for c in CLASSES):
+            raise ValueError(f"unreadable forecast item: requests need {SLOTS_PER_DAY} slots per class")
         return forecast
 
     def changed_from(self, other: Forecast | None) -> int:
@@ -238,13 +267,15 @@ def learn(
     begin = next((i for i in range(begin, end) if counts[i] > 0), end)
     if end - begin < min_history.total_seconds() / 60:
         return None
-    # Busiest minute per (local day, slot).
+    # Busiest minute and requests in all per (local day, slot).
     peaks: dict[tuple[date, int], float] = {}
+    totals: dict[tuple[date, int], float] = {}
     days: set[date] = set()
     for i in range(begin, end):
         local = (start + timedelta(minutes=i)).astimezone(zone)
         key = (local.date(), _slot(local))
         days.add(local.date())
+        totals[key] = totals.get(key, 0.0) + counts[i]
         if counts[i] > peaks.get(key, 0.0):
             peaks[key] = counts[i]
     today = now.astimezone(zone).date()
@@ -257,20 +288,23 @@ def learn(
     peak: dict[str, list[float]] = {}
     occurrence: dict[str, list[float]] = {}
     floors: dict[str, list[int]] = {}
+    requests: dict[str, list[float]] = {}
     for cls in CLASSES:
         members = [d for d in complete if day_class(d, holidays) == cls]
         if len(members) < MIN_DAYS_PER_CLASS:
             members = []  # too few days to tell a pattern from one anomalous day: no floor for the class
         weights = [WEEKLY_DECAY ** ((today - d).days // 7) for d in members]
         total = sum(weights)
-        peak[cls], occurrence[cls] = [], []
+        peak[cls], occurrence[cls], requests[cls] = [], [], []
         for s in range(SLOTS_PER_DAY):
             values = [peaks.get((d, s), 0.0) for d in members]
             peak[cls].append(weighted_quantile(values, weights, QUANTILE))
             seen = sum(w for v, w in zip(values, weights, strict=True) if v > 0)
             occurrence[cls].append(seen / total if total else 0.0)
+            served = sum(w * totals.get((d, s), 0.0) for d, w in zip(members, weights, strict=True))
+            requests[cls].append(served / total if total else 0.0)
         floors[cls] = [prices.worth_holding(p, o) for p, o in zip(peak[cls], occurrence[cls], strict=True)]
-    return Forecast(timezone, now, len(complete), peak, occurrence, floors, holidays)
+    return Forecast(timezone, now, len(complete), peak, occurrence, floors, holidays, requests)
 
 
 def forecast_floor(

@@ -22,6 +22,7 @@ from .forecast import Forecast, forecast_floor
 from .instance_types import INSTANCE_TYPES
 from .readiness import lead_time
 from .status import ComponentStatus
+from .warming import WarmUpWorth, warm_up_worth
 from .windows import bounds_at
 
 # Forecast floors are met by the periodic tick (default every 5 minutes), not by an edge schedule:
@@ -38,6 +39,7 @@ class DecisionInputs:
     peers: tuple[Peer, ...]
     lead: timedelta
     forecast_floor: int | None
+    warm_up: WarmUpWorth | None = None
 
     def decide(self, trigger: Trigger, now: datetime) -> Decision:
         return decide(
@@ -50,6 +52,7 @@ class DecisionInputs:
             self.peers,
             self.lead,
             self.forecast_floor,
+            self.warm_up,
         )
 
 
@@ -98,6 +101,9 @@ def build_inputs(
             continue
         higher = found[1].priority > cp.priority
         peers.append(peer(policy, other, now, pending_of(other.name) if higher and pending_of else None))
-    lead = lead_time(cp, ready_history, needs_new_instance(cp, endpoint, component), endpoint_policy.provisioning)
+    adds_instance = needs_new_instance(cp, endpoint, component)
+    lead = lead_time(cp, ready_history, adds_instance, endpoint_policy.provisioning)
     floor = forecast_floor(cp.predictive.mode, cp.forecast_cap, forecast, now, lead + FORECAST_MARGIN)
-    return DecisionInputs(cp, component, endpoint, state, tuple(peers), lead, floor)
+    cost = policy.cost_for(endpoint.name)
+    worth = warm_up_worth(cp, cost, endpoint, component, forecast, lead, adds_instance, ready_history, now)
+    return DecisionInputs(cp, component, endpoint, state, tuple(peers), lead, floor, worth)

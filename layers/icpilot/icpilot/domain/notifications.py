@@ -40,6 +40,7 @@ HEADLINE: dict[EventType, str] = {
     EventType.TRIGGER_REJECTED: "Trigger rejected",
     EventType.SCHEDULES_RECONCILED: "Schedules reconciled",
     EventType.WARM_UP_STARTED: "Warm-up started",
+    EventType.WARM_UP_DECLINED: "Warm-up declined: cheaper to refuse",
     EventType.PREEMPTED: "Copies taken for another component",
     EventType.DRIFT_CORRECTED: "Drift corrected",
     EventType.AUTOSCALING_CONFIGURED: "Application Auto Scaling configured",
@@ -83,6 +84,10 @@ NEXT_STEPS: dict[EventType, tuple[str, ...]] = {
         "Check who sends this trigger: it named something icpilot does not manage or was malformed.",
     ),
     EventType.PREEMPTED: ("Check priorities in the policy if the preempted component matters more.",),
+    EventType.WARM_UP_DECLINED: (
+        "Nothing, usually: demand that lasts until the next tick warms the component then.",
+        "If these requests must be served, raise `cost.refusal_cost` in the policy, or add a window.",
+    ),
     EventType.DRIFT_CORRECTED: (
         "Someone or something changed what icpilot manages; use `icpilot scale` for a deliberate override.",
     ),

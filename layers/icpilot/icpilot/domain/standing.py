@@ -6,8 +6,10 @@ on it again under these rules. Pure: no AWS, no clock.
   alarm that went to ALARM while a window's floor held the copies never fires again by itself);
 - high-load: add ``step`` more copies, one scale-out cooldown after icpilot's last action, while
   the load lasts (the cooldown is the target-tracking one when the policy has it, else 60 s);
-- no-capacity: never again from the tick (scale-from-zero is a one-shot, and the alarm clears once
-  a copy serves).
+- no-capacity: only after icpilot declined the warm-up (``domain.warming``): failures that keep the
+  alarm in ALARM until the tick are demand that lasts, not a lone request, and the tick warms the
+  component then. Otherwise never again from the tick (scale-from-zero is a one-shot, and the
+  alarm clears once a copy serves).
 """
 
 from __future__ import annotations
@@ -23,18 +25,28 @@ DEFAULT_SCALE_OUT_COOLDOWN = timedelta(seconds=60)
 def followed(policy: ComponentPolicy) -> list[AlarmKind]:
     """The component's alarms the tick looks at while they stay in ALARM."""
     kinds = [AlarmKind.HIGH_LOAD] if policy.high_load else []
+    if policy.predictive.mode == "scale":  # a warm-up may be declined (domain.warming)
+        kinds.append(AlarmKind.NO_CAPACITY)
     return kinds + ([AlarmKind.IDLE] if policy.idle_scale_to_zero_after is not None else [])
 
 
-def acts_again(kind: AlarmKind, policy: ComponentPolicy, now: datetime, last_action_at: datetime | None) -> bool:
-    """Whether the tick acts on the component's ``kind`` alarm that is still in ALARM."""
+def acts_again(
+    kind: AlarmKind,
+    policy: ComponentPolicy,
+    now: datetime,
+    last_action_at: datetime | None,
+    declined: bool = False,
+) -> bool:
+    """Whether the tick acts on the component's ``kind`` alarm that is still in ALARM (``declined``:
+    icpilot's last word on the component was a declined warm-up, ``declined_warm_up``)."""
+    if kind == AlarmKind.NO_CAPACITY:
+        return declined
     if kind == AlarmKind.IDLE:
         return True  # decide() judges: one copy fewer above a floor, zero without one, else nothing
-    if kind == AlarmKind.HIGH_LOAD:
-        if last_action_at is None:
-            return True
-        cooldown = (
-            parse_duration(policy.autoscaling.scale_out_cooldown) if policy.autoscaling else DEFAULT_SCALE_OUT_COOLDOWN
-        )
-        return now - last_action_at >= cooldown
-    return False
+    # high-load
+    if last_action_at is None:
+        return True
+    cooldown = (
+        parse_duration(policy.autoscaling.scale_out_cooldown) if policy.autoscaling else DEFAULT_SCALE_OUT_COOLDOWN
+    )
+    return now - last_action_at >= cooldown

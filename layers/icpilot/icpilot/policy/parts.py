@@ -234,7 +234,8 @@ class PredictiveScaling(StrictModel):
 
     ``forecast-only`` computes and publishes the forecast and what it would hold, and changes
     nothing (judge it before it acts); ``scale`` makes the forecast floor one more floor of the
-    decision. Windows and overrides still win.
+    decision, and declines a warm-up for a lone request that would not pay for the instance it adds
+    (icpilot.domain.warming). Windows and overrides still win.
     """
 
     mode: Literal["off", "forecast-only", "scale"] = "off"

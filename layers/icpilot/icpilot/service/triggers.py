@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from ..domain.aws_views import AlarmState
-from ..domain.decision_types import AlarmKind, Trigger, TriggerKind
+from ..domain.decision_types import AlarmKind, Trigger, TriggerKind, declined_warm_up
 from ..domain.events import EventDraft, EventType
 from ..domain.standing import acts_again, followed
 from ..errors import IcpilotError, StateConflictError
@@ -102,8 +102,10 @@ class TriggerChecks:
             if name not in wanted or alarm.get("StateValue") != "ALARM":
                 continue
             endpoint, component, cp, kind = wanted[name]
-            last = self.state.get(endpoint, component).last_action_at if kind == AlarmKind.HIGH_LOAD else None
-            if not acts_again(kind, cp, now, last):
+            stored = self.state.get(endpoint, component) if kind != AlarmKind.IDLE else None
+            last = stored.last_action_at if stored is not None and kind == AlarmKind.HIGH_LOAD else None
+            declined = stored is not None and declined_warm_up(stored.state.last_refusal)
+            if not acts_again(kind, cp, now, last, declined):
                 continue
             # No load_per_copy: StateReasonData explains the state, and CloudWatch does not document
             # refreshing it while the state stands; a datapoint from before icpilot's last scale-out,
