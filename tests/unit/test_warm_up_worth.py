@@ -117,13 +117,6 @@ def test_a_lone_request_at_night_is_declined_with_the_figures() -> None:
         ("the morning's demand pays for the instance", MORNING, alarm(1), {}),
         ("a burst at night says it lasts", NIGHT, alarm(80), {}),
         ("a standing alarm (no count): demand that lasted", NIGHT, alarm(None), {}),
-        (
-            "a peer keeps an instance up with room: the copy adds none",
-            NIGHT,
-            alarm(1),
-            {"instances": 1, "peer_copies": 1},
-        ),
-        ("instances unknown: not priced, warmed", NIGHT, alarm(1), {"instances": None}),
         ("learned demand only advises", NIGHT, alarm(1), {"the_policy": policy("forecast-only")}),
         (
             "a window's floor",
@@ -147,6 +140,22 @@ def test_warm_ups_that_pay_or_are_not_priced_go_ahead(label: str, now: datetime,
     _, d = decide_at(now, trigger, **kw)
     assert d.action == Action.SCALE and d.target >= 1 and d.starts_warmup, label
     assert not any(e.type == EventType.WARM_UP_DECLINED for e in d.events), label
+
+
+def test_the_marginal_price_is_a_whole_instance_or_the_share_of_the_one_it_joins() -> None:
+    """20 requests a quarter hour at night: $4.90 of refusals over the 36-minute life of a copy
+    that joins the instance a peer keeps up (its half of $10.18/h: $3.05), so it is warmed; $5.70
+    over the 42 minutes of a copy that needs its own instance ($7.13), so that one is declined."""
+    busy_night = night_and_day(night=20.0)
+    joins, d = decide_at(NIGHT, alarm(1), forecast=busy_night, instances=1, peer_copies=1)
+    assert joins.warm_up is not None and joins.warm_up.instance_per_minute == pytest.approx(10.18 / 2 / 60)
+    assert d.action == Action.SCALE and d.starts_warmup
+    alone, d = decide_at(NIGHT, alarm(1), forecast=busy_night, instances=0)
+    assert alone.warm_up is not None and alone.warm_up.instance_per_minute == pytest.approx(10.18 / 60)
+    assert d.rule == Rule.NOT_WORTH_WARMING
+    # a lone request does not pay even for a share: declined beside the peer too
+    _, d = decide_at(NIGHT, alarm(1), instances=1, peer_copies=1)
+    assert d.rule == Rule.NOT_WORTH_WARMING
 
 
 def test_a_demand_signal_for_one_waiting_request_is_declined_too() -> None:

@@ -3,13 +3,14 @@ unserved rather than warm a copy for it. Pure.
 
 A warm-up holds a copy for at least its life: the load (the lead time, provisioning included when
 an instance must be added) and then the idle delay after the last request. Its marginal price is
-the instance it adds for that life: nothing when the copies fit on the instances running now
-(the peers keep them up anyway), else one instance at its hourly price. What it saves is the
+what the instances cost for that life because of it: one whole instance when the copies do not fit
+on the instances running now, else the copy's share of an instance (a copy kept on an instance
+for a peer keeps that instance up as long as it stays, so it is not free). What it saves is the
 requests it would serve in that life, each one a refusal at the policy's ``refusal_cost``: the
 learned mean requests over the life (``Forecast.requests_within``) plus the requests the trigger
 says failed. The warm-up is declined when
 
-    (expected + failed) x refusal_cost < instance price per minute x life minutes
+    (expected + failed) x refusal_cost < marginal price per minute x life minutes
 
 Worked example: ml.g5.24xlarge at $10.18/h and no instance running; a 12-minute lead (6 minutes
 to load, 6 to add the instance) and a 30-minute idle delay: the warm-up costs 42 x $0.170 = $7.13,
@@ -41,7 +42,7 @@ class WarmUpWorth:
     """What a scale from zero would cost (``instance_per_minute`` over ``life``) and what the
     forecast expects it to serve in that time."""
 
-    instance_per_minute: float  # the marginal instance price: 0 when the copies fit on running instances
+    instance_per_minute: float  # the marginal instance price: a whole instance, or the copy's share of one
     life: timedelta  # load + idle delay: the least a warm-up holds the copy
     refusal_cost: float
     expected_requests: float
@@ -61,7 +62,7 @@ class WarmUpWorth:
         minutes = self.life.total_seconds() / 60
         return (
             f"{failed:g} failed + {self.expected_requests:.1f} expected in the next {minutes:.0f} min "
-            f"x ${self.refusal_cost:.2f} = ${self.saves(failed):.2f} < ${self.cost:.2f} for the instance it adds "
+            f"x ${self.refusal_cost:.2f} = ${self.saves(failed):.2f} < ${self.cost:.2f} of instance time "
             f"(${self.instance_per_minute * 60:.2f}/h for {minutes:.0f} min)"
         )
 
@@ -94,5 +95,5 @@ def warm_up_worth(
     expected = forecast.requests_within(now, life)
     if expected is None:
         return None
-    per_minute = model.instance_price_per_hour / 60 if adds_instance else 0.0
+    per_minute = model.instance_price_per_hour / 60 if adds_instance else model.copy_per_minute(component.reservation)
     return WarmUpWorth(per_minute, life, model.refusal_cost, expected)
