@@ -436,6 +436,7 @@ class _Icpilot:
         self.state = ComponentState()
         self.last_action_at: datetime | None = None
         self.no_capacity_alarm = False
+        self.no_capacity_since: datetime | None = None  # when the no-capacity alarm last changed state
         self.first_failure: int | None = None  # minute of the first failed request at zero copies
         # What the watcher stores per component: what the scale-ups from zero met (requests a minute)
         # and the measured times to ready (seconds, provisioning included when it happened).
@@ -505,12 +506,20 @@ class _Icpilot:
         ticking = self.rules.ticks_at(t)  # the tick re-evaluates standing alarms (domain.standing)
         if (seen > 0) != self.no_capacity_alarm:
             self.no_capacity_alarm = seen > 0
+            self.no_capacity_since = now
             if seen > 0:
                 triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY, failed_requests=seen))
         elif (
             seen > 0
             and ticking
-            and acts_again(AlarmKind.NO_CAPACITY, c.policy, now, None, declined_warm_up(self.state.last_refusal))
+            and acts_again(
+                AlarmKind.NO_CAPACITY,
+                c.policy,
+                now,
+                None,
+                declined_warm_up(self.state.last_refusal),
+                self.no_capacity_since,
+            )
         ):
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.NO_CAPACITY))  # standing after a decline
         idle = self.idle_minutes is not None and idle_run >= self.idle_minutes and fleet.desired > 0

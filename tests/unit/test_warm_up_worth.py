@@ -168,14 +168,21 @@ def test_declined_is_said_once_while_the_component_stays_at_zero_and_the_standin
     later = NIGHT + timedelta(minutes=7)
     _, again = decide_at(later, alarm(2), state=first.next_state)
     assert again.rule == Rule.NOT_WORTH_WARMING and not again.events  # said already
-    # The no-capacity alarm still stands at the tick: the tick acts on it, and it warms.
+    # The no-capacity alarm still stands at the tick: once it has stood five minutes (a failure in
+    # every minute), the tick acts on it, and it warms; two lone requests a minute apart do not.
     p = policy().endpoints["ep"].components["m"]
     assert AlarmKind.NO_CAPACITY in followed(p)
-    assert acts_again(AlarmKind.NO_CAPACITY, p, later, None, declined_warm_up(again.next_state.last_refusal))
+    declined = declined_warm_up(again.next_state.last_refusal)
+    since = NIGHT - timedelta(minutes=1)
+    assert not acts_again(AlarmKind.NO_CAPACITY, p, NIGHT + timedelta(minutes=3), None, declined, since)
+    assert acts_again(AlarmKind.NO_CAPACITY, p, NIGHT + timedelta(minutes=4), None, declined, since)
+    assert not acts_again(AlarmKind.NO_CAPACITY, p, later, None, declined, None)  # when it changed: unknown
     _, warmed = decide_at(later, alarm(None), state=again.next_state)
     assert warmed.action == Action.SCALE and warmed.starts_warmup
     assert warmed.next_state.last_refusal is None  # a new episode: the next decline is news again
-    assert not acts_again(AlarmKind.NO_CAPACITY, p, later, None, declined_warm_up(warmed.next_state.last_refusal))
+    assert not acts_again(
+        AlarmKind.NO_CAPACITY, p, later, None, declined_warm_up(warmed.next_state.last_refusal), since
+    )
 
 
 def test_the_tick_holds_aas_scale_out_only_where_a_lone_request_would_be_declined() -> None:

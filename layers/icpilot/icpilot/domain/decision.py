@@ -206,7 +206,8 @@ def _not_worth_warming(case: Case) -> Decision | None:
     no-capacity alarm or demand signal that says how many requests failed is declined when a
     warm-up would cost more in instance time than the refusals it saves (``domain.warming``). The
     requests stay refused; said once while the component stays at zero (WarmUpDeclined). Demand
-    that lasts keeps the alarm in ALARM, and the tick warms it then (no count: never declined)."""
+    that lasts keeps the alarm in ALARM, and the tick warms it once it has stood five minutes (that
+    trigger carries no count: never declined)."""
     trigger, worth = case.trigger, case.warm_up
     asks = trigger.kind == TriggerKind.DEMAND or (
         trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY

@@ -85,7 +85,7 @@ NEXT_STEPS: dict[EventType, tuple[str, ...]] = {
     ),
     EventType.PREEMPTED: ("Check priorities in the policy if the preempted component matters more.",),
     EventType.WARM_UP_DECLINED: (
-        "Nothing, usually: demand that lasts until the next tick warms the component then.",
+        "Nothing, usually: requests failing every minute for five minutes get the component warmed by the tick.",
         "If these requests must be served, raise `cost.refusal_cost` in the policy, or add a window.",
     ),
     EventType.DRIFT_CORRECTED: (

@@ -6,10 +6,10 @@ on it again under these rules. Pure: no AWS, no clock.
   alarm that went to ALARM while a window's floor held the copies never fires again by itself);
 - high-load: add ``step`` more copies, one scale-out cooldown after icpilot's last action, while
   the load lasts (the cooldown is the target-tracking one when the policy has it, else 60 s);
-- no-capacity: only after icpilot declined the warm-up (``domain.warming``): failures that keep the
-  alarm in ALARM until the tick are demand that lasts, not a lone request, and the tick warms the
-  component then. Otherwise never again from the tick (scale-from-zero is a one-shot, and the
-  alarm clears once a copy serves).
+- no-capacity: only after icpilot declined the warm-up (``domain.warming``), and once the alarm
+  has stood ``LASTING_DEMAND`` (requests failing in every minute of five in a row are demand that
+  lasts, not a lone request): the tick warms the component then. Otherwise never again from the
+  tick (scale-from-zero is a one-shot, and the alarm clears once a copy serves).
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from ..policy.model import ComponentPolicy, parse_duration
 from .decision_types import AlarmKind
 
 DEFAULT_SCALE_OUT_COOLDOWN = timedelta(seconds=60)
+# A no-capacity alarm in ALARM this long (a failure in every minute: its period is one minute, and
+# a minute without one sets it back to OK) is demand that lasts. Shorter runs happen by chance in a
+# trickle (two lone requests a minute apart), and those are what a declined warm-up declined.
+LASTING_DEMAND = timedelta(minutes=5)
 
 
 def followed(policy: ComponentPolicy) -> list[AlarmKind]:
@@ -36,11 +40,13 @@ def acts_again(
     now: datetime,
     last_action_at: datetime | None,
     declined: bool = False,
+    alarm_since: datetime | None = None,
 ) -> bool:
     """Whether the tick acts on the component's ``kind`` alarm that is still in ALARM (``declined``:
-    icpilot's last word on the component was a declined warm-up, ``declined_warm_up``)."""
+    icpilot's last word on the component was a declined warm-up, ``declined_warm_up``;
+    ``alarm_since``: when the alarm went to ALARM)."""
     if kind == AlarmKind.NO_CAPACITY:
-        return declined
+        return declined and alarm_since is not None and now - alarm_since >= LASTING_DEMAND
     if kind == AlarmKind.IDLE:
         return True  # decide() judges: one copy fewer above a floor, zero without one, else nothing
     # high-load

@@ -20,8 +20,8 @@ refused, as the exact optimum refuses it). At 09:00 with 600 requests a quarter 
 
 Only with learned demand acting (``predictive.mode: scale``), a known instance price and an idle
 delay (a copy that is never released is not priced here). Demand that lasts is not lone: the
-tick follows a no-capacity alarm that stays in ALARM after a decline and warms then
-(``domain.standing``), and a trigger that does not say how many requests failed is never declined.
+tick warms a declined component whose no-capacity alarm has stood five minutes, a failure in every
+minute (``domain.standing``), and a trigger that does not say how many requests failed is never declined.
 """
 
 from __future__ import annotations
