@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from icpilot.adapters.cloudwatch import latest_datapoint
+from icpilot.domain.aws_views import latest_datapoint
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,11 +63,7 @@ class CloudWatchAdapter:
             found = self.client.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"]).get("MetricAlarms", [])
         if not found:
             return None
-        alarm = found[0]
-        # StateTransitionedTimestamp is when StateValue last changed (the event's state.timestamp);
-        # StateUpdatedTimestamp also moves when only the evaluation state does.
-        changed = alarm.get("StateTransitionedTimestamp") or alarm["StateUpdatedTimestamp"]
-        return AlarmState(alarm["StateValue"], _aware(changed), latest_datapoint(alarm.get("StateReasonData")))
+        return AlarmState.of(found[0])
 
     def put_alarm(self, spec: dict[str, Any]) -> None:
         with aws_call("cloudwatch", "PutMetricAlarm"):
@@ -148,13 +143,3 @@ class CloudWatchAdapter:
 
 def _aware(stamp: datetime) -> datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-
-
-def latest_datapoint(reason_data: Any) -> float | None:
-    """The last of ``recentDatapoints`` in an alarm's StateReasonData (JSON, as CloudWatch writes it
-    for a threshold alarm); None when absent or unreadable, never an error: it only sizes a step."""
-    try:
-        points = json.loads(str(reason_data)).get("recentDatapoints") or []
-        return float(points[-1]) if points else None
-    except (ValueError, TypeError, AttributeError):
-        return None

@@ -3,8 +3,11 @@ adapters return and the service's ports (``ports.py``) promise. Pure data; no AW
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,3 +37,22 @@ class AlarmState:
     value: str  # OK | ALARM | INSUFFICIENT_DATA
     changed_at: datetime
     latest: float | None = None  # the newest datapoint the last evaluation saw (StateReasonData)
+
+    @classmethod
+    def of(cls, alarm: Mapping[str, Any]) -> AlarmState:
+        """The state of a ``MetricAlarms`` entry of DescribeAlarms. StateTransitionedTimestamp is
+        when StateValue last changed (an alarm event's state.timestamp); StateUpdatedTimestamp also
+        moves when only the evaluation state does, and stands in where the former is missing."""
+        changed = alarm.get("StateTransitionedTimestamp") or alarm["StateUpdatedTimestamp"]
+        changed = changed if changed.tzinfo else changed.replace(tzinfo=UTC)
+        return cls(str(alarm["StateValue"]), changed, latest_datapoint(alarm.get("StateReasonData")))
+
+
+def latest_datapoint(reason_data: Any) -> float | None:
+    """The last of ``recentDatapoints`` in an alarm's StateReasonData (JSON, as CloudWatch writes it
+    for a threshold alarm); None when absent or unreadable, never an error: it only sizes a step."""
+    try:
+        points = json.loads(str(reason_data)).get("recentDatapoints") or []
+        return float(points[-1]) if points else None
+    except (ValueError, TypeError, AttributeError):
+        return None

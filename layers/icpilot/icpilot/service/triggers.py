@@ -6,7 +6,7 @@ logged every time and announced once an hour per cause."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -105,7 +105,7 @@ class TriggerChecks:
             stored = self.state.get(endpoint, component) if kind != AlarmKind.IDLE else None
             last = stored.last_action_at if stored is not None and kind == AlarmKind.HIGH_LOAD else None
             declined = stored is not None and declined_warm_up(stored.state.last_refusal)
-            if not acts_again(kind, cp, now, last, declined, _in_alarm_since(alarm)):
+            if not acts_again(kind, cp, now, last, declined, AlarmState.of(alarm).changed_at):
                 continue
             # No load_per_copy: StateReasonData explains the state, and CloudWatch does not document
             # refreshing it while the state stands; a datapoint from before icpilot's last scale-out,
@@ -241,11 +241,3 @@ class TriggerChecks:
                 self.announcer.fail(summary, f"demand signal for {component}: state unreadable: {exc}", trigger, now)
                 return False
         return False  # not reached: the last attempt returns
-
-
-def _in_alarm_since(alarm: dict[str, Any]) -> datetime | None:
-    """When the alarm's state last changed (to the ALARM it is in), as DescribeAlarms says."""
-    since = alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")
-    if not isinstance(since, datetime):
-        return None
-    return since if since.tzinfo is not None else since.replace(tzinfo=UTC)
