@@ -20,7 +20,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 2, tzinfo=BERLIN)  # a Monday
 DAYS = 9  # the last day (Tuesday 2026-11-10) is scored: a week of history before it
 LONE = 3 * 60 + 5  # 03:05, a lone request every night
-STREAM = (1 * 60, 1 * 60 + 40)  # 01:00-01:40 on the scored night only: 3 requests a minute
+STREAM = (1 * 60, 1 * 60 + 40)  # 01:00-01:40 on the scored night only: a request every minute
 
 
 def demand() -> MinuteDemand:
@@ -33,7 +33,7 @@ def demand() -> MinuteDemand:
         requests[base + LONE] = 1
     last = (DAYS - 1) * 1440
     for minute in range(*STREAM):
-        requests[last + minute] = 3
+        requests[last + minute] = 1
     return MinuteDemand(requests, [r * 2.0 for r in requests])
 
 

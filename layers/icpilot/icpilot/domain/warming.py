@@ -7,10 +7,12 @@ what the instances cost for that life because of it: one whole instance when the
 on the instances running now, else the copy's share of an instance (a copy kept on an instance
 for a peer keeps that instance up as long as it stays, so it is not free). What it saves is the
 requests it would serve in that life, each one a refusal at the policy's ``refusal_cost``: the
-learned mean requests over the life (``Forecast.requests_within``) plus the requests the trigger
-says failed. The warm-up is declined when
+learned mean requests over the life (``Forecast.requests_within``), or, when more, the rate the
+trigger's failures show beyond a lone request kept up over the life (a burst the forecast did not
+see), plus the requests that failed now. The warm-up is declined when
 
-    (expected + failed) x refusal_cost < marginal price per minute x life minutes
+    (failed + max(expected, (failed - 1) x life minutes)) x refusal_cost
+        < marginal price per minute x life minutes
 
 Worked example: ml.g5.24xlarge at $10.18/h and no instance running; a 12-minute lead (6 minutes
 to load, 6 to add the instance) and a 30-minute idle delay: the warm-up costs 42 x $0.170 = $7.13,
@@ -51,9 +53,15 @@ class WarmUpWorth:
     def cost(self) -> float:
         return self.instance_per_minute * self.life.total_seconds() / 60
 
+    def expected(self, failed: float) -> float:
+        """Requests the copy would serve over its life: what the forecast expects, or, when more,
+        the rate this minute's failures show beyond a lone request kept up over the life (a burst
+        the forecast did not see: 21 failures in a minute are no lone request)."""
+        return max(self.expected_requests, max(0.0, failed - 1) * self.life.total_seconds() / 60)
+
     def saves(self, failed: float) -> float:
         """USD of refusals a warm copy would avoid, with ``failed`` requests seen failing now."""
-        return (self.expected_requests + failed) * self.refusal_cost
+        return (self.expected(failed) + failed) * self.refusal_cost
 
     def pays(self, failed: float) -> bool:
         return self.saves(failed) >= self.cost
@@ -61,7 +69,7 @@ class WarmUpWorth:
     def explain(self, failed: float) -> str:
         minutes = self.life.total_seconds() / 60
         return (
-            f"{failed:g} failed + {self.expected_requests:.1f} expected in the next {minutes:.0f} min "
+            f"{failed:g} failed + {self.expected(failed):.1f} expected in the next {minutes:.0f} min "
             f"x ${self.refusal_cost:.2f} = ${self.saves(failed):.2f} < ${self.cost:.2f} of instance time "
             f"(${self.instance_per_minute * 60:.2f}/h for {minutes:.0f} min)"
         )
