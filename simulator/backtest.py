@@ -83,6 +83,11 @@ def _row(result: Result, rules: RunRules, requests: dict[str, int]) -> dict[str,
     return row
 
 
+def _gap_pct(total: float, bound: float) -> float:
+    """How far above the proven bound a replayed schedule's cost is, in % of that cost."""
+    return _round(100 * max(0.0, total - bound) / total if total else 0.0)
+
+
 def _foresight_at_most_reactive(
     rows: dict[str, dict[str, Any]],
     copies: dict[str, dict[str, list[int]]],
@@ -98,8 +103,7 @@ def _foresight_at_most_reactive(
     kept = {key: mine[key] for key in ("bound_usd", "program_usd", "solve_seconds", "solver_status")}
     rows["optimum"] = {**reactive, **kept}
     rows["optimum"]["schedule"] = "the reactive optimum's (also a foresight schedule; cheaper than the solver's)"
-    total = reactive["_total"]
-    rows["optimum"]["gap_pct"] = _round(100 * max(0.0, total - bound) / total if total else 0.0)
+    rows["optimum"]["gap_pct"] = _gap_pct(reactive["_total"], bound)
     copies["optimum"], replays["optimum"] = copies["reactive-optimum"], replays["reactive-optimum"]
 
 
@@ -141,9 +145,7 @@ def backtest_components(
         bounds[name] = solved.bound_usd
         row["bound_usd"] = _round(solved.bound_usd)
         row["program_usd"] = _round(solved.incumbent_usd) if math.isfinite(solved.incumbent_usd) else None
-        row["gap_pct"] = _round(
-            100 * max(0.0, row["_total"] - solved.bound_usd) / row["_total"] if row["_total"] else 0.0
-        )
+        row["gap_pct"] = _gap_pct(row["_total"], solved.bound_usd)
         row["solve_seconds"] = _round(solved.seconds, 1)
         row["solver_status"] = solved.status
         rows[name] = row

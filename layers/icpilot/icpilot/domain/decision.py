@@ -231,7 +231,7 @@ def _not_worth_warming(case: Case) -> Decision | None:
         "expected_requests": round(worth.expected_requests, 1),
         "refusals_saved_usd": round(worth.saves(trigger.failed_requests), 2),
         "instance_cost_usd": round(worth.cost, 2),
-        "life_minutes": round(worth.life.total_seconds() / 60),
+        "life_minutes": round(worth.minutes),
     }
     event = EventDraft(type=EventType.WARM_UP_DECLINED, reason=reason, from_copies=0, to_copies=0, details=details)
     return case.decision(Action.NONE, Rule.NOT_WORTH_WARMING, 0, reason, [event], suspend_scale_out=True)

@@ -50,14 +50,18 @@ class WarmUpWorth:
     expected_requests: float
 
     @property
+    def minutes(self) -> float:
+        return self.life.total_seconds() / 60
+
+    @property
     def cost(self) -> float:
-        return self.instance_per_minute * self.life.total_seconds() / 60
+        return self.instance_per_minute * self.minutes
 
     def expected(self, failed: float) -> float:
         """Requests the copy would serve over its life: what the forecast expects, or, when more,
         the rate this minute's failures show beyond a lone request kept up over the life (a burst
         the forecast did not see: 21 failures in a minute are no lone request)."""
-        return max(self.expected_requests, max(0.0, failed - 1) * self.life.total_seconds() / 60)
+        return max(self.expected_requests, max(0.0, failed - 1) * self.minutes)
 
     def saves(self, failed: float) -> float:
         """USD of refusals a warm copy would avoid, with ``failed`` requests seen failing now."""
@@ -67,7 +71,7 @@ class WarmUpWorth:
         return self.saves(failed) >= self.cost
 
     def explain(self, failed: float) -> str:
-        minutes = self.life.total_seconds() / 60
+        minutes = self.minutes
         return (
             f"{failed:g} failed + {self.expected(failed):.1f} expected in the next {minutes:.0f} min "
             f"x ${self.refusal_cost:.2f} = ${self.saves(failed):.2f} < ${self.cost:.2f} of instance time "
@@ -86,8 +90,9 @@ def warm_up_worth(
     ready_history: Sequence[float],
     now: datetime,
 ) -> WarmUpWorth | None:
-    """The figures of the rule for this component now; None where the rule does not apply."""
-    if policy.predictive.mode != "scale" or forecast is None:
+    """The figures of the rule for this component now; None where the rule does not apply (with
+    copies, it never does: not priced on every decision of a component that has them)."""
+    if policy.predictive.mode != "scale" or forecast is None or component.desired > 0:
         return None
     try:
         model = CostModel.of(cost, endpoint.instance_type)
