@@ -394,6 +394,8 @@ class World:
 
     def sync(self, now: datetime) -> None:
         """Advance the model to ``now``, processing every change in time order."""
+        if now <= self.synced_to:
+            return  # nothing can fall due in an empty interval; skips a scan of the whole world
         while True:
             nxt = self.next_event_after(self.synced_to)
             if nxt is None or nxt > now:
