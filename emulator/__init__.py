@@ -56,6 +56,7 @@ def install() -> None:
         appconfig_ext,
         cloudwatch_ext,
         dispatcher,
+        dynamodb_ext,
         faults_ext,
         sagemaker_ext,
         sns_ext,
@@ -70,6 +71,7 @@ def install() -> None:
     dispatcher.install(EMULATOR.dispatcher)
     ssm_ext.install()
     sns_ext.install()
+    dynamodb_ext.install()
     faults_ext.install()
     _installed = True
 

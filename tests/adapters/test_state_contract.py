@@ -16,7 +16,7 @@ from icpilot.domain.decision_types import ComponentState, LastAction
 from icpilot.domain.transitions import FlightKind
 from icpilot.errors import StateConflictError
 from icpilot.ports import State
-from icpilot.records import decided_fields
+from icpilot.records import StateWrite, decided_fields
 from moto import mock_aws
 
 from tests.harness import create_state_table
@@ -203,3 +203,28 @@ def test_the_registered_targets_are_read_in_one_batch(store: State) -> None:
     store.remember_adoption("b", {"MinCapacity": 0}, 2)
     assert store.registered_targets(["a", "b", "c"]) == {"a", "b"}
     assert store.registered_targets([]) == set()
+
+
+def test_writes_together_land_all_or_none(store: State) -> None:
+    """``write_all``: every write on its version, or none of them, the stale one named."""
+    store.write("ep", "a", 0, pending_target=1)
+    store.write("ep", "b", 0, pending_target=1)
+    stale = [
+        StateWrite("ep", "a", 1, {"pending_target": 5}),
+        StateWrite("ep", "b", 0, {"pending_target": 5}),  # b is at version 1
+        StateWrite("ep", "c", 0, {"pending_target": 5}),
+    ]
+    with pytest.raises(StateConflictError, match="ep/b"):
+        store.write_all(stale)
+    assert [(store.get("ep", n).version, store.get("ep", n).state.pending_target) for n in "abc"] == [
+        (1, 1),
+        (1, 1),
+        (0, None),
+    ]
+    fresh = [
+        StateWrite("ep", n, v, {"pending_target": 5, "last_action": LastAction.SCALING})
+        for n, v in zip("abc", (1, 1, 0), strict=True)
+    ]
+    assert store.write_all(fresh) == [2, 2, 1]
+    assert {store.get("ep", n).state.pending_target for n in "abc"} == {5}
+    assert store.write_all([]) == []

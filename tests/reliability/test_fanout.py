@@ -5,6 +5,9 @@ copy-count writes are throttled and one endpoint's worker crashes once (a bug ou
 component's evaluation). Ticks until the fleet converges: every component reaches its floor,
 each copy count is written once, and the crashed endpoint is run again on its own in the same
 pass, not left to the next one.
+
+An endpoint's scales are claimed together and recorded together (one TransactWriteItems each);
+a racing write on one of them makes that endpoint claim one by one, and nothing is written twice.
 """
 
 from __future__ import annotations
@@ -143,3 +146,77 @@ def test_one_worker_and_four_decide_the_same(fleet: Emulator) -> None:
         outcomes[workers] = sorted((o.endpoint, o.component, o.result, o.reason) for o in summary.outcomes)
     assert len(outcomes[1]) == 24 and {o[2] for o in outcomes[1]} == {Outcome.OBSERVED}
     assert outcomes[1] == outcomes[4]
+
+
+# An endpoint's scales claimed and recorded together: one TransactWriteItems for the claims and one
+# for the records, not two UpdateItems a component.
+COMPONENTS = [f"m{e}{c}" for e in range(6) for c in range(4)]
+
+
+def state_calls(client: Any) -> Counter[str]:
+    """The state table's calls by API, counted on the client the controller uses."""
+    calls: Counter[str] = Counter()
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.update([model.name]))
+    return calls
+
+
+def tick(fleet: Emulator, clients: dict[str, Any]) -> list[Any]:
+    policy = load_policy_text(fleet_policy())
+    settings = Settings(policy_path="-", state_table="state", workers=4)
+    fleet.advance(120)  # 07:00Z: every component's window opens
+    controller = build_controller(settings, clients=lambda s: clients.get(s), policy_source=lambda: policy)
+    return list(controller.on_tick(START + timedelta(minutes=2), reconcile=False).outcomes)
+
+
+def records(ddb: Any) -> dict[str, dict[str, Any]]:
+    items = ddb.scan(TableName="state")["Items"]
+    return {i["pk"]["S"].split("#")[2]: i for i in items if i["pk"]["S"].startswith("component#")}
+
+
+def test_each_endpoints_scales_are_claimed_in_one_call_and_recorded_in_one(fleet: Emulator) -> None:
+    written, sagemaker = copy_count_writes()
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    calls = state_calls(ddb)
+    outcomes = tick(fleet, {"sagemaker": sagemaker, "dynamodb": ddb})
+    assert {o.component: o.result for o in outcomes} == dict.fromkeys(COMPONENTS, Outcome.SCALED)
+    assert written == Counter(dict.fromkeys(COMPONENTS, 1))
+    assert calls["TransactWriteItems"] == 2 * 6  # a claim and a record per endpoint
+    assert calls["UpdateItem"] == 0
+    for name, item in records(ddb).items():  # the claims are settled: the watcher follows each
+        assert item["inflight"]["S"] == "1", name
+        assert item["last_action"]["S"] != "scaling", name
+
+
+def test_a_racing_write_on_one_makes_its_endpoint_claim_one_by_one_and_nothing_is_written_twice(
+    fleet: Emulator,
+) -> None:
+    written, sagemaker = copy_count_writes()
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    calls = state_calls(ddb)
+    raced: list[str] = []
+
+    def race(params: dict[str, Any], **_: Any) -> None:
+        """Before the first claim goes out, another invocation writes one of its components."""
+        if raced:
+            return
+        key = params["TransactItems"][1]["Update"]["Key"]
+        raced.append(key["pk"]["S"].split("#")[2])
+        other = boto3.client("dynamodb", region_name="us-east-1")
+        other.update_item(
+            TableName="state",
+            Key=key,
+            UpdateExpression="SET #v = if_not_exists(#v, :zero) + :one",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}},
+        )
+
+    ddb.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", race)
+    outcomes = tick(fleet, {"sagemaker": sagemaker, "dynamodb": ddb})
+    assert len(raced) == 1
+    assert {o.component: o.result for o in outcomes} == dict.fromkeys(COMPONENTS, Outcome.SCALED)
+    assert written == Counter(dict.fromkeys(COMPONENTS, 1))  # the raced one too, once, after deciding again
+    # That endpoint claimed one by one after its claim together lost (the raced one twice: it lost
+    # its own claim too, and decided again); the others claimed and recorded together.
+    assert calls["UpdateItem"] == 5
+    assert calls["TransactWriteItems"] == 2 * 6  # its lost claim together, and its records together
+    assert records(ddb)[raced[0]]["inflight"]["S"] == "1"

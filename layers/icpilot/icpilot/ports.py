@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from .domain.aws_views import AlarmState, ScalableTarget
 from .domain.decision_types import ComponentObservation, EndpointObservation
-from .records import AutoScalingRecord, StoredState
+from .records import AutoScalingRecord, StateWrite, StoredState
 
 
 class CopyCounts(Protocol):
@@ -98,6 +98,10 @@ class ComponentStore(Protocol):
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (None removes one) if still at ``expected_version``; the new version, or
         StateConflictError when another write landed first."""
+
+    def write_all(self, writes: list[StateWrite]) -> list[int]:
+        """Each write as ``write`` makes it, all or none (at most 100); the new versions, or
+        StateConflictError naming the components whose version moved, with nothing written."""
 
     def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
         """Components with a transition in flight, and parked events (pk, body), in one read."""

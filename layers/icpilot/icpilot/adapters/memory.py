@@ -18,6 +18,7 @@ from ..records import (
     PARKED_PREFIX,
     REJECTED_PREFIX,
     AutoScalingRecord,
+    StateWrite,
     StoredState,
     record_of,
     split_key,
@@ -56,6 +57,17 @@ class InMemoryStateStore:
         updated["version"] = expected_version + 1
         self.items[pk] = updated
         return expected_version + 1
+
+    def write_all(self, writes: list[StateWrite]) -> list[int]:
+        """All or none, as the DynamoDB store's transaction."""
+        lost = [
+            f"{w.endpoint}/{w.component}"
+            for w in writes
+            if self.items.get(self._pk(w.endpoint, w.component), {}).get("version", 0) != w.expected_version
+        ]
+        if lost:
+            raise StateConflictError(f"state changed or held since read: {', '.join(lost)}")
+        return [self.write(w.endpoint, w.component, w.expected_version, **w.fields) for w in writes]
 
     def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
         flights = [

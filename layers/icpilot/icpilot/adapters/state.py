@@ -25,7 +25,9 @@ from ..records import (
     OWNERSHIP_KEY,
     PARKED_PREFIX,
     REJECTED_PREFIX,
+    WRITE_ALL_LIMIT,
     AutoScalingRecord,
+    StateWrite,
     StoredState,
     encoded,
     stored_from,
@@ -134,6 +136,41 @@ class StateStore:
     def write(self, endpoint: str, component: str, expected_version: int, **fields: Any) -> int:
         """Set ``fields`` (typed values of ``records.FIELDS``; None removes one) if the item is still
         at ``expected_version``; returns the new version."""
+        lost = StateConflictError(f"{endpoint}/{component}: state changed since version {expected_version}")
+        with self._call("UpdateItem", lambda exc: lost if _condition_failed(exc) else None):
+            self.client.update_item(**self._update(endpoint, component, expected_version, fields))
+        return expected_version + 1
+
+    def write_all(self, writes: list[StateWrite]) -> list[int]:
+        """Each write as ``write`` makes it, all or none (one TransactWriteItems, at most
+        ``WRITE_ALL_LIMIT``); the new versions in order. StateConflictError names the components
+        whose version moved (or that another transaction held): then nothing was written."""
+        if not writes:
+            return []
+        if len(writes) > WRITE_ALL_LIMIT:
+            raise ValueError(f"{len(writes)} writes: one transaction takes at most {WRITE_ALL_LIMIT}")
+
+        def cancelled(exc: ClientError) -> Exception | None:
+            if error_code(exc) != "TransactionCanceledException":
+                return None
+            reasons = exc.response.get("CancellationReasons") or []
+            lost = [
+                f"{w.endpoint}/{w.component}"
+                for w, r in zip(writes, reasons, strict=False)
+                if r.get("Code") not in (None, "None")
+            ]
+            return StateConflictError(
+                f"state changed or held since read: {', '.join(lost) or 'the transaction was cancelled'}"
+            )
+
+        items = [{"Update": self._update(w.endpoint, w.component, w.expected_version, w.fields)} for w in writes]
+        with self._call("TransactWriteItems", cancelled):
+            self.client.transact_write_items(TransactItems=items)
+        return [w.expected_version + 1 for w in writes]
+
+    def _update(self, endpoint: str, component: str, expected_version: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """The conditional update of one component's item: ``fields`` set (None: removed) and the
+        version moved on, on condition that it is still ``expected_version`` (0: no item yet)."""
         fields = encoded(fields)
         sets = {k: v for k, v in fields.items() if v is not None}
         removes = [k for k, v in fields.items() if v is None]
@@ -151,17 +188,14 @@ class StateStore:
         else:
             condition = "#version = :expected"
             values[":expected"] = {"N": str(expected_version)}
-        lost = StateConflictError(f"{endpoint}/{component}: state changed since version {expected_version}")
-        with self._call("UpdateItem", lambda exc: lost if _condition_failed(exc) else None):
-            self.client.update_item(
-                TableName=self.table,
-                Key=key(endpoint, component),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        return expected_version + 1
+        return {
+            "TableName": self.table,
+            "Key": key(endpoint, component),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     def watch_items(self) -> tuple[list[StoredState], list[dict[str, str]]]:
         """Everything the watcher follows, in one query of the sparse ``inflight`` index:

@@ -18,6 +18,8 @@ items), ``registry`` (the table's other items).
 from .codec import FIELDS, encoded, typed
 from .registry import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, AutoScalingRecord
 from .state import (
+    WRITE_ALL_LIMIT,
+    StateWrite,
     StoredState,
     decided_fields,
     record_of,
@@ -32,7 +34,9 @@ __all__ = [
     "OWNERSHIP_KEY",
     "PARKED_PREFIX",
     "REJECTED_PREFIX",
+    "WRITE_ALL_LIMIT",
     "AutoScalingRecord",
+    "StateWrite",
     "StoredState",
     "decided_fields",
     "encoded",

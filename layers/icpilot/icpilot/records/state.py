@@ -60,6 +60,19 @@ class StoredState:
         return self.pending_since if self.state.last_action == LastAction.SCALING else None
 
 
+WRITE_ALL_LIMIT = 100  # writes in one ``write_all`` (DynamoDB's TransactWriteItems takes 100)
+
+
+@dataclass(frozen=True)
+class StateWrite:
+    """One conditional write of a component's item, for a store's ``write_all`` (all or none)."""
+
+    endpoint: str
+    component: str
+    expected_version: int
+    fields: dict[str, Any]
+
+
 def record_of(endpoint: str, component: str, version: int, values: Mapping[str, Any]) -> StoredState:
     """The record of typed attribute values (as ``typed`` or a decode gives them)."""
     get = values.get

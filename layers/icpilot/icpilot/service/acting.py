@@ -23,7 +23,7 @@ from ..domain.status import BUSY
 from ..domain.transitions import Availability, CopyChange
 from ..errors import ComponentBusyError, IcpilotError, StateConflictError
 from ..ports import CopyCounts, ScalableTargets, State
-from ..records import StoredState, decided_fields
+from ..records import StateWrite, StoredState, decided_fields
 from .announce import Announcer
 from .outcomes import ComponentOutcome, Outcome
 from .targets import TargetReads
@@ -54,6 +54,19 @@ class Acting:
             type=kind, reason=reason, from_copies=self.d.from_copies, to_copies=self.d.target, details=details or {}
         )
         self.announcer.announce(draft, self.trigger, self.now, self.endpoint, self.d.component)
+
+
+@dataclass(frozen=True)
+class Record:
+    """The record of an applied action, written on the version the claim left."""
+
+    act: Acting
+    version: int
+    fields: dict[str, Any]
+
+    @property
+    def write(self) -> StateWrite:
+        return StateWrite(self.act.endpoint, self.act.d.component, self.version, self.fields)
 
 
 class DecisionCarrier:
@@ -109,6 +122,52 @@ class DecisionCarrier:
             logger.error("state record failed", extra={"component": component, "error": str(exc)})
             return False
         return True
+
+    def _settle(self, record: Record) -> None:
+        """Write one record after its claim; if the table does not take it, say so."""
+        act = record.act
+        if not self._record_after_claim(act.endpoint, act.d.component, record.version, **record.fields):
+            # The copy count is written; only the record is missing. The next tick sees the component
+            # at its target and settles the claim; this transition is not followed by the watcher.
+            act.say(
+                EventType.ACTION_FAILED,
+                f"scaled to {act.d.target} but the state table did not take the record; "
+                "the watcher will not follow this transition",
+            )
+
+    def settle_all(self, records: list[Record]) -> None:
+        """The records of an endpoint's applied actions in one transaction (one call, not one each);
+        when a racing write landed on one of them or the table refused the batch, one by one."""
+        if not records:
+            return
+        if len(records) > 1:
+            try:
+                self.state.write_all([r.write for r in records])
+                return
+            except IcpilotError as exc:
+                logger.info("batched record not taken; recording one by one", extra={"error": str(exc)})
+        for record in records:
+            self._settle(record)
+
+    def claim_all(self, acts: list[tuple[Acting, StoredState]]) -> list[int] | None:
+        """Claim several components for their scales in one transaction: the versions after the
+        claims, or None when any of them moved since it was read (then none is claimed, and each
+        claims on its own as it is carried out)."""
+        writes = [StateWrite(a.endpoint, a.d.component, stored.version, self._claim_fields(a)) for a, stored in acts]
+        try:
+            return self.state.write_all(writes)
+        except IcpilotError as exc:
+            logger.info("batched claim not taken; claiming one by one", extra={"error": str(exc)})
+            return None
+
+    def claims_now(self, act: Acting, stored: StoredState) -> bool:
+        """Whether carrying out this decision starts with a claim: a scale no open claim holds and
+        that does not wait for the write budget."""
+        return (
+            act.d.action == Action.SCALE
+            and not self._waits_for_budget(act.d, act.trigger)
+            and self._open_claim(act, stored) is None
+        )
 
     def _manages(self, endpoint: str, component: str, target: ScalableTarget) -> bool:
         """Whether this stack manages the target: icpilot registered or adopted it (the state's
@@ -177,19 +236,23 @@ class DecisionCarrier:
         trigger: Trigger,
         now: datetime,
         held_by: list[str] | None = None,
+        claimed: int | None = None,
+        records: list[Record] | None = None,
     ) -> ComponentOutcome:
         """Carry out a decision. A scale claims the component first (conditional write) and only then
-        says what it decided and takes copies from preempted peers: a lost claim announces nothing."""
+        says what it decided and takes copies from preempted peers: a lost claim announces nothing.
+        ``claimed``: the version after a claim this run already made (``claim_all``); ``records``:
+        where the record of the applied action waits for ``settle_all``, else it is written here."""
         act = Acting(d, ep.name, trigger, now, self.announcer)
         try:
             if d.action != Action.SCALE:
                 return self._keep(act, stored)
-            if self._waits_for_budget(d, trigger):
+            if claimed is None and self._waits_for_budget(d, trigger):
                 why = (
                     f"scale-in to {d.target} waits for the next run: the copy-count write budget is kept for scale-outs"
                 )
                 return act.outcome(Outcome.POSTPONED, why)
-            claim = self._claim(act, stored)
+            claim = claimed if claimed is not None else self._claim(act, stored)
         except StateConflictError as exc:
             return act.outcome(Outcome.SUPERSEDED, f"another invocation acted first: {exc}")
         if isinstance(claim, ComponentOutcome):
@@ -209,18 +272,12 @@ class DecisionCarrier:
                 EventType.ACTION_FAILED,
                 f"scaled to {d.target}, but moving AAS's bounds failed (retried next tick): {exc}",
             )
-        flight = self._flight(d, trigger, stored, now)
-        decided = decided_fields(d.next_state)
-        if not self._record_after_claim(
-            ep.name, d.component, claim, **flight, **decided, last_action_at=now, attempts=0, updated_at=now
-        ):
-            # The copy count is written; only the record is missing. The next tick sees the component
-            # at its target and settles the claim; this transition is not followed by the watcher.
-            act.say(
-                EventType.ACTION_FAILED,
-                f"scaled to {d.target} but the state table did not take the record; "
-                "the watcher will not follow this transition",
-            )
+        fields = {**self._flight(d, trigger, stored, now), **decided_fields(d.next_state)}
+        record = Record(act, claim, {**fields, "last_action_at": now, "attempts": 0, "updated_at": now})
+        if records is None:
+            self._settle(record)
+        else:
+            records.append(record)
         held_by = held_by or []
         self._announce_scaled(d, scaled, ep.name, held_by, trigger, now)
         still = f"; endpoint still held by {', '.join(held_by)}" if d.target == 0 and held_by else ""
@@ -294,20 +351,32 @@ class DecisionCarrier:
         """Claim the component for a scale (the version after the claim), unless another invocation
         holds an open claim: it is writing SageMaker now, and a second write would be refused
         (Updating) after a second announcement. Its outcome is recorded soon."""
+        held = self._open_claim(act, stored)
+        if held is not None:
+            return act.outcome(Outcome.UNCHANGED, held)
+        return self.state.write(act.endpoint, act.d.component, stored.version, **self._claim_fields(act))
+
+    def _open_claim(self, act: Acting, stored: StoredState) -> str | None:
+        """Why another invocation's claim holds the component (claimed, outcome not yet recorded,
+        within ``CLAIM_HOLD``); None when none does."""
         claimed = stored.claimed_at
-        if claimed is not None and act.now - claimed < self.CLAIM_HOLD:
-            pending = stored.state.pending_target
-            why = f"another invocation claimed it at {claimed.isoformat()} and is scaling it to {pending}"
-            return act.outcome(Outcome.UNCHANGED, why)
+        if claimed is None or act.now - claimed >= self.CLAIM_HOLD:
+            return None
+        pending = stored.state.pending_target
+        return f"another invocation claimed it at {claimed.isoformat()} and is scaling it to {pending}"
+
+    @staticmethod
+    def _claim_fields(act: Acting) -> dict[str, Any]:
         d = act.d
-        return self._record(
-            act,
-            stored.version,
-            last_action=LastAction.SCALING,
-            pending_target=d.target,
-            pending_reason=d.reason,
-            pending_since=act.now,
-        )
+        return {
+            "last_reason": d.reason,
+            "last_trigger": act.trigger.kind.value,
+            "updated_at": act.now,
+            "last_action": LastAction.SCALING,
+            "pending_target": d.target,
+            "pending_reason": d.reason,
+            "pending_since": act.now,
+        }
 
     def _write_count(self, act: Acting, stored: StoredState, version: int) -> ComponentOutcome | None:
         """Write the copy count; the outcome when SageMaker refused it (recorded and said), else None.

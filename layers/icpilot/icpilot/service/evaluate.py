@@ -16,11 +16,13 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..domain.decision_types import Decision, EndpointObservation, Trigger
+from ..domain.decision_types import Action, Decision, EndpointObservation, Trigger
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
 from ..domain.inputs import build_inputs
@@ -34,12 +36,36 @@ from ..errors import (
 from ..policy.model import Policy
 from ..ports import CopyCounts, ScalableTargets, State
 from ..records import StoredState
-from .acting import Acting, DecisionCarrier
+from .acting import Acting, DecisionCarrier, Record
 from .announce import Announcer, metric
 from .fanout import fan_out
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
 logger = Logger(service="icpilot", child=True)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One component's decision, made and not yet carried out."""
+
+    endpoint: str
+    name: str
+    trigger: Trigger
+    stored: StoredState
+    forecast_floor: int | None
+    decision: Decision
+    held_by: list[str]
+    claimed: int | None = None  # the version after this run's claim (``claim_all``)
+
+    def after(self, ep: EndpointObservation) -> EndpointObservation:
+        """The endpoint as it is once this decision's copy count is written."""
+        target = self.decision.target
+        return replace(
+            ep, components=tuple(replace(c, desired=target) if c.name == self.name else c for c in ep.components)
+        )
+
+
+Step = TypeVar("Step")
 
 
 @dataclass
@@ -60,6 +86,10 @@ class Evaluation(DecisionCarrier):
 
     # A trigger whose claim is lost to another write decides again on the fresh state, this often.
     CLAIM_ATTEMPTS = 3
+
+    # Scales claimed in one transaction: few enough that what they write (paced, shared with the
+    # other workers) fits in TIME_MARGIN_SECONDS once claimed, since a claim must be carried out.
+    CLAIMED_TOGETHER = 10
 
     def __init__(
         self,
@@ -179,32 +209,132 @@ class Evaluation(DecisionCarrier):
             self.announcer.announce(
                 EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, None
             )
-        for done, component in enumerate(names):
-            if self.seconds_left is not None and self.seconds_left() < self.TIME_MARGIN_SECONDS:
-                result.postponed += [(endpoint, c) for c in names[done:]]
-                break
-            if isinstance(ep, UnknownEndpointError):
-                result.outcomes.append(self._gone(endpoint, component, str(ep), trigger, now))
-                continue
-            if isinstance(ep, IcpilotError):
-                result.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, str(ep)))
-                continue
-            try:
-                own = (triggers or {}).get(component, trigger)
-                outcome, ep = self._evaluate(policy, ep, component, own, now)
-            except UnknownComponentError as exc:  # deleted under icpilot: said once, then quiet
-                outcome = self._gone(endpoint, component, str(exc), trigger, now)
-            except IcpilotError as exc:  # one component's failure never stops the others
-                logger.warning(
-                    "component evaluation failed",
-                    extra={"endpoint": endpoint, "component": component, "error": str(exc)},
-                )
-                self.announcer.announce(
-                    EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, component
-                )
-                outcome = ComponentOutcome(endpoint, component, Outcome.FAILED, str(exc))
-            result.outcomes.append(outcome)
+        if isinstance(ep, IcpilotError):
+            for component in names:
+                if isinstance(ep, UnknownEndpointError):
+                    result.outcomes.append(self._gone(endpoint, component, str(ep), trigger, now))
+                else:
+                    result.outcomes.append(ComponentOutcome(endpoint, component, Outcome.REJECTED, str(ep)))
+            return result
+        records: list[Record] = []
+        try:
+            self._components_of(policy, ep, names, trigger, now, triggers, result, records)
+        finally:  # the records of what was written, whatever happened after
+            self.settle_all(records)
         return result
+
+    def _components_of(
+        self,
+        policy: Policy,
+        ep: EndpointObservation,
+        names: list[str],
+        trigger: Trigger,
+        now: datetime,
+        triggers: dict[str, Trigger] | None,
+        result: _ShardResult,
+        records: list[Record],
+    ) -> None:
+        """One endpoint's components: each decided on the endpoint as the earlier ones' scales will
+        leave it, then carried out in order, the scales claimed a few at a time (``claim_all``: one
+        transaction, not one write each) and their records left in ``records``. When one does not
+        end as its decision said (refused, postponed, lost a race, preempted a peer), the later
+        ones are decided again on the endpoint as it is, and claimed one by one; so are they after
+        a claim together that lost a race."""
+        observed, planned = ep, list[_Planned | ComponentOutcome]()
+        for component in names:
+            own = (triggers or {}).get(component, trigger)
+            step = self._guarded(ep.name, component, own, now, partial(self._prepare, policy, ep, component, own, now))
+            planned.append(step)
+            if isinstance(step, _Planned) and self._scales(policy, step):
+                ep = step.after(ep)
+        ep, deviated, together = observed, False, True
+        for i, step in enumerate(planned):
+            if isinstance(step, ComponentOutcome):
+                result.outcomes.append(step)
+                continue
+            if step.claimed is None:
+                if self._out_of_time():  # what is claimed is still carried out
+                    result.postponed.append((ep.name, step.name))
+                    continue
+                if deviated:  # decided on an endpoint that did not come to be
+                    again = self._guarded(
+                        ep.name,
+                        step.name,
+                        step.trigger,
+                        now,
+                        partial(self._decide, policy, ep, step.stored, step.trigger, now, step.name),
+                    )
+                    if isinstance(again, ComponentOutcome):
+                        result.outcomes.append(again)
+                        continue
+                    step = again
+                elif together:
+                    together = self._claim_next(policy, planned, i, now)
+                    claimed = planned[i]
+                    assert isinstance(claimed, _Planned)
+                    step = claimed
+            outcome, ep = self._guarded_carry(policy, ep, step, now, records)
+            result.outcomes.append(outcome)
+            scaled = outcome.result == Outcome.SCALED
+            deviated |= (self._scales(policy, step) and not scaled) or bool(scaled and step.decision.preempt)
+
+    def _out_of_time(self) -> bool:
+        return self.seconds_left is not None and self.seconds_left() < self.TIME_MARGIN_SECONDS
+
+    def _claim_next(
+        self, policy: Policy, planned: list[_Planned | ComponentOutcome], first: int, now: datetime
+    ) -> bool:
+        """Claim the scales among the next ``CLAIMED_TOGETHER`` planned steps from ``first`` in one
+        transaction, when there are two or more and none takes copies from a peer (a preemption
+        writes the peer's state, which later decisions read). The claimed steps carry their version
+        in ``planned``. False when the claim lost a race (none is claimed)."""
+        window = list(enumerate(planned[first : first + self.CLAIMED_TOGETHER], first))
+        acts = [
+            (i, Acting(p.decision, p.endpoint, p.trigger, now, self.announcer), p.stored)
+            for i, p in window
+            if isinstance(p, _Planned) and self._scales(policy, p)
+        ]
+        claiming = [(i, a, stored) for i, a, stored in acts if self.claims_now(a, stored)]
+        if len(claiming) < 2 or any(a.d.preempt for _, a, _ in claiming):
+            return True
+        versions = self.claim_all([(a, stored) for _, a, stored in claiming])
+        if versions is None:
+            return False
+        for (i, _, _), version in zip(claiming, versions, strict=True):
+            step = planned[i]
+            assert isinstance(step, _Planned)
+            planned[i] = replace(step, claimed=version)
+        return True
+
+    @staticmethod
+    def _scales(policy: Policy, step: _Planned) -> bool:
+        """Whether carrying the step out writes a copy count (not in observe mode)."""
+        return step.decision.action == Action.SCALE and not policy.observes(step.name)
+
+    def _guarded(
+        self, endpoint: str, component: str, trigger: Trigger, now: datetime, work: Callable[[], Step]
+    ) -> Step | ComponentOutcome:
+        """One component's work; its failure is its own outcome and never stops the others."""
+        try:
+            return work()
+        except UnknownComponentError as exc:  # deleted under icpilot: said once, then quiet
+            return self._gone(endpoint, component, str(exc), trigger, now)
+        except IcpilotError as exc:
+            logger.warning(
+                "component evaluation failed", extra={"endpoint": endpoint, "component": component, "error": str(exc)}
+            )
+            self.announcer.announce(
+                EventDraft(type=EventType.ACTION_FAILED, reason=str(exc)), trigger, now, endpoint, component
+            )
+            return ComponentOutcome(endpoint, component, Outcome.FAILED, str(exc))
+
+    def _guarded_carry(
+        self, policy: Policy, ep: EndpointObservation, step: _Planned, now: datetime, records: list[Record]
+    ) -> tuple[ComponentOutcome, EndpointObservation]:
+        carried = self._guarded(
+            ep.name, step.name, step.trigger, now, partial(self._carry, policy, ep, step, now, records)
+        )
+        return carried if isinstance(carried, tuple) else (carried, ep)
 
     def _read(self, endpoint: str, component: str) -> StoredState:
         """The component's state: the run's batched read the first time (used once), then read afresh."""
@@ -235,11 +365,10 @@ class Evaluation(DecisionCarrier):
         self.announcer.announce(EventDraft(type=EventType.COMPONENT_GONE, reason=reason), trigger, now, endpoint, name)
         return ComponentOutcome(endpoint, name, Outcome.UNCHANGED, reason)
 
-    def _evaluate(
+    def _prepare(
         self, policy: Policy, ep: EndpointObservation, name: str, trigger: Trigger, now: datetime
-    ) -> tuple[ComponentOutcome, EndpointObservation]:
-        _, cp = policy.component(name) or (None, None)
-        assert cp is not None
+    ) -> _Planned | ComponentOutcome:
+        """The component's decision on ``ep``, from its stored state; or why it is not decided here."""
         component = next((c for c in ep.components if c.name == name), None)
         if component is None:
             raise UnknownComponentError(f"inference component {name!r} (in the policy) is not on endpoint {ep.name!r}")
@@ -247,45 +376,59 @@ class Evaluation(DecisionCarrier):
         metric("CurrentCopies", component.current, MetricUnit.Count, ep.name, name)
         stored = self._stored_for(ep.name, name, trigger, now)
         if isinstance(stored, ComponentOutcome):
-            return stored, ep
+            return stored
+        return self._decide(policy, ep, stored, trigger, now, name)
+
+    def _decide(
+        self,
+        policy: Policy,
+        ep: EndpointObservation,
+        stored: StoredState,
+        trigger: Trigger,
+        now: datetime,
+        name: str | None = None,
+    ) -> _Planned:
+        """``decide`` on the component as ``ep`` shows it and its state as ``stored`` holds it."""
+        name = name or stored.component
+        component = next((c for c in ep.components if c.name == name), None)
+        if component is None:
+            raise UnknownComponentError(f"inference component {name!r} left endpoint {ep.name!r}")
+        inputs = build_inputs(
+            policy, ep, component, stored.state, stored.ready_history, stored.forecast, now, self._pending_of(ep.name)
+        )
         held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
+        return _Planned(ep.name, name, trigger, stored, inputs.forecast_floor, inputs.decide(trigger, now), held_by)
+
+    def _carry(
+        self, policy: Policy, ep: EndpointObservation, step: _Planned, now: datetime, records: list[Record] | None
+    ) -> tuple[ComponentOutcome, EndpointObservation]:
+        """Carry out the step's decision (observe mode: announce it only). A claim lost to another
+        write (the watcher closing a transition, a racing trigger) decides again on the state and
+        the component as they are now, so this trigger's intent is not lost, and a count the
+        winner wrote is not written again."""
+        name, trigger = step.name, step.trigger
         for attempt in range(self.CLAIM_ATTEMPTS):
-            inputs = build_inputs(
-                policy,
-                ep,
-                component,
-                stored.state,
-                stored.ready_history,
-                stored.forecast,
-                now,
-                self._pending_of(ep.name),
-            )
-            decision = inputs.decide(trigger, now)
+            decision = step.decision
             _log_decision(decision, attempt + 1)
             if policy.observes(name):
-                outcome = self._observe(Acting(decision, ep.name, trigger, now, self.announcer), stored)
+                outcome = self._observe(Acting(decision, ep.name, trigger, now, self.announcer), step.stored)
             else:
-                outcome = self._act(decision, ep, stored, trigger, now, held_by)
+                outcome = self._act(
+                    decision, ep, step.stored, trigger, now, step.held_by, claimed=step.claimed, records=records
+                )
             if outcome.result != Outcome.SUPERSEDED:
                 break
-            # Lost the conditional claim to another write (the watcher closing a transition, a racing
-            # trigger): decide again on the state and the component as they are now, so this
-            # trigger's intent is not lost, and a count the winner wrote is not written again.
-            stored = self.state.get(ep.name, name)
             ep = self.sagemaker.observe_endpoint(ep.name, policy.component_names())
-            component = next((c for c in ep.components if c.name == name), None)
-            if component is None:
-                raise UnknownComponentError(f"inference component {name!r} left endpoint {ep.name!r}")
-        if inputs.forecast_floor is not None:  # the dashboard draws it against the copies that ran
-            metric("ForecastFloor", inputs.forecast_floor, MetricUnit.Count, ep.name, name)
-        if decision.refusal != stored.state.last_refusal:
+            step = self._decide(policy, ep, self.state.get(ep.name, name), trigger, now, name)
+        if step.forecast_floor is not None:  # the dashboard draws it against the copies that ran
+            metric("ForecastFloor", step.forecast_floor, MetricUnit.Count, ep.name, name)
+        if decision.refusal != step.stored.state.last_refusal:
             latest = self.state.get(ep.name, name)
             # A racing write or a failed one: the refusal may then be said once more, which is harmless.
             with contextlib.suppress(IcpilotError):
                 self.state.write(ep.name, name, latest.version, last_refusal=decision.refusal)
         if outcome.result == Outcome.SCALED:
-            updated = tuple(replace(c, desired=decision.target) if c.name == name else c for c in ep.components)
-            ep = replace(ep, components=updated)
+            ep = step.after(ep)
         return outcome, ep
 
     def _stored_for(self, endpoint: str, name: str, trigger: Trigger, now: datetime) -> StoredState | ComponentOutcome:
