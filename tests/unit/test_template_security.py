@@ -7,6 +7,7 @@ for every store of events and state.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,17 @@ def test_every_function_that_moves_bounds_can_read_which_stack_manages_the_targe
     assert movers
     for function in movers:
         assert "application-autoscaling:ListTagsForResource" in granted[function], function
+
+
+def test_the_state_statement_allows_every_item_call_the_state_store_makes() -> None:
+    """Every function that evaluates shares the ``State`` statement: each DynamoDB call the state
+    store makes on items is allowed by it (the batched read was not, and fell back to one read a
+    component). Index reads (Query, Scan) have their own statements on the functions that make them."""
+    source = (Path(__file__).resolve().parents[2] / "layers/icpilot/icpilot/adapters/state.py").read_text()
+    calls = set(re.findall(r"self\.client\.([a-z_]+)\(", source)) - {"query", "get_paginator"}
+    # A transaction is authorised as the actions it holds: the store's hold Update entries.
+    iam = {"transact_write_items": "UpdateItem"}
+    needed = {"dynamodb:" + iam.get(c, "".join(w.title() for w in c.split("_"))) for c in calls}
+    state = next(s for _, s in statements() if s.get("Sid") == "State")
+    assert "dynamodb:BatchGetItem" in needed and "dynamodb:UpdateItem" in needed
+    assert needed <= set(as_list(state["Action"])), sorted(needed - set(as_list(state["Action"])))
