@@ -39,8 +39,12 @@ def _call_action(self: BaseResponse) -> Any:
     if EMULATOR.faults.latency_seconds:
         time.sleep(EMULATOR.faults.latency_seconds)
     realism = EMULATOR.realism
-    if realism.enabled:  # outside the lock: concurrent callers wait side by side, as against AWS
-        time.sleep(realism.latency(service, operation))
+    if realism.enabled:
+        # Concurrent callers wait side by side, as against AWS: the server takes the lock around
+        # each request, so it is handed over while this call waits (held, every latency of a
+        # fleet's workers was served one after another).
+        with EMULATOR.lock.handed_over():
+            time.sleep(realism.latency(service, operation))
         if not realism.admit(service, operation, f"{self.current_account}/{self.region}"):
             EMULATOR.faults.record(service, operation, "rate-limited")
             throttled = InjectedThrottling()

@@ -1,13 +1,14 @@
-"""Evaluate: observe -> inputs -> decide -> act -> record -> announce, component after component.
+"""Evaluate: observe -> inputs -> decide -> act -> record -> announce, endpoint by endpoint.
 
-Per component it:
+Per endpoint it:
 1. observes the endpoint (all components, for capacity) and reads icpilot's state;
-2. asks ``decide`` (pure) what to do;
-3. claims the action with a conditional state write (a racing invocation loses and decides again
-   on the fresh state; it never acts twice);
-4. writes the copy count, then moves AAS's bounds around it (never a blind write);
-5. records the outcome (a refused or failed write leaves a pending intent the next tick retries)
-   and publishes lifecycle events, only for actions that stand.
+2. asks ``decide`` (pure) what to do for each component, on the endpoint as the earlier ones'
+   scales will leave it;
+3. claims the scales with conditional state writes, several in one transaction (a racing
+   invocation loses and decides again on the fresh state; it never acts twice);
+4. writes each copy count, then moves AAS's bounds around it (never a blind write);
+5. records the outcomes (a refused or failed write leaves a pending intent the next tick
+   retries) and publishes lifecycle events, only for actions that stand.
 """
 
 from __future__ import annotations
@@ -196,6 +197,9 @@ class Evaluation(DecisionCarrier):
         """One endpoint's components, one after another: observed once, then each evaluated on the
         observation the previous one left."""
         result = _ShardResult()
+        if self._out_of_time():  # not even observed: a pass out of time makes no more calls
+            result.postponed += [(endpoint, c) for c in names]
+            return result
         # Not in the account's listing (or forgotten for a second run): listed on its own.
         listed = self._listed.get(endpoint) if self._listed is not None else None
         try:
@@ -262,7 +266,7 @@ class Evaluation(DecisionCarrier):
                         step.name,
                         step.trigger,
                         now,
-                        partial(self._decide, policy, ep, step.stored, step.trigger, now, step.name),
+                        partial(self._decide, policy, ep, step.name, step.stored, step.trigger, now),
                     )
                     if isinstance(again, ComponentOutcome):
                         result.outcomes.append(again)
@@ -273,6 +277,9 @@ class Evaluation(DecisionCarrier):
                     claimed = planned[i]
                     assert isinstance(claimed, _Planned)
                     step = claimed
+            if step.decision.preempt:  # it writes its victims' state: what was applied is recorded first
+                self.settle_all(records)
+                records.clear()
             outcome, ep = self._guarded_carry(policy, ep, step, now, records)
             result.outcomes.append(outcome)
             scaled = outcome.result == Outcome.SCALED
@@ -377,19 +384,12 @@ class Evaluation(DecisionCarrier):
         stored = self._stored_for(ep.name, name, trigger, now)
         if isinstance(stored, ComponentOutcome):
             return stored
-        return self._decide(policy, ep, stored, trigger, now, name)
+        return self._decide(policy, ep, name, stored, trigger, now)
 
     def _decide(
-        self,
-        policy: Policy,
-        ep: EndpointObservation,
-        stored: StoredState,
-        trigger: Trigger,
-        now: datetime,
-        name: str | None = None,
+        self, policy: Policy, ep: EndpointObservation, name: str, stored: StoredState, trigger: Trigger, now: datetime
     ) -> _Planned:
         """``decide`` on the component as ``ep`` shows it and its state as ``stored`` holds it."""
-        name = name or stored.component
         component = next((c for c in ep.components if c.name == name), None)
         if component is None:
             raise UnknownComponentError(f"inference component {name!r} left endpoint {ep.name!r}")
@@ -400,7 +400,7 @@ class Evaluation(DecisionCarrier):
         return _Planned(ep.name, name, trigger, stored, inputs.forecast_floor, inputs.decide(trigger, now), held_by)
 
     def _carry(
-        self, policy: Policy, ep: EndpointObservation, step: _Planned, now: datetime, records: list[Record] | None
+        self, policy: Policy, ep: EndpointObservation, step: _Planned, now: datetime, records: list[Record]
     ) -> tuple[ComponentOutcome, EndpointObservation]:
         """Carry out the step's decision (observe mode: announce it only). A claim lost to another
         write (the watcher closing a transition, a racing trigger) decides again on the state and
@@ -419,7 +419,7 @@ class Evaluation(DecisionCarrier):
             if outcome.result != Outcome.SUPERSEDED:
                 break
             ep = self.sagemaker.observe_endpoint(ep.name, policy.component_names())
-            step = self._decide(policy, ep, self.state.get(ep.name, name), trigger, now, name)
+            step = self._decide(policy, ep, name, self.state.get(ep.name, name), trigger, now)
         if step.forecast_floor is not None:  # the dashboard draws it against the copies that ran
             metric("ForecastFloor", step.forecast_floor, MetricUnit.Count, ep.name, name)
         if decision.refusal != step.stored.state.last_refusal:
