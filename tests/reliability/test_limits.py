@@ -17,7 +17,8 @@ from emulator.stack import Stack
 
 @dataclass
 class ShrinkingContext:
-    """A Lambda context whose remaining time drops below the margin after ``calls`` looks."""
+    """A Lambda context whose remaining time drops below the margin after ``calls`` looks (a tick
+    looks before each endpoint and before each component it starts)."""
 
     calls: int
     seen: list[int] = field(default_factory=list)
@@ -30,7 +31,7 @@ class ShrinkingContext:
 def test_out_of_time_postpones_the_rest_and_the_next_tick_starts_elsewhere(stack: Stack, emu: Emulator) -> None:
     emu.advance(56 * 60)  # 07:00Z: both components want copies
     with time_machine.travel(emu.now(), tick=True):
-        summary = build_controller(Settings.from_env(), context=ShrinkingContext(calls=1)).on_tick(emu.now())
+        summary = build_controller(Settings.from_env(), context=ShrinkingContext(calls=2)).on_tick(emu.now())
     results = [o.result for o in summary.outcomes]
     assert results.count(Outcome.POSTPONED) == 1 and not summary.ok
     assert "postponed to the next run" in summary.errors[0]
@@ -40,7 +41,7 @@ def test_out_of_time_postpones_the_rest_and_the_next_tick_starts_elsewhere(stack
     # A minute later the order has turned: the postponed component goes first.
     later = emu.now() + timedelta(minutes=1)
     with time_machine.travel(later, tick=True):
-        again = build_controller(Settings.from_env(), context=ShrinkingContext(calls=1)).on_tick(later)
+        again = build_controller(Settings.from_env(), context=ShrinkingContext(calls=2)).on_tick(later)
     assert again.outcomes[0].component != first_done
 
 
