@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -220,3 +221,46 @@ def test_a_racing_write_on_one_makes_its_endpoint_claim_one_by_one_and_nothing_i
     assert calls["UpdateItem"] == 5
     assert calls["TransactWriteItems"] == 2 * 6  # its lost claim together, and its records together
     assert records(ddb)[raced[0]]["inflight"]["S"] == "1"
+
+
+# The watcher follows the fleet's warm-ups endpoint by endpoint, up to ``workers`` at once.
+
+
+@dataclass
+class RunningOut:
+    """A Lambda context with time for ``looks`` looks, then 10 s left (under the watcher's margin)."""
+
+    looks: int
+    seen: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.seen += 1
+        return 100_000 if self.seen <= self.looks else 10_000
+
+
+def watch(fleet: Emulator, context: Any = None) -> dict[str, str]:
+    policy = load_policy_text(fleet_policy())
+    settings = Settings(policy_path="-", state_table="state", workers=4)
+    controller = build_controller(settings, context=context, policy_source=lambda: policy)
+    summary = controller.on_watch(fleet.now())
+    return {o.component: o.result for o in summary.outcomes}
+
+
+def test_the_watcher_follows_every_endpoints_warm_ups_at_once_and_each_once(fleet: Emulator) -> None:
+    tick(fleet, {})
+    fleet.advance(30 * 60)  # every copy loaded
+    assert watch(fleet) == dict.fromkeys(COMPONENTS, Outcome.READY)
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    assert all("inflight" not in item for item in records(ddb).values())
+    assert watch(fleet) == {}  # nothing left in flight: followed once
+
+
+def test_a_watcher_out_of_time_leaves_the_rest_in_flight_for_the_next_minute(fleet: Emulator) -> None:
+    tick(fleet, {})
+    fleet.advance(30 * 60)
+    first = watch(fleet, RunningOut(looks=5))
+    followed = {c for c, result in first.items() if result == Outcome.READY}
+    postponed = {c for c, result in first.items() if result == Outcome.POSTPONED}
+    assert followed and postponed and followed | postponed == set(COMPONENTS)
+    fleet.advance(60)
+    assert watch(fleet) == dict.fromkeys(postponed, Outcome.READY)  # the next run, the rest only

@@ -164,7 +164,16 @@ class Controller:
         for one that just became ready."""
         trigger = Trigger(TriggerKind.TICK, source="watch")
         summary = RunSummary(trigger="watch", correlation_id=self.correlation_id)
-        watch = Watch(self.state, self.sagemaker, self.runtime, self.publisher, self.announcer, self.cloudwatch)
+        watch = Watch(
+            self.state,
+            self.sagemaker,
+            self.runtime,
+            self.publisher,
+            self.announcer,
+            self.cloudwatch,
+            self.workers,
+            self.seconds_left,
+        )
         policy, ready = watch.run(lambda: self._policy(summary, trigger, now), summary, trigger, now)
         if policy is None:
             return self.announcer.finish(summary)

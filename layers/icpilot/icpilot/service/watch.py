@@ -28,17 +28,25 @@ from ..policy.model import Policy
 from ..ports import AlarmsAndMetrics, ComponentStore, CopyCounts
 from ..records import StoredState
 from .announce import Announcer, metric
+from .fanout import fan_out
 from .outcomes import ComponentOutcome, Outcome, RunSummary
 
 # Completed warm-ups kept with their times (``StoredState.ready_log``): weeks of a component that
 # cold-starts a few dozen times a day, in a few KB of the item.
 READY_LOG_KEPT = 500
 
+# Seconds a run keeps in hand when it starts following one more transition: one describe, one
+# conditional write and one publish, each retried under throttling. What is not followed in time
+# is followed by the next minute's run.
+TIME_MARGIN_SECONDS = 15.0
+
 logger = Logger(service="icpilot", child=True)
 
 
 class Watch:
-    """One watcher run. Costs one state-table query when nothing is in flight."""
+    """One watcher run. Costs one state-table query when nothing is in flight; what is in flight is
+    followed endpoint by endpoint, up to ``workers`` endpoints at once (a morning's warm-ups across a
+    fleet are one DescribeInferenceComponent each, I/O that threads overlap)."""
 
     def __init__(
         self,
@@ -48,10 +56,14 @@ class Watch:
         publisher: EventPublisher,
         announcer: Announcer,
         cloudwatch: AlarmsAndMetrics,
+        workers: int = 1,
+        seconds_left: Callable[[], float] | None = None,
     ) -> None:
         self.state, self.sagemaker, self.runtime = state, sagemaker, runtime
         self.publisher, self.announcer = publisher, announcer
         self.cloudwatch = cloudwatch
+        self.workers = workers
+        self.seconds_left = seconds_left  # the Lambda's remaining time; None: no limit
 
     def waiting_on(self, policy: Policy, summary: RunSummary, ready: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The components whose deferred intents waited on what this run saw settle: the settled
@@ -88,27 +100,40 @@ class Watch:
         policy = policy_of()
         if policy is None:
             return None, []
-        ready: list[tuple[str, str]] = []
+        by_endpoint: dict[str, list[StoredState]] = {}
         for stored in flights:
-            endpoint, name = stored.endpoint_and_component
-            try:
-                if stored.unreadable is not None:
-                    raise stored.unreadable
-                outcome = self._watch_one(policy, stored, endpoint, name, trigger, now)
-            except StateConflictError as exc:
-                outcome = ComponentOutcome(endpoint, name, Outcome.SUPERSEDED, str(exc))
-            except CorruptStateError as exc:  # an unreadable record is not followed every minute forever
-                outcome = self._stop_following(stored, endpoint, name, exc, trigger, now)
-            except IcpilotError as exc:  # still in flight: the next minute looks again
-                reason = f"following the transition failed (retried next minute): {exc}"
-                logger.warning("watch failed", extra={"component": name, "error": str(exc)})
-                failed = EventDraft(type=EventType.ACTION_FAILED, reason=reason)
-                self.announcer.announce(failed, trigger, now, endpoint, name)
-                outcome = ComponentOutcome(endpoint, name, Outcome.FAILED, reason)
+            by_endpoint.setdefault(stored.endpoint_and_component[0], []).append(stored)
+        followed = fan_out(
+            lambda shard: [self._follow(policy, stored, trigger, now) for stored in shard],
+            list(by_endpoint.values()),
+            self.workers,
+        )
+        ready: list[tuple[str, str]] = []
+        for outcome in (outcome for shard in followed for outcome in shard):
             summary.outcomes.append(outcome)
             if outcome.result == Outcome.READY:
-                ready.append((endpoint, name))
+                ready.append((outcome.endpoint, outcome.component))
         return policy, ready
+
+    def _follow(self, policy: Policy, stored: StoredState, trigger: Trigger, now: datetime) -> ComponentOutcome:
+        """One transition in flight, its failures its own outcome (the next minute looks again)."""
+        endpoint, name = stored.endpoint_and_component
+        if self.seconds_left is not None and self.seconds_left() < TIME_MARGIN_SECONDS:
+            return ComponentOutcome(endpoint, name, Outcome.POSTPONED, "out of time: the next minute's run follows it")
+        try:
+            if stored.unreadable is not None:
+                raise stored.unreadable
+            return self._watch_one(policy, stored, endpoint, name, trigger, now)
+        except StateConflictError as exc:
+            return ComponentOutcome(endpoint, name, Outcome.SUPERSEDED, str(exc))
+        except CorruptStateError as exc:  # an unreadable record is not followed every minute forever
+            return self._stop_following(stored, endpoint, name, exc, trigger, now)
+        except IcpilotError as exc:  # still in flight: the next minute looks again
+            reason = f"following the transition failed (retried next minute): {exc}"
+            logger.warning("watch failed", extra={"component": name, "error": str(exc)})
+            failed = EventDraft(type=EventType.ACTION_FAILED, reason=reason)
+            self.announcer.announce(failed, trigger, now, endpoint, name)
+            return ComponentOutcome(endpoint, name, Outcome.FAILED, reason)
 
     def _met_during(self, component: str, requested: datetime, ready: datetime) -> float | None:
         """Requests a minute that found the component cold from the minute before the scale-up was
