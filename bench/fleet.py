@@ -38,6 +38,8 @@ TIMEOUTS = {
     "tick_steady": 300,
     "watch_all_in_flight": 120,
     "forecast": 300,
+    "schedules_first": 300,  # the tick's schedule reconcile
+    "schedules_unchanged": 300,
 }
 # template.yaml's WriteRates default and Workers default.
 WRITE_RATES = {
@@ -138,7 +140,14 @@ def fleet_pass(
             _realism_on(server.url, scale)
         os.environ["ICPILOT_WRITE_RATES"] = rates if realism else "none"
         policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
-        settings = Settings(policy_path="-", state_table="state", workers=workers)
+        client("scheduler").create_schedule_group(Name="icpilot")
+        settings = Settings(
+            policy_path="-",
+            state_table="state",
+            workers=workers,
+            schedule_function_arn="arn:aws:lambda:us-east-1:123456789012:function:icpilot-schedule",
+            scheduler_role_arn="arn:aws:iam::123456789012:role/icpilot-scheduler",
+        )
         passes: dict[str, Any] = {}
         for label, run in (
             ("configure", lambda c: c.configure(NOW)),
@@ -146,6 +155,8 @@ def fleet_pass(
             ("tick_steady", lambda c: c.on_tick(NOW, reconcile=False)),
             ("watch_all_in_flight", lambda c: c.on_watch(NOW)),
             ("forecast", lambda c: c.on_forecast(NOW)),
+            ("schedules_first", lambda c: _reconcile(c, policy)),
+            ("schedules_unchanged", lambda c: _reconcile(c, policy)),
         ):
             deadline = Deadline(TIMEOUTS[label])
             controller = build_controller(settings, context=deadline, clients=client, policy_source=lambda: policy)
@@ -187,6 +198,21 @@ def fleet_pass(
         "write_rates": rates if realism else "none",
         "passes": passes,
     }
+
+
+def _reconcile(controller: Any, policy: Any) -> Any:
+    """The tick's schedule reconcile on its own: two edges a window, a daily report an endpoint."""
+    from icpilot.domain.decision_types import Trigger, TriggerKind
+    from icpilot.service.outcomes import RunSummary
+    from icpilot.service.schedules import reconcile_and_announce
+
+    summary = RunSummary(trigger="schedules", correlation_id="bench")
+    trigger = Trigger(TriggerKind.TICK, source="tick")
+    rate = controller.sagemaker.write_rate()
+    reconcile_and_announce(
+        controller.scheduler, controller.state, controller.announcer, policy, summary, trigger, NOW, rate
+    )
+    return summary
 
 
 def _clients(session: Any, url: str, config: Any) -> Any:

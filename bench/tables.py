@@ -60,6 +60,8 @@ PASSES = (
     ("tick_steady", "tick, steady"),
     ("watch_all_in_flight", "watcher, all in flight"),
     ("forecast", "forecast"),
+    ("schedules_first", "tick's schedule reconcile, first"),
+    ("schedules_unchanged", "tick's schedule reconcile, unchanged"),
 )
 
 

@@ -46,12 +46,11 @@ class Emulator:
     def __init__(self) -> None:
         self.lock = HandOverLock()
         self.stepping = threading.RLock()  # one clock step at a time (emulator.locking)
-        self._step_local = threading.local()  # set in the thread running a clock step's hooks
         self.clock = EmulatorClock()
         self.settings = EmulatorSettings()
         self.faults = FaultInjector()
         self.realism = Realism()  # AWS-like latency and rate limits; off unless a run turns them on
-        self.dispatcher = Dispatcher(self.clock, self.lock, self.in_clock_step)
+        self.dispatcher = Dispatcher(self.clock, self.lock)
         self.alarm_evaluation_interval: float | None = None  # seconds; None: alarms evaluated on request
         self._hooks: list[tuple[int, TimeHook]] = [(20, self.dispatcher)]
 
@@ -130,10 +129,6 @@ class Emulator:
         finally:
             self.stepping.release()
 
-    def in_clock_step(self) -> bool:
-        """Whether this thread is running a clock step's hooks (a handler the clock invoked)."""
-        return bool(getattr(self._step_local, "active", False))
-
     def _next_event_after(self, now: datetime) -> datetime | None:
         candidates = [t for w in self.worlds() if (t := w.next_event_after(now)) is not None]
         candidates += [t for _, hook in self._hooks if (t := hook.due_after(now)) is not None]
@@ -144,12 +139,8 @@ class Emulator:
             self.clock.set(t)
         for world in self.worlds():
             world.sync(t)
-        self._step_local.active = True
-        try:
-            for _, hook in self._hooks:
-                hook.run(t)
-        finally:
-            self._step_local.active = False
+        for _, hook in self._hooks:
+            hook.run(t)
 
 
 EMULATOR = Emulator()

@@ -14,7 +14,7 @@ to its on-failure queue, in the shape of a Lambda on-failure destination record.
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -111,14 +111,12 @@ class Clock(Protocol):
 class Dispatcher:
     """A ``TimeHook`` of the emulator core: fires due schedules at each step of the clock."""
 
-    def __init__(
-        self, clock: Clock, lock: HandOverLock | None = None, in_clock_step: Callable[[], bool] | None = None
-    ) -> None:
+    def __init__(self, clock: Clock, lock: HandOverLock | None = None) -> None:
         self.clock = clock
-        # The emulator's lock, handed over while a handler the clock invoked runs (emulator.locking);
-        # a handler invoked inside an AWS call (an EventBridge rule) keeps it, as it did.
+        # The emulator's lock, handed over while a handler runs (emulator.locking), whether the clock
+        # invoked it or an AWS call did (an EventBridge rule on PutParameter): a real Lambda holds
+        # nothing of AWS's, and a handler that fans out to threads would otherwise wait on itself.
         self.lock = lock or HandOverLock()
-        self.in_clock_step = in_clock_step or (lambda: False)
         self._environment_lock = threading.RLock()
         self.reset()
 
@@ -230,9 +228,8 @@ class Dispatcher:
             return record
         context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
         try:
-            # The handler's own threads make AWS calls too: the clock step's lock is theirs meanwhile.
-            handing = self.lock.handed_over() if self.in_clock_step() else contextlib.nullcontext()
-            with self._environment(name), handing:
+            # The handler's own threads make AWS calls too: the lock is theirs meanwhile.
+            with self._environment(name), self.lock.handed_over():
                 record.result = handler(event, context)
         except Exception as exc:  # a failed Lambda invocation is recorded, as AWS would log it
             record.error = f"{type(exc).__name__}: {exc}"
@@ -272,6 +269,7 @@ class Dispatcher:
         return tracked
 
     def _next_fire(self, schedule: Any, now: datetime) -> datetime | None:
+        """The next occurrence's time as the expression gives it (``_fires_at`` adds the window)."""
         if schedule.state != "ENABLED":
             return None
         tracked = self._track(schedule, now)
@@ -285,9 +283,20 @@ class Dispatcher:
             return None
         return nxt
 
+    @staticmethod
+    def _fires_at(schedule: Any, occurrence: datetime) -> datetime:
+        """When an occurrence is invoked: at its time, or, with a flexible time window, at a point
+        inside the window (Scheduler picks one; here a stable one per schedule and occurrence)."""
+        window = schedule.flexible_time_window or {}
+        if window.get("Mode") != "FLEXIBLE":
+            return occurrence
+        seconds = int(window.get("MaximumWindowInMinutes", 1)) * 60
+        digest = hashlib.sha256(f"{schedule.arn}@{occurrence.isoformat()}".encode()).digest()
+        return occurrence + timedelta(seconds=int.from_bytes(digest[:4], "big") % seconds)
+
     def due_after(self, now: datetime) -> datetime | None:
-        """The next schedule occurrence after ``now`` (``TimeHook``)."""
-        times = [t for _, _, s in self._schedules() if (t := self._next_fire(s, now)) is not None]
+        """The next schedule invocation after ``now`` (``TimeHook``)."""
+        times = [self._fires_at(s, t) for _, _, s in self._schedules() if (t := self._next_fire(s, now)) is not None]
         return min(times) if times else None
 
     def run(self, now: datetime) -> None:
@@ -297,7 +306,7 @@ class Dispatcher:
     def fire_due(self, now: datetime) -> None:
         """Fire every schedule occurrence due at or before ``now`` that has not fired yet."""
         for account_id, region, schedule in self._schedules():
-            while (nxt := self._next_fire(schedule, now)) is not None and nxt <= now:
+            while (nxt := self._next_fire(schedule, now)) is not None and self._fires_at(schedule, nxt) <= now:
                 self.tracked[schedule.arn].fired_until = nxt
                 self._fire(account_id, region, schedule, nxt)
                 if schedule.action_after_completion == "DELETE" and schedule.schedule_expression.startswith("at("):

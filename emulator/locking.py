@@ -1,7 +1,8 @@
 """The emulator's locks.
 
 ``HandOverLock``, the emulator's one lock: every AWS call and every clock step hold it, one at a
-time. A Lambda handler that the clock invokes runs inside the clock step, so under the lock. When
+time. A Lambda handler that the clock invokes runs inside the clock step, and one an AWS call invokes
+(an EventBridge rule) inside that call, so under the lock. When
 that handler fans its work out to threads (``icpilot.service.fanout``), their AWS calls wait for the
 lock its own thread holds while it waits for them: a deadlock. ``handed_over`` lets the handler's
 thread give the lock up, however deep it holds it, for as long as the handler runs, as a real Lambda

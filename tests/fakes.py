@@ -52,6 +52,7 @@ class FakeSageMaker:
     endpoints: dict[str, FakeEndpoint] = field(default_factory=dict)
     components: dict[str, FakeComponent] = field(default_factory=dict)
     budget_free: bool = True
+    paced_rate: float | None = None  # copy-count writes a second (None: not paced)
     writes: list[tuple[str, int]] = field(default_factory=list)  # accepted copy-count writes, in order
     refuse_next: dict[str, Exception] = field(default_factory=dict)  # the next write to a component fails so
 
@@ -112,6 +113,9 @@ class FakeSageMaker:
 
     def write_budget_free(self) -> bool:
         return self.budget_free
+
+    def write_rate(self) -> float | None:
+        return self.paced_rate
 
 
 @dataclass

@@ -177,6 +177,35 @@ def test_scheduler_schedule_invokes_the_mapped_handler_at_its_local_time(emulato
     assert [i.source for i in emulator.dispatcher.invocations] == ["schedule:icpilot/falcon-open"] * 3
 
 
+def test_a_flexible_window_invokes_each_occurrence_once_inside_its_window(emulator: Emulator) -> None:
+    """Scheduler invokes a FLEXIBLE schedule at some point within ``MaximumWindowInMinutes`` after
+    its time; schedules sharing an expression are spread over the window, not invoked together."""
+    import boto3
+
+    seen: dict[str, list[datetime]] = {}
+    emulator.dispatcher.register("opener", lambda event, ctx: seen.setdefault(event["n"], []).append(emulator.now()))
+    scheduler = boto3.client("scheduler", region_name="us-east-1")
+    for n in range(20):
+        scheduler.create_schedule(
+            Name=f"open-{n}",
+            ScheduleExpression="cron(0 8 * * ? *)",
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 9},
+            Target={
+                "Arn": "arn:aws:lambda:us-east-1:123456789012:function:opener",
+                "RoleArn": "arn:aws:iam::123456789012:role/s",
+                "Input": json.dumps({"n": str(n)}),
+            },
+        )
+    emulator.advance(2 * 86_400)  # Mon 06:00Z -> Wed 06:00Z: two occurrences each
+    assert sorted(seen) == sorted(str(n) for n in range(20))
+    for times in seen.values():
+        assert len(times) == 2
+        for day, at in zip((23, 24), times, strict=True):
+            assert utc(2026, 11, day, 8) <= at < utc(2026, 11, day, 8, 9)
+    assert len({times[0] for times in seen.values()}) > 10  # spread, not all at 08:00
+
+
 def test_one_shot_at_schedule_fires_once_and_deletes_itself(emulator: Emulator) -> None:
     import boto3
 

@@ -264,3 +264,90 @@ def test_a_watcher_out_of_time_leaves_the_rest_in_flight_for_the_next_minute(fle
     assert followed and postponed and followed | postponed == set(COMPONENTS)
     fleet.advance(60)
     assert watch(fleet) == dict.fromkeys(postponed, Outcome.READY)  # the next run, the rest only
+
+
+# A burst of openings: at a paced write rate the fleet's 24 openings take 4 minutes to write
+# (24 at 0.1 a second), so every component's window is due 4 minutes earlier than unpaced.
+
+
+def first_due_minute(fleet: Emulator, rates: str, monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """The first tick (minute by minute from 06:40Z, observe mode) that would warm the fleet up."""
+    monkeypatch.setenv("ICPILOT_WRITE_RATES", rates)
+    policy = load_policy_text(fleet_policy().replace("version: 1", "version: 1\nmode: observe"))
+    table = f"state-{len(rates)}"
+    create_state_table(boto3.client("dynamodb", region_name="us-east-1"), table)
+    settings = Settings(policy_path="-", state_table=table, workers=4)
+    for minute in range(20):
+        now = datetime(2026, 11, 23, 6, 40, tzinfo=UTC) + timedelta(minutes=minute)
+        summary = build_controller(settings, policy_source=lambda: policy).on_tick(now, reconcile=False)
+        results = {o.component: o.result for o in summary.outcomes}
+        if Outcome.OBSERVED in results.values():
+            assert results == dict.fromkeys(COMPONENTS, Outcome.OBSERVED)  # the whole burst at once
+            return now
+    raise AssertionError("the window never became due")
+
+
+def test_a_burst_of_openings_is_warmed_earlier_by_the_time_its_writes_take(
+    fleet: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpaced = first_due_minute(fleet, "none", monkeypatch)
+    paced = first_due_minute(fleet, "sagemaker:UpdateInferenceComponentRuntimeConfig=0.1", monkeypatch)
+    assert unpaced - paced == timedelta(minutes=4)
+    fast = first_due_minute(fleet, "sagemaker:UpdateInferenceComponentRuntimeConfig=4", monkeypatch)
+    assert fast == unpaced  # 6 s of writes: inside the lead's own minute
+
+
+def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_changed(fleet: Emulator) -> None:
+    """The schedule reconcile (every tick) at fleet size: the times to ready in batched reads; the
+    24 openings at 0.1 writes a second (4 minutes) fire 4 minutes early, spread over 4; a group
+    unchanged since the last reconcile is listed, not read schedule by schedule; a schedule
+    changed by hand is found and put back."""
+    from icpilot.adapters.scheduler import SchedulerAdapter, ScheduleTarget
+    from icpilot.adapters.state import StateStore
+    from icpilot.service.schedules import reconcile_schedules
+
+    ddb, scheduler = (
+        boto3.client("dynamodb", region_name="us-east-1"),
+        boto3.client("scheduler", region_name="us-east-1"),
+    )
+    calls, gets = state_calls(ddb), Counter[str]()
+    scheduler.meta.events.register("before-call.scheduler", lambda model, **_: gets.update([model.name]))
+    scheduler.create_schedule_group(Name="icpilot")
+    target = ScheduleTarget("arn:aws:lambda:us-east-1:123456789012:function:s", "arn:aws:iam::123456789012:role/r")
+    adapter = SchedulerAdapter("icpilot", target, scheduler, workers=4)
+    state, policy = StateStore("state", ddb), load_policy_text(fleet_policy())
+    every = 24 * 2 + 6  # two edges a window, a daily report an endpoint
+
+    assert reconcile_schedules(adapter, state, policy, None, fleet.now())["created"] == every
+    unpaced = adapter.current()["llm-0.m00.day.open"]
+    assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["updated"] == 24  # every opening, no closing
+    paced = adapter.current()["llm-0.m00.day.open"]
+    assert (unpaced["ScheduleExpression"], paced["ScheduleExpression"]) == ("cron(52 6 * * ? *)", "cron(48 6 * * ? *)")
+    assert paced["FlexibleTimeWindow"] == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 4}
+    assert (calls["BatchGetItem"], calls["GetItem"]) == (2, 2)  # a reconcile: one batch, the fingerprint
+
+    gets.clear()
+    assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now()) == {
+        "created": 0,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": every,
+    }
+    assert set(gets) == {"ListSchedules"}  # nothing changed: listed, not read one by one
+
+    fleet.advance(60)
+    scheduler.update_schedule(  # a minute later an operator moves one by hand
+        Name="llm-3.m31.day.open",
+        GroupName="icpilot",
+        ScheduleExpression="cron(0 9 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target=paced["Target"],
+    )
+    gets.clear()
+    assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["updated"] == 1
+    assert gets["GetSchedule"] == every  # changed since: every schedule read
+    assert adapter.current()["llm-3.m31.day.open"]["ScheduleExpression"] == "cron(48 6 * * ? *)"
+    fleet.advance(3600)
+    gets.clear()
+    assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["unchanged"] == every
+    assert gets["GetSchedule"] == every  # an hour later all are read again, changed or not

@@ -32,7 +32,7 @@ from .service.outcomes import ComponentOutcome, Outcome, RunSummary
 from .service.overrides import Override
 from .service.policy import read_policy
 from .service.reporting import DailyReporter, announce_daily_report
-from .service.schedules import reconcile_and_announce, reconcile_schedules
+from .service.schedules import reconcile_and_announce
 from .service.triggers import TriggerChecks
 from .service.unconfigure import Unconfigure
 from .service.watch import Watch
@@ -115,7 +115,9 @@ class Controller:
         if policy is None:
             return self.announcer.finish(summary)
         if reconcile and self.scheduler is not None:
-            reconcile_and_announce(self.scheduler, self.state, self.announcer, policy, summary, trigger, now)
+            reconcile_and_announce(
+                self.scheduler, self.state, self.announcer, policy, summary, trigger, now, self.sagemaker.write_rate()
+            )
         triggers, everyone = self._checks().tick(policy, summary, trigger, now)
         # Start at a different component each minute: if a pass runs out of time (see
         # TIME_MARGIN_SECONDS), the ones it postponed come early in a later pass.
@@ -291,11 +293,6 @@ class Controller:
             summary, trigger, now, restore_copies
         )
         return self.announcer.finish(summary)
-
-    def reconcile_schedules(self, policy: Policy) -> dict[str, int]:
-        """Make the schedule group hold exactly the policy's window edges (``service.schedules``)."""
-        assert self.scheduler is not None
-        return reconcile_schedules(self.scheduler, self.state, policy)
 
     def _policy(self, summary: RunSummary, trigger: Trigger, now: datetime) -> Policy | None:
         return read_policy(self.policy_source, self.state, self.announcer, summary, trigger, now)

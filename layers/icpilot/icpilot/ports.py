@@ -45,6 +45,9 @@ class CopyCounts(Protocol):
     def write_budget_free(self) -> bool:
         """Whether copy-count writes have at least half their paced budget."""
 
+    def write_rate(self) -> float | None:
+        """Copy-count writes a second the pacer allows (None: not paced)."""
+
 
 class ScalableTargets(Protocol):
     """Application Auto Scaling, as the evaluation reads and moves a component's target."""
@@ -143,6 +146,17 @@ class Ownership(Protocol):
         """Replace configure's finding."""
 
 
+class ScheduleLedger(Protocol):
+    """A fingerprint of the schedule group as it last matched the policy, so a reconcile that finds
+    it unchanged need not read every schedule."""
+
+    def schedules_fingerprint(self) -> str | None:
+        """The fingerprint the last reconcile left (None: none yet)."""
+
+    def remember_schedules(self, fingerprint: str) -> None:
+        """Replace it."""
+
+
 class TargetRegistry(Protocol):
     """Which AAS scalable targets icpilot registered itself (only those are ever deregistered), and
     the teams' targets it adopted, as they were (put back when the stack is deleted)."""
@@ -166,5 +180,5 @@ class TargetRegistry(Protocol):
         """The target was deregistered."""
 
 
-class State(ComponentStore, Outbox, Ownership, PolicyStatus, RejectionLog, TargetRegistry, Protocol):
-    """Everything the controller keeps: one table, four concerns."""
+class State(ComponentStore, Outbox, Ownership, PolicyStatus, RejectionLog, ScheduleLedger, TargetRegistry, Protocol):
+    """Everything the controller keeps, in one table."""

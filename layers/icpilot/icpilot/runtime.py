@@ -54,6 +54,7 @@ def build_controller(
             settings.schedule_group,
             ScheduleTarget(settings.schedule_function_arn, settings.scheduler_role_arn, settings.schedule_dlq_arn),
             client("scheduler"),
+            settings.workers,
         )
     return Controller(
         policy_source=policy_source

@@ -17,6 +17,7 @@ from ..records import (
     OWNERSHIP_KEY,
     PARKED_PREFIX,
     REJECTED_PREFIX,
+    SCHEDULES_KEY,
     AutoScalingRecord,
     StateWrite,
     StoredState,
@@ -115,6 +116,12 @@ class InMemoryStateStore:
 
     def remember_managed_elsewhere(self, components: dict[str, str]) -> None:
         self.items[OWNERSHIP_KEY] = {"pk": OWNERSHIP_KEY, "components": dict(components)}
+
+    def schedules_fingerprint(self) -> str | None:
+        return self.items.get(SCHEDULES_KEY, {}).get("fingerprint")
+
+    def remember_schedules(self, fingerprint: str) -> None:
+        self.items[SCHEDULES_KEY] = {"pk": SCHEDULES_KEY, "fingerprint": fingerprint}
 
     def remember_target(self, component: str, copies: int | None = None) -> None:
         item: dict[str, Any] = {"pk": f"autoscaling#{component}", "created_target": True}

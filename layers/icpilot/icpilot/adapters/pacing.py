@@ -104,6 +104,11 @@ class Pacer:
         if bucket is not None:
             self.waited += bucket.take()
 
+    def rate(self, api: str) -> float | None:
+        """``api``'s paced calls a second (None: not paced)."""
+        bucket = self.buckets.get(api)
+        return bucket.rate if bucket is not None else None
+
     def has_room(self, api: str, share: float = 0.5) -> bool:
         """Whether ``api``'s bucket holds at least ``share`` of its burst (always, unpaced): what
         a write that can wait checks, so that the budget goes to writes that cannot."""

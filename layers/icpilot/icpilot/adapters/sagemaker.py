@@ -179,6 +179,11 @@ class SageMakerAdapter:
         half the burst is there. A write that can wait a tick (a scale-in) waits when it is not."""
         return pacer().has_room(f"sagemaker:{COPY_COUNT_WRITE}")
 
+    @staticmethod
+    def write_rate() -> float | None:
+        """Copy-count writes a second the pacer allows (None: not paced)."""
+        return pacer().rate(f"sagemaker:{COPY_COUNT_WRITE}")
+
     def set_copy_count(self, name: str, copies: int) -> None:
         """Write the desired copy count; ComponentBusyError while the component is Creating or
         Updating. A busy answer to an SDK retry, with the component already wanting ``copies``,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,34 +23,43 @@ class ScheduleTarget:
 
 
 class SchedulerAdapter:
-    def __init__(self, group: str, target: ScheduleTarget, client: Any | None = None) -> None:
+    def __init__(self, group: str, target: ScheduleTarget, client: Any | None = None, workers: int = 1) -> None:
         self.group = group
         self.target = target
         self.client = make_client("scheduler", client)
+        self.workers = max(1, workers)  # GetSchedule calls in flight at once (a fleet has thousands)
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         with aws_call("scheduler", operation):
             return getattr(self.client, operation)(**kwargs)
 
-    def current(self) -> dict[str, dict[str, Any]]:
-        """Every schedule in the group, in full (ListSchedules omits expressions)."""
-        names: list[str] = []
+    def listing(self) -> dict[str, str]:
+        """Every schedule in the group with when it was last modified (ListSchedules, 100 a page)."""
+        found: dict[str, str] = {}
         token = None
         while True:
             page = self._call("list_schedules", GroupName=self.group, **({"NextToken": token} if token else {}))
-            names += [s["Name"] for s in page.get("Schedules", [])]
+            found.update({s["Name"]: str(s.get("LastModificationDate", "")) for s in page.get("Schedules", [])})
             token = page.get("NextToken")
             if not token:
-                break
-        out = {}
-        for name in names:
+                return found
+
+    def current(self, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The named schedules (default: every one in the group) in full: ListSchedules omits
+        their expressions, so one GetSchedule each, ``workers`` at a time."""
+        names = list(self.listing()) if names is None else names
+
+        def get(name: str) -> dict[str, Any] | None:
             try:
-                out[name] = self.client.get_schedule(GroupName=self.group, Name=name)
+                return dict(self.client.get_schedule(GroupName=self.group, Name=name))
             except ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
-                    continue  # deleted meanwhile
+                    return None  # deleted meanwhile
                 raise translate("scheduler", "get_schedule", exc) from exc
-        return out
+
+        with ThreadPoolExecutor(min(self.workers, max(1, len(names))), thread_name_prefix="icpilot-scheduler") as pool:
+            found = list(pool.map(get, names))
+        return {name: schedule for name, schedule in zip(names, found, strict=True) if schedule is not None}
 
     def _target(self, payload: dict[str, Any]) -> dict[str, Any]:
         target: dict[str, Any] = {
@@ -85,7 +95,7 @@ class SchedulerAdapter:
             GroupName=self.group,
             ScheduleExpression=spec.expression,
             ScheduleExpressionTimezone=spec.timezone,
-            FlexibleTimeWindow={"Mode": "OFF"},
+            FlexibleTimeWindow=spec.flexible_time_window,
             Target=self._target(spec.payload),
             State="ENABLED",
             Description=f"icpilot window edge {spec.payload.get('rule')} ({spec.payload.get('edge')})",

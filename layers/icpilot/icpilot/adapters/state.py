@@ -25,6 +25,7 @@ from ..records import (
     OWNERSHIP_KEY,
     PARKED_PREFIX,
     REJECTED_PREFIX,
+    SCHEDULES_KEY,
     WRITE_ALL_LIMIT,
     AutoScalingRecord,
     StateWrite,
@@ -294,6 +295,14 @@ class StateStore:
 
     def remember_managed_elsewhere(self, components: dict[str, str]) -> None:
         self._put({"pk": {"S": OWNERSHIP_KEY}, "components": {"S": json.dumps(components, sort_keys=True)}})
+
+    def schedules_fingerprint(self) -> str | None:
+        with self._call("GetItem"):
+            item = self.client.get_item(TableName=self.table, Key={"pk": {"S": SCHEDULES_KEY}}, ConsistentRead=True)
+        return str(item["Item"]["fingerprint"]["S"]) if "fingerprint" in item.get("Item", {}) else None
+
+    def remember_schedules(self, fingerprint: str) -> None:
+        self._put({"pk": {"S": SCHEDULES_KEY}, "fingerprint": {"S": fingerprint}})
 
     # Which scalable targets icpilot registered itself (only those are ever deregistered), and the
     # ones it adopted, as they were (put back when the stack is deleted); the copies each had then.

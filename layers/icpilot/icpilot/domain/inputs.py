@@ -88,10 +88,12 @@ def build_inputs(
     forecast: Forecast | None,
     now: datetime,
     pending_of: Callable[[str], int | None] | None = None,
+    queued: timedelta = timedelta(0),
 ) -> DecisionInputs:
     """The inputs of one component's decision. ``forecast``: the learned demand kept for it
     (``StoredState.forecast``); ``pending_of(name)``: another component's pending target (from the state
-    table); without it no peer intent is reserved."""
+    table); without it no peer intent is reserved. ``queued``: its window's burst of writes
+    (``domain.bursts.burst_lead``), added to the lead."""
     endpoint_policy = policy.endpoints[endpoint.name]
     cp = endpoint_policy.components[component.name]
     peers = []
@@ -102,7 +104,7 @@ def build_inputs(
         higher = found[1].priority > cp.priority
         peers.append(peer(policy, other, now, pending_of(other.name) if higher and pending_of else None))
     adds_instance = needs_new_instance(cp, endpoint, component)
-    lead = lead_time(cp, ready_history, adds_instance, endpoint_policy.provisioning)
+    lead = lead_time(cp, ready_history, adds_instance, endpoint_policy.provisioning, queued)
     floor = forecast_floor(cp.predictive.mode, cp.forecast_cap, forecast, now, lead + FORECAST_MARGIN)
     cost = policy.cost_for(endpoint.name)
     worth = warm_up_worth(cp, cost, endpoint, component, forecast, lead, adds_instance, ready_history, now)

@@ -62,10 +62,15 @@ def time_to_ready(policy: ComponentPolicy, history: Sequence[float]) -> timedelt
 
 
 def lead_time(
-    policy: ComponentPolicy, history: Sequence[float], needs_new_instance: bool, provisioning: timedelta
+    policy: ComponentPolicy,
+    history: Sequence[float],
+    needs_new_instance: bool,
+    provisioning: timedelta,
+    queued: timedelta = timedelta(0),
 ) -> timedelta:
-    """How long before a window opens its warm-up must start; whole minutes, rounded up."""
-    lead = time_to_ready(policy, history) + (provisioning if needs_new_instance else timedelta(0))
+    """How long before a window opens its warm-up must start; whole minutes, rounded up.
+    ``queued``: the time the writes of the warm-ups due with it take (``domain.bursts``)."""
+    lead = time_to_ready(policy, history) + (provisioning if needs_new_instance else timedelta(0)) + queued
     # Whole seconds first: a measured 660.2 s (clock jitter) must not become a 12-minute lead.
     return timedelta(minutes=math.ceil(round(lead.total_seconds()) / 60))
 

@@ -19,6 +19,15 @@ class ScheduleSpec:
     expression: str
     timezone: str
     payload: dict[str, Any]
+    # Minutes EventBridge Scheduler may spread the invocation over after its time (0: on time): a
+    # burst of openings arrives at about the rate writes are allowed (``domain.bursts``).
+    flexible_minutes: int = 0
+
+    @property
+    def flexible_time_window(self) -> dict[str, Any]:
+        if self.flexible_minutes <= 0:
+            return {"Mode": "OFF"}
+        return {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": self.flexible_minutes}
 
     def same_as(self, current: dict[str, Any]) -> bool:
         target = current.get("Target") or {}
@@ -31,6 +40,7 @@ class ScheduleSpec:
             and current.get("ScheduleExpressionTimezone", "UTC") == self.timezone
             and payload == self.payload
             and current.get("State", "ENABLED") == "ENABLED"
+            and (current.get("FlexibleTimeWindow") or {"Mode": "OFF"}) == self.flexible_time_window
         )
 
 
@@ -50,9 +60,12 @@ def _short(name: str) -> str:
     return f"{name[:53]}-{digest}"
 
 
-def desired_schedules(policy: Policy, leads: dict[str, timedelta] | None = None) -> dict[str, ScheduleSpec]:
+def desired_schedules(
+    policy: Policy, leads: dict[str, timedelta] | None = None, spreads: dict[str, timedelta] | None = None
+) -> dict[str, ScheduleSpec]:
     """Every window edge as a Scheduler schedule (opening edges fire each component's lead time
-    early), and each endpoint's daily report at its local time."""
+    early, spread over its ``spreads`` time: the burst it opens in, already in its lead), and each
+    endpoint's daily report at its local time."""
     specs = {}
     for endpoint, ep in policy.endpoints.items():
         if ep.daily_report.enabled and ep.daily_report.at is not None:
@@ -61,9 +74,10 @@ def desired_schedules(policy: Policy, leads: dict[str, timedelta] | None = None)
             specs[name] = ScheduleSpec(name, f"cron({at.minute} {at.hour} * * ? *)", ep.zone, {"report": endpoint})
     for endpoint, component, cp in policy.components():
         for rule in cp.schedules:
+            spread = (spreads or {}).get(component, timedelta(0)) if rule.min_copies > 0 else timedelta(0)
             for e in edges(rule, (leads or {}).get(component, timedelta(0))):
                 name = schedule_name(endpoint, component, rule.name, e.edge)
-                specs[name] = ScheduleSpec(
-                    name, e.expression, e.timezone, {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
-                )
+                payload = {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
+                flexible = int(spread.total_seconds() // 60) if e.edge == "open" else 0
+                specs[name] = ScheduleSpec(name, e.expression, e.timezone, payload, flexible)
     return specs

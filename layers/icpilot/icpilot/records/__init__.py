@@ -16,7 +16,7 @@ items), ``registry`` (the table's other items).
 """
 
 from .codec import FIELDS, encoded, typed
-from .registry import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, AutoScalingRecord
+from .registry import OWNERSHIP_KEY, PARKED_PREFIX, REJECTED_PREFIX, SCHEDULES_KEY, AutoScalingRecord
 from .state import (
     WRITE_ALL_LIMIT,
     StateWrite,
@@ -34,6 +34,7 @@ __all__ = [
     "OWNERSHIP_KEY",
     "PARKED_PREFIX",
     "REJECTED_PREFIX",
+    "SCHEDULES_KEY",
     "WRITE_ALL_LIMIT",
     "AutoScalingRecord",
     "StateWrite",

@@ -11,6 +11,7 @@ from ..errors import CorruptStateError
 
 PARKED_PREFIX = "event#"  # events SNS did not take, waiting to be published again
 OWNERSHIP_KEY = "ownership#elsewhere"  # the policy's components another stack manages
+SCHEDULES_KEY = "schedules#reconciled"  # what the schedule group held when it last matched the policy
 REJECTED_PREFIX = "rejected#"  # per cause of rejected triggers: when last announced, how many since
 
 

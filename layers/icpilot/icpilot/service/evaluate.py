@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ..domain.bursts import burst_leads
 from ..domain.decision_types import Action, Decision, EndpointObservation, Trigger
 from ..domain.decision_types import copies as n_copies
 from ..domain.events import EventDraft, EventType
@@ -106,6 +107,7 @@ class Evaluation(DecisionCarrier):
         self.workers = max(1, workers)
         self._pending: dict[tuple[str, str], int | None] = {}
         self._listed: dict[str, list[str]] | None = None  # the account's components by endpoint, if listed
+        self._queued: dict[str, timedelta] = {}  # the writes of the bursts components open in (bursts)
 
     def clear_override(
         self, endpoint: str, component: str, stored: StoredState, why: str, trigger: Trigger, now: datetime
@@ -152,6 +154,7 @@ class Evaluation(DecisionCarrier):
         for endpoint, component in targets:
             shards.setdefault(endpoint, []).append(component)
         self._read_ahead(policy, shards)
+        self._queued = burst_leads(policy, self.sagemaker.write_rate())
         results = fan_out(
             lambda shard: self._endpoint(policy, shard[0], shard[1], trigger, now, triggers),
             list(shards.items()),
@@ -394,7 +397,15 @@ class Evaluation(DecisionCarrier):
         if component is None:
             raise UnknownComponentError(f"inference component {name!r} left endpoint {ep.name!r}")
         inputs = build_inputs(
-            policy, ep, component, stored.state, stored.ready_history, stored.forecast, now, self._pending_of(ep.name)
+            policy,
+            ep,
+            component,
+            stored.state,
+            stored.ready_history,
+            stored.forecast,
+            now,
+            self._pending_of(ep.name),
+            self._queued.get(name, timedelta(0)),
         )
         held_by = [f"{c.name} ({c.desired})" for c in ep.components if c.name != name and c.desired > 0]
         return _Planned(ep.name, name, trigger, stored, inputs.forecast_floor, inputs.decide(trigger, now), held_by)
