@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..plans.schedules import ScheduleSpec
 from .aws import aws_call, error_code, make_client, translate
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class SchedulerAdapter:
         self.group = group
         self.target = target
         self.client = make_client("scheduler", client)
-        self.workers = max(1, workers)  # GetSchedule calls in flight at once (a fleet has thousands)
+        self.workers = max(1, workers)  # calls in flight at once (a fleet has thousands of schedules)
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         with aws_call("scheduler", operation):
@@ -57,9 +61,19 @@ class SchedulerAdapter:
                     return None  # deleted meanwhile
                 raise translate("scheduler", "get_schedule", exc) from exc
 
-        with ThreadPoolExecutor(min(self.workers, max(1, len(names))), thread_name_prefix="icpilot-scheduler") as pool:
-            found = list(pool.map(get, names))
+        found = self._each(get, names)
         return {name: schedule for name, schedule in zip(names, found, strict=True) if schedule is not None}
+
+    def apply(self, puts: list[tuple[ScheduleSpec, bool]], deletes: list[str]) -> None:
+        """``put`` each (spec, exists) and ``delete`` each name, ``workers`` at a time; the first
+        failure is raised once every call has ended (what went through stays: a reconcile is
+        made again from what is there)."""
+        self._each(lambda put: self.put(*put), puts)
+        self._each(self.delete, deletes)
+
+    def _each(self, call: Callable[[Item], Result], items: list[Item]) -> list[Result]:
+        with ThreadPoolExecutor(min(self.workers, max(1, len(items))), thread_name_prefix="icpilot-scheduler") as pool:
+            return list(pool.map(call, items))
 
     def _target(self, payload: dict[str, Any]) -> dict[str, Any]:
         target: dict[str, Any] = {

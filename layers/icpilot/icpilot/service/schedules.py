@@ -51,20 +51,17 @@ def reconcile_schedules(
     if now is not None and _last_fingerprint(state) == _fingerprint(want, listing, now):  # nothing changed
         return {"created": 0, "updated": 0, "deleted": 0, "unchanged": len(want)}
     have = scheduler.current(list(listing))
-    counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
-    for name, spec in want.items():
-        if name not in have:
-            scheduler.put(spec, exists=False)
-            counts["created"] += 1
-        elif not spec.same_as(have[name]):
-            scheduler.put(spec, exists=True)
-            counts["updated"] += 1
-        else:
-            counts["unchanged"] += 1
-    for name in set(have) - set(want):
-        scheduler.delete(name)  # the group is icpilot's own: anything else in it is stale
-        counts["deleted"] += 1
-    if counts["created"] or counts["updated"] or counts["deleted"]:
+    created = [spec for name, spec in want.items() if name not in have]
+    updated = [spec for name, spec in want.items() if name in have and not spec.same_as(have[name])]
+    stale = sorted(set(have) - set(want))  # the group is icpilot's own: anything else in it is stale
+    scheduler.apply([(spec, False) for spec in created] + [(spec, True) for spec in updated], stale)
+    counts = {
+        "created": len(created),
+        "updated": len(updated),
+        "deleted": len(stale),
+        "unchanged": len(want) - len(created) - len(updated),
+    }
+    if created or updated or stale:
         listing = scheduler.listing()  # as the writes left it
     try:
         if now is not None:
