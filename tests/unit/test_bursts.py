@@ -75,9 +75,14 @@ def test_which_windows_open_together(second: dict[str, Any], together: int) -> N
     assert opening_together(policy)["m1"] == together
 
 
-def test_cron_windows_with_one_expression_open_together() -> None:
+def test_cron_windows_with_one_expression_open_together_and_their_edge_is_not_spread() -> None:
     rule = {"name": "batch", "cron": "0 2 ? * MON-FRI *", "duration": "2h", "timezone": "UTC", "min_copies": 1}
-    assert set(opening_together(fleet(300, 3, rule)).values()) == {300}
+    policy = fleet(300, 3, rule)
+    assert set(opening_together(policy).values()) == {300}
+    bursts = burst_leads(policy, 1.0)
+    assert set(bursts.values()) == {timedelta(minutes=5)}  # the tick warms them 5 minutes earlier
+    opening = desired_schedules(policy, None, bursts)["llm-0.m0.batch.open"]  # fires at the opening:
+    assert opening.flexible_time_window == {"Mode": "OFF"}  # spread, it would only come later
 
 
 @given(st.integers(min_value=0, max_value=100_000), st.floats(min_value=0.1, max_value=1000))

@@ -74,7 +74,11 @@ def desired_schedules(
             specs[name] = ScheduleSpec(name, f"cron({at.minute} {at.hour} * * ? *)", ep.zone, {"report": endpoint})
     for endpoint, component, cp in policy.components():
         for rule in cp.schedules:
-            spread = (spreads or {}).get(component, timedelta(0)) if rule.min_copies > 0 else timedelta(0)
+            # A cron window's opening edge fires at the opening (its lead is the tick's): spread, it
+            # would only come later.
+            spread = timedelta(0)
+            if rule.min_copies > 0 and rule.cron is None:
+                spread = (spreads or {}).get(component, timedelta(0))
             for e in edges(rule, (leads or {}).get(component, timedelta(0))):
                 name = schedule_name(endpoint, component, rule.name, e.edge)
                 payload = {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
