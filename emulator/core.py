@@ -50,7 +50,7 @@ class Emulator:
         self.settings = EmulatorSettings()
         self.faults = FaultInjector()
         self.realism = Realism()  # AWS-like latency and rate limits; off unless a run turns them on
-        self.dispatcher = Dispatcher(self.clock, self.lock)
+        self.dispatcher = Dispatcher(self.clock, self.lock, self._step)
         self.alarm_evaluation_interval: float | None = None  # seconds; None: alarms evaluated on request
         self._hooks: list[tuple[int, TimeHook]] = [(20, self.dispatcher)]
 

@@ -14,6 +14,7 @@ to its on-failure queue, in the shape of a Lambda on-failure destination record.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -111,12 +112,20 @@ class Clock(Protocol):
 class Dispatcher:
     """A ``TimeHook`` of the emulator core: fires due schedules at each step of the clock."""
 
-    def __init__(self, clock: Clock, lock: HandOverLock | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        lock: HandOverLock | None = None,
+        clock_held: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
+    ) -> None:
         self.clock = clock
         # The emulator's lock, handed over while a handler runs (emulator.locking), whether the clock
         # invoked it or an AWS call did (an EventBridge rule on PutParameter): a real Lambda holds
         # nothing of AWS's, and a handler that fans out to threads would otherwise wait on itself.
+        # The clock is held meanwhile (the stepping lock: re-entered in a step), so other threads'
+        # calls go on but virtual time does not move under a handler.
         self.lock = lock or HandOverLock()
+        self.clock_held = clock_held or contextlib.nullcontext
         self._environment_lock = threading.RLock()
         self.reset()
 
@@ -229,7 +238,7 @@ class Dispatcher:
         context = LambdaContext(function_name=name, invoked_function_arn=function_arn)
         try:
             # The handler's own threads make AWS calls too: the lock is theirs meanwhile.
-            with self._environment(name), self.lock.handed_over():
+            with self._environment(name), self.clock_held(), self.lock.handed_over():
                 record.result = handler(event, context)
         except Exception as exc:  # a failed Lambda invocation is recorded, as AWS would log it
             record.error = f"{type(exc).__name__}: {exc}"

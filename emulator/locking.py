@@ -10,8 +10,8 @@ holds nothing of AWS's. ``threading.RLock`` cannot say who owns it or how deep, 
 
 Handing the lock over lets other threads' AWS calls in while such a handler runs (as on AWS), but
 not their clock steps: a step (``Emulator.advance``) also holds the stepping lock, which another
-thread waits for with the emulator's lock handed over, so virtual time never moves under a handler
-the clock invoked.
+thread waits for with the emulator's lock handed over, and so does every handler while it runs
+(re-entered inside a step), so virtual time never moves under a handler, however it was invoked.
 """
 
 from __future__ import annotations
