@@ -41,7 +41,7 @@ from ..records import StoredState
 from .acting import Acting, DecisionCarrier, Record
 from .announce import Announcer, metric
 from .fanout import fan_out
-from .outcomes import ComponentOutcome, Outcome, RunSummary
+from .outcomes import ComponentOutcome, Outcome, RunSummary, out_of_time
 
 logger = Logger(service="icpilot", child=True)
 
@@ -289,7 +289,7 @@ class Evaluation(DecisionCarrier):
             deviated |= (self._scales(policy, step) and not scaled) or bool(scaled and step.decision.preempt)
 
     def _out_of_time(self) -> bool:
-        return self.seconds_left is not None and self.seconds_left() < self.TIME_MARGIN_SECONDS
+        return out_of_time(self.seconds_left, self.TIME_MARGIN_SECONDS)
 
     def _claim_next(
         self, policy: Policy, planned: list[_Planned | ComponentOutcome], first: int, now: datetime

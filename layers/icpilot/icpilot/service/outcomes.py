@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+
+def out_of_time(seconds_left: Callable[[], float] | None, margin: float) -> bool:
+    """Whether a run (its Lambda's remaining time; None: no limit) has less than ``margin`` seconds
+    left: then it starts nothing more and postpones the rest to the next run."""
+    return seconds_left is not None and seconds_left() < margin
 
 
 class Outcome(StrEnum):

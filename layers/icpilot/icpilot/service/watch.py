@@ -29,7 +29,7 @@ from ..ports import AlarmsAndMetrics, ComponentStore, CopyCounts
 from ..records import StoredState
 from .announce import Announcer, metric
 from .fanout import fan_out
-from .outcomes import ComponentOutcome, Outcome, RunSummary
+from .outcomes import ComponentOutcome, Outcome, RunSummary, out_of_time
 
 # Completed warm-ups kept with their times (``StoredState.ready_log``): weeks of a component that
 # cold-starts a few dozen times a day, in a few KB of the item.
@@ -118,7 +118,7 @@ class Watch:
     def _follow(self, policy: Policy, stored: StoredState, trigger: Trigger, now: datetime) -> ComponentOutcome:
         """One transition in flight, its failures its own outcome (the next minute looks again)."""
         endpoint, name = stored.endpoint_and_component
-        if self.seconds_left is not None and self.seconds_left() < TIME_MARGIN_SECONDS:
+        if out_of_time(self.seconds_left, TIME_MARGIN_SECONDS):
             return ComponentOutcome(endpoint, name, Outcome.POSTPONED, "out of time: the next minute's run follows it")
         try:
             if stored.unreadable is not None:
