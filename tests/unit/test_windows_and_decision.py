@@ -31,6 +31,7 @@ from tests.strength import examples
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 ONE_GPU = Reservation(1, 2, 8192)
+WHOLE_INSTANCE = Reservation(4, 8, 8192)  # one copy fills an ml.g5.24xlarge: every scale-in frees one
 TWO_GPU = Reservation(2, 2, 8192)
 
 
@@ -215,8 +216,10 @@ def test_schedule_decisions(desired: int, when: datetime, action: Action, target
     )
     assert (d.action, d.target) == (action, target)
     assert d.reason
-    # Outside the window AAS may go down to 1 while copies run; only icpilot's idle rule takes the last one.
-    assert (d.aas_min, d.aas_max) == ((2, 4) if when == MONDAY_NOON else (min(target, 1), 4))
+    # In the window AAS may scale in to the floor (3 falcon copies and flan's take two instances, 2
+    # take one). Outside, 2 falcon copies and flan's share one instance: a scale-in frees nothing,
+    # so AAS keeps them (``kept_for_free``); only icpilot's idle rule takes them away.
+    assert (d.aas_min, d.aas_max) == ((2, 4) if when == MONDAY_NOON else (target, 4))
 
 
 IDLE = Trigger(TriggerKind.ALARM, alarm=AlarmKind.IDLE)
@@ -253,8 +256,10 @@ def test_icpilot_owns_the_last_copy(
     expected: tuple[Action, int, int, int],
 ) -> None:
     """Rule 8: with MinCapacity 0 target tracking would scale in to zero after 15 low minutes, before
-    icpilot's idle delay and without an event; so AAS's minimum is 1 while the component keeps copies."""
-    d = decide(policy, observe(desired, status=status), endpoint(), ComponentState(), trigger, when)
+    icpilot's idle delay and without an event; so AAS's minimum is 1 while the component keeps copies.
+    (Copies of a whole instance each, so that every scale-in frees an instance and AAS may make it.)"""
+    observed = observe(desired, status=status, reservation=WHOLE_INSTANCE)
+    d = decide(policy, observed, endpoint(max_instances=4), ComponentState(), trigger, when)
     assert (d.action, d.target, d.aas_min, d.aas_max) == expected
 
 

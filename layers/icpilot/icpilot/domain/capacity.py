@@ -36,6 +36,20 @@ def _place(bins: list[list[float]], r: Reservation) -> bool:
     return False
 
 
+def instances_needed(itype: InstanceType, held: list[tuple[Reservation, int]]) -> int:
+    """The instances ``held`` (reservation, copies) take when placed as ``copies_that_fit`` places
+    them (first-fit, largest first), with as many instances as it needs: what the endpoint bills
+    once SageMaker has released the instances no copy uses."""
+    bins: list[list[float]] = []
+    for reservation, copies in sorted(held, key=lambda o: (o[0].accelerators, o[0].memory_mb), reverse=True):
+        for _ in range(copies):
+            if not _place(bins, reservation):
+                bins.append([float(itype.accelerators), float(itype.vcpus), float(itype.memory_mb)])
+                if not _place(bins[-1:], reservation):
+                    return 10**6  # larger than an instance: it can never be placed
+    return len(bins)
+
+
 def copies_that_fit(
     itype: InstanceType, max_instances: int, wanted: Reservation, others: list[tuple[Reservation, int]]
 ) -> int:

@@ -24,7 +24,7 @@ from .decision_types import (
     still_at_cap,
 )
 from .events import EventDraft
-from .sizing import fits_beside, held_by_others
+from .sizing import fits_beside, held_by_others, kept_for_free
 from .status import BUSY, ENDPOINT_BUSY
 from .warming import WarmUpWorth
 from .windows import Bounds, bounds_with_lead
@@ -110,7 +110,9 @@ class Case:
             hi = min(hi, max(holding, room))
             lo = min(lo, hi)
         if not values.get("pin_aas"):
-            lo = aas_min_holding_last_copy(lo, hi, target if action == Action.SCALE else self.desired)
+            lo = aas_min_holding_last_copy(lo, hi, holding)
+            others = {c.name: c.desired for c in self.endpoint.components if c.name != self.component.name}
+            lo = min(hi, kept_for_free(self.component, self.endpoint, others, lo, holding))
         refused = next((e for e in events if e.type in CAPS), None)
         signature = Refusal(str(refused.details["limit"]), int(refused.details["granted"])) if refused else None
         if signature is not None and signature == self.state.last_refusal:

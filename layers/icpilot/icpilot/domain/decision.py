@@ -25,6 +25,9 @@ Rules, in order (each a function below, ``decide`` composes them; each ``Decisio
 8. icpilot owns the last copy: while a component keeps copies, AAS's MinCapacity is at least 1
    (``aas_min_holding_last_copy``), so target tracking scales between 1 and the ceiling and only
    icpilot's idle rule (its delay, guard and ``after:`` order, with its events) takes it to zero.
+   And while no scale-in to that minimum, beside the others' copies, would free an instance (AWS
+   bills instances), MinCapacity is the copies held: a scale-in that saves nothing is not made
+   (``sizing.kept_for_free``).
 
 Also: a client's demand signal scales from zero like the no-capacity alarm, sized by the requests
 waiting (a no-op when copies exist); the forecast floor (learned demand, ``predictive``) is one

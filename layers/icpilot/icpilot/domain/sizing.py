@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy
-from .capacity import copies_that_fit
+from .capacity import copies_that_fit, instances_needed
 from .decision_types import ComponentObservation, EndpointObservation, Peer, copies
 from .events import EventDraft, EventType
 from .instance_types import INSTANCE_TYPES
@@ -38,6 +38,29 @@ def fits_beside(component: ComponentObservation, endpoint: EndpointObservation, 
     return copies_that_fit(
         itype, endpoint.max_instances, component.reservation, [(reservations[n], k) for n, k in held.items()]
     )
+
+
+def kept_for_free(
+    component: ComponentObservation, endpoint: EndpointObservation, others: dict[str, int], lowest: int, holding: int
+) -> int:
+    """The copies AAS must keep (its MinCapacity) so that it never scales in what frees no instance.
+
+    AWS bills instances, not copies: a copy released from an instance that stays up for the others
+    (or for this component's last copies) saves nothing, and the next burst then waits for a load.
+    So when no count from ``lowest`` to ``holding - 1``, beside the others' ``others`` copies, needs
+    fewer instances than ``holding`` does, all ``holding`` are kept; else ``lowest`` (target tracking
+    may scale in, and an instance can go). Unknown instance type: ``lowest``."""
+    itype = INSTANCE_TYPES.get(endpoint.instance_type)
+    if itype is None or holding <= lowest:
+        return lowest
+    reservations = {c.name: c.reservation for c in endpoint.components}
+    beside = [(reservations[n], k) for n, k in others.items() if n in reservations]
+
+    def needed(count: int) -> int:
+        return instances_needed(itype, [*beside, (component.reservation, count)])
+
+    now = needed(holding)
+    return lowest if any(needed(n) < now for n in range(lowest, holding)) else holding
 
 
 def warm_up_started(desired: int, target: int, now: datetime, ready: datetime, what: str) -> EventDraft:
