@@ -138,8 +138,9 @@ def backtest_components(
     replays: dict[str, Result] = dict(results)
     bounds: dict[str, float] = {}
     for name, reactive in (("optimum", False), ("reactive-optimum", True)):
-        solved = exact.solve(components, rules, minutes, reactive, score_from, optimum_seconds)
-        replayed, schedule = exact.best_replay(solved, components, rules, start, minutes, score_from)
+        simple, plain = exact.best_simple(components, rules, start, minutes, score_from, reactive)
+        solved = exact.solve(components, rules, minutes, reactive, score_from, optimum_seconds, start=simple)
+        replayed, schedule = exact.best_replay(solved, components, rules, start, minutes, score_from, plain)
         row = _row(replayed, rules, requests)
         row["schedule"] = schedule
         bounds[name] = solved.bound_usd

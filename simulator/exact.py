@@ -305,9 +305,11 @@ def solve(
     time_limit: float = 60.0,
     gap: float = 1e-4,
     day: int = 1440,
+    start: dict[str, list[int]] | None = None,
 ) -> ExactOptimum:
     """The cheapest schedule of ``components`` over ``minutes`` minutes (see the module docstring);
-    costs count from ``score_from`` as the engine's ledgers do.
+    costs count from ``score_from`` as the engine's ledgers do. ``start``: a schedule of the class
+    to start from (``best_simple``'s); default, the simple one.
 
     A run longer than ``day`` minutes is solved one day at a time, each day a relaxation of the run
     (``_round``: copies left by the day before are free, requests still waiting at midnight cost
@@ -315,7 +317,7 @@ def solve(
     to back, are the schedule (its replay is what it costs); a day before ``score_from`` is not
     solved, a simple schedule stands in for it. ``time_limit`` is per day."""
     if minutes <= day:
-        return _solve_span(components, rules, minutes, reactive, score_from, time_limit, gap, False, False)
+        return _solve_span(components, rules, minutes, reactive, score_from, time_limit, gap, False, False, start)
     began = time.monotonic()
     schedule: dict[str, list[int]] = {c.name: [] for c in components}
     incumbent = bound = 0.0
@@ -323,12 +325,22 @@ def solve(
     for first in range(0, minutes, day):
         last = min(minutes, first + day)
         part = [replace(c, demand=c.demand.between(first, last)) for c in components]
+        begin = {name: copies[first:last] for name, copies in start.items()} if start else None
         if last <= score_from:  # not scored (a learner's history): a simple schedule carries the state
-            for name, copies in simple_schedule(part, rules, last - first, reactive).items():
+            for name, copies in (begin or simple_schedule(part, rules, last - first, reactive)).items():
                 schedule[name] += copies
             continue
         solved = _solve_span(
-            part, rules, last - first, reactive, max(0, score_from - first), time_limit, gap, first > 0, last < minutes
+            part,
+            rules,
+            last - first,
+            reactive,
+            max(0, score_from - first),
+            time_limit,
+            gap,
+            first > 0,
+            last < minutes,
+            begin,
         )
         for name, copies in solved.schedule.items():
             schedule[name] += copies
@@ -350,8 +362,10 @@ def _solve_span(
     gap: float,
     open_start: bool,
     open_end: bool,
+    start: dict[str, list[int]] | None = None,
 ) -> ExactOptimum:
-    """One span solved; the queue's oldest-first order imposed lazily.
+    """One span solved from ``start`` (default: the simple schedule); the queue's oldest-first
+    order imposed lazily.
 
     Solved first without the order (a relaxation, so its bound holds), then again with the order
     imposed in every minute a solution broke it, until none does or ``time_limit`` (over all rounds)
@@ -364,14 +378,15 @@ def _solve_span(
         ),
         rules,
         (minutes, reactive, score_from, time_limit, gap, open_start, open_end),
+        tuple(sorted((name, tuple(copies)) for name, copies in start.items())) if start else None,
     )
     if key not in _SOLVED:
         _SOLVED[key] = _solve_lazily(
-            lambda strict, left, start: _round(
-                components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end, start
+            lambda strict, left, begin: _round(
+                components, rules, minutes, reactive, score_from, strict, left, gap, open_start, open_end, begin
             ),
             [c.name for c in components],
-            lambda: simple_schedule(components, rules, minutes, reactive),
+            lambda: start or simple_schedule(components, rules, minutes, reactive),
             reactive,
             time_limit,
         )
@@ -451,20 +466,65 @@ def _solve_lazily(
 
 
 def simple_schedule(
-    components: list[SimComponent], rules: RunRules, minutes: int, reactive: bool = False
+    components: list[SimComponent], rules: RunRules, minutes: int, reactive: bool = False, hold: int = 0
 ) -> dict[str, list[int]]:
     """A plain schedule to stand beside the solver's: each minute, within ``max_copies``, the copies
     the busiest minute of the next load (and provisioning) time needs (foresight), or of the last one
-    (reactive: copies added only in a minute a request arrives, held that long after)."""
+    (reactive: copies added only in a minute a request arrives, held that long after). With
+    ``hold``, a component's copies are kept through every gap of at most ``hold`` minutes between
+    two busy spells (no addition: a schedule of the same class)."""
     out = {}
     for c in components:
         needed = c.demand.copies_needed(c.throughput)
         span = c.load_minutes + rules.provisioning_minutes
-        out[c.name] = [
+        copies = [
             min(c.policy.max_copies, max(needed[max(0, t - span) : t + 1] if reactive else needed[t : t + span + 1]))
             for t in range(minutes)
         ]
+        out[c.name] = _held_through_gaps(copies, hold) if hold else copies
     return out
+
+
+def _held_through_gaps(copies: list[int], hold: int) -> list[int]:
+    """``copies`` with every run of zeros of at most ``hold`` minutes, between two minutes with
+    copies, filled at the count before it."""
+    out = list(copies)
+    t = 1
+    while t < len(out):
+        if out[t] == 0 < out[t - 1]:
+            end = t
+            while end < len(out) and out[end] == 0:
+                end += 1
+            if end < len(out) and end - t <= hold:
+                out[t:end] = [out[t - 1]] * (end - t)
+            t = end
+        t += 1
+    return out
+
+
+HOLDS = (0, 60, 120, 240, 480, 720, 1440, 2880)  # minutes ``best_simple`` tries holding copies through a gap
+
+
+def best_simple(
+    components: list[SimComponent],
+    rules: RunRules,
+    start: datetime,
+    minutes: int,
+    score_from: int = 0,
+    reactive: bool = False,
+) -> tuple[dict[str, list[int]], Result]:
+    """The cheapest, replayed through the engine, of the simple schedules holding copies through
+    gaps of up to each of ``HOLDS`` minutes: the solver's start, and the schedule it must beat.
+    On bursts a reactive schedule that holds its copies between them is the cheap one (the exact
+    optimum's own schedules do), which the plain simple schedule never is."""
+    best: tuple[dict[str, list[int]], Result] | None = None
+    for hold in HOLDS:
+        schedule = simple_schedule(components, rules, minutes, reactive, hold)
+        result = run(REPLAY, components, rules, start, minutes, score_from, schedule)
+        if best is None or result_cost(result, rules) < result_cost(best[1], rules) - 0.005:
+            best = (schedule, result)
+    assert best is not None
+    return best
 
 
 def best_replay(
@@ -474,20 +534,15 @@ def best_replay(
     start: datetime,
     minutes: int,
     score_from: int = 0,
+    plain: Result | None = None,
 ) -> tuple[Result, str]:
-    """The cheaper, replayed through the engine, of the solver's schedule and the simple one (which
-    the solver's beats once it has had the time): the optimum's row is a real schedule's cost either
-    way, and the bound says how far from the best it may be."""
+    """The cheaper, replayed through the engine, of the solver's schedule and the best simple one
+    (``plain``, default ``best_simple``'s; the solver's beats it once it has had the time): the
+    optimum's row is a real schedule's cost either way, and the bound says how far from the best it
+    may be."""
     mine = replay(solved, components, rules, start, minutes, score_from)
-    plain = run(
-        REPLAY,
-        components,
-        rules,
-        start,
-        minutes,
-        score_from,
-        simple_schedule(components, rules, minutes, solved.reactive),
-    )
+    if plain is None:
+        plain = best_simple(components, rules, start, minutes, score_from, solved.reactive)[1]
     if result_cost(plain, rules) < result_cost(mine, rules) - 0.005:
         return plain, "a simple schedule (the solver's, replayed, cost more in its time)"
     return mine, "the solver's schedule"

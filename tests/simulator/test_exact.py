@@ -7,6 +7,7 @@ what the program says and the best brute force finds."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -189,3 +190,36 @@ def test_after_its_windows_the_whole_program_is_solved() -> None:
     assert round(h.getInfo().mip_dual_bound, 6) == -1.0
     model = h.getLp()  # the last run was on the whole program: no column left held
     assert (list(model.col_lower_), list(model.col_upper_)) == (lp.lower, lp.upper)
+
+
+@pytest.mark.parametrize(
+    ("copies", "hold", "held"),
+    [
+        ([0, 2, 0, 0, 1, 0], 2, [0, 2, 2, 2, 1, 0]),  # a 2-minute gap held at the count before it
+        ([0, 2, 0, 0, 1, 0], 1, [0, 2, 0, 0, 1, 0]),  # longer than the hold: released
+        ([0, 0, 3, 0], 5, [0, 0, 3, 0]),  # before the first copy and after the last: nothing to hold for
+        ([1, 0, 2, 0, 0, 0, 1], 3, [1, 1, 2, 2, 2, 2, 1]),
+    ],
+)
+def test_a_simple_schedule_holds_copies_through_short_gaps(copies: list[int], hold: int, held: list[int]) -> None:
+    assert exact._held_through_gaps(copies, hold) == held
+
+
+def test_between_bursts_the_cheapest_simple_schedule_holds_its_copies() -> None:
+    """Two bursts 20 minutes apart, a copy loading 5 minutes after a 5-minute provisioning, waits of
+    $1 a minute: keeping the copy through the gap (20 instance-minutes) costs less than the second
+    burst's ten minutes of waiting, so ``best_simple`` holds it, its replay is cheaper than the plain
+    simple schedule's, and the solver, started from it, returns no dearer a schedule."""
+    burst = [2] * 5
+    c = component("m", 2, [0] * 2 + burst + [0] * 20 + burst + [0] * 13, load=5, max_copies=1)
+    base = rules(refusal=20.0, patience=15, provisioning=5)
+    run_rules = replace(base, cost=replace(base.cost, delay_cost_per_minute=1.0))
+    minutes = 45
+    schedule, held = exact.best_simple([c], run_rules, START, minutes, reactive=True)
+    plain = run(REPLAY, [c], run_rules, START, minutes, 0, simple_schedule([c], run_rules, minutes, reactive=True))
+    assert min(schedule["m"][7:27]) == 1  # held through the gap
+    assert result_cost(held, run_rules) < result_cost(plain, run_rules)
+    solved = solve([c], run_rules, minutes, reactive=True, time_limit=10, start=schedule)
+    assert (
+        result_cost(replay(solved, [c], run_rules, START, minutes), run_rules) <= result_cost(held, run_rules) + 0.005
+    )
