@@ -24,7 +24,7 @@ import boto3
 import pytest
 import yaml
 from icpilot.adapters.sagemaker import SageMakerAdapter
-from icpilot.controller import Outcome
+from icpilot.controller import Outcome, RunSummary
 from icpilot.policy import load_policy_text
 from icpilot.runtime import build_controller
 from icpilot.settings import Settings
@@ -238,12 +238,15 @@ class RunningOut:
         return 100_000 if self.seen <= self.looks else 10_000
 
 
-def watch(fleet: Emulator, context: Any = None) -> dict[str, str]:
+def watch_run(fleet: Emulator, context: Any = None) -> RunSummary:
     policy = load_policy_text(fleet_policy())
     settings = Settings(policy_path="-", state_table="state", workers=4)
     controller = build_controller(settings, context=context, policy_source=lambda: policy)
-    summary = controller.on_watch(fleet.now())
-    return {o.component: o.result for o in summary.outcomes}
+    return controller.on_watch(fleet.now())
+
+
+def watch(fleet: Emulator, context: Any = None) -> dict[str, str]:
+    return {o.component: o.result for o in watch_run(fleet, context).outcomes}
 
 
 def test_the_watcher_follows_every_endpoints_warm_ups_at_once_and_each_once(fleet: Emulator) -> None:
@@ -258,12 +261,20 @@ def test_the_watcher_follows_every_endpoints_warm_ups_at_once_and_each_once(flee
 def test_a_watcher_out_of_time_leaves_the_rest_in_flight_for_the_next_minute(fleet: Emulator) -> None:
     tick(fleet, {})
     fleet.advance(30 * 60)
-    first = watch(fleet, RunningOut(looks=5))
+    run = watch_run(fleet, RunningOut(looks=5))
+    first = {o.component: o.result for o in run.outcomes}
     followed = {c for c, result in first.items() if result == Outcome.READY}
     postponed = {c for c, result in first.items() if result == Outcome.POSTPONED}
     assert followed and postponed and followed | postponed == set(COMPONENTS)
+    # said once for the run (an ActionFailed operators see), not once per component
+    assert run.errors == [
+        f"out of time after following {len(followed)} of {len(COMPONENTS)} transitions in flight; the other "
+        f"{len(postponed)} are followed by the next minute's run (see README, operational limits)"
+    ]
     fleet.advance(60)
-    assert watch(fleet) == dict.fromkeys(postponed, Outcome.READY)  # the next run, the rest only
+    again = watch_run(fleet)
+    assert {o.component: o.result for o in again.outcomes} == dict.fromkeys(postponed, Outcome.READY)
+    assert again.errors == []  # the next run, the rest only
 
 
 # A burst of openings: at a paced write rate the fleet's 24 openings take 4 minutes to write

@@ -113,6 +113,15 @@ class Watch:
             summary.outcomes.append(outcome)
             if outcome.result == Outcome.READY:
                 ready.append((outcome.endpoint, outcome.component))
+        postponed = sum(o.result == Outcome.POSTPONED for o in summary.outcomes)
+        if postponed:  # said once a run, as the tick says its own: the fleet outgrows the minute
+            self.announcer.fail(
+                summary,
+                f"out of time after following {len(flights) - postponed} of {len(flights)} transitions in flight; "
+                f"the other {postponed} are followed by the next minute's run (see README, operational limits)",
+                trigger,
+                now,
+            )
         return policy, ready
 
     def _follow(self, policy: Policy, stored: StoredState, trigger: Trigger, now: datetime) -> ComponentOutcome:
