@@ -109,11 +109,12 @@ class Watch:
             self.workers,
         )
         ready: list[tuple[str, str]] = []
+        postponed = 0
         for outcome in (outcome for shard in followed for outcome in shard):
             summary.outcomes.append(outcome)
             if outcome.result == Outcome.READY:
                 ready.append((outcome.endpoint, outcome.component))
-        postponed = sum(o.result == Outcome.POSTPONED for o in summary.outcomes)
+            postponed += outcome.result == Outcome.POSTPONED
         if postponed:  # said once a run, as the tick says its own: the fleet outgrows the minute
             self.announcer.fail(
                 summary,
