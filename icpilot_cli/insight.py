@@ -29,6 +29,7 @@ from icpilot_cli.common import (
     console,
     errors,
 )
+from icpilot_cli.observe import Unplanned, tick_decisions
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -36,20 +37,23 @@ def cmd_lint(args: argparse.Namespace) -> int:
     findings = [f.__dict__ for f in lint(policy, _now(args))]
     if args.endpoint_url or args.live:
         aas = AutoScalingAdapter(_client(args, "application-autoscaling"))
+        sagemaker = SageMakerAdapter(_client(args, "sagemaker"))
         state = StateStore(args.table, _client(args, "dynamodb")) if args.table else None
-        from icpilot.domain.windows import bounds_at
-
         now = _now(args)
-        for endpoint, name, cp in policy.components():
-            try:
+        try:
+            owned = policy.component_names()
+            observed = tick_decisions(policy, now, lambda name, _: sagemaker.observe_endpoint(name, owned), state)
+            for planned in observed:
+                if isinstance(planned, Unplanned):
+                    findings.append({"severity": "error", "where": planned.component, "message": planned.why})
+                    continue
+                name, d = planned.component, planned.decision
                 target = aas.describe_target(name)
-                override = state.get(endpoint, name).state.override_until if state else None
-            except IcpilotError as exc:
-                findings.append({"severity": "error", "where": name, "message": str(exc)})
-                continue
-            b = bounds_at(cp, now)
-            bounds = (target.min_capacity, target.max_capacity) if target else None
-            findings += [f.__dict__ for f in lint_live(name, bounds, b.floor, b.ceiling, override, now)]
+                override = planned.stored.state.override_until if planned.stored else None
+                bounds = (target.min_capacity, target.max_capacity) if target else None
+                findings += [f.__dict__ for f in lint_live(name, bounds, (d.aas_min, d.aas_max), override, now)]
+        except IcpilotError as exc:
+            findings.append({"severity": "error", "where": "live", "message": str(exc)})
     _emit(args, findings, f"icpilot lint: {len(findings)} finding(s)", ["severity", "where", "message"])
     failing = [f for f in findings if f["severity"] == "error" or (args.strict and f["severity"] == "warning")]
     return 1 if failing else 0

@@ -5,30 +5,32 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icpilot.adapters.autoscaling import AutoScalingAdapter
 from icpilot.adapters.sagemaker import SageMakerAdapter
-from icpilot.adapters.state import StateStore
+from icpilot.adapters.state import StateStore, StoredState
 from icpilot.domain.capacity import Reservation
 from icpilot.domain.cost import CostModel, UnknownInstanceType
 from icpilot.domain.decision_types import (
     ComponentObservation,
     ComponentState,
+    Decision,
     EndpointObservation,
     Trigger,
     TriggerKind,
 )
-from icpilot.domain.inputs import build_inputs
+from icpilot.domain.inputs import DecisionInputs, build_inputs
 from icpilot.domain.readiness import idle_delay_in_force
 from icpilot.domain.status import ComponentStatus
 from icpilot.domain.windows import edges
 from icpilot.errors import IcpilotError
 from icpilot.policy.cron import ScheduleExpression
-from icpilot.policy.model import Policy
+from icpilot.policy.model import ComponentPolicy, Policy
 
 from icpilot_cli.common import (
     _client,
@@ -55,6 +57,62 @@ def _pending_reader(state: StateStore | None, endpoint: str) -> Callable[[str], 
     if state is None:
         return None
     return lambda other: state.get(endpoint, other).state.pending_target
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the next tick would decide for one component, with what it was decided from."""
+
+    endpoint: str
+    component: str
+    policy: ComponentPolicy
+    observed_endpoint: EndpointObservation
+    observed: ComponentObservation
+    stored: StoredState | None
+    inputs: DecisionInputs
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Unplanned:
+    endpoint: str
+    component: str
+    why: str
+
+
+def tick_decisions(
+    policy: Policy,
+    now: datetime,
+    observe: Callable[[str, list[str]], EndpointObservation],
+    state: StateStore | None,
+) -> Iterator[Planned | Unplanned]:
+    """Per policy component, what the next tick would decide: the inputs the Lambda builds (peers,
+    lead time, forecast floor, the state table's pending intents) and a tick's trigger.
+    ``observe(endpoint, its policy components)``: SageMaker's view, or an assumed one (``plan --offline``)."""
+    for endpoint_name, ep_policy in policy.endpoints.items():
+        try:
+            endpoint = observe(endpoint_name, list(ep_policy.components))
+        except IcpilotError as exc:
+            yield from (Unplanned(endpoint_name, n, str(exc)) for n in ep_policy.components)
+            continue
+        for name, cp in ep_policy.components.items():
+            component = next((c for c in endpoint.components if c.name == name), None)
+            if component is None:
+                yield Unplanned(endpoint_name, name, "not on the endpoint")
+                continue
+            stored = state.get(endpoint_name, name) if state else None
+            inputs = build_inputs(
+                policy,
+                endpoint,
+                component,
+                stored.state if stored else ComponentState(),
+                stored.ready_history if stored else [],
+                stored.forecast if stored else None,
+                now,
+                _pending_reader(state, endpoint_name),
+            )
+            decision = inputs.decide(Trigger(TriggerKind.TICK, source="cli plan"), now)
+            yield Planned(endpoint_name, name, cp, endpoint, component, stored, inputs, decision)
 
 
 def _assumed_endpoint(args: argparse.Namespace, policy: Any, name: str, components: list[str]) -> EndpointObservation:
@@ -94,76 +152,58 @@ def cmd_plan(args: argparse.Namespace) -> int:
     sagemaker = None if args.offline else SageMakerAdapter(_client(args, "sagemaker"))
     state = StateStore(args.table, _client(args, "dynamodb")) if args.table and sagemaker else None
     rows: list[dict[str, Any]] = []
-    for endpoint_name, ep_policy in policy.endpoints.items():
-        try:
-            endpoint = (
-                sagemaker.observe_endpoint(endpoint_name, policy.component_names())
-                if sagemaker
-                else _assumed_endpoint(args, policy, endpoint_name, list(ep_policy.components))
-            )
-        except IcpilotError as exc:
-            rows += [
-                {"endpoint": endpoint_name, "component": n, "action": "error", "reason": str(exc)}
-                for n in ep_policy.components
-            ]
-            continue
-        for name, cp in ep_policy.components.items():
-            component = next((c for c in endpoint.components if c.name == name), None)
-            if component is None:
-                rows.append(
-                    {"endpoint": endpoint_name, "component": name, "action": "error", "reason": "not on the endpoint"}
-                )
-                continue
-            stored = state.get(endpoint_name, name) if state else None
-            history = stored.ready_history if stored else []
-            # The same inputs the Lambda builds (peers, lead time, forecast floor), and a tick's trigger:
-            # the plan says what the next tick would do.
-            inputs = build_inputs(
-                policy,
-                endpoint,
-                component,
-                stored.state if stored else ComponentState(),
-                history,
-                stored.forecast if stored else None,
-                now,
-                _pending_reader(state, endpoint_name),
-            )
-            d = inputs.decide(Trigger(TriggerKind.TICK, source="cli plan"), now)
-            lead = inputs.lead
-            idle = idle_delay_in_force(
-                cp,
-                endpoint.instance_type,
-                component.reservation,
-                policy.cost_for(endpoint_name),
-                history,
-                stored.met_at_cold_start if stored else [],
-                stored.forecast if stored else None,
-                now,
-            )
+
+    def observe(name: str, names: list[str]) -> EndpointObservation:
+        if sagemaker is None:
+            return _assumed_endpoint(args, policy, name, names)
+        return sagemaker.observe_endpoint(name, policy.component_names())
+
+    for planned in tick_decisions(policy, now, observe, state):
+        if isinstance(planned, Unplanned):
             rows.append(
-                {
-                    "endpoint": endpoint_name,
-                    "component": name,
-                    "status": component.status,
-                    "action": d.action.value,
-                    "from": d.from_copies,
-                    "to": d.target,
-                    "aas": f"{d.aas_min}..{d.aas_max}",
-                    "reason": d.reason,
-                    "events": [e.type.value for e in d.events],
-                    "lead": f"{lead.total_seconds() / 60:.0f} min"
-                    + (f" (p90 of {len(history)} measured)" if history else " (policy estimate)"),
-                    "idle": idle.explanation if idle else "never",
-                    "forecast_floor": inputs.forecast_floor,
-                    # what a copy serves (the autoscaling target: README, "Picking autoscaling targets")
-                    "per_copy_capacity": f"{cp.autoscaling.target:g} {cp.autoscaling.metric}"
-                    if cp.autoscaling
-                    else "-",
-                    "copy_per_hour_usd": _copy_price(
-                        policy, endpoint_name, endpoint.instance_type, component.reservation
-                    ),
-                }
+                {"endpoint": planned.endpoint, "component": planned.component, "action": "error", "reason": planned.why}
             )
+            continue
+        endpoint_name, name, cp, endpoint, component = (
+            planned.endpoint,
+            planned.component,
+            planned.policy,
+            planned.observed_endpoint,
+            planned.observed,
+        )
+        stored, inputs, d = planned.stored, planned.inputs, planned.decision
+        history = stored.ready_history if stored else []
+        lead = inputs.lead
+        idle = idle_delay_in_force(
+            cp,
+            endpoint.instance_type,
+            component.reservation,
+            policy.cost_for(endpoint_name),
+            history,
+            stored.met_at_cold_start if stored else [],
+            stored.forecast if stored else None,
+            now,
+        )
+        rows.append(
+            {
+                "endpoint": endpoint_name,
+                "component": name,
+                "status": component.status,
+                "action": d.action.value,
+                "from": d.from_copies,
+                "to": d.target,
+                "aas": f"{d.aas_min}..{d.aas_max}",
+                "reason": d.reason,
+                "events": [e.type.value for e in d.events],
+                "lead": f"{lead.total_seconds() / 60:.0f} min"
+                + (f" (p90 of {len(history)} measured)" if history else " (policy estimate)"),
+                "idle": idle.explanation if idle else "never",
+                "forecast_floor": inputs.forecast_floor,
+                # what a copy serves (the autoscaling target: README, "Picking autoscaling targets")
+                "per_copy_capacity": f"{cp.autoscaling.target:g} {cp.autoscaling.metric}" if cp.autoscaling else "-",
+                "copy_per_hour_usd": _copy_price(policy, endpoint_name, endpoint.instance_type, component.reservation),
+            }
+        )
     failed = any(r["action"] == "error" for r in rows)
     changes: list[dict[str, Any]] = []
     if args.autoscaling and sagemaker:

@@ -135,3 +135,29 @@ def test_lint_finds_conflicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "high-load threshold 10 is at or below the target-tracking target 20" in text
     assert "error endpoints.ep.components.b.outside" in text and "never fires" in text
     assert main(["lint", "--policy", str(EXAMPLE), "--json"]) == 0
+
+
+def test_lint_live_compares_aas_with_the_bounds_the_tick_sets(
+    stack: Stack, emu: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lint --live`` warns about AAS bounds only where they differ from what the next tick sets
+    (``plan``'s AAS column: the window, the last copy icpilot owns, copies that free no instance),
+    not from the policy's bare floor and ceiling, which icpilot itself departs from."""
+    emu.advance(3 * 3600)  # 09:04Z: business hours, falcon's copies written and its bounds set by the tick
+    assert cli(stack, "plan", capsys=capsys) == 0
+    wanted = {r["component"]: r["aas"] for r in json.loads(capsys.readouterr().out)}
+    falcon = target("falcon-7b")
+    assert f"{falcon['MinCapacity']}..{falcon['MaxCapacity']}" == wanted["falcon-7b"] != "1..4"  # not the bare window
+    assert cli(stack, "lint", "--live", capsys=capsys) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    boto3.client("application-autoscaling", region_name=REGION).register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/falcon-7b",
+        ScalableDimension=IC_DIM,
+        MinCapacity=0,
+        MaxCapacity=1,
+    )  # someone moves the bounds by hand
+    assert cli(stack, "lint", "--live", capsys=capsys) == 0  # a warning (exit 1 only with --strict)
+    [finding] = json.loads(capsys.readouterr().out)
+    assert finding["where"] == "falcon-7b"
+    assert finding["message"].startswith(f"AAS bounds 0..1 differ from the {wanted['falcon-7b']} the next tick sets")

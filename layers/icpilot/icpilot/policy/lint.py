@@ -115,19 +115,21 @@ def _window_findings(at: str, cp: ComponentPolicy, now: datetime) -> list[Findin
 def lint_live(
     component: str,
     aas_bounds: tuple[int, int] | None,
-    floor: int,
-    ceiling: int,
+    wanted: tuple[int, int],
     override_until: datetime | None,
     now: datetime,
 ) -> list[Finding]:
-    """Findings that need the live state: AAS bounds that disagree with the policy, stale overrides."""
+    """Findings that need the live state: AAS bounds other than the ``wanted`` ones the next tick
+    sets (the policy's window, the last copy icpilot owns, copies that free no instance, what fits
+    beside the others: ``icpilot plan``'s AAS column), stale overrides."""
     out: list[Finding] = []
-    if aas_bounds is not None and aas_bounds != (floor, ceiling) and override_until is None:
+    if aas_bounds is not None and aas_bounds != wanted and override_until is None:
         out.append(
             Finding(
                 "warning",
                 component,
-                f"AAS bounds {aas_bounds[0]}..{aas_bounds[1]} differ from the policy's {floor}..{ceiling} now (the next tick corrects them)",
+                f"AAS bounds {aas_bounds[0]}..{aas_bounds[1]} differ from the {wanted[0]}..{wanted[1]} the next tick "
+                "sets (it corrects them; `icpilot plan` says why)",
             )
         )
     if override_until is not None and override_until > now + timedelta(days=7):
