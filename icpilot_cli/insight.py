@@ -17,7 +17,7 @@ from icpilot.domain.cost import CostModel, UnknownInstanceType
 from icpilot.domain.forecast import Forecast
 from icpilot.domain.report import copy_hours, usage
 from icpilot.errors import IcpilotError
-from icpilot.policy.lint import lint, lint_live
+from icpilot.policy.lint import lint, lint_endpoint, lint_live
 from icpilot.policy.model import parse_duration
 
 from icpilot_cli import daily
@@ -43,10 +43,15 @@ def cmd_lint(args: argparse.Namespace) -> int:
         try:
             owned = policy.component_names()
             observed = tick_decisions(policy, now, lambda name, _: sagemaker.observe_endpoint(name, owned), state)
+            endpoints: set[str] = set()
             for planned in observed:
                 if isinstance(planned, Unplanned):
                     findings.append({"severity": "error", "where": planned.component, "message": planned.why})
                     continue
+                ep = planned.observed_endpoint
+                if ep.name not in endpoints:
+                    endpoints.add(ep.name)
+                    findings += [f.__dict__ for f in lint_endpoint(ep.name, ep.scale_in_strategy, ep.max_instances)]
                 name, d = planned.component, planned.decision
                 target = aas.describe_target(name)
                 override = planned.stored.state.override_until if planned.stored else None

@@ -149,8 +149,10 @@ class SageMakerAdapter:
             (v for v in endpoint.get("ProductionVariants", []) if v.get("VariantName") == variant["VariantName"]), {}
         )
         scaling = live.get("ManagedInstanceScaling") or variant.get("ManagedInstanceScaling") or {}
+        strategy: str | None = None
         if str(scaling.get("Status", "")).upper() == "ENABLED":
             max_instances = int(scaling.get("MaxInstanceCount", 1))
+            strategy = str((scaling.get("ScaleInPolicy") or {}).get("Strategy") or "IDLE_RELEASE")
         else:
             max_instances = int(live.get("CurrentInstanceCount") or variant.get("InitialInstanceCount") or 1)
         components: list[ComponentObservation] = []
@@ -171,6 +173,7 @@ class SageMakerAdapter:
             unobserved=tuple(unobserved),
             status=str(endpoint.get("EndpointStatus") or "InService"),
             failure_reason=endpoint.get("FailureReason"),
+            scale_in_strategy=strategy,
         )
 
     @staticmethod

@@ -71,6 +71,9 @@ class EndpointObservation:
     unobserved: tuple[str, ...] = ()
     status: str = "InService"  # EndpointStatus (DescribeEndpoint)
     failure_reason: str | None = None
+    # Managed instance scaling's ScaleInPolicy.Strategy (IDLE_RELEASE when it sets none); None
+    # when managed instance scaling is off
+    scale_in_strategy: str | None = None
 
 
 class LastAction(StrEnum):

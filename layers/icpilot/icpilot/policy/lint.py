@@ -139,3 +139,23 @@ def lint_live(
             )
         )
     return out
+
+
+def lint_endpoint(endpoint: str, scale_in_strategy: str | None, max_instances: int) -> list[Finding]:
+    """Findings about the endpoint itself, from SageMaker: an endpoint of several instances whose
+    managed instance scaling releases only empty ones (ScaleInPolicy IDLE_RELEASE, the default).
+    icpilot's decisions (``sizing.kept_for_free``) and the simulator count the instances the copies
+    need once consolidated; with IDLE_RELEASE the copies left after scale-ins can stay spread over
+    instances that all stay up."""
+    if scale_in_strategy != "IDLE_RELEASE" or max_instances < 2:
+        return []
+    return [
+        Finding(
+            "warning",
+            endpoint,
+            "managed instance scaling releases only instances with no copies (ScaleInPolicy IDLE_RELEASE, the "
+            "default): copies left after scale-ins can keep several instances up. CONSOLIDATION moves them onto "
+            "fewer (a new endpoint config with ScaleInPolicy {Strategy: CONSOLIDATION}, then UpdateEndpoint), "
+            "which icpilot's instance estimates assume",
+        )
+    ]
