@@ -115,6 +115,41 @@ def tick_decisions(
             yield Planned(endpoint_name, name, cp, endpoint, component, stored, inputs, decision)
 
 
+def _plan_row(policy: Policy, planned: Planned, now: datetime) -> dict[str, Any]:
+    """``plan``'s row for one component: the decision, its lead, idle delay and prices."""
+    cp, endpoint, component = planned.policy, planned.observed_endpoint, planned.observed
+    stored, inputs, d = planned.stored, planned.inputs, planned.decision
+    history = stored.ready_history if stored else []
+    idle = idle_delay_in_force(
+        cp,
+        endpoint.instance_type,
+        component.reservation,
+        policy.cost_for(planned.endpoint),
+        history,
+        stored.met_at_cold_start if stored else [],
+        stored.forecast if stored else None,
+        now,
+    )
+    return {
+        "endpoint": planned.endpoint,
+        "component": planned.component,
+        "status": component.status,
+        "action": d.action.value,
+        "from": d.from_copies,
+        "to": d.target,
+        "aas": f"{d.aas_min}..{d.aas_max}",
+        "reason": d.reason,
+        "events": [e.type.value for e in d.events],
+        "lead": f"{inputs.lead.total_seconds() / 60:.0f} min"
+        + (f" (p90 of {len(history)} measured)" if history else " (policy estimate)"),
+        "idle": idle.explanation if idle else "never",
+        "forecast_floor": inputs.forecast_floor,
+        # what a copy serves (the autoscaling target: README, "Picking autoscaling targets")
+        "per_copy_capacity": f"{cp.autoscaling.target:g} {cp.autoscaling.metric}" if cp.autoscaling else "-",
+        "copy_per_hour_usd": _copy_price(policy, planned.endpoint, endpoint.instance_type, component.reservation),
+    }
+
+
 def _assumed_endpoint(args: argparse.Namespace, policy: Any, name: str, components: list[str]) -> EndpointObservation:
     """``plan --offline``: the endpoint as the options describe it, no AWS call. Every component is
     InService at its ``--copies`` (default 0) with its reservation (``_reservations``)."""
@@ -163,47 +198,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             rows.append(
                 {"endpoint": planned.endpoint, "component": planned.component, "action": "error", "reason": planned.why}
             )
-            continue
-        endpoint_name, name, cp, endpoint, component = (
-            planned.endpoint,
-            planned.component,
-            planned.policy,
-            planned.observed_endpoint,
-            planned.observed,
-        )
-        stored, inputs, d = planned.stored, planned.inputs, planned.decision
-        history = stored.ready_history if stored else []
-        lead = inputs.lead
-        idle = idle_delay_in_force(
-            cp,
-            endpoint.instance_type,
-            component.reservation,
-            policy.cost_for(endpoint_name),
-            history,
-            stored.met_at_cold_start if stored else [],
-            stored.forecast if stored else None,
-            now,
-        )
-        rows.append(
-            {
-                "endpoint": endpoint_name,
-                "component": name,
-                "status": component.status,
-                "action": d.action.value,
-                "from": d.from_copies,
-                "to": d.target,
-                "aas": f"{d.aas_min}..{d.aas_max}",
-                "reason": d.reason,
-                "events": [e.type.value for e in d.events],
-                "lead": f"{lead.total_seconds() / 60:.0f} min"
-                + (f" (p90 of {len(history)} measured)" if history else " (policy estimate)"),
-                "idle": idle.explanation if idle else "never",
-                "forecast_floor": inputs.forecast_floor,
-                # what a copy serves (the autoscaling target: README, "Picking autoscaling targets")
-                "per_copy_capacity": f"{cp.autoscaling.target:g} {cp.autoscaling.metric}" if cp.autoscaling else "-",
-                "copy_per_hour_usd": _copy_price(policy, endpoint_name, endpoint.instance_type, component.reservation),
-            }
-        )
+        else:
+            rows.append(_plan_row(policy, planned, now))
     failed = any(r["action"] == "error" for r in rows)
     changes: list[dict[str, Any]] = []
     if args.autoscaling and sagemaker:
