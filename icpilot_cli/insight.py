@@ -43,6 +43,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         try:
             owned = policy.component_names()
             observed = tick_decisions(policy, now, lambda name, _: sagemaker.observe_endpoint(name, owned), state)
+            targets = aas.describe_targets(sorted(owned))  # 50 a call, not one per component
             endpoints: set[str] = set()
             for planned in observed:
                 if isinstance(planned, Unplanned):
@@ -53,7 +54,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
                     endpoints.add(ep.name)
                     findings += [f.__dict__ for f in lint_endpoint(ep.name, ep.scale_in_strategy, ep.max_instances)]
                 name, d = planned.component, planned.decision
-                target = aas.describe_target(name)
+                target = targets.get(name)
                 override = planned.stored.state.override_until if planned.stored else None
                 bounds = (target.min_capacity, target.max_capacity) if target else None
                 findings += [f.__dict__ for f in lint_live(name, bounds, (d.aas_min, d.aas_max), override, now)]

@@ -55,12 +55,12 @@ def on_endpoint(me: ComponentObservation, flan: int = 0, instance_type: str = "m
 )
 def test_kept_for_free(copies: int, reservation: Reservation, flan: int, lowest: int, expected: int, why: str) -> None:
     me = falcon(copies, reservation)
-    assert kept_for_free(me, on_endpoint(me, flan), {"flan": flan}, lowest, copies) == expected, why
+    assert kept_for_free(me, on_endpoint(me, flan), lowest, copies) == expected, why
 
 
 def test_an_unknown_instance_type_keeps_the_lowest() -> None:
     me = falcon(4)
-    assert kept_for_free(me, on_endpoint(me, instance_type="ml.unknown.1"), {}, 1, 4) == 1
+    assert kept_for_free(me, on_endpoint(me, instance_type="ml.unknown.1"), 1, 4) == 1
 
 
 @given(
@@ -73,7 +73,7 @@ def test_kept_for_free_frees_nothing_or_lets_go(copies: int, accelerators: int, 
     """Either AAS may go to ``lowest``, or it keeps every copy and no count from ``lowest`` up needs
     fewer instances (counted here by accelerators: cores and memory never bind on these copies)."""
     me = falcon(copies, Reservation(accelerators, 2, 8192))
-    kept = kept_for_free(me, on_endpoint(me, flan), {"flan": flan}, lowest, copies)
+    kept = kept_for_free(me, on_endpoint(me, flan), lowest, copies)
 
     def instances(n: int) -> int:
         return math.ceil((n * accelerators + flan * 2) / 4)

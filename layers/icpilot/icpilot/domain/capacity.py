@@ -36,15 +36,24 @@ def _place(bins: list[list[float]], r: Reservation) -> bool:
     return False
 
 
+def _instance(itype: InstanceType) -> list[float]:
+    """One empty instance: its free accelerators, cores and memory."""
+    return [float(itype.accelerators), float(itype.vcpus), float(itype.memory_mb)]
+
+
+def _largest_first(held: list[tuple[Reservation, int]]) -> list[tuple[Reservation, int]]:
+    return sorted(held, key=lambda o: (o[0].accelerators, o[0].memory_mb), reverse=True)
+
+
 def instances_needed(itype: InstanceType, held: list[tuple[Reservation, int]]) -> int:
     """The instances ``held`` (reservation, copies) take when placed as ``copies_that_fit`` places
     them (first-fit, largest first), with as many instances as it needs: what the endpoint bills
     once SageMaker has released the instances no copy uses."""
     bins: list[list[float]] = []
-    for reservation, copies in sorted(held, key=lambda o: (o[0].accelerators, o[0].memory_mb), reverse=True):
+    for reservation, copies in _largest_first(held):
         for _ in range(copies):
             if not _place(bins, reservation):
-                bins.append([float(itype.accelerators), float(itype.vcpus), float(itype.memory_mb)])
+                bins.append(_instance(itype))
                 if not _place(bins[-1:], reservation):
                     return 10**6  # larger than an instance: it can never be placed
     return len(bins)
@@ -54,8 +63,8 @@ def copies_that_fit(
     itype: InstanceType, max_instances: int, wanted: Reservation, others: list[tuple[Reservation, int]]
 ) -> int:
     """The most copies of ``wanted`` that fit beside ``others`` (reservation, copies) on the endpoint."""
-    bins = [[float(itype.accelerators), float(itype.vcpus), float(itype.memory_mb)] for _ in range(max_instances)]
-    for reservation, copies in sorted(others, key=lambda o: (o[0].accelerators, o[0].memory_mb), reverse=True):
+    bins = [_instance(itype) for _ in range(max_instances)]
+    for reservation, copies in _largest_first(others):
         for _ in range(copies):
             _place(bins, reservation)  # what does not fit waits in SageMaker; it holds nothing here
     if wanted.accelerators == 0 and wanted.cores == 0 and wanted.memory_mb == 0:

@@ -111,8 +111,7 @@ class Case:
             lo = min(lo, hi)
         if not values.get("pin_aas"):
             lo = aas_min_holding_last_copy(lo, hi, holding)
-            others = {c.name: c.desired for c in self.endpoint.components if c.name != self.component.name}
-            lo = min(hi, kept_for_free(self.component, self.endpoint, others, lo, holding))
+            lo = min(hi, kept_for_free(self.component, self.endpoint, lo, holding))
         refused = next((e for e in events if e.type in CAPS), None)
         signature = Refusal(str(refused.details["limit"]), int(refused.details["granted"])) if refused else None
         if signature is not None and signature == self.state.last_refusal:

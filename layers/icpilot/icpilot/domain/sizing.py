@@ -40,21 +40,18 @@ def fits_beside(component: ComponentObservation, endpoint: EndpointObservation, 
     )
 
 
-def kept_for_free(
-    component: ComponentObservation, endpoint: EndpointObservation, others: dict[str, int], lowest: int, holding: int
-) -> int:
+def kept_for_free(component: ComponentObservation, endpoint: EndpointObservation, lowest: int, holding: int) -> int:
     """The copies AAS must keep (its MinCapacity) so that it never scales in what frees no instance.
 
     AWS bills instances, not copies: a copy released from an instance that stays up for the others
     (or for this component's last copies) saves nothing, and the next burst then waits for a load.
-    So when no count from ``lowest`` to ``holding - 1``, beside the others' ``others`` copies, needs
-    fewer instances than ``holding`` does, all ``holding`` are kept; else ``lowest`` (target tracking
-    may scale in, and an instance can go). Unknown instance type: ``lowest``."""
+    So when no count from ``lowest`` to ``holding - 1``, beside the other components' copies on the
+    endpoint, needs fewer instances than ``holding`` does, all ``holding`` are kept; else ``lowest``
+    (target tracking may scale in, and an instance can go). Unknown instance type: ``lowest``."""
     itype = INSTANCE_TYPES.get(endpoint.instance_type)
     if itype is None or holding <= lowest:
         return lowest
-    reservations = {c.name: c.reservation for c in endpoint.components}
-    beside = [(reservations[n], k) for n, k in others.items() if n in reservations]
+    beside = [(c.reservation, c.desired) for c in endpoint.components if c.name != component.name]
 
     def needed(count: int) -> int:
         return instances_needed(itype, [*beside, (component.reservation, count)])
