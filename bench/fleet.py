@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import statistics
+import threading
 import time
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +44,7 @@ TIMEOUTS = {
     "forecast": 300,
     "schedules_first": 300,  # the tick's schedule reconcile
     "schedules_unchanged": 300,
+    "schedule_window": 120,  # the schedule function (the template's global timeout)
 }
 # template.yaml's WriteRates default and Workers default.
 WRITE_RATES = {
@@ -331,4 +336,152 @@ def fleet_fault_run(components: int, endpoints: int, scale: float = 10.0, seed: 
         "worker_crashed": crashed,
         "written_twice": sorted(c for c, n in written.items() if n > 1),
         "left_behind": len(everyone - set(written)),
+    }
+
+
+class _Environments:
+    """Lambda execution environments of one function: an invocation takes a free one (its boto3
+    clients made once, at its cold start, as a Lambda's module-level clients are) or starts a new
+    one. Clients are never shared between environments: adaptive retry's client-side rate and the
+    endpoint-config cache are per environment, as in Lambda."""
+
+    def __init__(self, session: Any, url: str, config: Any) -> None:
+        self.session, self.url, self.config = session, url, config
+        self.free: list[Any] = []
+        self.started = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> Any:
+        with self._lock:
+            if self.free:
+                return self.free.pop()
+            self.started += 1
+        return _clients(self.session, self.url, self.config)
+
+    def give_back(self, client: Any) -> None:
+        with self._lock:
+            self.free.append(client)
+
+
+def opening_burst(components: int, endpoints: int, scale: float = 1.0, seed: int = 1) -> dict[str, Any]:
+    """Windows that open together, as the stack fires them (issue 32: every warm-up due at an
+    opening written before the window's lead runs out). The opening schedules are the ones the
+    tick's reconcile makes (``plans.schedules.desired_schedules``: an endpoint's windows opening
+    together share one); they fire the lead early, and EventBridge Scheduler spreads the burst over
+    their flexible time window (the burst's write time at the paced rate,
+    ``domain.bursts.burst_lead``): each invocation of the schedule function lands at a uniformly
+    random instant of that window, in an execution environment of its own (its own clients and
+    pacer). The deadline of every write is the window's end: the opening less the time to ready.
+    Realism on at ``scale`` times the assumed rates, the stack's retry settings.
+
+    Measures, per write, when it landed against that deadline: the latest, how many were late,
+    invocation durations (against the function's timeout), calls per component and throttles."""
+    from icpilot.adapters.aws import retry_config
+    from icpilot.domain.bursts import burst_leads
+    from icpilot.plans.schedules import desired_schedules
+    from icpilot.policy import load_policy_text
+    from icpilot.runtime import build_controller
+    from icpilot.settings import Settings
+
+    from emulator.process import ServerProcess, create_state_table
+
+    rng = random.Random(seed)
+    server = ServerProcess()
+    landed: dict[str, float] = {}  # component -> when its copy-count write was answered (bench clock)
+    calls: Counter[str] = Counter()
+    attempts: list[int] = []
+    durations: list[float] = []
+    failures: list[str] = []
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    try:
+        session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
+
+        def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["component"] = params.get("InferenceComponentName")
+
+        def count_call(model: Any, **_: Any) -> None:
+            with lock:
+                calls[model.name] += 1
+
+        def write_landed(context: dict[str, Any], **_: Any) -> None:
+            with lock:
+                landed.setdefault(context["component"], time.perf_counter())
+
+        session.events.register("before-parameter-build.sagemaker.UpdateInferenceComponentRuntimeConfig", remember)
+        session.events.register("after-call.sagemaker.UpdateInferenceComponentRuntimeConfig", write_landed)
+        session.events.register("before-call", count_call)
+        session.events.register("before-send", lambda **_: attempts.append(1))
+        setup = _clients(session, server.url, retry_config())
+        policy_endpoints = _build_fleet(setup, components, endpoints)
+        create_state_table(setup("dynamodb"), "state")
+        policy = load_policy_text(yaml.safe_dump({"version": 1, "endpoints": policy_endpoints}))
+        # Each invocation writes one warm-up: a pacer of its own never waits (and a bench that
+        # shared one pacer between invocations would pace what AWS's Lambdas do not).
+        os.environ["ICPILOT_WRITE_RATES"] = "none"
+        settings = Settings(policy_path="-", state_table="state", workers=WORKERS)
+        build_controller(settings, clients=setup, policy_source=lambda: policy).configure(NOW)
+        calls.clear()
+        attempts.clear()
+        _realism_on(server.url, scale)
+
+        # The opening schedules as the tick's reconcile makes them (the lead moves when they fire,
+        # not how): one per endpoint here, its windows opening together.
+        bursts = burst_leads(policy, WRITE_RATES["sagemaker:UpdateInferenceComponentRuntimeConfig"] * scale)
+        openings = [s for s in desired_schedules(policy, None, bursts).values() if s.payload.get("edge") == "open"]
+        spread = max(s.flexible_minutes for s in openings) * 60.0
+        offsets = sorted((rng.uniform(0, s.flexible_minutes * 60.0), s.payload["rules"]) for s in openings)
+        environments = _Environments(session, server.url, retry_config())
+        timeout = TIMEOUTS["schedule_window"]
+
+        def invoke(rules: list[str]) -> None:
+            client = environments.take()
+            deadline = Deadline(timeout)
+            try:
+                controller = build_controller(settings, context=deadline, clients=client, policy_source=lambda: policy)
+                summary = controller.on_schedule(rules, "open", NOW)
+                with lock:
+                    outcomes.update(o.result for o in summary.outcomes)
+                    failures.extend(f"{rules[0]}: {e}" for e in summary.errors)
+            except Exception as exc:  # an invocation that fails is what the bench reports
+                with lock:
+                    failures.append(f"{rules[0]}: {exc}")
+            finally:
+                with lock:
+                    durations.append(time.perf_counter() - deadline.started)
+                environments.give_back(client)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=max(8, components)) as pool:
+            for offset, rules in offsets:
+                pause = started + offset - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                pool.submit(invoke, rules)
+    finally:
+        os.environ.pop("ICPILOT_WRITE_RATES", None)
+        server.stop()
+    late = sorted(t - started - spread for t in landed.values())
+    return {
+        "components": components,
+        "endpoints": endpoints,
+        "rates_scale": scale,
+        "spread_s": spread,
+        "written": len(landed),
+        "not_written": components - len(landed),
+        "latest_write_after_deadline_s": round(late[-1], 2) if late else None,
+        "late_writes": sum(1 for x in late if x > 0),
+        "invocation_s": {
+            "median": round(statistics.median(durations), 2),
+            "max": round(max(durations), 2),
+            "timeout": timeout,
+        },
+        "invocations": len(openings),
+        "calls_per_component": round(sum(calls.values()) / components, 2),
+        "busiest_api": dict(calls.most_common(4)),
+        "retries": len(attempts) - sum(calls.values()),
+        "environments": environments.started,
+        "outcomes": dict(outcomes),
+        "errors": len(failures),
+        "first_errors": failures[:5],
     }

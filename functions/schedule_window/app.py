@@ -1,9 +1,10 @@
 """A schedule fired: a window opened or closed, or an endpoint's daily report is due.
 
 Invoked by EventBridge Scheduler with ``{"rule": "<endpoint>/<component>/<rule>", "edge": "open"|"close"}``
-(bring that component within the window's bounds) or ``{"report": "<endpoint>"}`` (publish its
-``DailyReport``). Never raises for bad input (that would make Scheduler retry a hopeless event):
-it reports and returns.
+(bring that component within the window's bounds), ``{"rules": [...], "edge": ...}`` (the edges of
+one endpoint that fire at the same instants: each component within its window's bounds, the
+endpoint observed once) or ``{"report": "<endpoint>"}`` (publish its ``DailyReport``). Never
+raises for bad input (that would make Scheduler retry a hopeless event): it reports and returns.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from icpilot.runtime import TRACED_MODULES, controller_for
-from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 logger = Logger(service="icpilot")
 tracer = Tracer(service="icpilot", patch_modules=TRACED_MODULES)
@@ -27,6 +28,19 @@ class WindowEdge(BaseModel):
     rule: str
     edge: Literal["open", "close"]
 
+    @property
+    def rules(self) -> list[str]:
+        return [self.rule]
+
+
+class WindowEdges(BaseModel):
+    """An endpoint's edges that fire at the same instants, in one schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[str] = Field(min_length=1, max_length=100)
+    edge: Literal["open", "close"]
+
 
 class ReportDue(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,8 +48,9 @@ class ReportDue(BaseModel):
     report: str
 
 
-class ScheduledEvent(RootModel[WindowEdge | ReportDue]):
-    """What the stack's schedules send: a window edge or a daily report."""
+class ScheduledEvent(RootModel[WindowEdge | WindowEdges | ReportDue]):
+    """What the stack's schedules send: a window edge, the edges of an endpoint that fire
+    together, or a daily report."""
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -52,4 +67,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ).to_dict()
     if isinstance(scheduled, ReportDue):
         return controller.on_daily_report(scheduled.report, now).to_dict()
-    return controller.on_schedule(scheduled.rule, scheduled.edge, now).to_dict()
+    return controller.on_schedule(scheduled.rules, scheduled.edge, now).to_dict()

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from icpilot.adapters.state import StateStore
 from icpilot.errors import StateConflictError
+from icpilot.plans.schedules import together_schedule_name
 
 from emulator import Emulator
 from emulator.stack import Stack
@@ -53,16 +54,23 @@ def types(events: list[dict[str, Any]], component: str | None = None) -> list[st
 
 def test_tick_reconciles_schedules_from_the_policy(stack: Stack) -> None:
     summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
-    assert summary["schedules"] == {"created": 5, "updated": 0, "deleted": 0, "unchanged": 0}
+    assert summary["schedules"] == {"created": 4, "updated": 0, "deleted": 0, "unchanged": 0}
     scheduler = boto3.client("scheduler", region_name=REGION)
     names = sorted(s["Name"] for s in scheduler.list_schedules(GroupName=stack.schedule_group)["Schedules"])
-    assert names == [
-        "llm-endpoint.daily-report",
-        "llm-endpoint.falcon-7b.business-hours.close",
-        "llm-endpoint.falcon-7b.business-hours.open",
-        "llm-endpoint.flan-t5-xxl.business-hours.close",
-        "llm-endpoint.flan-t5-xxl.business-hours.open",
-    ]
+    # The windows open at different times (each leads by its own time to ready) and close together:
+    # one schedule closes both.
+    both = ["llm-endpoint/falcon-7b/business-hours", "llm-endpoint/flan-t5-xxl/business-hours"]
+    closing = together_schedule_name("llm-endpoint", "close", both)
+    assert names == sorted(
+        [
+            "llm-endpoint.daily-report",
+            closing,
+            "llm-endpoint.falcon-7b.business-hours.open",
+            "llm-endpoint.flan-t5-xxl.business-hours.open",
+        ]
+    )
+    shared = scheduler.get_schedule(GroupName=stack.schedule_group, Name=closing)
+    assert json.loads(shared["Target"]["Input"]) == {"rules": both, "edge": "close"}
     opening = scheduler.get_schedule(GroupName=stack.schedule_group, Name="llm-endpoint.falcon-7b.business-hours.open")
     assert opening["ScheduleExpression"] == "cron(54 7 ? * MON,TUE,WED,THU,FRI *)"  # 08:00 less the 6 min time to ready
     assert opening["ScheduleExpressionTimezone"] == "Europe/Berlin"
@@ -70,7 +78,7 @@ def test_tick_reconciles_schedules_from_the_policy(stack: Stack) -> None:
     assert opening["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
     assert opening["Target"]["DeadLetterConfig"]["Arn"] == stack.dlq_arn
     again = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
-    assert again["schedules"] == {"created": 0, "updated": 0, "deleted": 0, "unchanged": 5}
+    assert again["schedules"] == {"created": 0, "updated": 0, "deleted": 0, "unchanged": 4}
 
 
 def test_policy_change_updates_and_deletes_schedules(
@@ -85,7 +93,8 @@ def test_policy_change_updates_and_deletes_schedules(
     changed.write_text(yaml.safe_dump(policy))
     monkeypatch.setenv("ICPILOT_POLICY_PATH", str(changed))
     summary = stack.invoke("watch-tick", stack.handler_event("watch_tick.json"))
-    assert summary["schedules"] == {"created": 0, "updated": 1, "deleted": 2, "unchanged": 2}  # + the daily report
+    # falcon's opening moves; flan's opening and the closing both shared go; falcon closes alone
+    assert summary["schedules"] == {"created": 1, "updated": 1, "deleted": 2, "unchanged": 1}  # the daily report
 
 
 def test_window_opens_and_closes_on_the_clock(stack: Stack, emu: Emulator) -> None:
@@ -213,6 +222,31 @@ def test_policy_from_ssm_parameter_overrides_the_bundled_file(
     emu.advance(3600)
     stack.invoke("schedule-window", stack.handler_event("schedule_window_open.json"))
     assert copies("falcon-7b")["desired"] == 3
+
+
+def test_edges_firing_together_are_evaluated_in_one_pass_and_an_unknown_one_alone_is_rejected(
+    stack: Stack, emu: Emulator
+) -> None:
+    """An endpoint's shared schedule names several rules: each component is brought within its
+    window, and a rule that is no longer in the policy is rejected on its own."""
+    emu.advance(3600)  # 08:04 Berlin, a Monday: both windows are open
+    for name in ("falcon-7b", "flan-t5-xxl"):  # an operator took them to zero meanwhile
+        boto3.client("sagemaker", region_name=REGION).update_inference_component_runtime_config(
+            InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": 0}
+        )
+    emu.advance(60)  # the scale-in done, before the next tick
+    assert copies("falcon-7b") == {"status": "InService", "desired": 0, "current": 0}
+    stack.lifecycle_events()
+    event = stack.handler_event("schedule_window_open_together.json")
+    event["rules"] = [*event["rules"], "llm-endpoint/retired-model/business-hours"]
+    summary = stack.invoke("schedule-window", event)
+    results = {o["component"]: o["result"] for o in summary["outcomes"]}
+    assert results == {"falcon-7b": "scaled", "flan-t5-xxl": "scaled", "retired-model": "rejected"}
+    assert (copies("falcon-7b")["desired"], copies("flan-t5-xxl")["desired"]) == (2, 1)
+    events = stack.lifecycle_events()
+    started = [e for e in events if e["type"] == "WarmUpStarted"]
+    assert sorted(e["trigger"]["rule"] for e in started) == event["rules"][:2]  # each under its own rule
+    assert "TriggerRejected" in types(events)
 
 
 @pytest.mark.parametrize("event_file", ["schedule_window_unknown_rule.json", "schedule_window_malformed.json"])

@@ -12,6 +12,7 @@ a racing write on one of them makes that endpoint claim one by one, and nothing 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -308,9 +309,21 @@ def test_a_burst_of_openings_is_warmed_earlier_by_the_time_its_writes_take(
     assert fast == unpaced  # 6 s of writes: inside the lead's own minute
 
 
+def opening_of(schedules: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """The schedule that opens ``endpoint``'s windows (one for all of them: they open together)."""
+    (found,) = [
+        s
+        for s in schedules.values()
+        if json.loads(s["Target"]["Input"]).get("edge") == "open"
+        and all(r.startswith(f"{endpoint}/") for r in json.loads(s["Target"]["Input"]).get("rules", ["-"]))
+    ]
+    return found
+
+
 def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_changed(fleet: Emulator) -> None:
-    """The schedule reconcile (every tick) at fleet size: the times to ready in batched reads; the
-    24 openings at 0.1 writes a second (4 minutes) fire 4 minutes early, spread over 4; a group
+    """The schedule reconcile (every tick) at fleet size: the times to ready in batched reads; an
+    endpoint's four windows, opening and closing together, share one schedule an edge; the 24
+    openings at 0.1 writes a second (4 minutes) fire 4 minutes early, spread over 4; a group
     unchanged since the last reconcile is listed, not read schedule by schedule; a schedule
     changed by hand is found and put back."""
     from icpilot.adapters.scheduler import SchedulerAdapter, ScheduleTarget
@@ -327,12 +340,13 @@ def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_cha
     target = ScheduleTarget("arn:aws:lambda:us-east-1:123456789012:function:s", "arn:aws:iam::123456789012:role/r")
     adapter = SchedulerAdapter("icpilot", target, scheduler, workers=4)
     state, policy = StateStore("state", ddb), load_policy_text(fleet_policy())
-    every = 24 * 2 + 6  # two edges a window, a daily report an endpoint
+    every = 6 * 2 + 6  # an endpoint's openings in one schedule, its closings in one; a daily report each
 
     assert reconcile_schedules(adapter, state, policy, None, fleet.now())["created"] == every
-    unpaced = adapter.current()["llm-0.m00.day.open"]
-    assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["updated"] == 24  # every opening, no closing
-    paced = adapter.current()["llm-0.m00.day.open"]
+    unpaced = opening_of(adapter.current(), "llm-0")
+    assert json.loads(unpaced["Target"]["Input"]) == {"rules": [f"llm-0/m0{c}/day" for c in range(4)], "edge": "open"}
+    assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["updated"] == 6  # every opening, no closing
+    paced = opening_of(adapter.current(), "llm-0")
     assert (unpaced["ScheduleExpression"], paced["ScheduleExpression"]) == ("cron(52 6 * * ? *)", "cron(48 6 * * ? *)")
     assert paced["FlexibleTimeWindow"] == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 4}
     assert (calls["BatchGetItem"], calls["GetItem"]) == (2, 2)  # a reconcile: one batch, the fingerprint
@@ -347,8 +361,9 @@ def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_cha
     assert set(gets) == {"ListSchedules"}  # nothing changed: listed, not read one by one
 
     fleet.advance(60)
+    moved = opening_of(adapter.current(), "llm-3")["Name"]
     scheduler.update_schedule(  # a minute later an operator moves one by hand
-        Name="llm-3.m31.day.open",
+        Name=moved,
         GroupName="icpilot",
         ScheduleExpression="cron(0 9 * * ? *)",
         FlexibleTimeWindow={"Mode": "OFF"},
@@ -357,7 +372,7 @@ def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_cha
     gets.clear()
     assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["updated"] == 1
     assert gets["GetSchedule"] == every  # changed since: every schedule read
-    assert adapter.current()["llm-3.m31.day.open"]["ScheduleExpression"] == "cron(48 6 * * ? *)"
+    assert adapter.current()[moved]["ScheduleExpression"] == "cron(48 6 * * ? *)"
     fleet.advance(3600)
     gets.clear()
     assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["unchanged"] == every

@@ -4,6 +4,9 @@ over that time, and the decision counts the window as due as early as its schedu
 
 from __future__ import annotations
 
+import json
+import math
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,9 +26,20 @@ from icpilot.domain.decision_types import (
 )
 from icpilot.domain.inputs import build_inputs
 from icpilot.domain.status import ComponentStatus
-from icpilot.plans.schedules import desired_schedules
+from icpilot.domain.windows import edges
+from icpilot.plans.schedules import RULES_PER_SCHEDULE, ScheduleSpec, desired_schedules
 from icpilot.policy import load_policy_text
 from icpilot.policy.model import Policy
+
+
+def edge_of(specs: dict[str, ScheduleSpec], rule_ref: str, edge: str) -> ScheduleSpec:
+    """The schedule that fires ``rule_ref``'s ``edge`` (its own, or its endpoint's shared one)."""
+    (found,) = [
+        s
+        for s in specs.values()
+        if s.payload.get("edge") == edge and rule_ref in s.payload.get("rules", [s.payload.get("rule")])
+    ]
+    return found
 
 
 def window(start: str = "08:00", tz: str = "Europe/Berlin", floor: int = 1, **extra: Any) -> dict[str, Any]:
@@ -81,7 +95,7 @@ def test_cron_windows_with_one_expression_open_together_and_their_edge_is_not_sp
     assert set(opening_together(policy).values()) == {300}
     bursts = burst_leads(policy, 1.0)
     assert set(bursts.values()) == {timedelta(minutes=5)}  # the tick warms them 5 minutes earlier
-    opening = desired_schedules(policy, None, bursts)["llm-0.m0.batch.open"]  # fires at the opening:
+    opening = edge_of(desired_schedules(policy, None, bursts), "llm-0/m0/batch", "open")  # fires at the opening:
     assert opening.flexible_time_window == {"Mode": "OFF"}  # spread, it would only come later
 
 
@@ -99,15 +113,19 @@ def test_the_opening_schedules_fire_earlier_by_the_burst_and_spread_over_it() ->
     bursts = burst_leads(policy, 4.0)
     leads = {c: timedelta(minutes=8) + bursts[c] for _, c, _ in policy.components()}
     specs = desired_schedules(policy, leads, bursts)
-    opening = specs["llm-0.m0.day.open"]
+    opening = edge_of(specs, "llm-0/m0/day", "open")
     assert opening.expression == "cron(43 7 * * ? *)"  # 08:00 - 8 min load - 9 min of writes
     assert opening.flexible_time_window == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 9}
-    assert specs["llm-0.m0.day.close"].flexible_time_window == {"Mode": "OFF"}
-    assert desired_schedules(policy, leads)["llm-0.m0.day.open"].flexible_time_window == {"Mode": "OFF"}
+    assert edge_of(specs, "llm-0/m0/day", "close").flexible_time_window == {"Mode": "OFF"}
+    assert edge_of(desired_schedules(policy, leads), "llm-0/m0/day", "open").flexible_time_window == {"Mode": "OFF"}
+    # An endpoint's ten windows open together: one schedule carries them (one observation of the
+    # endpoint per burst, not ten): 400 schedules for the fleet's 4,000 edges, and its 200 daily reports.
+    assert opening.payload == {"rules": sorted(f"llm-0/m{n}/day" for n in range(0, 2000, 200)), "edge": "open"}
+    assert len(specs) == 200 * 2 + 200
     current = {
         "ScheduleExpression": opening.expression,
         "ScheduleExpressionTimezone": opening.timezone,
-        "Target": {"Input": '{"edge": "open", "rule": "llm-0/m0/day"}'},
+        "Target": {"Input": json.dumps(opening.payload)},
         "FlexibleTimeWindow": {"Mode": "OFF"},
     }
     assert not opening.same_as(current)  # a window spread since is updated
@@ -130,3 +148,65 @@ def test_the_decision_counts_the_window_due_as_early_as_its_spread_schedule_fire
     assert decided(timedelta(0)).action == Action.NONE
     early = decided(burst_leads(policy, 4.0)["m0"])
     assert (early.action, early.target) == (Action.SCALE, 1)
+
+
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=1, max_value=3),
+    st.lists(st.integers(min_value=0, max_value=2), min_size=60, max_size=60),
+)
+def test_every_edge_fires_from_exactly_one_schedule_and_a_shared_one_holds_one_instant(
+    components: int, endpoints: int, lead_minutes: list[int]
+) -> None:
+    """However components share endpoints and leads: each window edge is carried by one schedule;
+    a shared schedule carries one endpoint's edges that fire at the same instant, at most
+    RULES_PER_SCHEDULE of them; a lone edge keeps its own schedule and payload."""
+    policy = fleet(components, endpoints)
+    leads = {c: timedelta(minutes=lead_minutes[n]) for n, (_, c, _) in enumerate(policy.components())}
+    specs = desired_schedules(policy, leads)
+    carried: list[tuple[str, str]] = []
+    for spec in (s for s in specs.values() if "edge" in s.payload):  # not the daily reports
+        refs = spec.payload.get("rules") or [spec.payload["rule"]]
+        assert 1 <= len(refs) <= RULES_PER_SCHEDULE
+        assert len({r.split("/")[0] for r in refs}) == 1  # one endpoint
+        edge = spec.payload["edge"]
+        carried += [(r, edge) for r in refs]
+        if "rule" in spec.payload:
+            endpoint, component, rule = spec.payload["rule"].split("/")
+            assert spec.name == f"{endpoint}.{component}.{rule}.{edge}"
+        for ref in refs:  # each member's own edge fires at the schedule's instant
+            _, component, _ = ref.split("/")
+            (rule,) = policy.component(component)[1].schedules  # type: ignore[index]
+            assert next(e.expression for e in edges(rule, leads[component]) if e.edge == edge) == spec.expression
+    expected = [(f"{e}/{c}/day", edge) for e, c, _ in policy.components() for edge in ("open", "close")]
+    assert sorted(carried) == sorted(expected)
+    instants = Counter(  # an endpoint's edges firing together share as few schedules as the limit allows
+        (ref.split("/")[0], spec.payload["edge"], spec.expression)
+        for spec in specs.values()
+        if "edge" in spec.payload
+        for ref in spec.payload.get("rules") or [spec.payload["rule"]]
+    )
+    shared = Counter(
+        (r.split("/")[0], s.payload["edge"], s.expression)
+        for s in specs.values()
+        for r in s.payload.get("rules", [])[:1]
+    )
+    lone = Counter(
+        (s.payload["rule"].split("/")[0], s.payload["edge"], s.expression)
+        for s in specs.values()
+        if "rule" in s.payload
+    )
+    for instant, members in instants.items():
+        assert shared[instant] + lone[instant] == math.ceil(members / RULES_PER_SCHEDULE)
+        assert lone[instant] == (1 if members == 1 else 0)
+
+
+def test_a_shared_schedule_keeps_its_name_when_its_lead_moves() -> None:
+    """A measured time to ready moves every member's lead: the shared schedule is updated in
+    place (same name), not deleted and made again."""
+    policy = fleet(4, 1)
+    before = desired_schedules(policy, {c: timedelta(minutes=8) for _, c, _ in policy.components()})
+    after = desired_schedules(policy, {c: timedelta(minutes=12) for _, c, _ in policy.components()})
+    assert set(before) == set(after) and len(before) == 3  # opening, closing, daily report
+    opening = next(name for name, s in before.items() if s.payload.get("edge") == "open")
+    assert (before[opening].expression, after[opening].expression) == ("cron(52 7 * * ? *)", "cron(48 7 * * ? *)")

@@ -9,7 +9,7 @@ service objects afresh, so nothing one run read is trusted by the next.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -80,24 +80,39 @@ class Controller:
         return Evaluation(self.sagemaker, self.autoscaling, self.state, self.announcer, self.seconds_left, self.workers)
 
     # ------------------------------------------------------------- entry points
-    def on_schedule(self, rule_ref: str, edge: str, now: datetime) -> RunSummary:
-        trigger = Trigger(TriggerKind.SCHEDULE, source=f"schedule:{edge}", rule=rule_ref)
-        summary = RunSummary(trigger=f"schedule {rule_ref} ({edge})", correlation_id=self.correlation_id)
-        policy = self._policy(summary, trigger, now)
+    def on_schedule(self, rule_refs: Sequence[str], edge: str, now: datetime) -> RunSummary:
+        """A schedule fired the ``edge`` of its windows (``endpoint/component/rule`` each; an
+        endpoint's edges that fire together share a schedule): their components are evaluated in
+        one pass, each under its own rule's trigger. A reference not in the policy is rejected on
+        its own; the others go on."""
+        label = rule_refs[0] if len(rule_refs) == 1 else f"{rule_refs[0]} and {len(rule_refs) - 1} more"
+        summary = RunSummary(trigger=f"schedule {label} ({edge})", correlation_id=self.correlation_id)
+        first = Trigger(TriggerKind.SCHEDULE, source=f"schedule:{edge}", rule=rule_refs[0] if rule_refs else None)
+        policy = self._policy(summary, first, now)
         if policy is None:
             return self.announcer.finish(summary)
-        parts = rule_ref.split("/")
-        found = policy.component(parts[1]) if len(parts) == 3 else None
-        if found is None or found[0] != parts[0] or parts[2] not in {r.name for r in found[1].schedules}:
-            reason = f"schedule rule {rule_ref!r} is not in the policy (expected endpoint/component/rule); nothing done"
-            self._checks().rejected("schedule:unknown-rule", reason, trigger, now)
-            summary.outcomes.append(
-                ComponentOutcome(
-                    parts[0] if parts else "?", parts[1] if len(parts) > 1 else "?", Outcome.REJECTED, reason
+        targets: list[tuple[str, str]] = []
+        triggers: dict[str, Trigger] = {}
+        for rule_ref in rule_refs:
+            trigger = Trigger(TriggerKind.SCHEDULE, source=f"schedule:{edge}", rule=rule_ref)
+            parts = rule_ref.split("/")
+            found = policy.component(parts[1]) if len(parts) == 3 else None
+            if found is None or found[0] != parts[0] or parts[2] not in {r.name for r in found[1].schedules}:
+                reason = (
+                    f"schedule rule {rule_ref!r} is not in the policy (expected endpoint/component/rule); nothing done"
                 )
-            )
-            return self.announcer.finish(summary)
-        self._evaluation().components(policy, [(parts[0], parts[1])], trigger, now, summary)
+                self._checks().rejected("schedule:unknown-rule", reason, trigger, now)
+                summary.outcomes.append(
+                    ComponentOutcome(
+                        parts[0] if parts else "?", parts[1] if len(parts) > 1 else "?", Outcome.REJECTED, reason
+                    )
+                )
+                continue
+            if parts[1] not in triggers:  # two rules of one component firing together: one evaluation
+                targets.append((parts[0], parts[1]))
+                triggers[parts[1]] = trigger
+        if targets:
+            self._evaluation().components(policy, targets, first, now, summary, triggers)
         return self.announcer.finish(summary)
 
     def reject(self, reason: str, now: datetime, kind: TriggerKind = TriggerKind.SCHEDULE) -> RunSummary:

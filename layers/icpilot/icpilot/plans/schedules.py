@@ -12,6 +12,10 @@ from typing import Any
 from ..domain.windows import edges
 from ..policy.model import Policy
 
+# Rules one schedule carries at most: its input stays small (a few KB), and one invocation's
+# writes (paced at the stack's WriteRates) stay well inside the function's timeout.
+RULES_PER_SCHEDULE = 25
+
 
 @dataclass(frozen=True)
 class ScheduleSpec:
@@ -60,18 +64,32 @@ def _short(name: str) -> str:
     return f"{name[:53]}-{digest}"
 
 
+def together_schedule_name(endpoint: str, edge: str, rule_refs: list[str]) -> str:
+    """The schedule of an endpoint's edges that fire at the same instants, named by endpoint, edge
+    and a hash of the rules it carries (in its input): a lead that moves updates it in place."""
+    digest = hashlib.sha256("|".join(rule_refs).encode()).hexdigest()[:10]
+    return _short(f"{endpoint}.{edge}-together.{digest}")
+
+
 def desired_schedules(
     policy: Policy, leads: dict[str, timedelta] | None = None, spreads: dict[str, timedelta] | None = None
 ) -> dict[str, ScheduleSpec]:
     """Every window edge as a Scheduler schedule (opening edges fire each component's lead time
     early, spread over its ``spreads`` time: the burst it opens in, already in its lead), and each
-    endpoint's daily report at its local time."""
+    endpoint's daily report at its local time.
+
+    An endpoint's edges that fire at the same instants (same edge, expression, time zone and
+    spread) share one schedule, up to ``RULES_PER_SCHEDULE`` a schedule: its invocation observes
+    the endpoint once for all of them. One schedule per component would observe it once per
+    component, and a fleet's windows opening together would meet SageMaker's read limits (2,000
+    components on 200 endpoints: 26,000 DescribeInferenceComponent calls instead of 2,600)."""
     specs = {}
     for endpoint, ep in policy.endpoints.items():
         if ep.daily_report.enabled and ep.daily_report.at is not None:
             at = ep.daily_report.at
             name = report_schedule_name(endpoint)
             specs[name] = ScheduleSpec(name, f"cron({at.minute} {at.hour} * * ? *)", ep.zone, {"report": endpoint})
+    together: dict[tuple[str, str, str, str, int], list[tuple[str, str]]] = {}
     for endpoint, component, cp in policy.components():
         for rule in cp.schedules:
             # A cron window's opening edge fires at the opening (its lead is the tick's): spread, it
@@ -80,8 +98,19 @@ def desired_schedules(
             if rule.min_copies > 0 and rule.cron is None:
                 spread = (spreads or {}).get(component, timedelta(0))
             for e in edges(rule, (leads or {}).get(component, timedelta(0))):
-                name = schedule_name(endpoint, component, rule.name, e.edge)
-                payload = {"rule": f"{endpoint}/{component}/{rule.name}", "edge": e.edge}
                 flexible = int(spread.total_seconds() // 60) if e.edge == "open" else 0
-                specs[name] = ScheduleSpec(name, e.expression, e.timezone, payload, flexible)
+                key = (endpoint, e.edge, e.expression, e.timezone, flexible)
+                together.setdefault(key, []).append((component, rule.name))
+    for (endpoint, edge, expression, timezone, flexible), members in together.items():
+        if len(members) == 1:
+            ((component, rule_name),) = members
+            name = schedule_name(endpoint, component, rule_name, edge)
+            payload: dict[str, Any] = {"rule": f"{endpoint}/{component}/{rule_name}", "edge": edge}
+            specs[name] = ScheduleSpec(name, expression, timezone, payload, flexible)
+            continue
+        ordered = sorted(members)
+        for start in range(0, len(ordered), RULES_PER_SCHEDULE):
+            refs = [f"{endpoint}/{c}/{r}" for c, r in ordered[start : start + RULES_PER_SCHEDULE]]
+            name = together_schedule_name(endpoint, edge, refs)
+            specs[name] = ScheduleSpec(name, expression, timezone, {"rules": refs, "edge": edge}, flexible)
     return specs
