@@ -103,7 +103,29 @@ def fleet_render(results: dict[str, Any]) -> str:
             f"{', '.join(run['worker_crashed']) or 'none'}; written twice: {len(run['written_twice'])}; "
             f"left behind: {run['left_behind']}"
         )
+    bursts = results.get("opening_burst", {})
+    if bursts:
+        parts.append(opening_burst_table(bursts))
     return "\n\n".join(parts) + "\n"
+
+
+def opening_burst_table(runs: dict[str, dict[str, Any]]) -> str:
+    """Windows opening together, fired as the schedules fire (bench.fleet.opening_burst)."""
+    head = (
+        "| fleet | opening schedules | spread s | written | latest write after deadline s | late | "
+        "invocation s, median / max (timeout) | calls / component | retries | errors |"
+    )
+    rule = "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+    body = []
+    for label, r in runs.items():
+        inv = r["invocation_s"]
+        body.append(
+            f"| {label} | {r['invocations']} | {_cell(r['spread_s'])} | {r['written']:,} of {r['components']:,} "
+            f"| {_cell(r['latest_write_after_deadline_s'])} | {r['late_writes']} "
+            f"| {_cell(inv['median'])} / {_cell(inv['max'])} ({inv['timeout']}) | {_cell(r['calls_per_component'])} "
+            f"| {r['retries']:,} | {r['errors']} |"
+        )
+    return "**windows opening together**, fired as the stack's schedules fire them\n\n" + "\n".join([head, rule, *body])
 
 
 def render(results: dict[str, Any]) -> str:

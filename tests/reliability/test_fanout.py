@@ -304,7 +304,7 @@ def test_a_burst_of_openings_is_warmed_earlier_by_the_time_its_writes_take(
 ) -> None:
     unpaced = first_due_minute(fleet, "none", monkeypatch)
     paced = first_due_minute(fleet, "sagemaker:UpdateInferenceComponentRuntimeConfig=0.1", monkeypatch)
-    assert unpaced - paced == timedelta(minutes=4)
+    assert unpaced - paced == timedelta(minutes=5)  # 240 s of writes, and the last invocation's minute
     fast = first_due_minute(fleet, "sagemaker:UpdateInferenceComponentRuntimeConfig=4", monkeypatch)
     assert fast == unpaced  # 6 s of writes: inside the lead's own minute
 
@@ -323,7 +323,7 @@ def opening_of(schedules: dict[str, Any], endpoint: str) -> dict[str, Any]:
 def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_changed(fleet: Emulator) -> None:
     """The schedule reconcile (every tick) at fleet size: the times to ready in batched reads; an
     endpoint's four windows, opening and closing together, share one schedule an edge; the 24
-    openings at 0.1 writes a second (4 minutes) fire 4 minutes early, spread over 4; a group
+    openings at 0.1 writes a second (4 minutes) fire 5 minutes early (a minute for the last invocation), spread over 4; a group
     unchanged since the last reconcile is listed, not read schedule by schedule; a schedule
     changed by hand is found and put back."""
     from icpilot.adapters.scheduler import SchedulerAdapter, ScheduleTarget
@@ -347,7 +347,7 @@ def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_cha
     assert json.loads(unpaced["Target"]["Input"]) == {"rules": [f"llm-0/m0{c}/day" for c in range(4)], "edge": "open"}
     assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["updated"] == 6  # every opening, no closing
     paced = opening_of(adapter.current(), "llm-0")
-    assert (unpaced["ScheduleExpression"], paced["ScheduleExpression"]) == ("cron(52 6 * * ? *)", "cron(48 6 * * ? *)")
+    assert (unpaced["ScheduleExpression"], paced["ScheduleExpression"]) == ("cron(52 6 * * ? *)", "cron(47 6 * * ? *)")
     assert paced["FlexibleTimeWindow"] == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 4}
     assert (calls["BatchGetItem"], calls["GetItem"]) == (2, 2)  # a reconcile: one batch, the fingerprint
 
@@ -372,7 +372,7 @@ def test_a_fleets_opening_schedules_lead_by_its_burst_and_are_read_only_when_cha
     gets.clear()
     assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["updated"] == 1
     assert gets["GetSchedule"] == every  # changed since: every schedule read
-    assert adapter.current()[moved]["ScheduleExpression"] == "cron(48 6 * * ? *)"
+    assert adapter.current()[moved]["ScheduleExpression"] == "cron(47 6 * * ? *)"
     fleet.advance(3600)
     gets.clear()
     assert reconcile_schedules(adapter, state, policy, 0.1, fleet.now())["unchanged"] == every

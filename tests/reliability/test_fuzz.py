@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_POLICY = (ROOT / "tests" / "policy.yaml").read_text()
 EVENTS = {p.name: json.loads(p.read_text()) for p in sorted((ROOT / "events").glob("*.json"))}
 FUNCTIONS = {
-    "schedule-window": ["schedule_window_open.json", "schedule_window_close.json", "schedule_window_open_together.json"],
+    "schedule-window": [
+        "schedule_window_open.json",
+        "schedule_window_close.json",
+        "schedule_window_open_together.json",
+    ],
     "alarm-scale": ["alarm_scale_no_capacity.json", "alarm_scale_direct.json", "alarm_scale_idle.json"],
     "watch-tick": ["watch_tick.json", "watch_tick_cfn_create.json"],
     "configure-autoscaling": ["configure_autoscaling.json"],

@@ -4,9 +4,10 @@ AWS limits copy-count writes per account and region, and icpilot paces them (``W
 When many components' windows open at the same instant, their warm-ups queue behind one another:
 2,000 of them at 4 writes a second take 500 s, so the last would be written 8 minutes into its
 lead and ready 8 minutes late. Every component of such a burst therefore starts its warm-up
-earlier by the time the whole burst takes to write (``burst_lead``, added to the lead time), and
-the schedules that mark the opening let EventBridge Scheduler spread the burst's invocations over
-that time (a flexible time window), so they arrive at about the rate the account allows.
+earlier by the time the whole burst takes to write and a minute more (``burst_lead``, added to
+the lead time), and the schedules that mark the opening let EventBridge Scheduler spread the
+burst's invocations over the write time (a flexible time window, ``spread``), so they arrive at
+about the rate the account allows and the last still has a minute to write.
 """
 
 from __future__ import annotations
@@ -44,12 +45,20 @@ def opening_together(policy: Policy) -> dict[str, int]:
 
 def burst_lead(together: int, writes_per_second: float | None) -> timedelta:
     """The time ``together`` copy-count writes take at the paced rate, in whole minutes rounded
-    up. None when writes are not paced (no rate to reckon with) and none for a burst written
-    within a minute: edges and ticks work in whole minutes, so it lands in the lead's own minute."""
+    up, and one minute more: the invocations Scheduler spreads over the write time (``spread``)
+    each need their own seconds to observe and write, and the last lands at the spread's end.
+    None when writes are not paced (no rate to reckon with) and none for a burst written within
+    a minute: edges and ticks work in whole minutes, so it lands in the lead's own minute."""
     if not writes_per_second or together <= 0:
         return timedelta(0)
     seconds = together / writes_per_second
-    return timedelta(minutes=math.ceil(seconds / 60)) if seconds >= 60 else timedelta(0)
+    return timedelta(minutes=math.ceil(seconds / 60) + 1) if seconds >= 60 else timedelta(0)
+
+
+def spread(lead: timedelta) -> timedelta:
+    """The flexible time window over which Scheduler spreads a burst's opening invocations: its
+    lead less the last minute, left for the writes of the invocations that land late in it."""
+    return max(timedelta(0), lead - timedelta(minutes=1))
 
 
 def burst_leads(policy: Policy, writes_per_second: float | None) -> dict[str, timedelta]:

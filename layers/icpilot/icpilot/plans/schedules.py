@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from ..domain.bursts import spread as spread_of
 from ..domain.windows import edges
 from ..policy.model import Policy
 
@@ -75,8 +76,9 @@ def desired_schedules(
     policy: Policy, leads: dict[str, timedelta] | None = None, spreads: dict[str, timedelta] | None = None
 ) -> dict[str, ScheduleSpec]:
     """Every window edge as a Scheduler schedule (opening edges fire each component's lead time
-    early, spread over its ``spreads`` time: the burst it opens in, already in its lead), and each
-    endpoint's daily report at its local time.
+    early, spread over the write time of the burst it opens in: its ``spreads`` entry, the burst's
+    lead, less the minute left for the last invocation's writes), and each endpoint's daily report
+    at its local time.
 
     An endpoint's edges that fire at the same instants (same edge, expression, time zone and
     spread) share one schedule, up to ``RULES_PER_SCHEDULE`` a schedule: its invocation observes
@@ -98,7 +100,7 @@ def desired_schedules(
             if rule.min_copies > 0 and rule.cron is None:
                 spread = (spreads or {}).get(component, timedelta(0))
             for e in edges(rule, (leads or {}).get(component, timedelta(0))):
-                flexible = int(spread.total_seconds() // 60) if e.edge == "open" else 0
+                flexible = int(spread_of(spread).total_seconds() // 60) if e.edge == "open" else 0
                 key = (endpoint, e.edge, e.expression, e.timezone, flexible)
                 together.setdefault(key, []).append((component, rule.name))
     for (endpoint, edge, expression, timezone, flexible), members in together.items():
