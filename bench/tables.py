@@ -112,16 +112,17 @@ def fleet_render(results: dict[str, Any]) -> str:
 def opening_burst_table(runs: dict[str, dict[str, Any]]) -> str:
     """Windows opening together, fired as the schedules fire (bench.fleet.opening_burst)."""
     head = (
-        "| fleet | opening schedules | spread s | written | latest write after deadline s | late | "
+        "| fleet | opening schedules | spread s | writes due by s | written | latest write after due s | late | "
         "invocation s, median / max (timeout) | calls / component | retries | errors |"
     )
-    rule = "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+    rule = "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
     body = []
     for label, r in runs.items():
         inv = r["invocation_s"]
         body.append(
-            f"| {label} | {r['invocations']} | {_cell(r['spread_s'])} | {r['written']:,} of {r['components']:,} "
-            f"| {_cell(r['latest_write_after_deadline_s'])} | {r['late_writes']} "
+            f"| {label} | {r['invocations']} | {_cell(r['spread_s'])} | {_cell(r.get('due_s'))} "
+            f"| {r['written']:,} of {r['components']:,} "
+            f"| {_cell(r['latest_write_after_due_s'])} | {r['late_writes']} "
             f"| {_cell(inv['median'])} / {_cell(inv['max'])} ({inv['timeout']}) | {_cell(r['calls_per_component'])} "
             f"| {r['retries']:,} | {r['errors']} |"
         )

@@ -85,7 +85,7 @@ class Controller:
         endpoint's edges that fire together share a schedule): their components are evaluated in
         one pass, each under its own rule's trigger. A reference not in the policy is rejected on
         its own; the others go on."""
-        label = rule_refs[0] if len(rule_refs) == 1 else f"{rule_refs[0]} and {len(rule_refs) - 1} more"
+        label = rule_refs[0] if len(rule_refs) == 1 else f"{len(rule_refs)} rules"
         summary = RunSummary(trigger=f"schedule {label} ({edge})", correlation_id=self.correlation_id)
         first = Trigger(TriggerKind.SCHEDULE, source=f"schedule:{edge}", rule=rule_refs[0] if rule_refs else None)
         policy = self._policy(summary, first, now)
