@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         console.print(table)
         for report in reports[-1:]:
             print_daily_report(console, report, served, refused)
-        png = plot(timeline, marks, load_policy(Path(DEFAULT_POLICY_PATH)), Path(args.out))
+        policy = load_policy(Path(DEFAULT_POLICY_PATH))
+        print_idle_above_floor(console, timeline, policy)
+        png = plot(timeline, marks, policy, Path(args.out))
         invocations = emu.dispatcher.invocations
         failed = [i for i in invocations if i.error]
         console.print(
@@ -322,6 +324,44 @@ def night_client(emu: Any, stack: Any, console: Console, marks: list[tuple[datet
         log.removeHandler(handler)
     print_events(stack, console, emu.now().astimezone(BERLIN), marks)
     return (emu.now() - began).total_seconds()
+
+
+def print_idle_above_floor(console: Console, timeline: dict[str, list[Minute]], policy: Policy) -> None:
+    """For each component, the longest it held copies above its floor after its traffic stopped,
+    beside its idle delay (issue 33: an idle component comes down to its window's floor)."""
+    policies = {c: cp for _, c, cp in policy.components()}
+    for name, minutes in timeline.items():
+        cp = policies.get(name)
+        if cp is None or not minutes:
+            continue
+        stretches = held_above_floor(minutes, [bounds_at(cp, m.at).floor for m in minutes])
+        if not stretches:
+            continue
+        when, held = max(stretches, key=lambda s: s[1])
+        delay = cp.idle_delay
+        said = f"idle delay {int(delay.total_seconds() // 60)} min" if delay else f"idle {cp.idle_scale_to_zero_after}"
+        console.print(
+            f"{name}: after its traffic stopped, above its floor for {held} min at most "
+            f"(from {when:%H:%M}; {said}; {len(stretches)} times traffic stopped)"
+        )
+
+
+def held_above_floor(minutes: list[Minute], floors: list[int]) -> list[tuple[datetime, int]]:
+    """Each time a component's traffic stopped (a minute with requests, then one without): when,
+    and for how many minutes after it the component still held more copies than the floor in
+    force (until its copies came down to the floor, or its traffic came back). What the idle rule
+    must keep short: the idle delay, and the step down to the floor after it."""
+    stretches: list[tuple[datetime, int]] = []
+    for i in range(1, len(minutes)):
+        if minutes[i - 1].requests == 0 or minutes[i].requests > 0:
+            continue  # not the first quiet minute after traffic
+        held = 0
+        for m, floor in zip(minutes[i:], floors[i:], strict=True):
+            if m.requests > 0 or m.desired <= floor:
+                break
+            held += 1
+        stretches.append((minutes[i].at, held))
+    return stretches
 
 
 def plot(timeline: dict[str, list[Minute]], marks: list[tuple[datetime, str, str]], policy: Policy, out: Path) -> Path:
