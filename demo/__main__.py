@@ -329,11 +329,11 @@ def night_client(emu: Any, stack: Any, console: Console, marks: list[tuple[datet
 def print_idle_above_floor(console: Console, timeline: dict[str, list[Minute]], policy: Policy) -> None:
     """For each component, the longest it held copies above its floor after its traffic stopped,
     beside its idle delay (issue 33: an idle component comes down to its window's floor)."""
-    policies = {c: cp for _, c, cp in policy.components()}
     for name, minutes in timeline.items():
-        cp = policies.get(name)
-        if cp is None or not minutes:
+        found = policy.component(name)
+        if found is None or not minutes:
             continue
+        cp = found[1]
         stretches = held_above_floor(minutes, [bounds_at(cp, m.at).floor for m in minutes])
         if not stretches:
             continue
