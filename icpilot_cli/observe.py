@@ -126,7 +126,7 @@ def _plan_row(policy: Policy, planned: Planned, now: datetime) -> dict[str, Any]
         component.reservation,
         policy.cost_for(planned.endpoint),
         history,
-        stored.met_at_cold_start if stored else [],
+        stored.state.met_at_cold_start if stored else [],
         stored.forecast if stored else None,
         now,
     )

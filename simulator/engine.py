@@ -438,9 +438,8 @@ class _Icpilot:
         self.no_capacity_alarm = False
         self.no_capacity_since: datetime | None = None  # when the no-capacity alarm last changed state
         self.first_failure: int | None = None  # minute of the first failed request at zero copies
-        # What the watcher stores per component: what the scale-ups from zero met (requests a minute)
-        # and the measured times to ready (seconds, provisioning included when it happened).
-        self.met_at_cold_start: list[float] = []
+        # What the watcher stores per component: the measured times to ready (seconds, provisioning
+        # included when it happened); what the scale-ups from zero met is in ``state``, as decide reads it.
         self.ready_history: list[float] = []
         self.warming_since: int | None = None
         self.in_flight: InFlight | None = None  # the copy-count change the watcher follows
@@ -471,7 +470,7 @@ class _Icpilot:
             c.reservation,
             self.cost,
             self.ready_history,
-            self.met_at_cold_start,
+            self.state.met_at_cold_start,
             self.forecast,
             now,
         )
@@ -609,7 +608,8 @@ class _Icpilot:
             # minute that found the component cold, from the minute before the scale-up until now.
             self.ready_history = remember(self.ready_history, (t - self.warming_since) * 60.0)
             since = max(0, self.warming_since - 1)
-            self.met_at_cold_start = remember(self.met_at_cold_start, sum(self.counts[since:t]) / max(1, t - since))
+            met = sum(self.counts[since:t]) / max(1, t - since)
+            self.state = replace(self.state, met_at_cold_start=tuple(remember(self.state.met_at_cold_start, met)))
             self.warming_since = None
             self.idle_minutes = self._idle_minutes(now)
         elif t % CONFIGURE_MINUTES == 0 and self.forecast is not None:

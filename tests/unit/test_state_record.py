@@ -172,7 +172,7 @@ def test_an_item_written_before_the_record_reads_and_its_lists_move_to_dynamodb_
     assert stored.state.warmup_started_at == at
     assert stored.in_flight == InFlight(FlightKind.WARM_UP, 2, 0, at, at + timedelta(seconds=1))
     assert stored.availability is Availability.WARMING
-    assert stored.ready_history == (412.5, 398.0) and stored.met_at_cold_start == (3.0,)
+    assert stored.ready_history == (412.5, 398.0) and stored.state.met_at_cold_start == (3.0,)
     assert stored.transitions == (
         CopyChange(datetime(2026, 11, 22, 18, tzinfo=UTC), 2, 0),
         CopyChange(at + timedelta(seconds=1), 0, 2),

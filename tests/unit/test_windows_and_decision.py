@@ -590,3 +590,27 @@ def test_a_window_in_a_spring_forward_gap(
     assert close_utc is not None
     assert active[0] == datetime(2026, 3, 8, *open_utc, tzinfo=UTC)
     assert active[-1] + timedelta(minutes=1) == datetime(2026, 3, 8, *close_utc, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("met_before", "failed", "target", "says_why"),
+    [
+        ((), 3.0, 1, False),  # no cold start seen yet: the failures size it, ceil(3 / 55) = 1
+        ((150.0, 160.0, 210.0), 3.0, 3, True),  # bursts met 160 a minute (median): ceil(160 / 55) = 3
+        ((150.0, 160.0, 210.0), 300.0, 6, False),  # the failures ask more: ceil(300 / 55) = 6
+        ((0.2, 0.5, 400.0), 1.0, 1, False),  # woken by lone requests (median 0.5): one burst is no pattern
+        ((600.0,), 2.0, 8, True),  # ceil(600 / 55) = 11, held to max_copies 8
+    ],
+)
+@pytest.mark.parametrize("trigger_kind", [TriggerKind.ALARM, TriggerKind.DEMAND])
+def test_a_first_write_is_sized_by_what_past_cold_starts_met(
+    met_before: tuple[float, ...], failed: float, target: int, says_why: bool, trigger_kind: TriggerKind
+) -> None:
+    """SageMaker refuses a second write while copies load: a warm-up sized by a burst's first minute
+    holds the burst at that size for a whole load time, so the first write reads the history."""
+    alarm = AlarmKind.NO_CAPACITY if trigger_kind == TriggerKind.ALARM else None
+    trigger = Trigger(trigger_kind, alarm=alarm, failed_requests=failed)
+    state = ComponentState(met_at_cold_start=met_before)
+    d = decide(TRACKED_FALCON, observe(0), endpoint(), state, trigger, MONDAY_NOON)
+    assert (d.action, d.target) == (Action.SCALE, target)
+    assert ("cold starts met a median" in d.reason) is says_why

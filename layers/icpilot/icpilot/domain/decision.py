@@ -9,7 +9,7 @@ Rules, in order (each a function below, ``decide`` composes them; each ``Decisio
 2. An active override pins the copies (within 0..max_copies) and AAS's bounds; alarms wait.
 3. The intent: for a schedule or tick, the current intent (a deferred one, else SageMaker's
    desired count); for an alarm, what the alarm asks — no-capacity: at least ``warmup_copies`` at
-   once; high-load: ``step`` more; idle: zero, unless a window's floor, an override or the
+   once, sized by the failures or what past cold starts met (``sizing.sized_warmup``); high-load: ``step`` more; idle: zero, unless a window's floor, an override or the
    scale-to-zero guard after a recent scale-from-zero says no.
 4. The intent is moved into the schedule bounds [floor, ceiling] at ``now``. Between the bounds
    icpilot leaves the count to AAS, so it never fights it. An alarm or demand signal held down by
@@ -37,6 +37,7 @@ said once per episode (``last_refusal``), not on every tick while it lasts.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -170,11 +171,11 @@ def _intent(case: Case) -> _Intent | Decision:
     if declined is not None:
         return declined
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY:
-        base = max(desired, sized_warmup(policy, trigger.failed_requests), pending or 0)
+        base = max(desired, sized_warmup(policy, trigger.failed_requests, state.met_at_cold_start), pending or 0)
         how_many = f"{trigger.failed_requests:.0f} requests" if trigger.failed_requests else "requests"
         return _Intent(
             base,
-            f"no-capacity alarm: {how_many} failed at {copies(desired)}; warm up {base} at once",
+            f"no-capacity alarm: {how_many} failed at {copies(desired)}; warm up {base} at once{_sized_by_past(case)}",
             Rule.NO_CAPACITY_ALARM,
         )
     if trigger.kind == TriggerKind.DEMAND:
@@ -184,10 +185,12 @@ def _intent(case: Case) -> _Intent | Decision:
             state_now = "warming" if case.component.current < desired else "ready"
             reason = f"demand signal: already {copies(desired)} ({state_now}); nothing to do"
             return case.decision(Action.NONE, Rule.DEMAND_PRESENT, desired, reason, [])
-        base = max(sized_warmup(policy, trigger.failed_requests), pending or 0)
+        base = max(sized_warmup(policy, trigger.failed_requests, state.met_at_cold_start), pending or 0)
         queued = f" ({trigger.failed_requests:.0f} requests waiting)" if trigger.failed_requests else ""
         return _Intent(
-            base, f"demand signal: a client found no copy{queued}; warm up {base} at once", Rule.DEMAND_SIGNAL
+            base,
+            f"demand signal: a client found no copy{queued}; warm up {base} at once{_sized_by_past(case)}",
+            Rule.DEMAND_SIGNAL,
         )
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.HIGH_LOAD:
         step = policy.high_load.step if policy.high_load else 1
@@ -202,6 +205,15 @@ def _intent(case: Case) -> _Intent | Decision:
     if pending is not None and pending != desired:
         return _Intent(pending, state.pending_reason or "pending intent", Rule.PENDING_INTENT)
     return _Intent(pending if pending is not None else desired, "", Rule.WITHIN_BOUNDS)
+
+
+def _sized_by_past(case: Case) -> str:
+    """Why a first write is larger than the trigger's own failures ask: what past cold starts met."""
+    met = case.state.met_at_cold_start
+    failed = case.trigger.failed_requests
+    if sized_warmup(case.policy, failed, met) <= sized_warmup(case.policy, failed):
+        return ""
+    return f" (the last {len(met)} cold starts met a median {statistics.median(met):.0f} requests a minute)"
 
 
 def _not_worth_warming(case: Case) -> Decision | None:

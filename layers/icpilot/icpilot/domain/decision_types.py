@@ -121,6 +121,9 @@ class ComponentState:
     last_action: LastAction | None = None
     warmup_started_at: datetime | None = None
     last_refusal: Refusal | None = None  # the last cap said, so that it is said once
+    # requests a minute that found it cold, per scale-up from zero (the watcher's measure, the last
+    # ``readiness.HISTORY``): what sizes the next first write (``sizing.sized_warmup``)
+    met_at_cold_start: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

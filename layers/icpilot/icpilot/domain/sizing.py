@@ -4,6 +4,8 @@ scale-out must be. Pure."""
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -73,16 +75,23 @@ def warm_up_started(desired: int, target: int, now: datetime, ready: datetime, w
     )
 
 
-def sized_warmup(policy: ComponentPolicy, failed_per_minute: float | None) -> int:
-    """Copies a scale-from-zero starts: ``warmup_copies``, or as many as the failed requests need at
-    the target-tracking target (invocations per copy per minute), whichever is more.
+def sized_warmup(policy: ComponentPolicy, failed_per_minute: float | None, met_before: Sequence[float] = ()) -> int:
+    """Copies a scale-from-zero starts: ``warmup_copies``, or as many as the demand needs at the
+    target-tracking target (invocations per copy per minute), whichever is more. The demand is the
+    requests that failed in the trigger's minute or, when more, the median of what past cold starts
+    met while they loaded (``met_before``, requests a minute): SageMaker refuses a second write while
+    the first copies load, so a first write sized by a burst's first minute holds the burst at that
+    size for a whole load time.
 
-    Worked example: 180 requests failed in the alarm's minute, target 55 per copy -> ceil(180 / 55) = 4
-    copies at once instead of 1 and three scale-outs a load time apart each."""
+    Worked examples: 180 requests failed in the alarm's minute, target 55 per copy -> ceil(180 / 55)
+    = 4 copies at once instead of 1 and three scale-outs a load time apart each. 3 failed, but the
+    last cold starts met 150, 160 and 210 a minute -> ceil(160 / 55) = 3. A component woken by lone
+    requests (they met 0.1-1 a minute) starts 1."""
     per_copy = invocations_target(policy)
-    if not failed_per_minute or per_copy is None:
+    demand = max(failed_per_minute or 0.0, statistics.median(met_before) if met_before else 0.0)
+    if not demand or per_copy is None:
         return policy.warmup_copies
-    return max(policy.warmup_copies, math.ceil(failed_per_minute / per_copy))
+    return max(policy.warmup_copies, math.ceil(demand / per_copy))
 
 
 def invocations_target(policy: ComponentPolicy) -> float | None:

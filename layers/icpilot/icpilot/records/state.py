@@ -37,7 +37,6 @@ class StoredState:
     override_reason: str | None = None
     override_set_at: datetime | None = None
     ready_history: tuple[float, ...] = ()  # measured times to ready, seconds, the last readiness.HISTORY
-    met_at_cold_start: tuple[float, ...] = ()  # requests a minute that found it cold, per scale-up from zero
     transitions: tuple[CopyChange, ...] = ()
     ready_log: tuple[tuple[datetime, float], ...] = ()  # completed warm-ups (ready at, seconds), oldest first
     last_ready_at: datetime | None = None
@@ -84,6 +83,7 @@ def record_of(endpoint: str, component: str, version: int, values: Mapping[str, 
         last_action=get("last_action"),
         warmup_started_at=get("warmup_started_at"),
         last_refusal=get("last_refusal"),
+        met_at_cold_start=tuple(get("met_at_cold_start") or ()),
     )
     flight = None
     if get("inflight"):

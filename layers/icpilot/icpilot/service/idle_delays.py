@@ -53,7 +53,7 @@ def cold_starts(
     and model say."""
     try:
         stored = state.get(endpoint, component)
-        return stored.ready_history, stored.met_at_cold_start, stored.forecast
+        return stored.ready_history, stored.state.met_at_cold_start, stored.forecast
     except IcpilotError as exc:
         logger.warning("cold-start history unreadable", extra={"component": component, "error": str(exc)})
         return (), (), None

@@ -216,7 +216,7 @@ class Watch:
         met = self._met_during(name, requested, now) if from_copies == 0 else None
         if met is not None:
             details["met_requests_per_minute"] = round(met, 1)
-            fields["met_at_cold_start"] = remember(stored.met_at_cold_start, met)
+            fields["met_at_cold_start"] = remember(stored.state.met_at_cold_start, met)
         ready = f"{n_copies(copies)} ready after {ttr / 60:.1f} min"
         return EventDraft(type=EventType.WARM_UP_COMPLETED, reason=ready, to_copies=copies, details=details), fields
 
