@@ -129,6 +129,7 @@ def _plan_row(policy: Policy, planned: Planned, now: datetime) -> dict[str, Any]
         stored.state.met_at_cold_start if stored else [],
         stored.forecast if stored else None,
         now,
+        endpoint.holding(component.name),
     )
     return {
         "endpoint": planned.endpoint,

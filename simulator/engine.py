@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icpilot.domain.capacity import Reservation
+from icpilot.domain.capacity import Holding, Reservation
 from icpilot.domain.cost import CostModel
 from icpilot.domain.decision_types import (
     Action,
@@ -459,10 +459,11 @@ class _Icpilot:
         self.zone = ZoneInfo(self.predictive.timezone)
         self.idle_minutes = self._idle_minutes(None)
 
-    def _idle_minutes(self, now: datetime | None) -> int | None:
+    def _idle_minutes(self, now: datetime | None, held: Holding | None = None) -> int | None:
         """The idle alarm's minutes, as configure derives them from the policy, the cold starts seen
-        so far and the forecast at ``now`` (the simulator re-derives them after a cold start at once,
-        the stack at its next configure run; and every CONFIGURE_MINUTES, as the stack's schedule)."""
+        so far, the forecast at ``now`` and the copies held beside the peers' (the simulator
+        re-derives them after a cold start at once, the stack at its next configure run; and every
+        CONFIGURE_MINUTES, as the stack's schedule)."""
         c = self.c
         delay = idle_delay_in_force(
             c.policy,
@@ -473,6 +474,7 @@ class _Icpilot:
             self.state.met_at_cold_start,
             self.forecast,
             now,
+            held,
         )
         return None if delay is None else max(1, int(delay.delay.total_seconds() // 60))
 
@@ -611,9 +613,9 @@ class _Icpilot:
             met = sum(self.counts[since:t]) / max(1, t - since)
             self.state = replace(self.state, met_at_cold_start=tuple(remember(self.state.met_at_cold_start, met)))
             self.warming_since = None
-            self.idle_minutes = self._idle_minutes(now)
-        elif t % CONFIGURE_MINUTES == 0 and self.forecast is not None:
-            self.idle_minutes = self._idle_minutes(now)  # the configure schedule (ConfigureRate)
+            self.idle_minutes = self._idle_minutes(now, self._observation(endpoint, t).holding(c.name))
+        elif t % CONFIGURE_MINUTES == 0:  # the configure schedule (ConfigureRate)
+            self.idle_minutes = self._idle_minutes(now, self._observation(endpoint, t).holding(c.name))
         if self.tracking is not None:  # within the bounds icpilot's last decision set
             want = self.tracking.desired(fleet, t, *self.aas_bounds)
             if want is not None:

@@ -116,6 +116,7 @@ def test_plan_shows_the_figures_behind_an_auto_idle_delay(
     )
     assert main(["plan", "--policy", str(policy), "--endpoint-url", str(server.url), "--json"]) == 0
     flan = {r["component"]: r for r in json.loads(capsys.readouterr().out)}["flan-t5-xxl"]
-    # 2 of 4 GPUs of ml.g5.24xlarge at $10.18/h = $5.09/h per copy; $2.00 / $5.09/h = 23.6 min -> 24 min
-    assert "copy $5.09/h" in flan["idle"] and "23.6 min" in flan["idle"] and "0:24:00" in flan["idle"]
+    # flan's copy alone would take an ml.g5.24xlarge: its release frees $10.18/h, so $2.00 / $10.18/h
+    # = 11.8 min -> 12 min (its share, 2 of 4 GPUs, would be $5.09/h: 24 min)
+    assert "1 held $10.18/h" in flan["idle"] and "11.8 min" in flan["idle"] and "0:12:00" in flan["idle"]
     assert flan["lead"] == "8 min (policy estimate)"

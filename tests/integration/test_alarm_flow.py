@@ -419,25 +419,27 @@ def test_a_cold_start_is_sized_by_cloudwatchs_datapoint_and_prices_the_next_idle
     use_policy(tmp_path, monkeypatch, lambda comps: comps["flan-t5-xxl"].update(idle_scale_to_zero_after="auto"))
 
     # Priced by the cost model alone: 8 min (expected_time_to_ready) of a $5.09/h copy + one refusal
-    # = $0.78 -> 10 min.
-    assert flan_idle_periods(configured) == 10
+    # = $0.78, against the ml.g5.24xlarge its copy would take alone ($10.18/h) -> 4.6 min -> the
+    # 5-minute minimum.
+    assert flan_idle_periods(configured) == 5
     assert invoke_component("123456789012", REGION, "flan-t5-xxl", 120) == (0, 120)  # 120 requests meet zero copies
     emu.advance(60)
     evaluate_alarms()  # CloudWatch's datapoint (120 failed in the minute), not the payload, sizes the warm-up
     assert desired("flan-t5-xxl") == 2  # ceil(120 / 10 per copy), at the ceiling of 2
     scaled = [e for e in configured.lifecycle_events() if e["type"] == "Scaled"]
     assert "120 requests" in scaled[0]["reason"], scaled[0]["reason"]
-    assert flan_idle_periods(configured) == 10  # nothing learned until the warm-up is over
+    assert flan_idle_periods(configured) == 5  # nothing learned until the warm-up is over
     emu.advance(10 * 60)  # the copies load (4 min here); the watcher measures the cold start
     completed = next(e for e in configured.lifecycle_events() if e["type"] == "WarmUpCompleted")
     ttr, met = completed["details"]["time_to_ready_seconds"], completed["details"]["met_requests_per_minute"]
     # 120 requests failed from the minute before the scale-up until ready (ttr + 1 minute).
     assert met == pytest.approx(120 / (ttr / 60 + 1), abs=0.1)
     # The next cold start is priced by what this one met, over the measured time to ready:
-    # copy $5.09/h x ttr + met/min x ttr x min($0.10, $0.01 x ttr / 2), divided by $5.09/h.
+    # copy $5.09/h x ttr + met/min x ttr x max($0.10, $0.01 x ttr / 2), divided by what holding
+    # flan's 2 copies costs: they fill an ml.g5.24xlarge, whose release saves $10.18/h.
     minutes = ttr / 60
-    price = 5.09 * minutes / 60 + met * minutes * min(0.10, 0.01 * minutes / 2)
-    assert flan_idle_periods(configured) == math.ceil(price / 5.09 * 60)
+    price = 5.09 * minutes / 60 + met * minutes * max(0.10, 0.01 * minutes / 2)
+    assert flan_idle_periods(configured) == math.ceil(price / 10.18 * 60)
 
 
 def test_a_forecast_that_holds_the_burst_shortens_the_idle_delay_and_says_no_drift(
@@ -454,11 +456,14 @@ def test_a_forecast_that_holds_the_burst_shortens_the_idle_delay_and_says_no_dri
         tmp_path,
         monkeypatch,
         lambda comps: comps["flan-t5-xxl"].update(
-            idle_scale_to_zero_after="auto", predictive={"mode": "scale", "timezone": "Europe/Berlin"}
+            idle_scale_to_zero_after="auto",
+            cold_start_cost=2.0,
+            predictive={"mode": "scale", "timezone": "Europe/Berlin"},
         ),
     )
 
-    assert flan_idle_periods(configured) == 10  # no forecast yet: priced by the cost model alone
+    # no forecast yet: $2.00 against the ml.g5.24xlarge flan's copy would take alone, 11.8 -> 12 min
+    assert flan_idle_periods(configured) == 12
     burst = 14 * 4  # 14:00 Berlin on weekdays, held by the floor
     learned = Forecast(
         "Europe/Berlin",

@@ -125,12 +125,12 @@ def test_auto_idle_delay_scales_to_zero_in_the_simulator(tmp_path: Path) -> None
     assert max(copies) == 1 and copies[-1] == 0
     # auto, learned: the cold start took 8 minutes (6 to provision the instance, 2 to load) and met
     # 18 requests in the 9 minutes from the one before it until ready (2 a minute), so the next is
-    # priced at 8 min x $1.408/h + 2 x 8 x min($0.10, $0.01 x 4) = $0.83 -> 35.3 -> 36 min (unlearned:
-    # 6.3 -> 7 min). The last requests (minute 62) wait out their patience until minute 64, so the
-    # idle run starts at 65, and the alarm judges closed minutes: its 36th idle minute (100) closes
-    # at 101, the minute the copy goes.
+    # priced at 8 min x $1.408/h + 2 x 8 x max($0.10, $0.01 x 4) = $1.79 against the instance its
+    # release frees ($1.408/h) -> 76.2 -> 77 min (unlearned: 6.3 -> 7 min). The last requests (minute
+    # 62) wait out their patience until minute 64, so the idle run starts at 65, and the alarm judges
+    # closed minutes: its 77th idle minute (141) closes at 142, the minute the copy goes.
     first_idle = 65
-    assert copies.index(0, 62) == first_idle + 36
+    assert copies.index(0, 62) == first_idle + 77
 
 
 def test_refused_minutes_are_demand_not_idleness(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from icpilot.domain.capacity import Reservation
+from icpilot.domain.capacity import Holding, Reservation
 from icpilot.domain.cost import CostModel
 from icpilot.domain.readiness import idle_delay_in_force
 from icpilot.policy import load_policy_text
@@ -62,17 +62,18 @@ def test_the_idle_delay_is_the_one_configure_derives_from_the_policys_cost_block
         "      m: {max_copies: 1, warmup_copies: 1, idle_scale_to_zero_after: auto, expected_time_to_ready: 2m}\n"
     )
     cp = policy.endpoints["ep"].components["m"]
-    expected = idle_delay_in_force(cp, INSTANCE, RESERVATION, policy.cost_for("ep"), [], [])
+    alone = Holding(1)  # its one copy, alone on the endpoint: its release frees the instance
+    expected = idle_delay_in_force(cp, INSTANCE, RESERVATION, policy.cost_for("ep"), [], [], held=alone)
     assert expected is not None and expected.delay.total_seconds() > 30 * 60  # not the default block's
-    minutes = 240
+    minutes = 720
     result = simulate(policy, {"m": [5 if 5 <= m < 10 else 0 for m in range(minutes)]}, minutes)
     copies = result.copies["m"]
     dropped = next(m for m in range(10, minutes) if copies[m] == 0)
     # The idle alarm goes off once the delay has passed since the last busy minute, as learned from
-    # this run's one cold start (configure re-derives the delay from the measured time to ready). One
-    # copy serves one minute's requests a minute (5 x 96 s mean), so the backlog of minutes 5-7 drains
-    # by minute 12; the alarm judges closed minutes, so it goes off in the minute after the delay's
-    # last idle minute: 13 + delay.
-    learned = idle_delay_in_force(cp, INSTANCE, RESERVATION, policy.cost_for("ep"), [2 * 60.0], [5.0])
+    # this run's one cold start (configure re-derives the delay from the measured time to ready and
+    # the copy's instance time). One copy serves one minute's requests a minute (5 x 96 s mean), so
+    # the backlog of minutes 5-8 is served until minute 13 and minute 14 is the first idle one; the
+    # alarm judges closed minutes, so it goes off as the delay's last idle minute closes: 14 + delay.
+    learned = idle_delay_in_force(cp, INSTANCE, RESERVATION, policy.cost_for("ep"), [2 * 60.0], [5.0], held=alone)
     assert learned is not None
-    assert dropped == 13 + learned.delay.total_seconds() // 60
+    assert dropped == 14 + learned.delay.total_seconds() // 60

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from icpilot.domain.capacity import Reservation
+from icpilot.domain.capacity import Holding, Reservation
 from icpilot.domain.cost import CostModel, UnknownInstanceType
 from icpilot.domain.readiness import idle_delay
 from icpilot.errors import PolicyError
@@ -85,23 +85,23 @@ def test_auto_idle_delay_comes_from_the_cost_block() -> None:
 
 
 def test_a_cold_start_is_priced_by_the_requests_it_meets() -> None:
-    """The docstring's example: 90 requests a minute over 8 minutes, each waiting 4 on average at
-    $0.01 (cheaper than failing at $0.10): $28.80 + the copy's $0.68."""
+    """The docstring's example: 90 requests a minute over 8 minutes, each a refusal at $0.10 (dearer
+    than waiting 4 minutes on average at $0.01): $72.00 + the copy's $0.68."""
     model = CostModel.for_endpoint(load_policy_text(ONE), "ep", "ml.g5.24xlarge")
     flan = Reservation(2, 2, 8192)
-    assert model.cold_start(flan, 8, 90) == pytest.approx(29.48, abs=0.01)
+    assert model.cold_start(flan, 8, 90) == pytest.approx(72.68, abs=0.01)
     assert model.cold_start(flan, 8, 0) == pytest.approx(0.78, abs=0.01)  # one refusal at least
-    # A long load makes waiting dearer than failing: each request then costs the refusal.
-    assert model.cold_start(flan, 30, 10) == pytest.approx(5.09 * 30 / 60 + 10 * 30 * 0.10, abs=0.01)
+    # A long load makes waiting dearer than failing: each request then costs its wait, 15 min x $0.01.
+    assert model.cold_start(flan, 30, 10) == pytest.approx(5.09 * 30 / 60 + 10 * 30 * 0.15, abs=0.01)
 
 
 @pytest.mark.parametrize(
     ("met", "policy_price", "minutes"),
     [
         ([], None, 10),  # nothing learned yet: the cost model's floor
-        ([90.0], None, 348),  # $29.48 / $5.09 per hour = 5.79 h
-        ([5.0, 90.0, 400.0], None, 348),  # the median, so one storm does not set the price
-        ([0.5], None, 10),  # a trickle costs one refusal, as before
+        ([90.0], None, 857),  # $72.68 / $5.09 per hour = 14.28 h
+        ([5.0, 90.0, 400.0], None, 857),  # the median, so one storm does not set the price
+        ([0.5], None, 13),  # a trickle: 0.5 x 8 min x $0.10 + the copy's $0.68 = $1.08 -> 12.7 min
         ([90.0], 2.0, 24),  # the policy's own cold_start_cost wins over what was learned
         ([100000.0], None, 1440),  # clamped to 24 h
     ],
@@ -115,3 +115,45 @@ def test_auto_idle_delay_learns_the_price_of_a_cold_start(
     assert derived is not None and derived.delay == timedelta(minutes=minutes)
     if met and policy_price is None:
         assert f"median of the last {len(met)} cold starts" in derived.explanation
+
+
+FALCON_COPY = Reservation(1, 1, 1024)  # 1 of ml.g5.24xlarge's 4 GPUs
+FLAN_COPY = Reservation(2, 2, 8192)  # 2 of its 4 GPUs
+
+
+@pytest.mark.parametrize(
+    ("reservation", "copies", "beside", "per_hour"),
+    [
+        (FALCON_COPY, 1, (), 10.18),  # alone: its release frees the instance
+        (FALCON_COPY, 1, ((FLAN_COPY, 1),), 2.545),  # beside flan on one instance: frees nothing, pays its share
+        (FALCON_COPY, 4, (), 10.18),  # four fill the instance: the instance, which is also their share
+        (FALCON_COPY, 4, ((FLAN_COPY, 1),), 10.18),  # 6 GPUs take 2 instances, flan alone 1: one freed
+        (FLAN_COPY, 2, ((FALCON_COPY, 4),), 10.18),  # flan's two copies hold the second instance
+        (FLAN_COPY, 1, ((FALCON_COPY, 2),), 5.09),  # all on one instance: flan's share
+    ],
+)
+def test_holding_is_priced_at_the_instance_time_a_release_frees(
+    reservation: Reservation, copies: int, beside: tuple[tuple[Reservation, int], ...], per_hour: float
+) -> None:
+    """AWS bills instances: a release that frees one saves the instance's price; one that frees none
+    saves nothing, so the copies pay their share of what they share."""
+    model = CostModel.for_endpoint(load_policy_text(ONE), "ep", "ml.g5.24xlarge")
+    held = Holding(copies, beside)
+    assert model.holding_per_hour("ml.g5.24xlarge", reservation, held) == pytest.approx(per_hour)
+
+
+@pytest.mark.parametrize(
+    ("beside", "minutes"),
+    [
+        ((), 12),  # alone, its release frees $10.18/h: $2.00 / $10.18 = 11.8 min
+        (((FALCON_COPY, 1),), 24),  # beside a falcon-7b copy it frees nothing: $2.00 / $5.09 = 23.6 min
+    ],
+)
+def test_the_auto_idle_delay_weighs_the_cold_start_against_the_instance_time_freed(
+    beside: tuple[tuple[Reservation, int], ...], minutes: int
+) -> None:
+    policy = load_policy_text(ONE)
+    cp = policy.endpoints["ep"].components["m"].model_copy(update={"cold_start_cost": 2.0})
+    derived = idle_delay(cp, "ml.g5.24xlarge", FLAN_COPY, policy.cost_for("ep"), held=Holding(1, beside))
+    assert derived is not None and derived.delay == timedelta(minutes=minutes)
+    assert "the instance time they free or share" in derived.explanation

@@ -44,7 +44,7 @@ def forecast(occurrence: dict[int, float], held: set[int]) -> Forecast:
 def delay(learned: Forecast | None, predictive: str = "scale", idle: str = "auto") -> timedelta:
     cp, cost = policy_with(predictive, idle)
     # A burst met at its cold starts: without a forecast, the copy is worth holding for hours.
-    derived = idle_delay_in_force(cp, INSTANCE, RESERVATION, cost, [360.0], [60.0], learned, MONDAY_NOON)
+    derived = idle_delay_in_force(cp, INSTANCE, RESERVATION, cost, [360.0], [10.0], learned, MONDAY_NOON)
     assert derived is not None
     return derived.delay
 

@@ -45,6 +45,15 @@ def _largest_first(held: list[tuple[Reservation, int]]) -> list[tuple[Reservatio
     return sorted(held, key=lambda o: (o[0].accelerators, o[0].memory_mb), reverse=True)
 
 
+@dataclass(frozen=True)
+class Holding:
+    """A component's copies and, beside them on its endpoint, the other components' (reservation,
+    copies): what decides which instances its release would free."""
+
+    copies: int
+    beside: tuple[tuple[Reservation, int], ...] = ()
+
+
 def instances_needed(itype: InstanceType, held: list[tuple[Reservation, int]]) -> int:
     """The instances ``held`` (reservation, copies) take when placed as ``copies_that_fit`` places
     them (first-fit, largest first), with as many instances as it needs: what the endpoint bills

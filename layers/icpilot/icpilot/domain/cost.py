@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..policy.model import CostPolicy, Policy
-from .capacity import Reservation
+from .capacity import Holding, Reservation, instances_needed
 from .instance_types import INSTANCE_TYPES
 
 
@@ -57,20 +57,48 @@ class CostModel:
     def copy_per_minute(self, reservation: Reservation) -> float:
         return self.copy_per_hour(reservation) / 60.0
 
+    def holding_per_hour(self, instance_type: str, reservation: Reservation, held: Holding) -> float:
+        """USD an hour a component's copies cost as AWS bills them, beside the other components'
+        copies: the instances that go when they go (instances needed with them minus without),
+        and never less than their share of the instances they share (a shared instance goes only
+        when all its copies do; each pays its part).
+
+        Worked example (ml.g5.24xlarge, 4 GPUs, $10.18/h): one falcon-7b copy (1 GPU) alone frees
+        an instance when it goes, $10.18/h, where its share is $2.545/h; beside a flan-t5-xxl copy
+        (2 GPUs) on that instance it frees nothing and pays its share, $2.545/h."""
+        share = self.copy_per_hour(reservation) * held.copies
+        itype = INSTANCE_TYPES.get(instance_type)
+        if itype is None or held.copies <= 0:
+            return share
+        others = list(held.beside)
+        freed = instances_needed(itype, [*others, (reservation, held.copies)]) - instances_needed(itype, others)
+        return max(freed * self.instance_price_per_hour, share)
+
     def penalty(self, refused: float, delayed_minutes: float) -> float:
         """USD the failed and the waiting requests cost."""
         return refused * self.refusal_cost + delayed_minutes * self.delay_cost_per_minute
 
-    def cold_start(self, reservation: Reservation, load_minutes: float, demand_per_minute: float = 0.0) -> float:
-        """What one cold start costs: the copy paid while it loads, plus the requests that meet it cold.
+    def cold_request(self, load_minutes: float) -> float:
+        """USD one request that meets a cold component costs: a refusal, or waiting half the load
+        when that costs more.
 
-        ``demand_per_minute`` requests a minute arrive during the ``load_minutes``; each waits half the
-        load on average (``delay_cost_per_minute``) or, if that costs more, fails (``refusal_cost``).
-        At least one request meets it (the one that found it cold), so the floor is one refusal.
+        Why not the cheaper of the two (clients patient enough to wait): the episode a cold start
+        opens is longer than its load. SageMaker refuses a second write while copies load, the
+        backlog drains after the first copy is ready and target tracking adds copies a load time
+        later; and configure does not know how long the clients wait. Priced at the cheaper, the
+        Azure month's daily burst was priced $196.64 against about $800 it cost, and a component
+        released between bursts paid that every day ($14,187 -> $24,671 for the month,
+        ``docs/performance.md``)."""
+        return max(self.refusal_cost, self.delay_cost_per_minute * load_minutes / 2)
+
+    def cold_start(self, reservation: Reservation, load_minutes: float, demand_per_minute: float = 0.0) -> float:
+        """What one cold start costs: the copy paid while it loads, plus the requests that meet it cold
+        (``demand_per_minute`` over ``load_minutes``, each at ``cold_request``). At least one request
+        meets it (the one that found it cold), so the floor is one refusal.
 
         Worked examples: flan-t5-xxl ($5.09/h) loading 8 minutes, refusal $0.10 -> 5.09 x 8/60 + 0.10 =
-        $0.78. Meeting 90 requests a minute, delay $0.01 a minute: 90 x 8 x min(0.10, 0.01 x 4) = $28.80
-        -> $29.48.
+        $0.78. Meeting 90 requests a minute, delay $0.01 a minute: 90 x 8 x max(0.10, 0.01 x 4) = $72.00
+        -> $72.68.
         """
-        met = demand_per_minute * load_minutes * min(self.refusal_cost, self.delay_cost_per_minute * load_minutes / 2)
+        met = demand_per_minute * load_minutes * self.cold_request(load_minutes)
         return self.copy_per_hour(reservation) * load_minutes / 60.0 + max(self.refusal_cost, met)

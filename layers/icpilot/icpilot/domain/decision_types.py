@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from .capacity import Reservation
+from .capacity import Holding, Reservation
 from .events import EventDraft, EventType
 from .transitions import FlightKind
 from .windows import Bounds
@@ -74,6 +74,13 @@ class EndpointObservation:
     # Managed instance scaling's ScaleInPolicy.Strategy (IDLE_RELEASE when it sets none); None
     # when managed instance scaling is off
     scale_in_strategy: str | None = None
+
+    def holding(self, component: str) -> Holding:
+        """What ``component`` holds beside its peers, for the price of keeping it: its copies, or
+        the one copy a cold start brings while it has none."""
+        mine = next((c for c in self.components if c.name == component), None)
+        beside = tuple((c.reservation, c.desired) for c in self.components if c.name != component)
+        return Holding(max(mine.desired if mine else 0, 1), beside)
 
 
 class LastAction(StrEnum):

@@ -5,22 +5,25 @@ Lead time: the p90 of a component's recent measured times to ready (nearest rank
 ``HISTORY`` warm-ups), or the policy's ``expected_time_to_ready`` until one is measured, plus the
 endpoint's instance provisioning time when the copies will not fit on the instances running now.
 
-Auto idle delay (the ski-rental break-even): keeping an idle copy costs its share of the instance
-price per hour; letting it go costs one cold start later. Keep it for as long as keeping it costs
-what a cold start costs, no longer:
-    delay = cold_start_cost / copy_cost_per_hour
-Worked example: flan-t5-xxl holds 2 of ml.g5.24xlarge's 4 GPUs at $10.18/h -> $5.09/h per copy;
-with cold_start_cost $2.00 the delay is 2.00 / 5.09 h = 23.6 min. Without one, the cost model's
-cold start: 8 min of loading ($0.68) + one refused request ($0.10) = $0.78 -> 9.2 min -> 10 min.
-Clamped to 5 min .. 24 h.
+Auto idle delay (the ski-rental break-even): keeping idle copies costs the instance time their
+release would free, as AWS bills instances (``CostModel.holding_per_hour``: the instances needed
+with them minus without, beside the other components' copies; never less than their share of the
+instances they share); letting them go costs one cold start later. Keep them for as long as
+keeping them costs what a cold start costs, no longer:
+    delay = cold_start_cost / holding_cost_per_hour
+Worked example: one flan-t5-xxl copy holds 2 of ml.g5.24xlarge's 4 GPUs ($10.18/h). Beside a
+falcon-7b copy on that instance it frees nothing and pays its share, $5.09/h: with cold_start_cost
+$2.00 the delay is 2.00 / 5.09 h = 23.6 min. Alone on the instance its release frees $10.18/h:
+11.8 min. Without a cold_start_cost, the cost model's cold start: 8 min of loading ($0.68) + one
+refused request ($0.10) = $0.78. Clamped to 5 min .. 24 h.
 
 Learned cold-start price: a cold start costs most through the requests that meet it. The watcher
 remembers, for the last ``HISTORY`` scale-ups from zero, how many requests a minute found the
 component cold from the minute before the scale-up until it was ready (NoCapacityInvocationFailures)
-and the next cold start is priced at their median over the measured time to ready
-(``CostModel.cold_start``). In the example,
-cold starts that met a median 90 requests a minute cost $29.48: the copy is kept 5.8 h after the
-last request, because a burst arriving within that time costs less held warm than started cold.
+and the next cold start is priced at their median over the measured time to ready, each request a
+refusal or its wait (``CostModel.cold_start``, ``cold_request``). In the example, cold starts that
+met a median 90 requests a minute cost $72.68: at its $5.09/h share the copy is kept 14.3 h after
+the last request, because a burst arriving within that time costs less held warm than started cold.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy, CostPolicy
-from .capacity import Reservation
+from .capacity import Holding, Reservation
 from .cost import CostModel, UnknownInstanceType
 from .forecast import Forecast
 
@@ -90,6 +93,7 @@ def idle_delay(
     cost: CostPolicy | None = None,
     load: timedelta | None = None,
     met_at_cold_start: Sequence[float] | None = None,
+    held: Holding | None = None,
 ) -> IdleDelay | None:
     """The idle scale-to-zero delay in force: fixed, derived ('auto'), or None (never).
 
@@ -97,7 +101,9 @@ def idle_delay(
     ski-rental rule, at most 2x the reactive optimum): the policy's ``cold_start_cost`` if given,
     else the cost model's: the copy paid over its load time (``load``, default the expected time to
     ready) plus the requests past cold starts met (``met_at_cold_start``, requests a minute; their
-    median), at least one refused request.
+    median), at least one refused request. Holding is priced as AWS bills it when ``held`` (the
+    component's copies and its peers') is known: the instances its release frees, at least its
+    share (``CostModel.holding_per_hour``); else one copy's share.
     """
     if policy.idle_scale_to_zero_after is None:
         return None
@@ -113,7 +119,9 @@ def idle_delay(
         )
     if reservation is None or (model.instance_accelerators and not reservation.accelerators and not reservation.cores):
         return IdleDelay(MAX_IDLE, None, policy.cold_start_cost, f"auto: no reservation known; keeping {MAX_IDLE}")
-    per_hour = model.copy_per_hour(reservation)
+    per_hour = (
+        model.copy_per_hour(reservation) if held is None else model.holding_per_hour(instance_type, reservation, held)
+    )
     if per_hour <= 0:
         return IdleDelay(MAX_IDLE, per_hour, policy.cold_start_cost, "auto: the copy costs nothing; keeping 24h")
     load_minutes = (load or policy.time_to_ready).total_seconds() / 60
@@ -132,9 +140,13 @@ def idle_delay(
     raw = timedelta(hours=cold / per_hour)
     delay = min(max(raw, MIN_IDLE), MAX_IDLE)
     delay = timedelta(minutes=math.ceil(delay.total_seconds() / 60))
+    held_as = (
+        f"copy ${per_hour:.2f}/h ({model.share(reservation):.0%} of {instance_type}"
+        if held is None
+        else f"{held.copies} held ${per_hour:.2f}/h (the instance time they free or share on {instance_type}"
+    )
     text = (
-        f"auto: cold start ${cold:.2f} ({source}) / copy ${per_hour:.2f}/h "
-        f"({model.share(reservation):.0%} of {instance_type} at ${model.instance_price_per_hour:.2f}/h) "
+        f"auto: cold start ${cold:.2f} ({source}) / {held_as} at ${model.instance_price_per_hour:.2f}/h) "
         f"= {raw.total_seconds() / 60:.1f} min -> {delay}"
     )
     return IdleDelay(delay, per_hour, cold, text)
@@ -149,6 +161,7 @@ def idle_delay_in_force(
     met_at_cold_start: Sequence[float],
     forecast: Forecast | None = None,
     now: datetime | None = None,
+    held: Holding | None = None,
 ) -> IdleDelay | None:
     """The idle delay configure sets on the idle alarm, from what the state table has measured: the
     one rule shared by configure, ``icpilot plan`` and the simulator (``cost``: the endpoint's block).
@@ -159,7 +172,7 @@ def idle_delay_in_force(
     held ``cold start x odds / price``, the ski-rental break-even of the expected cold start, between
     MIN_IDLE and the delay without a forecast. Configure runs every ``ConfigureRate`` and re-derives it."""
     load = time_to_ready(policy, ready_history)  # measured: with provisioning when it was needed
-    derived = idle_delay(policy, instance_type, reservation, cost, load, met_at_cold_start)
+    derived = idle_delay(policy, instance_type, reservation, cost, load, met_at_cold_start, held)
     if (
         derived is None
         or forecast is None

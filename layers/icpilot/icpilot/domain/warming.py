@@ -100,7 +100,15 @@ def warm_up_worth(
         return None
     # The idle delay configure sets (before any cold start's demand is measured).
     idle = idle_delay_in_force(
-        policy, endpoint.instance_type, component.reservation, cost, ready_history, (), forecast, now
+        policy,
+        endpoint.instance_type,
+        component.reservation,
+        cost,
+        ready_history,
+        (),
+        forecast,
+        now,
+        endpoint.holding(component.name),
     )
     if idle is None:
         return None

@@ -38,7 +38,7 @@ def auto_idle_delays(sagemaker: CopyCounts, state: State, policy: Policy, now: d
         reservation = component.reservation if component else None
         ready_history, met, forecast = cold_starts(state, e, c)
         derived = idle_delay_in_force(
-            cp, ep.instance_type, reservation, policy.cost_for(e), ready_history, met, forecast, now
+            cp, ep.instance_type, reservation, policy.cost_for(e), ready_history, met, forecast, now, ep.holding(c)
         )
         if derived is not None:
             out[c] = derived.delay
