@@ -479,3 +479,25 @@ def test_a_forecast_that_holds_the_burst_shortens_the_idle_delay_and_says_no_dri
     configured.lifecycle_events()
     assert flan_idle_periods(configured) == 5
     assert not [e for e in configured.lifecycle_events() if e["type"] == "DriftCorrected"]
+
+
+def test_a_scale_from_zero_is_sized_by_what_past_cold_starts_met(
+    configured: Stack, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three requests fail, but flan's last cold starts met 24-40 a minute (the watcher's record):
+    the first write asks for the copies that demand needs at once (ceil(30 / 10 per copy) = 3, at
+    its ceiling of 2), since SageMaker refuses a second write while the first copy loads."""
+    from icpilot.adapters.state import StateStore
+
+    from emulator.sagemaker_ext import invoke_component
+
+    use_policy(tmp_path, monkeypatch, lambda comps: comps["flan-t5-xxl"].update(warmup_copies=1))
+    state = StateStore(configured.table)
+    stored = state.get("llm-endpoint", "flan-t5-xxl")
+    state.write("llm-endpoint", "flan-t5-xxl", stored.version, met_at_cold_start=[24.0, 30.0, 40.0])
+    assert invoke_component("123456789012", REGION, "flan-t5-xxl", 3) == (0, 3)
+    emu.advance(60)
+    evaluate_alarms()
+    assert desired("flan-t5-xxl") == 2
+    scaled = next(e for e in configured.lifecycle_events() if e["type"] == "Scaled")
+    assert "3 requests failed" in scaled["reason"] and "cold starts met a median 30" in scaled["reason"]
