@@ -9,8 +9,9 @@ Rules, in order (each a function below, ``decide`` composes them; each ``Decisio
 2. An active override pins the copies (within 0..max_copies) and AAS's bounds; alarms wait.
 3. The intent: for a schedule or tick, the current intent (a deferred one, else SageMaker's
    desired count); for an alarm, what the alarm asks — no-capacity: at least ``warmup_copies`` at
-   once, sized by the failures or what past cold starts met (``sizing.sized_warmup``); high-load: ``step`` more; idle: zero, unless a window's floor, an override or the
-   scale-to-zero guard after a recent scale-from-zero says no.
+   once, sized by the failures or what past cold starts met (``sizing.sized_warmup``); high-load:
+   ``step`` more; idle: zero, unless a window's floor, an override or the scale-to-zero guard
+   after a recent scale-from-zero says no.
 4. The intent is moved into the schedule bounds [floor, ceiling] at ``now``. Between the bounds
    icpilot leaves the count to AAS, so it never fights it. An alarm or demand signal held down by
    the policy's own ceiling is reported (CeilingReached): the policy said no, not the hardware.

@@ -80,8 +80,11 @@ def lead_time(
 
 @dataclass(frozen=True)
 class IdleDelay:
+    """The idle delay in force and the prices it weighs: holding the copies (USD an hour, the
+    instance time their release frees or their share) against one cold start (USD)."""
+
     delay: timedelta
-    copy_cost_per_hour: float | None
+    holding_per_hour: float | None
     cold_start_cost: float | None
     explanation: str
 
@@ -179,15 +182,15 @@ def idle_delay_in_force(
         or now is None
         or policy.idle_scale_to_zero_after != "auto"
         or policy.predictive.mode != "scale"
-        or not derived.copy_cost_per_hour
+        or not derived.holding_per_hour
         or derived.cold_start_cost is None
     ):
         return derived
     odds = forecast.unheld_odds_within(now, derived.delay)
-    raw = timedelta(hours=derived.cold_start_cost * odds / derived.copy_cost_per_hour)
+    raw = timedelta(hours=derived.cold_start_cost * odds / derived.holding_per_hour)
     delay = min(max(raw, MIN_IDLE), derived.delay)
     delay = timedelta(minutes=math.ceil(delay.total_seconds() / 60))
     if delay >= derived.delay:
         return derived
     text = f"{derived.explanation}; the forecast gives {odds:.0%} odds of unheld demand within it -> {delay}"
-    return IdleDelay(delay, derived.copy_cost_per_hour, derived.cold_start_cost, text)
+    return IdleDelay(delay, derived.holding_per_hour, derived.cold_start_cost, text)
