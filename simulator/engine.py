@@ -605,6 +605,7 @@ class _Icpilot:
         AAS acts on its own first (the emulator's order: AAS, then the alarms that invoke the
         Lambdas), then the stack's evaluations run. Their writes meet this minute's requests."""
         c, fleet = self.c, endpoint.fleets[self.c.name]
+        rederive = t % CONFIGURE_MINUTES == 0  # the configure schedule (ConfigureRate)
         if self.warming_since is not None and fleet.loaded > 0:
             # The watcher sees the first copy ready: it records the time to ready and the requests a
             # minute that found the component cold, from the minute before the scale-up until now.
@@ -613,8 +614,8 @@ class _Icpilot:
             met = sum(self.counts[since:t]) / max(1, t - since)
             self.state = replace(self.state, met_at_cold_start=tuple(remember(self.state.met_at_cold_start, met)))
             self.warming_since = None
-            self.idle_minutes = self._idle_minutes(now, self._observation(endpoint, t).holding(c.name))
-        elif t % CONFIGURE_MINUTES == 0:  # the configure schedule (ConfigureRate)
+            rederive = True  # the idle delay at once after a cold start, the stack at its next configure
+        if rederive:
             self.idle_minutes = self._idle_minutes(now, self._observation(endpoint, t).holding(c.name))
         if self.tracking is not None:  # within the bounds icpilot's last decision set
             want = self.tracking.desired(fleet, t, *self.aas_bounds)

@@ -139,7 +139,7 @@ def test_holding_is_priced_at_the_instance_time_a_release_frees(
     saves nothing, so the copies pay their share of what they share."""
     model = CostModel.for_endpoint(load_policy_text(ONE), "ep", "ml.g5.24xlarge")
     held = Holding(copies, beside)
-    assert model.holding_per_hour("ml.g5.24xlarge", reservation, held) == pytest.approx(per_hour)
+    assert model.holding_per_hour(reservation, held) == pytest.approx(per_hour)
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,12 @@ class Holding:
     copies: int
     beside: tuple[tuple[Reservation, int], ...] = ()
 
+    def instances_freed(self, itype: InstanceType, reservation: Reservation) -> int:
+        """The instances the endpoint needs no more once these copies (of ``reservation``) go:
+        needed with them minus without, placed as ``instances_needed`` places them."""
+        others = list(self.beside)
+        return instances_needed(itype, [*others, (reservation, self.copies)]) - instances_needed(itype, others)
+
 
 def instances_needed(itype: InstanceType, held: list[tuple[Reservation, int]]) -> int:
     """The instances ``held`` (reservation, copies) take when placed as ``copies_that_fit`` places

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..policy.model import CostPolicy, Policy
-from .capacity import Holding, Reservation, instances_needed
-from .instance_types import INSTANCE_TYPES
+from .capacity import Holding, Reservation
+from .instance_types import INSTANCE_TYPES, InstanceType
 
 
 class UnknownInstanceType(ValueError):
@@ -29,6 +29,7 @@ class CostModel:
     instance_vcpus: int
     refusal_cost: float
     delay_cost_per_minute: float
+    instance: InstanceType | None = None  # what is priced: placement says which instances a release frees
 
     @classmethod
     def of(cls, cost: CostPolicy, instance_type: str) -> CostModel:
@@ -38,7 +39,7 @@ class CostModel:
                 f"unknown instance type {instance_type!r} (known: ml.g5.*, ml.g6.*, ml.g6e.*, ml.p4d/p5.*, ml.inf2.*, ...)"
             )
         price = cost.price_per_hour if cost.price_per_hour is not None else itype.price_per_hour
-        return cls(price, itype.accelerators, itype.vcpus, cost.refusal_cost, cost.delay_cost_per_minute)
+        return cls(price, itype.accelerators, itype.vcpus, cost.refusal_cost, cost.delay_cost_per_minute, itype)
 
     @classmethod
     def for_endpoint(cls, policy: Policy, endpoint: str, instance_type: str) -> CostModel:
@@ -57,7 +58,7 @@ class CostModel:
     def copy_per_minute(self, reservation: Reservation) -> float:
         return self.copy_per_hour(reservation) / 60.0
 
-    def holding_per_hour(self, instance_type: str, reservation: Reservation, held: Holding) -> float:
+    def holding_per_hour(self, reservation: Reservation, held: Holding) -> float:
         """USD an hour a component's copies cost as AWS bills them, beside the other components'
         copies: the instances that go when they go (instances needed with them minus without),
         and never less than their share of the instances they share (a shared instance goes only
@@ -67,12 +68,9 @@ class CostModel:
         an instance when it goes, $10.18/h, where its share is $2.545/h; beside a flan-t5-xxl copy
         (2 GPUs) on that instance it frees nothing and pays its share, $2.545/h."""
         share = self.copy_per_hour(reservation) * held.copies
-        itype = INSTANCE_TYPES.get(instance_type)
-        if itype is None or held.copies <= 0:
+        if self.instance is None or held.copies <= 0:
             return share
-        others = list(held.beside)
-        freed = instances_needed(itype, [*others, (reservation, held.copies)]) - instances_needed(itype, others)
-        return max(freed * self.instance_price_per_hour, share)
+        return max(held.instances_freed(self.instance, reservation) * self.instance_price_per_hour, share)
 
     def penalty(self, refused: float, delayed_minutes: float) -> float:
         """USD the failed and the waiting requests cost."""

@@ -172,11 +172,12 @@ def _intent(case: Case) -> _Intent | Decision:
     if declined is not None:
         return declined
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.NO_CAPACITY:
-        base = max(desired, sized_warmup(policy, trigger.failed_requests, state.met_at_cold_start), pending or 0)
+        size, sized_by = _first_write(case)
+        base = max(desired, size, pending or 0)
         how_many = f"{trigger.failed_requests:.0f} requests" if trigger.failed_requests else "requests"
         return _Intent(
             base,
-            f"no-capacity alarm: {how_many} failed at {copies(desired)}; warm up {base} at once{_sized_by_past(case)}",
+            f"no-capacity alarm: {how_many} failed at {copies(desired)}; warm up {base} at once{sized_by}",
             Rule.NO_CAPACITY_ALARM,
         )
     if trigger.kind == TriggerKind.DEMAND:
@@ -186,12 +187,11 @@ def _intent(case: Case) -> _Intent | Decision:
             state_now = "warming" if case.component.current < desired else "ready"
             reason = f"demand signal: already {copies(desired)} ({state_now}); nothing to do"
             return case.decision(Action.NONE, Rule.DEMAND_PRESENT, desired, reason, [])
-        base = max(sized_warmup(policy, trigger.failed_requests, state.met_at_cold_start), pending or 0)
+        size, sized_by = _first_write(case)
+        base = max(size, pending or 0)
         queued = f" ({trigger.failed_requests:.0f} requests waiting)" if trigger.failed_requests else ""
         return _Intent(
-            base,
-            f"demand signal: a client found no copy{queued}; warm up {base} at once{_sized_by_past(case)}",
-            Rule.DEMAND_SIGNAL,
+            base, f"demand signal: a client found no copy{queued}; warm up {base} at once{sized_by}", Rule.DEMAND_SIGNAL
         )
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.HIGH_LOAD:
         step = policy.high_load.step if policy.high_load else 1
@@ -208,13 +208,14 @@ def _intent(case: Case) -> _Intent | Decision:
     return _Intent(pending if pending is not None else desired, "", Rule.WITHIN_BOUNDS)
 
 
-def _sized_by_past(case: Case) -> str:
-    """Why a first write is larger than the trigger's own failures ask: what past cold starts met."""
-    met = case.state.met_at_cold_start
-    failed = case.trigger.failed_requests
-    if sized_warmup(case.policy, failed, met) <= sized_warmup(case.policy, failed):
-        return ""
-    return f" (the last {len(met)} cold starts met a median {statistics.median(met):.0f} requests a minute)"
+def _first_write(case: Case) -> tuple[int, str]:
+    """The copies a scale from zero asks for (``sizing.sized_warmup``: the trigger's failures or
+    what past cold starts met), and, when the past asked more than the failures, a note saying so."""
+    met, failed = case.state.met_at_cold_start, case.trigger.failed_requests
+    size = sized_warmup(case.policy, failed, met)
+    if size <= sized_warmup(case.policy, failed):
+        return size, ""
+    return size, f" (the last {len(met)} cold starts met a median {statistics.median(met):.0f} requests a minute)"
 
 
 def _not_worth_warming(case: Case) -> Decision | None:

@@ -122,9 +122,7 @@ def idle_delay(
         )
     if reservation is None or (model.instance_accelerators and not reservation.accelerators and not reservation.cores):
         return IdleDelay(MAX_IDLE, None, policy.cold_start_cost, f"auto: no reservation known; keeping {MAX_IDLE}")
-    per_hour = (
-        model.copy_per_hour(reservation) if held is None else model.holding_per_hour(instance_type, reservation, held)
-    )
+    per_hour = model.copy_per_hour(reservation) if held is None else model.holding_per_hour(reservation, held)
     if per_hour <= 0:
         return IdleDelay(MAX_IDLE, per_hour, policy.cold_start_cost, "auto: the copy costs nothing; keeping 24h")
     load_minutes = (load or policy.time_to_ready).total_seconds() / 60
