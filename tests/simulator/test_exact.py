@@ -223,3 +223,19 @@ def test_between_bursts_the_cheapest_simple_schedule_holds_its_copies() -> None:
     assert (
         result_cost(replay(solved, [c], run_rules, START, minutes), run_rules) <= result_cost(held, run_rules) + 0.005
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug (issue 28), not fixed: solve() proves $0.729 optimal here, yet the engine's "
+    "[1, 1, 1, 0, 0, 0] costs $0.719 and solve() started from it proves $0.719: the bound is not a bound",
+)
+def test_the_proven_bound_holds_when_a_request_waits_out_its_patience_for_a_loading_copy() -> None:
+    """Found by ``test_the_exact_optimum_equals_brute_force``: one request in minute 1, a 2-minute
+    load, patience 1, one instance always up, refusal $0.01. Holding the copy through minute 2
+    serves the request as its patience ends ($0.01 of waiting) instead of refusing it ($0.02)."""
+    c = component("a", 2, [0, 1, 0, 0, 0, 0], load=2)
+    run_rules = rules(refusal=0.01, patience=1, provisioning=0, min_instances=1, max_instances=1)
+    best = brute_force([c], run_rules, 6)
+    assert round(best, 3) == 0.719
+    assert solve([c], run_rules, 6).bound_usd <= best + 1e-6
