@@ -27,7 +27,8 @@ not when it begins.
 
 **Exactness.** HiGHS reports its incumbent, the proven lower bound and the gap between them; the
 incumbent is the cost of a real schedule (``replay`` it to check: the tests do) and the bound holds
-for every schedule of the class above. Outside it lie schedules that release one component's copies
+for every schedule of the class above (it comes from a run handed no start: ``_Program.solve``
+says why). Outside it lie schedules that release one component's copies
 while an instance provisions for another; brute force over small cases (tests) finds none cheaper.
 The integer program is a yardstick, not a controller: ``highspy`` is a bench and development
 dependency and never ships in the Lambda layer.
@@ -70,8 +71,31 @@ class ExactOptimum:
         return (self.incumbent_usd - self.bound_usd) / self.incumbent_usd if self.incumbent_usd > 0 else 0.0
 
 
+IMPROVE_SHARE = 0.25  # of a solve's time, spent improving on its start after the bound's run
 WINDOW_SECONDS = 2.5  # the least a window's program gets: HiGHS presolves the whole day each time
 WINDOW_MINUTES = (180, 120)  # fix-and-optimize's windows: how wide, how far apart
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a solve found: its cheapest solution (no values when none), that solution's cost, the
+    proven bound and HiGHS's status."""
+
+    values: list[float]
+    objective: float
+    bound: float
+    status: str
+
+    @classmethod
+    def of(cls, h: Any) -> _Run:
+        info = h.getInfo()
+        found = bool(info.primal_solution_status)
+        return cls(
+            list(h.getSolution().col_value) if found else [],
+            info.objective_function_value if found else math.inf,
+            info.mip_dual_bound if math.isfinite(info.mip_dual_bound) else -math.inf,
+            h.modelStatusToString(h.getModelStatus()),
+        )
 
 
 class _Program:
@@ -104,17 +128,20 @@ class _Program:
         start: dict[int, float] | None = None,
         windows: list[set[int]] | None = None,
         window_seconds: float | None = None,
-    ) -> tuple[Any, list[float]]:
-        """Solve within ``time_limit`` seconds, from the partial solution ``start`` (column -> value):
-        HiGHS completes it into a first incumbent (when it is a schedule of the program's class: a
-        simple schedule may not be), so a solve that runs out of time returns one no dearer.
+    ) -> _Run:
+        """Solve within ``time_limit`` seconds: the cheapest solution found and the proven bound.
 
-        With ``windows`` (sets of columns), when the time allows ``window_seconds`` a window
-        (default ``WINDOW_SECONDS``), the incumbent is first improved one window at a time with
-        every other column of ``windows`` held at its value (fix-and-optimize): small programs
-        HiGHS solves well, where the whole one (two components sharing instances for a day) finds
-        no better schedule than its start in the time. The whole program then runs from the
-        result; its bound is the bound."""
+        The bound comes from a run on the whole program that is handed no solution: HiGHS 1.15's
+        presolve, handed one, can cut off schedules cheaper than it and prove it optimal (a case in
+        ``tests/simulator/test_exact.py``). With ``start`` (column -> value, a partial solution),
+        that run gets all but ``IMPROVE_SHARE`` of the time and, unless it proves its schedule
+        optimal, the rest improves on ``start``: HiGHS completes it into a first incumbent (when it
+        is a solution of the program: a simple schedule may not be) and searches from there; the
+        cheaper schedule of the two runs is the result. With ``windows`` (sets of columns), when the
+        time allows ``window_seconds`` a window (default ``WINDOW_SECONDS``), the improvement runs
+        one window at a time with every other column of ``windows`` held at its value
+        (fix-and-optimize): small programs HiGHS solves well, where the whole one (two components
+        sharing instances for a day) finds no better schedule than its start in the time."""
         try:
             import highspy
             import numpy as np
@@ -124,45 +151,66 @@ class _Program:
             ) from exc
         began = time.monotonic()
         h = self._highs(highspy, np, gap, offset)
-        if start:
-            cols = np.array(sorted(start), dtype=np.int32)
-            h.setSolution(len(cols), cols, np.array([start[c] for c in cols]))
-        if not windows:
-            h.setOptionValue("time_limit", float(time_limit))
-            h.run()
-            return h, list(h.getSolution().col_value)
-        # fix-and-optimize: a first schedule from ``start`` (a quarter of the time), then each
-        # window in turn (two fifths of it, if that leaves each its least), then the whole program
-        h.setOptionValue("time_limit", time_limit / 4)
+        h.setOptionValue("time_limit", float(time_limit) * (1 - IMPROVE_SHARE if start else 1.0))
         h.run()
-        share = 0.4 * time_limit / len(windows)
+        proven = _Run.of(h)
+        if not start or proven.status == "Optimal":
+            return proven
+        left = max(0.1, time_limit - (time.monotonic() - began))
+        improved = self._improve(highspy, np, left, gap, offset, start, windows, window_seconds)
+        if improved is None or proven.objective <= improved.objective:
+            return proven
+        # the improved schedule is the cheaper; proven optimal when within the gap of the bound
+        optimal = improved.objective - proven.bound <= gap * abs(improved.objective) + 1e-9
+        return replace(improved, bound=proven.bound, status="Optimal" if optimal else proven.status)
 
-        def unfix(cols: Any) -> None:  # the columns back to the program's own bounds
-            h.changeColsBounds(
-                len(cols), cols, np.array([self.lower[c] for c in cols]), np.array([self.upper[c] for c in cols])
-            )
-
-        if h.getInfo().primal_solution_status and share >= (
-            WINDOW_SECONDS if window_seconds is None else window_seconds
-        ):
-            best = h.getSolution()
+    def _improve(
+        self,
+        highspy: Any,
+        np: Any,
+        time_limit: float,
+        gap: float,
+        offset: float,
+        start: dict[int, float],
+        windows: list[set[int]] | None,
+        window_seconds: float | None,
+    ) -> _Run | None:
+        """The solution HiGHS reaches from ``start`` in ``time_limit`` seconds (its bound is not
+        used), window by window when ``windows`` allow (see ``solve``)."""
+        began = time.monotonic()
+        share = time_limit
+        h = self._highs(highspy, np, gap, offset)
+        cols = np.array(sorted(start), dtype=np.int32)
+        h.setSolution(len(cols), cols, np.array([start[c] for c in cols]))
+        # fix-and-optimize: a first schedule from ``start`` (a third of the share), then each window
+        # in turn (the rest of it, if that leaves each its least)
+        h.setOptionValue("time_limit", share / 3 if windows else share)
+        h.run()
+        if not h.getInfo().primal_solution_status:
+            return None
+        best = h.getSolution()
+        per_window = 2 * share / 3 / len(windows) if windows else 0.0
+        if windows and per_window >= (WINDOW_SECONDS if window_seconds is None else window_seconds):
             movable = sorted(set().union(*windows))
             for free in windows:
                 fixed = np.array([c for c in movable if c not in free], dtype=np.int32)
                 loose = np.array(sorted(free), dtype=np.int32)
                 held = np.array([best.col_value[c] for c in fixed])
                 h.changeColsBounds(len(fixed), fixed, held, held)
-                unfix(loose)
+                h.changeColsBounds(
+                    len(loose),
+                    loose,
+                    np.array([self.lower[c] for c in loose]),
+                    np.array([self.upper[c] for c in loose]),
+                )
                 h.setSolution(best)
-                h.setOptionValue("time_limit", share)  # HiGHS's limit is per run
+                h.setOptionValue("time_limit", max(0.1, min(per_window, share - (time.monotonic() - began))))
                 h.run()
                 if h.getInfo().primal_solution_status:
                     best = h.getSolution()
-            unfix(np.array(movable, dtype=np.int32))
-            h.setSolution(best)
-        h.setOptionValue("time_limit", max(0.1, time_limit - (time.monotonic() - began)))
-        h.run()
-        return h, list(h.getSolution().col_value)
+        values = list(best.col_value)
+        objective = offset + sum(c * v for c, v in zip(self.cost, values, strict=True))
+        return _Run(values, objective, -math.inf, "improved from a start")
 
     def _highs(self, highspy: Any, np: Any, gap: float, offset: float) -> Any:
         h = highspy.Highs()
@@ -401,7 +449,7 @@ _SOLVED: dict[Any, ExactOptimum] = {}
 def _solve_lazily(
     solve_round: Callable[
         [dict[str, set[int]], float, dict[str, list[int]]],
-        tuple[Any, list[float], dict[str, list[int]], dict[str, _Fifo]],
+        tuple[_Run, dict[str, list[int]], dict[str, _Fifo]],
     ],
     names: list[str],
     fallback: Callable[[], dict[str, list[int]]],
@@ -419,12 +467,10 @@ def _solve_lazily(
         spent = time.monotonic() - began
         left = max(1.0, time_limit - spent if rounds else 2 * time_limit / 3)
         rounds += 1
-        h, values, x, fifos = solve_round(strict, left, start)
-        info = h.getInfo()
-        status = h.modelStatusToString(h.getModelStatus())
-        if math.isfinite(info.mip_dual_bound):
-            bound = max(bound, info.mip_dual_bound)
-        if info.primal_solution_status == 0 or not values:
+        found, x, fifos = solve_round(strict, left, start)
+        values, status = found.values, found.status
+        bound = max(bound, found.bound)
+        if not values:
             # No schedule within the time: the bound still holds; the schedule is a simple one.
             return ExactOptimum(
                 reactive,
@@ -440,20 +486,20 @@ def _solve_lazily(
             rounds,
             time.monotonic() - began,
             status,
-            info.objective_function_value,
-            info.mip_dual_bound,
+            found.objective,
+            found.bound,
             sum(map(len, broken.values())),
         )
         schedule = {n: [round(values[v]) for v in cols] for n, cols in x.items()}
         in_order = not any(broken.values())
-        if in_order and (best is None or info.objective_function_value < best.incumbent_usd):
-            best = ExactOptimum(reactive, schedule, info.objective_function_value, 0.0, 0.0, status)
+        if in_order and (best is None or found.objective < best.incumbent_usd):
+            best = ExactOptimum(reactive, schedule, found.objective, 0.0, 0.0, status)
         if (in_order and status == "Optimal") or time.monotonic() - began >= time_limit - 1.0:
             if best is None:  # never in order: what the last relaxation says (its replay costs more)
                 best = ExactOptimum(
                     reactive,
                     schedule,
-                    info.objective_function_value,
+                    found.objective,
                     0.0,
                     0.0,
                     f"{status}; oldest-first order not yet imposed everywhere",
@@ -560,7 +606,7 @@ def _round(
     open_start: bool,
     open_end: bool,
     start: dict[str, list[int]] | None = None,
-) -> tuple[Any, list[float], dict[str, list[int]], dict[str, _Fifo]]:
+) -> tuple[_Run, dict[str, list[int]], dict[str, _Fifo]]:
     """Build the program (the queue's order imposed in the minutes of ``strict``) and solve it.
 
     ``open_start``: copies may be held and loaded at minute 0 for free; ``open_end``: requests still
@@ -680,8 +726,7 @@ def _round(
         for col, copies in zip(x[n], held, strict=True)
     }
     windows = _windows(components, x, minutes, load_p + patience) if several and begin else []
-    h, values = lp.solve(time_limit, gap, constant, begin, windows)
-    return h, values, x, fifos
+    return lp.solve(time_limit, gap, constant, begin, windows), x, fifos
 
 
 def _windows(components: list[SimComponent], x: dict[str, list[int]], minutes: int, lead: int) -> list[set[int]]:

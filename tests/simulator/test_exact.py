@@ -178,18 +178,17 @@ def test_a_day_improved_window_by_window_costs_what_it_says(monkeypatch: pytest.
 
 
 def test_after_its_windows_the_whole_program_is_solved() -> None:
-    """Fix-and-optimize stops at a schedule no single window improves; the whole program then runs
-    from it with nothing held, so its optimum and bound are the program's. Here a and b each cost 1
+    """Fix-and-optimize stops at a schedule no single window improves; the bound's run is on the
+    whole program with nothing held, so the optimum and bound are the program's. Here a and b each cost 1
     alone and save 3 together (a + b - 3ab): neither window moves from (0, 0), the whole finds (1, 1)."""
     lp = exact._Program()
     a, b, both = lp.var(0, 1, 1.0), lp.var(0, 1, 1.0), lp.var(0, 1, -3.0)
     lp.row({both: 1.0, a: -1.0}, upper=0)
     lp.row({both: 1.0, b: -1.0}, upper=0)
-    h, values = lp.solve(5.0, 1e-6, 0.0, start={a: 0.0, b: 0.0}, windows=[{a}, {b}], window_seconds=0.0)
-    assert [round(values[c]) for c in (a, b, both)] == [1, 1, 1]
-    assert round(h.getInfo().mip_dual_bound, 6) == -1.0
-    model = h.getLp()  # the last run was on the whole program: no column left held
-    assert (list(model.col_lower_), list(model.col_upper_)) == (lp.lower, lp.upper)
+    found = lp.solve(5.0, 1e-6, 0.0, start={a: 0.0, b: 0.0}, windows=[{a}, {b}], window_seconds=0.0)
+    assert [round(found.values[c]) for c in (a, b, both)] == [1, 1, 1]
+    assert round(found.objective, 6) == round(found.bound, 6) == -1.0
+    assert found.status == "Optimal"
 
 
 @pytest.mark.parametrize(
@@ -225,17 +224,17 @@ def test_between_bursts_the_cheapest_simple_schedule_holds_its_copies() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug (issue 28), not fixed: solve() proves $0.729 optimal here, yet the engine's "
-    "[1, 1, 1, 0, 0, 0] costs $0.719 and solve() started from it proves $0.719: the bound is not a bound",
-)
 def test_the_proven_bound_holds_when_a_request_waits_out_its_patience_for_a_loading_copy() -> None:
     """Found by ``test_the_exact_optimum_equals_brute_force``: one request in minute 1, a 2-minute
     load, patience 1, one instance always up, refusal $0.01. Holding the copy through minute 2
-    serves the request as its patience ends ($0.01 of waiting) instead of refusing it ($0.02)."""
+    serves the request as its patience ends ($0.01 of waiting) instead of refusing it ($0.02).
+    HiGHS 1.15 handed the simple schedule [1, 1, 0, 0, 0, 0] ($0.729) as a start proves it optimal
+    (its presolve cuts the cheaper one off); the bound comes from a run handed no start."""
     c = component("a", 2, [0, 1, 0, 0, 0, 0], load=2)
     run_rules = rules(refusal=0.01, patience=1, provisioning=0, min_instances=1, max_instances=1)
     best = brute_force([c], run_rules, 6)
     assert round(best, 3) == 0.719
-    assert solve([c], run_rules, 6).bound_usd <= best + 1e-6
+    solved = solve([c], run_rules, 6, start={"a": [1, 1, 0, 0, 0, 0]})
+    assert solved.bound_usd <= best + 1e-6
+    assert round(solved.incumbent_usd, 3) == 0.719
+    assert round(result_cost(replay(solved, [c], run_rules, START, 6), run_rules), 3) == 0.719
