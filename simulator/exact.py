@@ -178,18 +178,17 @@ class _Program:
         """The solution HiGHS reaches from ``start`` in ``time_limit`` seconds (its bound is not
         used), window by window when ``windows`` allow (see ``solve``)."""
         began = time.monotonic()
-        share = time_limit
         h = self._highs(highspy, np, gap, offset)
         cols = np.array(sorted(start), dtype=np.int32)
         h.setSolution(len(cols), cols, np.array([start[c] for c in cols]))
-        # fix-and-optimize: a first schedule from ``start`` (a third of the share), then each window
+        # fix-and-optimize: a first schedule from ``start`` (a third of the time), then each window
         # in turn (the rest of it, if that leaves each its least)
-        h.setOptionValue("time_limit", share / 3 if windows else share)
+        h.setOptionValue("time_limit", time_limit / 3 if windows else time_limit)
         h.run()
         if not h.getInfo().primal_solution_status:
             return None
         best = h.getSolution()
-        per_window = 2 * share / 3 / len(windows) if windows else 0.0
+        per_window = 2 * time_limit / 3 / len(windows) if windows else 0.0
         if windows and per_window >= (WINDOW_SECONDS if window_seconds is None else window_seconds):
             movable = sorted(set().union(*windows))
             for free in windows:
@@ -204,7 +203,7 @@ class _Program:
                     np.array([self.upper[c] for c in loose]),
                 )
                 h.setSolution(best)
-                h.setOptionValue("time_limit", max(0.1, min(per_window, share - (time.monotonic() - began))))
+                h.setOptionValue("time_limit", max(0.1, min(per_window, time_limit - (time.monotonic() - began))))
                 h.run()
                 if h.getInfo().primal_solution_status:
                     best = h.getSolution()

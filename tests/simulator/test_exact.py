@@ -163,7 +163,8 @@ def test_improving_window_by_window_keeps_the_optimum_exact(
 def test_a_day_improved_window_by_window_costs_what_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two components sharing instances for four hours, every busy window improved in turn and the
     whole program run from the result, all in three seconds: the bound holds against the schedule's
-    replay, and a schedule served in order replays to the program's cost, to the cent."""
+    replay, and a schedule served in order replays to the program's cost, to the cent (a machine too
+    busy to find one in the time falls back to the simple schedule, and says so)."""
     office = [0] * 30 + [4, 6, 8, 6, 4, 2] * 20 + [0] * 90
     batch = [0] * 100 + [10] * 20 + [0] * 60 + [3] * 30 + [0] * 30
     components = [component("a", 2, office, load=6, max_copies=4), component("b", 1, batch, load=4, max_copies=4)]
@@ -173,7 +174,7 @@ def test_a_day_improved_window_by_window_costs_what_it_says(monkeypatch: pytest.
     solved = solve(components, run_rules, 240, time_limit=3.0)
     replayed = result_cost(replay(solved, components, run_rules, START, 240), run_rules)
     assert solved.bound_usd <= replayed + 1e-6
-    if "order not yet imposed" not in solved.status:
+    if "order not yet imposed" not in solved.status and "no schedule found" not in solved.status:
         assert round(replayed, 2) == round(solved.incumbent_usd, 2)
 
 
