@@ -194,8 +194,11 @@ def single_component_figures() -> dict[str, Any]:
 def optimum_depth_figures() -> dict[str, Any]:
     """How far the exact optimum's gap closes with time where two components share instances: a
     Tuesday of the office month, of the messy month and of the bursty week, each optimum solved at
-    the bench's ``OPTIMUM_SECONDS`` a day and at 120 s (where fix-and-optimize has the time to run)."""
+    the bench's ``OPTIMUM_SECONDS`` a day and at 120 s (where fix-and-optimize has the time to run),
+    from the best simple schedule, and reported as the tables' optimum rows are: the cheaper,
+    replayed, of the solver's schedule and that one."""
     from dataclasses import replace
+    from datetime import timedelta
 
     from icpilot.policy import load_policy
 
@@ -205,19 +208,26 @@ def optimum_depth_figures() -> dict[str, Any]:
     policy = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
     out: dict[str, Any] = {}
     for name, day in (("office", 8), ("office-messy", 8), ("bursty", 1)):
-        components, rules = setup(policy, build(name))
+        scenario = build(name)
+        components, rules = setup(policy, scenario)
         first, last = day * 1440, (day + 1) * 1440
         one_day = [replace(c, demand=c.demand.between(first, last)) for c in components]
+        begins = scenario.start + timedelta(days=day)
         for reactive in (False, True):
+            simple, plain = exact.best_simple(one_day, rules, begins, 1440, 0, reactive)
             for seconds in (OPTIMUM_SECONDS, 120.0):
-                solved = exact.solve(one_day, rules, 1440, reactive, time_limit=seconds)  # from zero copies
+                solved = exact.solve(one_day, rules, 1440, reactive, time_limit=seconds, start=simple)
+                replayed, _ = exact.best_replay(solved, one_day, rules, begins, 1440, 0, plain)
+                total = exact.result_cost(replayed, rules)
                 key = f"{name} day {day}, {'reactive' if reactive else 'foresight'}, {seconds:g} s"
                 out[key] = {
-                    "incumbent_usd": round(solved.incumbent_usd, 2),
+                    "total_usd": round(total, 2),
+                    "program_usd": round(solved.incumbent_usd, 2),
                     "bound_usd": round(solved.bound_usd, 2),
-                    "gap_pct": round(100 * solved.gap, 2),
+                    "gap_pct": round(100 * (total - solved.bound_usd) / total, 2),
                     "seconds": round(solved.seconds, 1),
                     "status": solved.status,
+                    "schedule": "simple" if replayed is plain else "solver",
                 }
     return out
 

@@ -146,11 +146,14 @@ def render(results: dict[str, Any]) -> str:
     depth = results.get("optimum_depth", {})
     if depth:
         parts.append("**the exact optimum with more time**, two components sharing instances, one day\n")
-        lines = ["| day, optimum, time a day | incumbent $ | bound $ | gap | seconds |", "|---|---:|---:|---:|---:|"]
+        lines = [
+            "| day, optimum, time a day | optimum $ | bound $ | gap | seconds | schedule |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
         for key, row in depth.items():
             lines.append(
-                f"| {key} | {_cell(row['incumbent_usd'])} | {_cell(row['bound_usd'])} | {row['gap_pct']}% "
-                f"| {row['seconds']} |"
+                f"| {key} | {_cell(row['total_usd'])} | {_cell(row['bound_usd'])} | {row['gap_pct']}% "
+                f"| {row['seconds']} | {row['schedule']} |"
             )
         parts.append("\n".join(lines))
     for patience, rows in results.get("activator", {}).items():
