@@ -224,7 +224,7 @@ def optimum_depth_figures() -> dict[str, Any]:
                     "total_usd": round(total, 2),
                     "program_usd": round(solved.incumbent_usd, 2),
                     "bound_usd": round(solved.bound_usd, 2),
-                    "gap_pct": round(100 * (total - solved.bound_usd) / total, 2),
+                    "gap_pct": round(max(0.0, 100 * (total - solved.bound_usd) / total), 2),  # not -0.0 when proven
                     "seconds": round(solved.seconds, 1),
                     "status": solved.status,
                     "schedule": "simple" if replayed is plain else "solver",
