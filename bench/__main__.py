@@ -203,6 +203,7 @@ def optimum_depth_figures() -> dict[str, Any]:
     from icpilot.policy import load_policy
 
     from simulator import exact
+    from simulator.backtest import optimum_row
     from simulator.scenarios import OPTIMUM_SECONDS, build, setup
 
     policy = load_policy(ROOT / "layers" / "icpilot" / "policy.yaml")
@@ -214,20 +215,17 @@ def optimum_depth_figures() -> dict[str, Any]:
         one_day = [replace(c, demand=c.demand.between(first, last)) for c in components]
         begins = scenario.start + timedelta(days=day)
         for reactive in (False, True):
-            simple, plain = exact.best_simple(one_day, rules, begins, 1440, 0, reactive)
             for seconds in (OPTIMUM_SECONDS, 120.0):
-                solved = exact.solve(one_day, rules, 1440, reactive, time_limit=seconds, start=simple)
-                replayed, _ = exact.best_replay(solved, one_day, rules, begins, 1440, 0, plain)
-                total = exact.result_cost(replayed, rules)
+                row, _, _ = optimum_row(one_day, rules, begins, 1440, 0, reactive, seconds)
                 key = f"{name} day {day}, {'reactive' if reactive else 'foresight'}, {seconds:g} s"
                 out[key] = {
-                    "total_usd": round(total, 2),
-                    "program_usd": round(solved.incumbent_usd, 2),
-                    "bound_usd": round(solved.bound_usd, 2),
-                    "gap_pct": round(max(0.0, 100 * (total - solved.bound_usd) / total), 2),  # not -0.0 when proven
-                    "seconds": round(solved.seconds, 1),
-                    "status": solved.status,
-                    "schedule": "simple" if replayed is plain else "solver",
+                    "total_usd": row["total_usd"],
+                    "program_usd": row["program_usd"],
+                    "bound_usd": row["bound_usd"],
+                    "gap_pct": row["gap_pct"],
+                    "seconds": row["solve_seconds"],
+                    "status": row["solver_status"],
+                    "schedule": "solver" if row["schedule"] == exact.SOLVERS_SCHEDULE else "simple",
                 }
     return out
 

@@ -88,6 +88,32 @@ def _gap_pct(total: float, bound: float) -> float:
     return _round(100 * max(0.0, total - bound) / total if total else 0.0)
 
 
+def optimum_row(
+    components: list[SimComponent],
+    rules: RunRules,
+    start: datetime,
+    minutes: int,
+    score_from: int,
+    reactive: bool,
+    optimum_seconds: float,
+) -> tuple[dict[str, Any], Result, float]:
+    """One exact optimum as a report's row: solved from the best simple schedule, the cheaper,
+    replayed, of its schedule and that one (``exact.best_replay``), with the proven bound, the gap
+    and the solve; returns the row, the replay and the bound."""
+    requests = {c.name: sum(c.demand.requests[score_from:]) for c in components}
+    simple, plain = exact.best_simple(components, rules, start, minutes, score_from, reactive)
+    solved = exact.solve(components, rules, minutes, reactive, score_from, optimum_seconds, start=simple)
+    replayed, schedule = exact.best_replay(solved, components, rules, start, minutes, score_from, plain)
+    row = _row(replayed, rules, requests)
+    row["schedule"] = schedule
+    row["bound_usd"] = _round(solved.bound_usd)
+    row["program_usd"] = _round(solved.incumbent_usd) if math.isfinite(solved.incumbent_usd) else None
+    row["gap_pct"] = _gap_pct(row["_total"], solved.bound_usd)
+    row["solve_seconds"] = _round(solved.seconds, 1)
+    row["solver_status"] = solved.status
+    return row, replayed, solved.bound_usd
+
+
 def _foresight_at_most_reactive(
     rows: dict[str, dict[str, Any]],
     copies: dict[str, dict[str, list[int]]],
@@ -138,17 +164,9 @@ def backtest_components(
     replays: dict[str, Result] = dict(results)
     bounds: dict[str, float] = {}
     for name, reactive in (("optimum", False), ("reactive-optimum", True)):
-        simple, plain = exact.best_simple(components, rules, start, minutes, score_from, reactive)
-        solved = exact.solve(components, rules, minutes, reactive, score_from, optimum_seconds, start=simple)
-        replayed, schedule = exact.best_replay(solved, components, rules, start, minutes, score_from, plain)
-        row = _row(replayed, rules, requests)
-        row["schedule"] = schedule
-        bounds[name] = solved.bound_usd
-        row["bound_usd"] = _round(solved.bound_usd)
-        row["program_usd"] = _round(solved.incumbent_usd) if math.isfinite(solved.incumbent_usd) else None
-        row["gap_pct"] = _gap_pct(row["_total"], solved.bound_usd)
-        row["solve_seconds"] = _round(solved.seconds, 1)
-        row["solver_status"] = solved.status
+        row, replayed, bounds[name] = optimum_row(
+            components, rules, start, minutes, score_from, reactive, optimum_seconds
+        )
         rows[name] = row
         copies[name] = replayed.copies
         replays[name] = replayed

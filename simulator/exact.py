@@ -72,11 +72,12 @@ class ExactOptimum:
 
 
 # Of a solve's time, the most spent improving on its start before the bound's run, which gets the
-# rest: one component (HiGHS finds its schedules alone; the bound wants the time), components
-# sharing instances (a third of it completes the start, the rest goes to windows when each gets its
-# least, else to the bound's run; measured on the messy month, a quarter in all left a day at
-# $3,394 where the start is $179 and the solver's schedule $130).
-IMPROVE_SHARE = {False: 0.25, True: 0.65}  # keyed by: are there windows (several components)?
+# rest. One component: HiGHS finds its schedules alone; the bound wants the time. Components sharing
+# instances: a third of it completes the start, the rest goes to windows when each gets its least,
+# else to the bound's run (measured on the messy month, a quarter in all left a day at $3,394 where
+# the start is $179 and the solver's schedule $130).
+IMPROVE_SHARE_ALONE = 0.25
+IMPROVE_SHARE_SHARED = 0.65
 WINDOW_SECONDS = 2.5  # the least a window's program gets: HiGHS presolves the whole day each time
 WINDOW_MINUTES = (180, 120)  # fix-and-optimize's windows: how wide, how far apart
 
@@ -139,7 +140,7 @@ class _Program:
         The bound comes from a run on the whole program that is handed no solution: HiGHS 1.15's
         presolve, handed one, can cut off schedules cheaper than it and prove it optimal (a case in
         ``tests/simulator/test_exact.py``). With ``start`` (column -> value, a partial solution), an
-        improvement comes first, for at most ``IMPROVE_SHARE`` of the time: HiGHS completes
+        improvement comes first, for at most ``IMPROVE_SHARE_*`` of the time: HiGHS completes
         ``start`` into a first incumbent (when it is a solution of the program: a simple schedule
         may not be) and searches from there; with ``windows`` (sets of columns), when the time
         allows ``window_seconds`` a window (default ``WINDOW_SECONDS``), one window at a time with
@@ -157,7 +158,7 @@ class _Program:
         began = time.monotonic()
         improved = None
         if start:
-            share = IMPROVE_SHARE[bool(windows)] * time_limit
+            share = (IMPROVE_SHARE_SHARED if windows else IMPROVE_SHARE_ALONE) * time_limit
             improved = self._improve(highspy, np, share, gap, offset, start, windows, window_seconds)
         h = self._highs(highspy, np, gap, offset)
         h.setOptionValue("time_limit", max(0.1, time_limit - (time.monotonic() - began)))
@@ -577,6 +578,9 @@ def best_simple(
     return best
 
 
+SOLVERS_SCHEDULE = "the solver's schedule"  # what ``best_replay`` says when the solver's is the cheaper
+
+
 def best_replay(
     solved: ExactOptimum,
     components: list[SimComponent],
@@ -595,7 +599,7 @@ def best_replay(
         plain = best_simple(components, rules, start, minutes, score_from, solved.reactive)[1]
     if result_cost(plain, rules) < result_cost(mine, rules) - 0.005:
         return plain, "a simple schedule (the solver's, replayed, cost more in its time)"
-    return mine, "the solver's schedule"
+    return mine, SOLVERS_SCHEDULE
 
 
 def _round(
