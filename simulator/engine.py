@@ -537,7 +537,17 @@ class _Icpilot:
             and acts_again(AlarmKind.HIGH_LOAD, c.policy, now, self.last_action_at)
         ):
             triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.HIGH_LOAD))  # standing: adds its step
+        if ticking and self._quiet(idle_run) and not any(t.kind == TriggerKind.ALARM for t in triggers):
+            # The tick's standing quiet alarm (idle, high-load and no-capacity go before it), naming
+            # the endpoint's components whose quiet alarms stand, as the tick's one listing does.
+            quiet = frozenset(o.c.name for o in self.everyone.values() if o._quiet(o.closed[1]))
+            triggers.append(Trigger(TriggerKind.ALARM, alarm=AlarmKind.QUIET, quiet=quiet))
         return triggers
+
+    def _quiet(self, idle_run: int) -> bool:
+        """The quiet alarm stands: no invocations for ``consolidate_after`` (missing data breaches)."""
+        delay = self.c.policy.quiet_delay
+        return delay is not None and idle_run >= max(1, int(delay.total_seconds() // 60))
 
     def _follows_up(self) -> bool:
         """The watcher's follow-up: a deferred intent is evaluated again when its own transition

@@ -177,7 +177,10 @@ class FakeCloudWatch:
         return self.alarms.get(name)
 
     def alarm_listing(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-        own = {name: {"AlarmName": name, "StateValue": s.value} for name, s in self.alarms.items()}
+        own = {
+            name: {"AlarmName": name, "StateValue": s.value, "StateUpdatedTimestamp": s.changed_at}
+            for name, s in self.alarms.items()
+        }
         return own, dict(self.others)
 
     def component_sums(

@@ -36,6 +36,7 @@ MONDAY_NIGHT = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # 23:00 Berlin: nothin
         (AlarmKind.HIGH_LOAD, TRACKED, MONDAY_NOON, MONDAY_NOON - timedelta(minutes=4), False),  # its own 5m
         (AlarmKind.HIGH_LOAD, TRACKED, MONDAY_NOON, MONDAY_NOON - timedelta(minutes=5), True),
         (AlarmKind.NO_CAPACITY, PLAIN, MONDAY_NIGHT, None, False),  # one-shot: never from the tick
+        (AlarmKind.QUIET, PLAIN, MONDAY_NIGHT, None, True),  # decide() judges what a consolidation frees
     ],
 )
 def test_acts_again(
@@ -48,3 +49,7 @@ def test_only_the_alarms_a_policy_has_are_followed() -> None:
     assert followed(PLAIN) == [AlarmKind.HIGH_LOAD, AlarmKind.IDLE]
     assert followed(TRACKED) == [AlarmKind.HIGH_LOAD]
     assert followed(ComponentPolicy(max_copies=1)) == []
+    quiet = PLAIN.model_copy(update={"consolidate_after": "10m"})
+    assert followed(quiet) == [AlarmKind.HIGH_LOAD, AlarmKind.IDLE, AlarmKind.QUIET]
+    # one copy at most: nothing to consolidate, no quiet alarm to follow
+    assert followed(ComponentPolicy(max_copies=1, consolidate_after="10m")) == []

@@ -88,3 +88,50 @@ def copies_that_fit(
     while _place(bins, wanted):
         count += 1
     return count
+
+
+@dataclass(frozen=True)
+class Held:
+    """One component's part in a consolidation: what it reserves a copy, holds, may go down to, and
+    whether its traffic has stopped (its quiet alarm stands)."""
+
+    name: str
+    reservation: Reservation
+    copies: int
+    lowest: int  # the fewest it may keep: one copy (the idle rule owns the last), or its floor
+    quiet: bool
+    priority: int = 0
+
+
+def consolidated(itype: InstanceType, held: list[Held]) -> dict[str, int]:
+    """The copies each component keeps when the quiet ones give up what frees instances.
+
+    AWS bills instances, and target tracking cannot scale in a component without traffic (no
+    datapoints), so copies a burst left stay until the idle delay takes the component to zero. When
+    every quiet component down to its ``lowest`` needs fewer instances than today, they keep that
+    many, then get copies back one at a time (higher priority first, round after round) while the
+    instances needed stay that few. Otherwise (nothing freed) everyone keeps what it holds.
+
+    Deterministic, so each quiet component's own decision computes the same plan. Worked example
+    (ml.g5.24xlarge, 4 GPUs): falcon-7b 4 x 1 GPU and flan-t5-xxl 2 x 2 GPUs, both quiet, need 2
+    instances; down to one copy each, 3 GPUs, one instance; falcon gets a second copy back (4 GPUs),
+    a third would need another instance, as would flan's second: falcon 2, flan 1."""
+    now = {h.name: h.copies for h in held}
+    plan = {h.name: min(h.copies, max(h.lowest, 0)) if h.quiet else h.copies for h in held}
+
+    def needed(counts: dict[str, int]) -> int:
+        return instances_needed(itype, [(h.reservation, counts[h.name]) for h in held])
+
+    fewest = needed(plan)
+    if fewest >= needed(now):
+        return now
+    order = sorted((h for h in held if h.quiet), key=lambda h: (-h.priority, h.name))
+    gave_back = True
+    while gave_back:
+        gave_back = False
+        for h in order:
+            if plan[h.name] < h.copies:
+                trial = {**plan, h.name: plan[h.name] + 1}
+                if needed(trial) <= fewest:
+                    plan, gave_back = trial, True
+    return plan

@@ -11,7 +11,9 @@ Rules, in order (each a function below, ``decide`` composes them; each ``Decisio
    desired count); for an alarm, what the alarm asks — no-capacity: at least ``warmup_copies`` at
    once, sized by the failures or what past cold starts met (``sizing.sized_warmup``); high-load:
    ``step`` more; idle: zero, unless a window's floor, an override or the scale-to-zero guard
-   after a recent scale-from-zero says no.
+   after a recent scale-from-zero says no; quiet (``consolidate_after``, from the tick): the copies
+   above one that the quiet components of the endpoint give up to free an instance
+   (``capacity.consolidated``).
 4. The intent is moved into the schedule bounds [floor, ceiling] at ``now``. Between the bounds
    icpilot leaves the count to AAS, so it never fights it. An alarm or demand signal held down by
    the policy's own ceiling is reported (CeilingReached): the policy said no, not the hardware.
@@ -43,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy
+from .capacity import Held, consolidated, instances_needed
 from .case import Case, make_case
 from .decision_types import (
     DECLINED_LIMIT,
@@ -60,6 +63,7 @@ from .decision_types import (
     copies,
 )
 from .events import EventDraft, EventType
+from .instance_types import INSTANCE_TYPES
 from .sizing import capacity_refused, make_room, sized_scale_out, sized_warmup, warm_up_started
 from .status import ENDPOINT_DOWN, ComponentStatus
 from .warming import WarmUpWorth
@@ -203,6 +207,8 @@ def _intent(case: Case) -> _Intent | Decision:
         return _Intent(base, f"high-load alarm: add {step} to {before}", Rule.HIGH_LOAD_ALARM)
     if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.IDLE:
         return _idle(case)
+    if trigger.kind == TriggerKind.ALARM and trigger.alarm == AlarmKind.QUIET:
+        return _quiet(case)
     if pending is not None and pending != desired:
         return _Intent(pending, state.pending_reason or "pending intent", Rule.PENDING_INTENT)
     return _Intent(pending if pending is not None else desired, "", Rule.WITHIN_BOUNDS)
@@ -280,6 +286,62 @@ def _idle(case: Case) -> _Intent | Decision:
         why = f"idle for {policy.idle_scale_to_zero_after}: one copy fewer, toward the floor {floor}"
         return _Intent(desired - 1, why, Rule.IDLE)
     return _Intent(0, f"idle for {policy.idle_scale_to_zero_after}: scale to zero", Rule.IDLE)
+
+
+def _quiet(case: Case) -> _Intent | Decision:
+    """Rule 3, quiet: no invocations for ``consolidate_after`` (its quiet alarm stands; the tick acts
+    on it). The copies above one (or the floor) that the quiet components of the endpoint can give
+    up to need fewer instances go (``capacity.consolidated``); the rest stay, so the next burst meets
+    warm copies on the instance that stays. Nothing while a deferred scale-up is pending or the
+    component refuses writes (the next tick looks again: a deferred scale-in could outlive the quiet)."""
+    state, policy, desired, endpoint = case.state, case.policy, case.desired, case.endpoint
+    pending = state.pending_target
+    if pending is not None and pending > desired:
+        why = f"quiet alarm ignored: a deferred scale-up is pending ({state.pending_reason or 'pending intent'})"
+        return _Intent(pending, why, Rule.PENDING_INTENT)
+    itype = INSTANCE_TYPES.get(endpoint.instance_type)
+    lowest = max(1, case.bounds.floor)
+    quiet_for = f"quiet for {policy.consolidate_after}"
+    if itype is None:
+        why = f"no placement known for {endpoint.instance_type}"
+    elif case.busy:
+        why = f"{case.busy}; looked at again next tick"
+    elif desired <= lowest:
+        why = f"nothing above {copies(lowest)}"
+    else:
+        why = ""
+    if itype is None or why:
+        return case.decision(Action.NONE, Rule.CONSOLIDATE, desired, f"{quiet_for}: {why}", [])
+    held = _as_consolidated(case, lowest)
+    plan = consolidated(itype, held)
+    keep = plan[case.component.name]
+    beside = sorted(h.name for h in held if h.quiet and h.name != case.component.name)
+    with_whom = f" beside quiet {', '.join(beside)}" if beside else ""
+    if keep >= desired:
+        reason = f"{quiet_for}: keeping {copies(desired)}; fewer{with_whom} would free no instance"
+        return case.decision(Action.NONE, Rule.CONSOLIDATE, desired, reason, [])
+    before = instances_needed(itype, [(h.reservation, h.copies) for h in held])
+    after = instances_needed(itype, [(h.reservation, plan[h.name]) for h in held])
+    why = f"{quiet_for}: {keep} of {desired} copies{with_whom}, {after} instances instead of {before}"
+    return _Intent(keep, why, Rule.CONSOLIDATE)
+
+
+def _as_consolidated(case: Case, lowest: int) -> list[Held]:
+    """The endpoint's components as a consolidation sees them: this one (quiet: its alarm is the
+    trigger) down to ``lowest``, the peers whose quiet alarms stand too down to one copy or their
+    floor, the others (busy, or not icpilot's) at what they hold."""
+    peers = {p.name: p for p in case.peers}
+    held = []
+    for c in case.endpoint.components:
+        if c.name == case.component.name:
+            held.append(Held(c.name, c.reservation, c.desired, lowest, True, case.policy.priority))
+        elif c.name in peers:
+            peer = peers[c.name]
+            quiet = c.name in case.trigger.quiet
+            held.append(Held(c.name, c.reservation, c.desired, max(1, peer.floor), quiet, peer.priority))
+        else:
+            held.append(Held(c.name, c.reservation, c.desired, c.desired, False))
+    return held
 
 
 def _within_bounds(case: Case, intent: _Intent, events: list[EventDraft]) -> tuple[int, str, Rule]:

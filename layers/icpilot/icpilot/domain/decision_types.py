@@ -34,6 +34,7 @@ class AlarmKind(StrEnum):
     NO_CAPACITY = "no-capacity"
     HIGH_LOAD = "high-load"
     IDLE = "idle"
+    QUIET = "quiet"  # no invocations for ``consolidate_after``: the tick may consolidate (never an edge)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Trigger:
     failed_requests: float | None = None
     # high-load alarm: its last datapoint, invocations per copy in its period (CloudWatch's, not the payload's)
     load_per_copy: float | None = None
+    # quiet alarm: the components of the endpoint whose quiet alarms stand (this one among them)
+    quiet: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ class Rule(StrEnum):
     NOT_WORTH_WARMING = "not-worth-warming"  # a lone request: a warm-up would cost more than it saves
     HIGH_LOAD_ALARM = "high-load-alarm"
     IDLE = "idle"
+    CONSOLIDATE = "consolidate"  # quiet: copies above one go where the quiet components then free an instance
     PENDING_INTENT = "pending-intent"  # a deferred intent retried
     WINDOW_FLOOR = "window-floor"  # raised to the floor in force
     WINDOW_CEILING = "window-ceiling"  # lowered to the ceiling in force

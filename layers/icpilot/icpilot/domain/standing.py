@@ -4,6 +4,9 @@ on it again under these rules. Pure: no AWS, no clock.
 - idle: while the alarm stands (no invocations for the idle delay), decide again each tick: one
   copy fewer while the component is above the floor in force, zero once nothing holds it (an idle
   alarm that went to ALARM while a window's floor held the copies never fires again by itself);
+- quiet (``consolidate_after``): acted on by the tick only, which reads every quiet alarm of the
+  endpoint in one listing: the copies the quiet components give up to free an instance (an alarm
+  event for it alone would not know its peers');
 - high-load: add ``step`` more copies, one scale-out cooldown after icpilot's last action, while
   the load lasts (the cooldown is the target-tracking one when the policy has it, else 60 s);
 - no-capacity: only after icpilot declined the warm-up (``domain.warming``), and once the alarm
@@ -31,7 +34,9 @@ def followed(policy: ComponentPolicy) -> list[AlarmKind]:
     kinds = [AlarmKind.HIGH_LOAD] if policy.high_load else []
     if policy.predictive.mode == "scale":  # a warm-up may be declined (domain.warming)
         kinds.append(AlarmKind.NO_CAPACITY)
-    return kinds + ([AlarmKind.IDLE] if policy.idle_scale_to_zero_after is not None else [])
+    if policy.idle_scale_to_zero_after is not None:
+        kinds.append(AlarmKind.IDLE)
+    return kinds + ([AlarmKind.QUIET] if policy.quiet_delay is not None else [])
 
 
 def acts_again(
@@ -47,8 +52,9 @@ def acts_again(
     ``alarm_since``: when the alarm went to ALARM)."""
     if kind == AlarmKind.NO_CAPACITY:
         return declined and alarm_since is not None and now - alarm_since >= LASTING_DEMAND
-    if kind == AlarmKind.IDLE:
-        return True  # decide() judges: one copy fewer above a floor, zero without one, else nothing
+    if kind in (AlarmKind.IDLE, AlarmKind.QUIET):
+        return True  # decide() judges: one copy fewer above a floor, zero without one, else nothing;
+        # quiet: what the quiet components give up to free an instance, else nothing
     # high-load
     if last_action_at is None:
         return True

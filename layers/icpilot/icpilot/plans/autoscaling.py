@@ -141,7 +141,8 @@ def _scaling_policies(cp: ComponentPolicy) -> dict[str, tuple[str, dict[str, Any
 
 
 def _alarms(component: str, cp: ComponentPolicy, idle: timedelta | None, owner: str) -> dict[str, dict[str, Any]]:
-    """The no-capacity alarm (the step policy's), the idle alarm with ``idle``, the high-load alarm."""
+    """The no-capacity alarm (the step policy's), the idle alarm with ``idle``, the quiet alarm
+    (``consolidate_after``), the high-load alarm."""
     alarms = {
         alarm_name(component, AlarmKind.NO_CAPACITY): _metric_alarm(
             component,
@@ -165,6 +166,21 @@ def _alarms(component: str, cp: ComponentPolicy, idle: timedelta | None, owner: 
             AlarmKind.IDLE,
             owner=owner,
             description=f"no invocations of {component} for {minutes} min: scale to zero",
+            MetricName="Invocations",
+            Statistic="Sum",
+            EvaluationPeriods=minutes,
+            DatapointsToAlarm=minutes,
+            Threshold=1.0,
+            ComparisonOperator="LessThanThreshold",
+            TreatMissingData="breaching",
+        )
+    if cp.quiet_delay is not None:
+        minutes = max(1, math.ceil(cp.quiet_delay.total_seconds() / 60))
+        alarms[alarm_name(component, AlarmKind.QUIET)] = _metric_alarm(
+            component,
+            AlarmKind.QUIET,
+            owner=owner,
+            description=f"no invocations of {component} for {minutes} min: consolidate its copies (read by the tick)",
             MetricName="Invocations",
             Statistic="Sum",
             EvaluationPeriods=minutes,

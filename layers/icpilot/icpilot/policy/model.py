@@ -13,7 +13,7 @@ from datetime import time, timedelta
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .parts import (
     DAYS,
@@ -99,6 +99,13 @@ class ComponentPolicy(StrictModel):
     scale_to_zero_guard: Duration = Field(
         default="15m", description="no scale-to-zero this soon after a scale-from-zero"
     )
+    consolidate_after: Duration | None = Field(
+        default=None,
+        description=(
+            "quiet this long (no invocations), the copies above one (or the floor) go where that and "
+            "the quiet peers' doing the same frees an instance; none = never"
+        ),
+    )
     preemptible: bool = Field(
         default=False, description="higher-priority components may take this one's copies above its floor"
     )
@@ -106,19 +113,25 @@ class ComponentPolicy(StrictModel):
         default_factory=PredictiveScaling, description="learned demand: warm up ahead of past traffic"
     )
 
-    @field_validator("idle_scale_to_zero_after", "expected_time_to_ready", "scale_to_zero_guard", "warmup_timeout")
+    @field_validator(
+        "idle_scale_to_zero_after",
+        "expected_time_to_ready",
+        "scale_to_zero_guard",
+        "warmup_timeout",
+        "consolidate_after",
+    )
     @classmethod
     def _durations(cls, v: str | int | None) -> str | int | None:
         if v is not None and v != "auto":
             parse_duration(v)
         return v
 
-    @field_validator("idle_scale_to_zero_after")
+    @field_validator("idle_scale_to_zero_after", "consolidate_after")
     @classmethod
-    def _idle_range(cls, v: str | int | None) -> str | int | None:
-        # The idle alarm evaluates 1-minute periods; CloudWatch allows at most a day of them.
+    def _alarm_range(cls, v: str | int | None, info: ValidationInfo) -> str | int | None:
+        # The idle and quiet alarms evaluate 1-minute periods; CloudWatch allows at most a day of them.
         if v is not None and v != "auto" and not timedelta(minutes=1) <= parse_duration(v) <= timedelta(days=1):
-            raise ValueError(f"idle_scale_to_zero_after {v!r} must be between 1m and 24h")
+            raise ValueError(f"{info.field_name} {v!r} must be between 1m and 24h")
         return v
 
     @model_validator(mode="after")
@@ -181,6 +194,14 @@ class ComponentPolicy(StrictModel):
     @cached_property  # parsed once, when first read after the policy loads
     def guard(self) -> timedelta:
         return parse_duration(self.scale_to_zero_guard)
+
+    @cached_property  # parsed once, when first read after the policy loads
+    def quiet_delay(self) -> timedelta | None:
+        """How long without invocations before the copies above one may be consolidated; None: never.
+        Only a component that may hold more than one copy has anything to consolidate."""
+        if self.consolidate_after is None or self.max_copies <= 1:
+            return None
+        return parse_duration(self.consolidate_after)
 
 
 class CostPolicy(StrictModel):

@@ -27,6 +27,12 @@ logger = Logger(service="icpilot", child=True)
 ALARM_CLOCK_TOLERANCE_SECONDS = 1.0
 
 
+def _rank(kind: AlarmKind | None) -> int:
+    """Of a component's standing alarms the tick acts on one: high-load (or no-capacity) before idle,
+    idle (zero) before quiet (consolidation keeps copies that idle would release)."""
+    return {AlarmKind.QUIET: 0, AlarmKind.IDLE: 1}.get(kind, 2) if kind is not None else 2
+
+
 class TriggerChecks:
     """One invocation's checks of its trigger."""
 
@@ -92,17 +98,25 @@ class TriggerChecks:
 
     def standing_alarms(self, policy: Policy, now: datetime) -> tuple[dict[str, Trigger], dict[str, str]]:
         """Triggers for icpilot's alarms that stay in ALARM (``domain.standing``: they get no new
-        EventBridge event; a component's high-load alarm goes before its idle one), and the stack
+        EventBridge event; a component's high-load alarm goes before its idle one, idle before quiet;
+        a quiet alarm's trigger names the endpoint's components whose quiet alarms stand), and the stack
         that manages each component whose icpilot alarms another stack made, from one listing."""
         own, others = self.cloudwatch.alarm_listing()
         elsewhere = components_of_other_stacks(others)
         wanted = {alarm_name(c, kind): (e, c, cp, kind) for e, c, cp in policy.components() for kind in followed(cp)}
+        standing = [
+            (name, alarm) for name, alarm in own.items() if name in wanted and alarm.get("StateValue") == "ALARM"
+        ]
+        quiet: dict[str, set[str]] = {}  # endpoint -> its components whose quiet alarms stand
+        for name, _ in standing:
+            endpoint, component, _, kind = wanted[name]
+            if kind == AlarmKind.QUIET:
+                quiet.setdefault(endpoint, set()).add(component)
         out: dict[str, Trigger] = {}
-        for name, alarm in own.items():
-            if name not in wanted or alarm.get("StateValue") != "ALARM":
-                continue
+        for name, alarm in standing:
             endpoint, component, cp, kind = wanted[name]
-            stored = self.state.get(endpoint, component) if kind != AlarmKind.IDLE else None
+            reads_state = kind in (AlarmKind.HIGH_LOAD, AlarmKind.NO_CAPACITY)
+            stored = self.state.get(endpoint, component) if reads_state else None
             last = stored.last_action_at if stored is not None and kind == AlarmKind.HIGH_LOAD else None
             declined = stored is not None and declined_warm_up(stored.state.last_refusal)
             if not acts_again(kind, cp, now, last, declined, AlarmState.of(alarm).changed_at):
@@ -110,10 +124,14 @@ class TriggerChecks:
             # No load_per_copy: StateReasonData explains the state, and CloudWatch does not document
             # refreshing it while the state stands; a datapoint from before icpilot's last scale-out,
             # multiplied by today's copies, would overshoot. A standing alarm adds its step.
-            trigger = Trigger(TriggerKind.ALARM, source=f"alarm:{name} (still in ALARM)", alarm=kind)
-            if kind == AlarmKind.IDLE:
-                out.setdefault(component, trigger)
-            else:
+            trigger = Trigger(
+                TriggerKind.ALARM,
+                source=f"alarm:{name} (still in ALARM)",
+                alarm=kind,
+                quiet=frozenset(quiet.get(endpoint, ())) if kind == AlarmKind.QUIET else frozenset(),
+            )
+            held = out.get(component)
+            if held is None or _rank(kind) > _rank(held.alarm):
                 out[component] = trigger
         return out, elsewhere
 
@@ -169,6 +187,11 @@ class TriggerChecks:
         endpoint = policy.component(component)[0]  # type: ignore[index]
         if state_value != "ALARM":
             why = f"{kind} alarm went to {state_value}: nothing to do"
+            summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, why))
+            return None
+        if kind == AlarmKind.QUIET:
+            # A consolidation needs the peers' quiet alarms too: the tick reads them all in one listing.
+            why = "quiet alarm: consolidating is the tick's (it reads the endpoint's quiet alarms together)"
             summary.outcomes.append(ComponentOutcome(endpoint, component, Outcome.UNCHANGED, why))
             return None
         mismatch, held = self.unconfirmed(alarm, changed_at, trigger, now, summary)
