@@ -157,11 +157,16 @@ class _Program:
             ) from exc
         began = time.monotonic()
         improved = None
+        share = 0.0
         if start:
             share = (IMPROVE_SHARE_SHARED if windows else IMPROVE_SHARE_ALONE) * time_limit
             improved = self._improve(highspy, np, share, gap, offset, start, windows, window_seconds)
         h = self._highs(highspy, np, gap, offset)
-        h.setOptionValue("time_limit", max(0.1, time_limit - (time.monotonic() - began)))
+        # The bound's run gets what the improvement left, and never less than its own share: HiGHS
+        # cannot stop a presolve, so the improvement can overrun its share, and a bound's run left
+        # with 0.1 s would prove next to nothing.
+        left = time_limit - (time.monotonic() - began)
+        h.setOptionValue("time_limit", max(0.1, left, time_limit - share))
         h.run()
         proven = _Run.of(h)
         if improved is None or proven.objective <= improved.objective:
