@@ -140,6 +140,24 @@ def _scaling_policies(cp: ComponentPolicy) -> dict[str, tuple[str, dict[str, Any
     return policies
 
 
+def _no_invocations_alarm(component: str, kind: AlarmKind, after: timedelta, then: str, owner: str) -> dict[str, Any]:
+    """No invocations for every minute of ``after`` (missing data counts: no traffic sends none)."""
+    minutes = max(1, math.ceil(after.total_seconds() / 60))
+    return _metric_alarm(
+        component,
+        kind,
+        owner=owner,
+        description=f"no invocations of {component} for {minutes} min: {then}",
+        MetricName="Invocations",
+        Statistic="Sum",
+        EvaluationPeriods=minutes,
+        DatapointsToAlarm=minutes,
+        Threshold=1.0,
+        ComparisonOperator="LessThanThreshold",
+        TreatMissingData="breaching",
+    )
+
+
 def _alarms(component: str, cp: ComponentPolicy, idle: timedelta | None, owner: str) -> dict[str, dict[str, Any]]:
     """The no-capacity alarm (the step policy's), the idle alarm with ``idle``, the quiet alarm
     (``consolidate_after``), the high-load alarm."""
@@ -159,36 +177,12 @@ def _alarms(component: str, cp: ComponentPolicy, idle: timedelta | None, owner: 
             AlarmActions=[STEP_POLICY_ARN],
         )
     }
-    if idle is not None:
-        minutes = max(1, math.ceil(idle.total_seconds() / 60))
-        alarms[alarm_name(component, AlarmKind.IDLE)] = _metric_alarm(
-            component,
-            AlarmKind.IDLE,
-            owner=owner,
-            description=f"no invocations of {component} for {minutes} min: scale to zero",
-            MetricName="Invocations",
-            Statistic="Sum",
-            EvaluationPeriods=minutes,
-            DatapointsToAlarm=minutes,
-            Threshold=1.0,
-            ComparisonOperator="LessThanThreshold",
-            TreatMissingData="breaching",
-        )
-    if cp.quiet_delay is not None:
-        minutes = max(1, math.ceil(cp.quiet_delay.total_seconds() / 60))
-        alarms[alarm_name(component, AlarmKind.QUIET)] = _metric_alarm(
-            component,
-            AlarmKind.QUIET,
-            owner=owner,
-            description=f"no invocations of {component} for {minutes} min: consolidate its copies (read by the tick)",
-            MetricName="Invocations",
-            Statistic="Sum",
-            EvaluationPeriods=minutes,
-            DatapointsToAlarm=minutes,
-            Threshold=1.0,
-            ComparisonOperator="LessThanThreshold",
-            TreatMissingData="breaching",
-        )
+    for kind, after, then in (
+        (AlarmKind.IDLE, idle, "scale to zero"),
+        (AlarmKind.QUIET, cp.quiet_delay, "consolidate"),
+    ):
+        if after is not None:
+            alarms[alarm_name(component, kind)] = _no_invocations_alarm(component, kind, after, then, owner)
     if cp.high_load is not None:
         hl = cp.high_load
         alarms[alarm_name(component, AlarmKind.HIGH_LOAD)] = _metric_alarm(
