@@ -103,7 +103,16 @@ class Held:
     priority: int = 0
 
 
-def consolidated(itype: InstanceType, held: list[Held]) -> dict[str, int]:
+@dataclass(frozen=True)
+class Consolidation:
+    """The copies each component keeps, and the instances they need before and after."""
+
+    plan: dict[str, int]
+    before: int
+    after: int
+
+
+def consolidated(itype: InstanceType, held: list[Held]) -> Consolidation:
     """The copies each component keeps when the quiet ones give up what frees instances.
 
     AWS bills instances, and target tracking cannot scale in a component without traffic (no
@@ -117,14 +126,14 @@ def consolidated(itype: InstanceType, held: list[Held]) -> dict[str, int]:
     instances; down to one copy each, 3 GPUs, one instance; falcon gets a second copy back (4 GPUs),
     a third would need another instance, as would flan's second: falcon 2, flan 1."""
     now = {h.name: h.copies for h in held}
-    plan = {h.name: min(h.copies, max(h.lowest, 0)) if h.quiet else h.copies for h in held}
+    plan = {h.name: min(h.copies, h.lowest) if h.quiet else h.copies for h in held}
 
     def needed(counts: dict[str, int]) -> int:
         return instances_needed(itype, [(h.reservation, counts[h.name]) for h in held])
 
-    fewest = needed(plan)
-    if fewest >= needed(now):
-        return now
+    fewest, today = needed(plan), needed(now)
+    if fewest >= today:
+        return Consolidation(now, today, today)
     order = sorted((h for h in held if h.quiet), key=lambda h: (-h.priority, h.name))
     gave_back = True
     while gave_back:
@@ -134,4 +143,4 @@ def consolidated(itype: InstanceType, held: list[Held]) -> dict[str, int]:
                 trial = {**plan, h.name: plan[h.name] + 1}
                 if needed(trial) <= fewest:
                     plan, gave_back = trial, True
-    return plan
+    return Consolidation(plan, today, fewest)

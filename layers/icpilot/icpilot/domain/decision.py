@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy
-from .capacity import Held, consolidated, instances_needed
+from .capacity import Held, consolidated
 from .case import Case, make_case
 from .decision_types import (
     DECLINED_LIMIT,
@@ -302,27 +302,24 @@ def _quiet(case: Case) -> _Intent | Decision:
     itype = INSTANCE_TYPES.get(endpoint.instance_type)
     lowest = max(1, case.bounds.floor)
     quiet_for = f"quiet for {policy.consolidate_after}"
-    if itype is None:
-        why = f"no placement known for {endpoint.instance_type}"
-    elif case.busy:
-        why = f"{case.busy}; looked at again next tick"
-    elif desired <= lowest:
-        why = f"nothing above {copies(lowest)}"
-    else:
-        why = ""
-    if itype is None or why:
+    if itype is None or case.busy or desired <= lowest:
+        why = (
+            f"no placement known for {endpoint.instance_type}"
+            if itype is None
+            else f"{case.busy}; looked at again next tick"
+            if case.busy
+            else f"nothing above {copies(lowest)}"
+        )
         return case.decision(Action.NONE, Rule.CONSOLIDATE, desired, f"{quiet_for}: {why}", [])
     held = _as_consolidated(case, lowest)
-    plan = consolidated(itype, held)
-    keep = plan[case.component.name]
+    result = consolidated(itype, held)
+    keep = result.plan[case.component.name]
     beside = sorted(h.name for h in held if h.quiet and h.name != case.component.name)
     with_whom = f" beside quiet {', '.join(beside)}" if beside else ""
     if keep >= desired:
         reason = f"{quiet_for}: keeping {copies(desired)}; fewer{with_whom} would free no instance"
         return case.decision(Action.NONE, Rule.CONSOLIDATE, desired, reason, [])
-    before = instances_needed(itype, [(h.reservation, h.copies) for h in held])
-    after = instances_needed(itype, [(h.reservation, plan[h.name]) for h in held])
-    why = f"{quiet_for}: {keep} of {desired} copies{with_whom}, {after} instances instead of {before}"
+    why = f"{quiet_for}: {keep} of {desired} copies{with_whom}, {result.after} instances instead of {result.before}"
     return _Intent(keep, why, Rule.CONSOLIDATE)
 
 
