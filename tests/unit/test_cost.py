@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from icpilot.domain.capacity import Holding, Reservation
-from icpilot.domain.cost import CostModel, UnknownInstanceType
+from icpilot.domain.cost import CostModel, UnknownInstanceType, drain_minutes
 from icpilot.domain.readiness import idle_delay
 from icpilot.errors import PolicyError
 from icpilot.policy import load_policy_text, policy_json_schema
@@ -93,6 +95,63 @@ def test_a_cold_start_is_priced_by_the_requests_it_meets() -> None:
     assert model.cold_start(flan, 8, 0) == pytest.approx(0.78, abs=0.01)  # one refusal at least
     # A long load makes waiting dearer than failing: each request then costs its wait, 15 min x $0.01.
     assert model.cold_start(flan, 30, 10) == pytest.approx(5.09 * 30 / 60 + 10 * 30 * 0.15, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("demand", "serves", "minutes"),
+    [
+        (90, None, 0.0),  # what the copies serve is unknown: no drain counted
+        (0, 110, 0.0),  # nothing met it: nothing to drain
+        (10, 110, 0.8),  # 80 waiting at ready, drained at 100 a minute
+        (90, 110, 8.0),  # 720 at 20 a minute: 36 minutes, counted for one load time
+        (110, 110, 8.0),  # copies that only keep up never drain it
+        (200, 110, 8.0),  # a burst above the ceiling: the cap, not infinity
+    ],
+)
+def test_the_backlog_a_cold_start_leaves_drains_for_at_most_a_load_time(
+    demand: float, serves: float | None, minutes: float
+) -> None:
+    assert drain_minutes(8, demand, serves) == pytest.approx(minutes)
+
+
+@given(
+    load=st.floats(0.5, 60),
+    demand=st.floats(0, 1000),
+    more=st.floats(0, 1000),
+    serves=st.floats(1, 2000),
+    faster=st.floats(0, 2000),
+)
+def test_a_drain_is_bounded_grows_with_demand_and_shrinks_with_serving(
+    load: float, demand: float, more: float, serves: float, faster: float
+) -> None:
+    drain = drain_minutes(load, demand, serves)
+    assert 0 <= drain <= load
+    assert drain_minutes(load, demand + more, serves) >= drain
+    assert drain_minutes(load, demand, serves + faster) <= drain
+
+
+def test_a_cold_start_also_costs_the_requests_that_wait_behind_its_backlog() -> None:
+    """The docstring's example: 90 a minute for 8 minutes, copies serving 110 a minute; the drain is
+    counted for 8 minutes more, so 90 x 16 requests meet it at $0.10 each, + the copy's $0.68."""
+    model = CostModel.for_endpoint(load_policy_text(ONE), "ep", "ml.g5.24xlarge")
+    flan = Reservation(2, 2, 8192)
+    assert model.cold_start(flan, 8, 90, 110) == pytest.approx(144.68, abs=0.01)
+    assert model.cold_start(flan, 8, 90, None) == pytest.approx(72.68, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("tracking", "minutes"),
+    [
+        ("", 103),  # no invocations target: 10 x 8 x $0.10 + $0.68 = $8.68 / $5.09 an hour = 102.3 min
+        # 2 copies at 55 serve 110 a minute: 80 waiting drain in 0.8 min, 10 x 8.8 x $0.10 + $0.68 = $9.48
+        (", autoscaling: {metric: invocations_per_copy, target: 55}", 112),
+    ],
+)
+def test_auto_idle_delay_prices_the_drain_by_what_the_copies_serve(tracking: str, minutes: int) -> None:
+    policy = load_policy_text(ONE.replace("expected_time_to_ready: 8m", "expected_time_to_ready: 8m" + tracking))
+    cp = policy.endpoints["ep"].components["m"]
+    derived = idle_delay(cp, "ml.g5.24xlarge", Reservation(2, 2, 8192), policy.cost_for("ep"), met_at_cold_start=[10])
+    assert derived is not None and derived.delay == timedelta(minutes=minutes)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ Worked example: flan-t5-xxl reserves 2 of ml.g5.24xlarge's 4 GPUs at $10.18/h ->
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..policy.model import CostPolicy, Policy
@@ -89,14 +90,42 @@ class CostModel:
         ``docs/performance.md``)."""
         return max(self.refusal_cost, self.delay_cost_per_minute * load_minutes / 2)
 
-    def cold_start(self, reservation: Reservation, load_minutes: float, demand_per_minute: float = 0.0) -> float:
-        """What one cold start costs: the copy paid while it loads, plus the requests that meet it cold
-        (``demand_per_minute`` over ``load_minutes``, each at ``cold_request``). At least one request
-        meets it (the one that found it cold), so the floor is one refusal.
+    def cold_start(
+        self,
+        reservation: Reservation,
+        load_minutes: float,
+        demand_per_minute: float = 0.0,
+        serves_per_minute: float | None = None,
+    ) -> float:
+        """What one cold start costs: the copy paid while it loads, plus the requests that meet it cold,
+        each at ``cold_request``. At least one request meets it (the one that found it cold), so the
+        floor is one refusal.
+
+        The requests that meet it are not only those of its load time (``demand_per_minute`` over
+        ``load_minutes``) but those of the drain after it (``drain_minutes``): the backlog left at
+        ready is served first, so whoever arrives meanwhile waits behind it. ``serves_per_minute``:
+        what the component's copies serve at most (None: unknown, no drain counted).
 
         Worked examples: flan-t5-xxl ($5.09/h) loading 8 minutes, refusal $0.10 -> 5.09 x 8/60 + 0.10 =
         $0.78. Meeting 90 requests a minute, delay $0.01 a minute: 90 x 8 x max(0.10, 0.01 x 4) = $72.00
-        -> $72.68.
+        -> $72.68. With copies that serve 110 a minute, the 720 left at ready drain in 36 minutes, counted
+        for 8 (one load time): 90 x 16 x 0.10 = $144.00 -> $144.68.
         """
-        met = demand_per_minute * load_minutes * self.cold_request(load_minutes)
+        episode = load_minutes + drain_minutes(load_minutes, demand_per_minute, serves_per_minute)
+        met = demand_per_minute * episode * self.cold_request(load_minutes)
         return self.copy_per_hour(reservation) * load_minutes / 60.0 + max(self.refusal_cost, met)
+
+
+def drain_minutes(load_minutes: float, demand_per_minute: float, serves_per_minute: float | None) -> float:
+    """How long the backlog a cold start leaves takes to drain, counted for at most one load time more.
+
+    ``demand_per_minute x load_minutes`` requests wait at ready and drain at what the copies serve
+    beyond the demand still arriving; copies that serve no more than it never drain it while the burst
+    lasts. Why the cap: a longer drain is a burst bigger than the component's ceiling, which costs
+    what it costs warm or cold, not a price of the cold start; and a warm-up only ever met as much.
+    Worked example: 90 a minute for 8 minutes, copies serving 110: 720 / 20 = 36 minutes -> 8."""
+    if not serves_per_minute or demand_per_minute <= 0:
+        return 0.0
+    spare = serves_per_minute - demand_per_minute
+    drain = demand_per_minute * load_minutes / spare if spare > 0 else math.inf
+    return min(drain, load_minutes)

@@ -21,8 +21,10 @@ Learned cold-start price: a cold start costs most through the requests that meet
 remembers, for the last ``HISTORY`` scale-ups from zero, how many requests a minute found the
 component cold from the minute before the scale-up until it was ready (NoCapacityInvocationFailures)
 and the next cold start is priced at their median over the measured time to ready, each request a
-refusal or its wait (``CostModel.cold_start``, ``cold_request``). In the example, cold starts that
-met a median 90 requests a minute cost $72.68: at its $5.09/h share the copy is kept 14.3 h after
+refusal or its wait (``CostModel.cold_start``, ``cold_request``), and with them the requests that
+wait behind the backlog it leaves while that drains at what ``max_copies`` copies serve at the
+autoscaling target (``cost.drain_minutes``). In the example, cold starts that met a median 90
+requests a minute cost $72.68 without the drain: at its $5.09/h share the copy is kept 14.3 h after
 the last request, because a burst arriving within that time costs less held warm than started cold.
 """
 
@@ -38,6 +40,7 @@ from ..policy.model import ComponentPolicy, CostPolicy
 from .capacity import Holding, Reservation
 from .cost import CostModel, UnknownInstanceType
 from .forecast import Forecast
+from .sizing import invocations_target
 
 HISTORY = 10
 MIN_IDLE = timedelta(minutes=5)
@@ -130,7 +133,8 @@ def idle_delay(
         cold, source = policy.cold_start_cost, "cold_start_cost"
     elif met_at_cold_start:
         met = statistics.median(met_at_cold_start)
-        cold = model.cold_start(reservation, load_minutes, met)
+        serves = policy.max_copies * per_copy if (per_copy := invocations_target(policy)) else None
+        cold = model.cold_start(reservation, load_minutes, met, serves)
         source = (
             f"{load_minutes:.0f} min load meeting {met:.0f} requests/min, "
             f"the median of the last {len(met_at_cold_start)} cold starts"
