@@ -152,6 +152,7 @@ def test_auto_idle_delay_prices_the_drain_by_what_the_copies_serve(tracking: str
     cp = policy.endpoints["ep"].components["m"]
     derived = idle_delay(cp, "ml.g5.24xlarge", Reservation(2, 2, 8192), policy.cost_for("ep"), met_at_cold_start=[10])
     assert derived is not None and derived.delay == timedelta(minutes=minutes)
+    assert ("+ 1 min draining" in derived.explanation) is bool(tracking), derived.explanation
 
 
 @pytest.mark.parametrize(

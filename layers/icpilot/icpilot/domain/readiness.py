@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 from ..policy.model import ComponentPolicy, CostPolicy
 from .capacity import Holding, Reservation
-from .cost import CostModel, UnknownInstanceType
+from .cost import CostModel, UnknownInstanceType, drain_minutes
 from .forecast import Forecast
 from .sizing import invocations_target
 
@@ -135,9 +135,10 @@ def idle_delay(
         met = statistics.median(met_at_cold_start)
         serves = policy.max_copies * per_copy if (per_copy := invocations_target(policy)) else None
         cold = model.cold_start(reservation, load_minutes, met, serves)
+        drain = drain_minutes(load_minutes, met, serves)
         source = (
-            f"{load_minutes:.0f} min load meeting {met:.0f} requests/min, "
-            f"the median of the last {len(met_at_cold_start)} cold starts"
+            f"{load_minutes:.0f} min load{f' + {drain:.0f} min draining' if drain >= 0.5 else ''} "
+            f"meeting {met:.0f} requests/min, the median of the last {len(met_at_cold_start)} cold starts"
         )
     else:
         cold = model.cold_start(reservation, load_minutes)
