@@ -73,9 +73,9 @@ class ExactOptimum:
 
 # Of a solve's time, the most spent improving on its start before the bound's run, which gets the
 # rest. One component: HiGHS finds its schedules alone; the bound wants the time. Components sharing
-# instances: a third of it completes the start, the rest goes to windows when each gets its least,
-# else to the bound's run (measured on the messy month, a quarter in all left a day at $3,394 where
-# the start is $179 and the solver's schedule $130).
+# instances: a third of it completes the start and searches from it, the rest goes to windows when
+# each gets its least, else to the bound's run (measured on the messy month, a quarter in all left a
+# day at $3,394 where the start is $179 and the solver's schedule $130).
 IMPROVE_SHARE_ALONE = 0.25
 IMPROVE_SHARE_SHARED = 0.65
 WINDOW_SECONDS = 2.5  # the least a window's program gets: HiGHS presolves the whole day each time
@@ -141,8 +141,9 @@ class _Program:
         presolve, handed one, can cut off schedules cheaper than it and prove it optimal (a case in
         ``tests/simulator/test_exact.py``). With ``start`` (column -> value, a partial solution), an
         improvement comes first, for at most ``IMPROVE_SHARE_*`` of the time: HiGHS completes
-        ``start`` into a first incumbent (when it is a solution of the program: a simple schedule
-        may not be) and searches from there; with ``windows`` (sets of columns), when the time
+        ``start`` into a first incumbent (``_improve``: with the start's columns fixed when it is a
+        solution of the program, else by HiGHS's own repair) and searches from there; with
+        ``windows`` (sets of columns), when the time
         allows ``window_seconds`` a window (default ``WINDOW_SECONDS``), one window at a time with
         every other column of ``windows`` held at its value (fix-and-optimize): small programs
         HiGHS solves well, where the whole one (two components sharing instances for a day) finds
@@ -187,26 +188,49 @@ class _Program:
         window_seconds: float | None,
     ) -> _Run | None:
         """The solution HiGHS reaches from ``start`` in ``time_limit`` seconds (its bound is not
-        used), window by window when ``windows`` allow (see ``solve``)."""
+        used), window by window when ``windows`` allow (see ``solve``).
+
+        First the start is completed with its copy columns fixed: the rest (instances, additions,
+        the queue) follows from them, a program HiGHS solves in a fraction of the whole one's time;
+        handed only the partial start, HiGHS completes it by a search of its own that a slower
+        machine may not finish in the time (the messy month's days then fell back on the bound's
+        run: $2,834 where the start costs $166). A start that is no solution of the program (a
+        simple schedule may not be) is handed over partial, for HiGHS to repair. Then a search
+        from it (a third of the time when windows follow), then each window in turn."""
         began = time.monotonic()
+
+        def left() -> float:
+            return time_limit - (time.monotonic() - began)
+
         h = self._highs(highspy, np, gap, offset)
         cols = np.array(sorted(start), dtype=np.int32)
-        h.setSolution(len(cols), cols, np.array([start[c] for c in cols]))
-        # fix-and-optimize: a first schedule from ``start`` (a third of the time), then each window
-        # in turn (the rest of it, if that leaves each its least)
-        h.setOptionValue("time_limit", time_limit / 3 if windows else time_limit)
+        held = np.array([start[c] for c in cols])
+        h.changeColsBounds(len(cols), cols, held, held)
+        h.setOptionValue("time_limit", time_limit)
         h.run()
-        if not h.getInfo().primal_solution_status:
+        best = h.getSolution() if h.getInfo().primal_solution_status else None
+        h.changeColsBounds(
+            len(cols), cols, np.array([self.lower[c] for c in cols]), np.array([self.upper[c] for c in cols])
+        )
+        if left() > 0:
+            if best is not None:
+                h.setSolution(best)
+            else:
+                h.setSolution(len(cols), cols, held)
+            h.setOptionValue("time_limit", max(0.1, min(left(), time_limit / 3) if windows else left()))
+            h.run()
+            if h.getInfo().primal_solution_status:
+                best = h.getSolution()
+        if best is None:
             return None
-        best = h.getSolution()
-        per_window = 2 * time_limit / 3 / len(windows) if windows else 0.0
-        if windows and per_window >= (WINDOW_SECONDS if window_seconds is None else window_seconds):
+        if windows and left() / len(windows) >= (WINDOW_SECONDS if window_seconds is None else window_seconds):
+            per_window = left() / len(windows)
             movable = sorted(set().union(*windows))
             for free in windows:
                 fixed = np.array([c for c in movable if c not in free], dtype=np.int32)
                 loose = np.array(sorted(free), dtype=np.int32)
-                held = np.array([best.col_value[c] for c in fixed])
-                h.changeColsBounds(len(fixed), fixed, held, held)
+                values = np.array([best.col_value[c] for c in fixed])
+                h.changeColsBounds(len(fixed), fixed, values, values)
                 h.changeColsBounds(
                     len(loose),
                     loose,
@@ -214,7 +238,7 @@ class _Program:
                     np.array([self.upper[c] for c in loose]),
                 )
                 h.setSolution(best)
-                h.setOptionValue("time_limit", max(0.1, min(per_window, time_limit - (time.monotonic() - began))))
+                h.setOptionValue("time_limit", max(0.1, min(per_window, left())))
                 h.run()
                 if h.getInfo().primal_solution_status:
                     best = h.getSolution()
@@ -738,6 +762,9 @@ def _round(
         for n, held in (start or {}).items()
         for col, copies in zip(x[n], held, strict=True)
     }
+    for n, held in (start or {}).items():  # and its releases: what each minute has fewer than the last
+        kept = [min(copies, most[n]) for copies in held]
+        begin.update({drop[n][t]: float(max(0, kept[t - 1] - kept[t])) for t in range(1, minutes)})
     windows = _windows(components, x, minutes, load_p + patience) if several and begin else []
     return lp.solve(time_limit, gap, constant, begin, windows), x, fifos
 
