@@ -190,7 +190,7 @@ class _Program:
         """The solution HiGHS reaches from ``start`` in ``time_limit`` seconds (its bound is not
         used), window by window when ``windows`` allow (see ``solve``).
 
-        First the start is completed with its copy columns fixed: the rest (instances, additions,
+        First the start is completed with its copies and releases fixed: the rest (instances, additions,
         the queue) follows from them, a program HiGHS solves in a fraction of the whole one's time;
         handed only the partial start, HiGHS completes it by a search of its own that a slower
         machine may not finish in the time (the messy month's days then fell back on the bound's
