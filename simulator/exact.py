@@ -757,13 +757,11 @@ def _round(
                 for later in order[i + 1 :]:
                     lp.row({fast[later][t]: 1.0, slow_flag[n][t]: float(most[later])}, upper=float(most[later]))
     # the start: ``start``'s copies, within what the program allows (``start`` may be a simple schedule)
-    begin = {
-        col: float(min(copies, most[n]))
-        for n, held in (start or {}).items()
-        for col, copies in zip(x[n], held, strict=True)
-    }
-    for n, held in (start or {}).items():  # and its releases: what each minute has fewer than the last
+    # and its releases, what each minute has fewer than the last (``_improve`` fixes both)
+    begin: dict[int, float] = {}
+    for n, held in (start or {}).items():
         kept = [min(copies, most[n]) for copies in held]
+        begin.update({col: float(copies) for col, copies in zip(x[n], kept, strict=True)})
         begin.update({drop[n][t]: float(max(0, kept[t - 1] - kept[t])) for t in range(1, minutes)})
     windows = _windows(components, x, minutes, load_p + patience) if several and begin else []
     return lp.solve(time_limit, gap, constant, begin, windows), x, fifos

@@ -135,8 +135,8 @@ def test_a_cold_start_also_costs_the_requests_that_wait_behind_its_backlog() -> 
     counted for 8 minutes more, so 90 x 16 requests meet it at $0.10 each, + the copy's $0.68."""
     model = CostModel.for_endpoint(load_policy_text(ONE), "ep", "ml.g5.24xlarge")
     flan = Reservation(2, 2, 8192)
-    assert model.cold_start(flan, 8, 90, 110) == pytest.approx(144.68, abs=0.01)
-    assert model.cold_start(flan, 8, 90, None) == pytest.approx(72.68, abs=0.01)
+    assert model.cold_start(flan, 8, 90, drain_minutes(8, 90, 110)) == pytest.approx(144.68, abs=0.01)
+    assert model.cold_start(flan, 8, 90, drain_minutes(8, 90, None)) == pytest.approx(72.68, abs=0.01)
 
 
 @pytest.mark.parametrize(

@@ -91,28 +91,22 @@ class CostModel:
         return max(self.refusal_cost, self.delay_cost_per_minute * load_minutes / 2)
 
     def cold_start(
-        self,
-        reservation: Reservation,
-        load_minutes: float,
-        demand_per_minute: float = 0.0,
-        serves_per_minute: float | None = None,
+        self, reservation: Reservation, load_minutes: float, demand_per_minute: float = 0.0, drain: float = 0.0
     ) -> float:
         """What one cold start costs: the copy paid while it loads, plus the requests that meet it cold,
         each at ``cold_request``. At least one request meets it (the one that found it cold), so the
         floor is one refusal.
 
         The requests that meet it are not only those of its load time (``demand_per_minute`` over
-        ``load_minutes``) but those of the drain after it (``drain_minutes``): the backlog left at
-        ready is served first, so whoever arrives meanwhile waits behind it. ``serves_per_minute``:
-        what the component's copies serve at most (None: unknown, no drain counted).
+        ``load_minutes``) but those of the ``drain`` minutes after it (``drain_minutes``): the
+        backlog left at ready is served first, so whoever arrives meanwhile waits behind it.
 
         Worked examples: flan-t5-xxl ($5.09/h) loading 8 minutes, refusal $0.10 -> 5.09 x 8/60 + 0.10 =
         $0.78. Meeting 90 requests a minute, delay $0.01 a minute: 90 x 8 x max(0.10, 0.01 x 4) = $72.00
         -> $72.68. With copies that serve 110 a minute, the 720 left at ready drain in 36 minutes, counted
         for 8 (one load time): 90 x 16 x 0.10 = $144.00 -> $144.68.
         """
-        episode = load_minutes + drain_minutes(load_minutes, demand_per_minute, serves_per_minute)
-        met = demand_per_minute * episode * self.cold_request(load_minutes)
+        met = demand_per_minute * (load_minutes + drain) * self.cold_request(load_minutes)
         return self.copy_per_hour(reservation) * load_minutes / 60.0 + max(self.refusal_cost, met)
 
 

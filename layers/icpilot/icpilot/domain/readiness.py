@@ -134,11 +134,12 @@ def idle_delay(
     elif met_at_cold_start:
         met = statistics.median(met_at_cold_start)
         serves = policy.max_copies * per_copy if (per_copy := invocations_target(policy)) else None
-        cold = model.cold_start(reservation, load_minutes, met, serves)
         drain = drain_minutes(load_minutes, met, serves)
+        cold = model.cold_start(reservation, load_minutes, met, drain)
+        draining = f" + {drain:.0f} min draining" if drain >= 0.5 else ""
         source = (
-            f"{load_minutes:.0f} min load{f' + {drain:.0f} min draining' if drain >= 0.5 else ''} "
-            f"meeting {met:.0f} requests/min, the median of the last {len(met_at_cold_start)} cold starts"
+            f"{load_minutes:.0f} min load{draining} meeting {met:.0f} requests/min, "
+            f"the median of the last {len(met_at_cold_start)} cold starts"
         )
     else:
         cold = model.cold_start(reservation, load_minutes)
