@@ -134,7 +134,7 @@ class _Program:
         time_limit: float,
         gap: float,
         offset: float,
-        start: dict[int, float] | None = None,
+        starts: list[dict[int, float]] | None = None,
         windows: list[set[int]] | None = None,
         window_seconds: float | None = None,
     ) -> _Run:
@@ -142,29 +142,23 @@ class _Program:
 
         The bound comes from a run on the whole program that is handed no solution: HiGHS 1.15's
         presolve, handed one, can cut off schedules cheaper than it and prove it optimal (a case in
-        ``tests/simulator/test_exact.py``). With ``start`` (column -> value, a partial solution), an
-        improvement comes first, for at most ``IMPROVE_SHARE_*`` of the time: HiGHS completes
-        ``start`` into a first incumbent (``_improve``: with the start's columns fixed when it is a
-        solution of the program, else by HiGHS's own repair) and searches from there; with
+        ``tests/simulator/test_exact.py``). With ``starts`` (each column -> value, a partial solution),
+        an improvement comes first, for at most ``IMPROVE_SHARE_*`` of the time: HiGHS completes
+        each start into a solution (``_improve``: with the start's columns fixed when it is one of
+        the program, else the first by HiGHS's own repair) and searches from the cheapest; with
         ``windows`` (sets of columns), when the time
         allows ``window_seconds`` a window (default ``WINDOW_SECONDS``), one window at a time with
         every other column of ``windows`` held at its value (fix-and-optimize): small programs
         HiGHS solves well, where the whole one (two components sharing instances for a day) finds
         no better schedule than its start in the time. The bound's run gets the time left; the
         cheaper schedule of the two runs is the result."""
-        try:
-            import highspy
-            import numpy as np
-        except ImportError as exc:  # pragma: no cover - the dev environment has it
-            raise ExactOptimumUnavailable(
-                "the exact optimum needs highspy (pip install -r requirements-dev.txt)"
-            ) from exc
+        highspy, np = _highspy()
         began = time.monotonic()
         improved = None
         share = 0.0
-        if start:
+        if starts:
             share = (IMPROVE_SHARE_SHARED if windows else IMPROVE_SHARE_ALONE) * time_limit
-            improved = self._improve(highspy, np, share, gap, offset, start, windows, window_seconds)
+            improved = self._improve(highspy, np, share, gap, offset, starts, windows, window_seconds)
         h = self._highs(highspy, np, gap, offset)
         # The bound's run gets what the improvement left, and never less than its own share: HiGHS
         # cannot stop a presolve, so the improvement can overrun its share, and a bound's run left
@@ -186,40 +180,46 @@ class _Program:
         time_limit: float,
         gap: float,
         offset: float,
-        start: dict[int, float],
+        starts: list[dict[int, float]],
         windows: list[set[int]] | None,
         window_seconds: float | None,
     ) -> _Run | None:
-        """The solution HiGHS reaches from ``start`` in ``time_limit`` seconds (its bound is not
+        """The solution HiGHS reaches from ``starts`` in ``time_limit`` seconds (its bound is not
         used), window by window when ``windows`` allow (see ``solve``).
 
-        First the start is completed with its copies and releases fixed: the rest (instances, additions,
-        the queue) follows from them, a program HiGHS solves in a fraction of the whole one's time;
-        handed only the partial start, HiGHS completes it by a search of its own that a slower
-        machine may not finish in the time (the messy month's days then fell back on the bound's
-        run: $2,834 where the start costs $166). A start that is no solution of the program (a
-        simple schedule may not be) is handed over partial, for HiGHS to repair. Then a search
-        from it (a third of the time when windows follow), then each window in turn."""
+        First each start is completed with its copies and releases fixed: the rest (instances,
+        additions, the queue) follows from them, a program HiGHS solves in a fraction of the whole
+        one's time; handed only a partial start, HiGHS completes it by a search of its own that a
+        slower machine may not finish in the time (the messy month's days then fell back on the
+        bound's run: $2,834 where the start costs $166). When no start is a solution of the program
+        (a simple schedule may not be), the first is handed over partial, for HiGHS to repair. Then
+        a search from the cheapest (a third of the time when windows follow), then each window in
+        turn."""
         began = time.monotonic()
 
         def left() -> float:
             return time_limit - (time.monotonic() - began)
 
         h = self._highs(highspy, np, gap, offset)
-        cols = np.array(sorted(start), dtype=np.int32)
-        held = np.array([start[c] for c in cols])
-        h.changeColsBounds(len(cols), cols, held, held)
-        h.setOptionValue("time_limit", time_limit)
-        h.run()
-        best = h.getSolution() if h.getInfo().primal_solution_status else None
-        h.changeColsBounds(
-            len(cols), cols, np.array([self.lower[c] for c in cols]), np.array([self.upper[c] for c in cols])
-        )
+        best, cheapest = None, math.inf
+        for start in starts:
+            cols = np.array(sorted(start), dtype=np.int32)
+            held = np.array([start[c] for c in cols])
+            h.changeColsBounds(len(cols), cols, held, held)
+            h.setOptionValue("time_limit", max(0.1, left()))
+            h.run()
+            info = h.getInfo()
+            if info.primal_solution_status and info.objective_function_value < cheapest:
+                best, cheapest = h.getSolution(), info.objective_function_value
+            h.changeColsBounds(
+                len(cols), cols, np.array([self.lower[c] for c in cols]), np.array([self.upper[c] for c in cols])
+            )
         if left() > 0:
             if best is not None:
                 h.setSolution(best)
             else:
-                h.setSolution(len(cols), cols, held)
+                cols = np.array(sorted(starts[0]), dtype=np.int32)
+                h.setSolution(len(cols), cols, np.array([starts[0][c] for c in cols]))
             h.setOptionValue("time_limit", max(0.1, min(left(), time_limit / 3) if windows else left()))
             h.run()
             if h.getInfo().primal_solution_status:
@@ -248,6 +248,18 @@ class _Program:
         values = list(best.col_value)
         objective = offset + sum(c * v for c, v in zip(self.cost, values, strict=True))
         return _Run(values, objective, -math.inf, "improved from a start")
+
+    def relaxation(self, time_limit: float) -> list[float] | None:
+        """The program's linear relaxation (every column continuous) solved within ``time_limit``
+        seconds: its values, or None when it found none in the time."""
+        highspy, np = _highspy()
+        h = self._highs(highspy, np, 0.0, 0.0)
+        if self.integer:
+            kinds = np.array([highspy.HighsVarType.kContinuous] * len(self.integer))
+            h.changeColsIntegrality(len(self.integer), np.array(self.integer, dtype=np.int32), kinds)
+        h.setOptionValue("time_limit", max(0.1, time_limit))
+        h.run()
+        return list(h.getSolution().col_value) if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
 
     def _highs(self, highspy: Any, np: Any, gap: float, offset: float) -> Any:
         h = highspy.Highs()
@@ -282,6 +294,15 @@ class _Program:
             np.array(value, dtype=np.float64),
         )
         return h
+
+
+def _highspy() -> tuple[Any, Any]:
+    try:
+        import highspy
+        import numpy as np
+    except ImportError as exc:  # pragma: no cover - the dev environment has it
+        raise ExactOptimumUnavailable("the exact optimum needs highspy (pip install -r requirements-dev.txt)") from exc
+    return highspy, np
 
 
 def _units(value: float, what: str) -> int:
@@ -781,15 +802,35 @@ def _round(
             for i, n in enumerate(order):
                 for later in order[i + 1 :]:
                     lp.row({fast[later][t]: 1.0, slow_flag[n][t]: float(most[later])}, upper=float(most[later]))
-    # the start: ``start``'s copies, within what the program allows (``start`` may be a simple schedule)
-    # and its releases, what each minute has fewer than the last (``_improve`` fixes both)
-    begin: dict[int, float] = {}
-    for n, held in (start or {}).items():
-        kept = [min(copies, most[n]) for copies in held]
-        begin.update({col: float(copies) for col, copies in zip(x[n], kept, strict=True)})
-        begin.update({drop[n][t]: float(max(0, kept[t - 1] - kept[t])) for t in range(1, minutes)})
-    windows = _windows(components, x, minutes, load_p + patience) if several and begin else []
-    return lp.solve(time_limit, gap, constant, begin, windows), x, fifos
+
+    def columns(schedule: dict[str, list[int]]) -> dict[int, float]:
+        """A schedule's copies, within what the program allows (it may be a simple schedule), and
+        its releases, what each minute has fewer than the last (``_improve`` fixes both)."""
+        out: dict[int, float] = {}
+        for n, held in schedule.items():
+            kept = [min(copies, most[n]) for copies in held]
+            out.update({col: float(copies) for col, copies in zip(x[n], kept, strict=True)})
+            out.update({drop[n][t]: float(max(0, kept[t - 1] - kept[t])) for t in range(1, minutes)})
+        return out
+
+    starts = [columns(start)] if start else []
+    if starts and several:
+        # One more start where components share instances: the relaxation's copies rounded up (a
+        # schedule of the class: rounding up keeps a reactive schedule's copies from growing
+        # where they may not). On the bursty week's days it cost $230-331 where the best simple
+        # schedule cost $472-970 and the search from it alone stopped at up to $495.
+        began = time.monotonic()
+        relaxed = lp.relaxation(time_limit / 4)
+        time_limit -= time.monotonic() - began
+        if relaxed:
+            settle = {c.name: c.load_minutes + load_p for c in components}
+            rounded = {
+                n: _no_release_while_loading([math.ceil(relaxed[c] - 1e-6) for c in cols], settle[n])
+                for n, cols in x.items()
+            }
+            starts.append(columns(rounded))
+    windows = _windows(components, x, minutes, load_p + patience) if several and starts else []
+    return lp.solve(time_limit, gap, constant, starts, windows), x, fifos
 
 
 def _held_through_gaps_rows(
@@ -838,6 +879,20 @@ def _held_through_gaps_rows(
             terms[served[t + k]] = 1.0
             held = through if k < load else end[t - 1]
             lp.row({**terms, held: -min(float(arrived), (k + 1) * per_instance)}, upper=0)
+
+
+def _no_release_while_loading(copies: list[int], settle: int) -> list[int]:
+    """``copies`` with no release within ``settle`` minutes (load and provisioning) of the last
+    addition: the program releases loaded copies only (the engine drops loading ones first, never
+    cheaper to plan), so a schedule that gives back a copy still loading is not one of its own."""
+    out = list(copies)
+    added = -settle
+    for t in range(1, len(out)):
+        if out[t] > out[t - 1]:
+            added = t
+        elif out[t] < out[t - 1] and t - added < settle:
+            out[t] = out[t - 1]
+    return out
 
 
 def _windows(components: list[SimComponent], x: dict[str, list[int]], minutes: int, lead: int) -> list[set[int]]:

@@ -267,7 +267,7 @@ def test_after_its_windows_the_whole_program_is_solved() -> None:
     a, b, both = lp.var(0, 1, 1.0), lp.var(0, 1, 1.0), lp.var(0, 1, -3.0)
     lp.row({both: 1.0, a: -1.0}, upper=0)
     lp.row({both: 1.0, b: -1.0}, upper=0)
-    found = lp.solve(5.0, 1e-6, 0.0, start={a: 0.0, b: 0.0}, windows=[{a}, {b}], window_seconds=0.0)
+    found = lp.solve(5.0, 1e-6, 0.0, starts=[{a: 0.0, b: 0.0}], windows=[{a}, {b}], window_seconds=0.0)
     assert [round(found.values[c]) for c in (a, b, both)] == [1, 1, 1]
     assert round(found.objective, 6) == round(found.bound, 6) == -1.0
     assert found.status == "Optimal"
