@@ -33,6 +33,7 @@ while an instance provisions for another (brute force over small cases, in the t
 cheaper) and, reactive, schedules that ask for more copies than the endpoint's instances hold: the
 engine places such a copy when a peer releases room, in a minute the component may not add in
 (brute force finds them cheaper on a one-instance endpoint whose components take turns).
+
 **Strength.** The reactive program has rows that hold only for whole instances
 (``_held_through_gaps_rows``; instances grow only by an addition), and where components share
 instances each round also starts from the linear relaxation's copies rounded up: without them the

@@ -42,37 +42,48 @@ def rules(refusal: float, patience: int, provisioning: int, min_instances: int =
     return RunRules(G5_12X, max_instances, cost, min_instances, provisioning, patience)
 
 
-def brute_force(components: list[SimComponent], run_rules: RunRules, minutes: int) -> float:
-    """The cheapest of every schedule with 0-2 copies per component and minute, played by the engine."""
-    best = float("inf")
-    for flat in itertools.product(range(3), repeat=minutes * len(components)):
-        schedule = {c.name: list(flat[i * minutes : (i + 1) * minutes]) for i, c in enumerate(components)}
-        best = min(best, result_cost(run(REPLAY, components, run_rules, START, minutes, 0, schedule), run_rules))
-    return best
+def brute_force(components: list[SimComponent], run_rules: RunRules, minutes: int, reactive: bool = False) -> float:
+    """The cheapest of every schedule with 0-2 copies per component and minute, played by the engine.
 
-
-def brute_force_reactive(components: list[SimComponent], run_rules: RunRules, minutes: int) -> float:
-    """The cheapest reactive schedule of 0-2 copies per component and minute: copies added only in a
-    minute with a request arriving or waiting, and never more asked for than the endpoint's
-    instances hold (the engine would place such a copy when a peer releases room, an addition in a
-    minute the class forbids: outside the program's class, see ``exact``'s docstring)."""
-    best = float("inf")
+    ``reactive``: of the reactive ones only, copies added only in a minute with a request arriving or
+    waiting, and never more asked for than the endpoint's instances hold (the engine would place
+    such a copy when a peer releases room, an addition in a minute the class forbids: outside the
+    program's class, see ``exact``'s docstring)."""
     may_add = {
-        c.name: [any(c.demand.requests[max(0, t - run_rules.patience) : t + 1]) for t in range(minutes)]
+        c.name: [not reactive or any(c.demand.requests[max(0, t - run_rules.patience) : t + 1]) for t in range(minutes)]
         for c in components
     }
-    room = run_rules.max_instances * run_rules.accelerators_per_instance
-    for flat in itertools.product(range(3), repeat=minutes * len(components)):
-        schedule = {c.name: list(flat[i * minutes : (i + 1) * minutes]) for i, c in enumerate(components)}
+    room = run_rules.max_instances * run_rules.accelerators_per_instance if reactive else math.inf
+
+    def of_the_class(schedule: dict[str, list[int]]) -> bool:
         added_unasked = any(
             copies[t] > (copies[t - 1] if t else 0) and not may_add[name][t]
             for name, copies in schedule.items()
             for t in range(minutes)
         )
         over = any(sum(schedule[c.name][t] * c.accelerators for c in components) > room for t in range(minutes))
-        if not (added_unasked or over):
+        return not (added_unasked or over)
+
+    best = float("inf")
+    for flat in itertools.product(range(3), repeat=minutes * len(components)):
+        schedule = {c.name: list(flat[i * minutes : (i + 1) * minutes]) for i, c in enumerate(components)}
+        if of_the_class(schedule):
             best = min(best, result_cost(run(REPLAY, components, run_rules, START, minutes, 0, schedule), run_rules))
     return best
+
+
+def drawn_components(
+    data: st.DataObject, two: bool, minutes: int, requests: list[int], a_loads: int
+) -> list[SimComponent]:
+    """Component a (2 GPUs, loading 1 to ``a_loads`` minutes) and, with ``two``, b (1 or 2 GPUs,
+    loading 1-2), each with a minute series drawn from ``requests``."""
+    traffic = st.lists(st.sampled_from(requests), min_size=minutes, max_size=minutes)
+    components = [component("a", 2, data.draw(traffic), data.draw(st.integers(1, a_loads)))]
+    if two:
+        components.append(
+            component("b", data.draw(st.sampled_from([1, 2])), data.draw(traffic), data.draw(st.integers(1, 2)))
+        )
+    return components
 
 
 def test_a_worked_example_bills_the_instance_from_its_provisioning() -> None:
@@ -117,12 +128,7 @@ def test_the_exact_optimum_equals_brute_force(
     refusal: float,
 ) -> None:
     minutes = 4 if two else 6
-    traffic = st.lists(st.sampled_from([0, 0, 1, 3, 5]), min_size=minutes, max_size=minutes)
-    components = [component("a", 2, data.draw(traffic), data.draw(st.integers(1, 2)))]
-    if two:
-        components.append(
-            component("b", data.draw(st.sampled_from([1, 2])), data.draw(traffic), data.draw(st.integers(1, 2)))
-        )
+    components = drawn_components(data, two, minutes, [0, 0, 1, 3, 5], a_loads=2)
     run_rules = rules(refusal, patience, provisioning, min_instances, max_instances)
     solved = solve(components, run_rules, minutes)
     replayed = result_cost(replay(solved, components, run_rules, START, minutes), run_rules)
@@ -147,15 +153,10 @@ def test_the_reactive_optimum_equals_brute_force(
     instances that only grow by an addition bind: no reactive schedule beats the bound, and the
     solver's schedule is the cheapest."""
     minutes = 5 if two else 8
-    traffic = st.lists(st.sampled_from([0, 0, 0, 2, 5]), min_size=minutes, max_size=minutes)
-    components = [component("a", 2, data.draw(traffic), data.draw(st.integers(1, 3)))]
-    if two:
-        components.append(
-            component("b", data.draw(st.sampled_from([1, 2])), data.draw(traffic), data.draw(st.integers(1, 2)))
-        )
+    components = drawn_components(data, two, minutes, [0, 0, 0, 2, 5], a_loads=3)
     run_rules = rules(refusal, patience, provisioning, 0, max_instances)
     solved = solve(components, run_rules, minutes, reactive=True)
-    best = brute_force_reactive(components, run_rules, minutes)
+    best = brute_force(components, run_rules, minutes, reactive=True)
     assert solved.bound_usd <= best + 1e-6, "a reactive schedule beat the proven bound"
     replayed = result_cost(replay(solved, components, run_rules, START, minutes), run_rules)
     assert round(replayed, 2) == round(best, 2) == round(solved.incumbent_usd, 2)
